@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/affrelay/affrelay/app"
+	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/worker"
+	"github.com/affrelay/affrelay/workflows"
+)
+
+// The dev demo's fixed identities, so the printed curl keeps working across restarts.
+const (
+	demoIntegrationID = "int_demo"
+	demoAPIKey        = "ak_demo_local_only_not_for_production"
+	demoAffiliateID   = "aff_demo"
+	demoEndpointID    = "pbe_demo"
+	devAdminToken     = "dev-admin-token-local-only"
+)
+
+// runDev starts the Temporal dev server (with its UI) from ./bin/temporal, the SQLite store, a demo setup,
+// the API and the worker; Ctrl-C stops all of it.
+func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	if len(cfg.Admin.Tokens) == 0 {
+		cfg.Admin.Tokens = []string{devAdminToken}
+	}
+	if err := cfg.Validate(true); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if _, err := os.Stat(cfg.Dev.TemporalPath); err != nil {
+		return fmt.Errorf("Temporal CLI not found at %s (dev.temporal_path); build it with 'make bin/temporal'", cfg.Dev.TemporalPath)
+	}
+	if err := os.MkdirAll(cfg.Dev.DataDir, 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(cfg.Dev.DataDir, "temporal.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+
+	fmt.Printf("==> starting Temporal dev server on %s (UI on :%d, data %s, log %s)\n",
+		cfg.Temporal.Address, cfg.Dev.UIPort, filepath.Join(cfg.Dev.DataDir, "temporal.db"), logPath)
+	dev, err := startTemporal(ctx, cfg, logFile)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Println("==> stopping Temporal dev server")
+		_ = dev.Stop()
+	}()
+
+	fmt.Printf("==> migrating the %s database %s\n", cfg.Database.Driver, cfg.Database.DSN)
+	s, err := store.Open(cfg.Database.Driver, cfg.Database.DSN)
+	if err != nil {
+		return err
+	}
+	err = s.Migrate(ctx)
+	if err == nil {
+		fmt.Println("==> seeding the demo integration, affiliate and postback endpoint")
+		err = seedDemo(ctx, s, cfg.HTTP.Addr)
+	}
+	s.Close()
+	if err != nil {
+		return err
+	}
+
+	fmt.Println("==> starting the HTTP API and the worker")
+	a, err := app.Start(ctx, cfg, app.Options{Serve: true, Work: true, DemoSink: true, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer a.Stop(context.Background())
+	printDemo(cfg, a.Addr)
+
+	select {
+	case <-ctx.Done():
+		fmt.Println("\n==> shutting down")
+		return nil
+	case err := <-a.Err():
+		return err
+	}
+}
+
+func startTemporal(ctx context.Context, cfg config.Config, log *os.File) (*testsuite.DevServer, error) {
+	var attrs []temporal.SearchAttributeUpdate
+	for _, k := range workflows.SearchAttributes {
+		attrs = append(attrs, k.(temporal.SearchAttributeKeyKeyword).ValueSet(""))
+	}
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	dev, err := testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
+		ExistingPath:     cfg.Dev.TemporalPath,
+		ClientOptions:    &client.Options{HostPort: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace},
+		DBFilename:       filepath.Join(cfg.Dev.DataDir, "temporal.db"),
+		EnableUI:         true,
+		UIPort:           fmt.Sprint(cfg.Dev.UIPort),
+		LogLevel:         "warn",
+		SearchAttributes: temporal.NewSearchAttributes(attrs...),
+		ExtraArgs:        []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
+		Stdout:           log,
+		Stderr:           log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start Temporal dev server (see %s): %w", log.Name(), err)
+	}
+	// Flags only register search attributes in a new database file; an existing one needs them added.
+	if err := worker.EnsureSearchAttributes(ctx, dev.Client(), cfg.Temporal.Namespace); err != nil {
+		_ = dev.Stop()
+		return nil, err
+	}
+	return dev, nil
+}
+
+// seedDemo creates the demo rows once; later runs find them and change nothing.
+func seedDemo(ctx context.Context, s *store.Store, httpAddr string) error {
+	host, port, _ := net.SplitHostPort(httpAddr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	sink := "http://" + net.JoinHostPort(host, port) + "/demo/sink"
+	rows := []any{
+		&store.Integration{ID: demoIntegrationID, Name: "demo-casino"},
+		&store.APIKey{ID: "key_demo", IntegrationID: demoIntegrationID, Label: "demo", Hash: relay.HashKey(demoAPIKey), Prefix: demoAPIKey[:8]},
+		&store.Affiliate{ID: demoAffiliateID, Name: "Demo Affiliate", Email: "demo@affiliate.example"},
+		&store.Plan{ID: "pln_demo", AffiliateID: demoAffiliateID, Type: "cpa", AmountMinor: 20000, Currency: "USD", EffectiveFrom: time.Unix(0, 0).UTC()},
+		&store.PostbackEndpoint{
+			ID: demoEndpointID, AffiliateID: demoAffiliateID, Method: "GET", Events: "ftd,deposit", Enabled: true,
+			URL: sink + "?cid={click_id}&event={event}&txid={transaction_id}&payout={payout}&currency={currency}&s1={sub1}",
+		},
+	}
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, r := range rows {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(r).Error; err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func printDemo(cfg config.Config, addr string) {
+	_, port, _ := net.SplitHostPort(addr)
+	base := "http://127.0.0.1:" + port
+	fmt.Printf(`
+affrelay is running.
+  API             %[1]s
+  Temporal UI     http://127.0.0.1:%[2]d/namespaces/%[3]s/workflows
+  demo API key    %[4]s   (integration %[5]s)
+  admin token     %[6]s
+  demo affiliate  %[7]s (CPA 200.00 USD per first-time deposit), postbacks go to %[1]s/demo/sink
+
+Send a conversion:
+  curl -s '%[1]s/v1/postbacks?event_id=demo-1&event=ftd&affiliate_id=%[7]s&player_id=p-1&click_id=clk-1&amount=50.00&currency=USD' -H 'X-API-Key: %[4]s'
+See what the demo tracker received, the delivery, and the affiliate's balance:
+  curl -s %[1]s/demo/sink/received
+  curl -s '%[1]s/v1/admin/deliveries?event_id=demo-1' -H 'Authorization: Bearer %[6]s'
+  curl -s %[1]s/v1/admin/affiliates/%[7]s/balance -H 'Authorization: Bearer %[6]s'
+Ctrl-C stops everything.
+`, base, cfg.Dev.UIPort, cfg.Temporal.Namespace, demoAPIKey, demoIntegrationID, cfg.Admin.Tokens[0], demoAffiliateID)
+}

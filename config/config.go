@@ -1,0 +1,279 @@
+// Package config loads affrelay's settings: defaults < config file < AFFRELAY_* environment < flags.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/affrelay/affrelay/retrypolicy"
+)
+
+// MinAdminTokenLength is the shortest admin token accepted outside dev mode.
+const MinAdminTokenLength = 16
+
+// Config is the whole configuration of one affrelay process.
+type Config struct {
+	HTTP     HTTP
+	Temporal Temporal
+	Database Database
+	Admin    Admin
+	Delivery Delivery
+	Postback Postback
+	Dev      Dev
+}
+
+// HTTP configures the API server.
+type HTTP struct {
+	Addr         string
+	MaxBodyBytes int64
+}
+
+// Temporal configures the connection to the Temporal service.
+type Temporal struct {
+	Address   string
+	Namespace string
+	TaskQueue string
+}
+
+// Database selects the application store.
+type Database struct {
+	Driver string // sqlite | postgres
+	DSN    string
+}
+
+// Admin configures the admin API.
+type Admin struct {
+	Tokens []string
+}
+
+// Delivery configures outbound postbacks and webhooks.
+type Delivery struct {
+	Policy  retrypolicy.Policy
+	Timeout time.Duration
+}
+
+// Postback configures inbound postbacks.
+type Postback struct {
+	// FutureSkew is how far in the future occurred_at may lie, for senders with drifting clocks.
+	FutureSkew time.Duration
+}
+
+// Dev configures `affrelay dev`.
+type Dev struct {
+	TemporalPath string
+	DataDir      string
+	UIPort       int
+}
+
+var defaults = map[string]any{
+	"http.addr":                 ":8080",
+	"http.max_body_bytes":       1 << 20,
+	"temporal.address":          "127.0.0.1:7233",
+	"temporal.namespace":        "default",
+	"temporal.task_queue":       "affrelay",
+	"database.driver":           "sqlite",
+	"database.dsn":              ".data/affrelay.db",
+	"admin.token":               "",
+	"delivery.retry_schedule":   "30s,2m,10m,1h",
+	"delivery.max_attempts":     15,
+	"delivery.window":           "24h",
+	"delivery.max_retry_after":  "1h",
+	"delivery.timeout":          "10s",
+	"postback.future_skew":      "5m",
+	"dev.temporal_path":         "./bin/temporal",
+	"dev.data_dir":              ".data",
+	"dev.ui_port":               8233,
+}
+
+// Flags registers the command-line flags that override configuration keys.
+func Flags(fs *pflag.FlagSet) {
+	fs.String("config", "", "path to a YAML config file (default: ./affrelay.yaml if present)")
+	fs.String("http-addr", "", "HTTP listen address (http.addr)")
+	fs.String("temporal-address", "", "Temporal frontend host:port (temporal.address)")
+	fs.String("database-driver", "", "sqlite or postgres (database.driver)")
+	fs.String("database-dsn", "", "database DSN (database.dsn)")
+}
+
+var flagKeys = map[string]string{
+	"http-addr":        "http.addr",
+	"temporal-address": "temporal.address",
+	"database-driver":  "database.driver",
+	"database-dsn":     "database.dsn",
+}
+
+// Load reads the configuration. fs may be nil.
+func Load(fs *pflag.FlagSet) (Config, error) {
+	v := viper.New()
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+	v.SetEnvPrefix("AFFRELAY")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+
+	file := ""
+	if fs != nil {
+		file, _ = fs.GetString("config")
+		for flag, key := range flagKeys {
+			if f := fs.Lookup(flag); f != nil && f.Changed {
+				if err := v.BindPFlag(key, f); err != nil {
+					return Config{}, err
+				}
+			}
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", file, err)
+		}
+	} else {
+		v.SetConfigName("affrelay")
+		v.SetConfigType("yaml")
+		v.AddConfigPath(".")
+		if err := v.ReadInConfig(); err != nil {
+			var notFound viper.ConfigFileNotFoundError
+			if !errors.As(err, &notFound) {
+				return Config{}, fmt.Errorf("config file: %w", err)
+			}
+		}
+	}
+	return fromViper(v)
+}
+
+func fromViper(v *viper.Viper) (Config, error) {
+	var errs []error
+	duration := func(key string) time.Duration {
+		d, err := time.ParseDuration(strings.TrimSpace(v.GetString(key)))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s (AFFRELAY_%s): %q is not a positive duration such as 10s", key, envName(key), v.GetString(key)))
+		}
+		return d
+	}
+	integer := func(key string) int {
+		n, err := castInt(v.Get(key))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s (AFFRELAY_%s): %w", key, envName(key), err))
+		}
+		return n
+	}
+
+	c := Config{
+		HTTP: HTTP{Addr: v.GetString("http.addr"), MaxBodyBytes: int64(integer("http.max_body_bytes"))},
+		Temporal: Temporal{
+			Address:   v.GetString("temporal.address"),
+			Namespace: v.GetString("temporal.namespace"),
+			TaskQueue: v.GetString("temporal.task_queue"),
+		},
+		Database: Database{Driver: v.GetString("database.driver"), DSN: v.GetString("database.dsn")},
+		Admin:    Admin{Tokens: splitList(v.GetString("admin.token"))},
+		Delivery: Delivery{
+			Policy: retrypolicy.Policy{
+				MaxAttempts:   integer("delivery.max_attempts"),
+				Window:        duration("delivery.window"),
+				MaxRetryAfter: duration("delivery.max_retry_after"),
+			},
+			Timeout: duration("delivery.timeout"),
+		},
+		Postback: Postback{FutureSkew: duration("postback.future_skew")},
+		Dev: Dev{
+			TemporalPath: v.GetString("dev.temporal_path"),
+			DataDir:      v.GetString("dev.data_dir"),
+			UIPort:       integer("dev.ui_port"),
+		},
+	}
+	schedule, err := retrypolicy.ParseSchedule(v.GetString("delivery.retry_schedule"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("delivery.retry_schedule (AFFRELAY_DELIVERY_RETRY_SCHEDULE): %w", err))
+	}
+	c.Delivery.Policy.Schedule = schedule
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// Validate checks the configuration for the given mode; dev mode may run without an admin token.
+func (c Config) Validate(dev bool) error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("http.addr (AFFRELAY_HTTP_ADDR): %q is not host:port", c.HTTP.Addr))
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		errs = append(errs, errors.New("http.max_body_bytes (AFFRELAY_HTTP_MAX_BODY_BYTES): must be at least 1024"))
+	}
+	if _, _, err := net.SplitHostPort(c.Temporal.Address); err != nil {
+		errs = append(errs, fmt.Errorf("temporal.address (AFFRELAY_TEMPORAL_ADDRESS): %q is not host:port", c.Temporal.Address))
+	}
+	if c.Temporal.Namespace == "" {
+		errs = append(errs, errors.New("temporal.namespace (AFFRELAY_TEMPORAL_NAMESPACE): must not be empty"))
+	}
+	if c.Temporal.TaskQueue == "" {
+		errs = append(errs, errors.New("temporal.task_queue (AFFRELAY_TEMPORAL_TASK_QUEUE): must not be empty"))
+	}
+	switch c.Database.Driver {
+	case "sqlite", "postgres":
+	default:
+		errs = append(errs, fmt.Errorf("database.driver (AFFRELAY_DATABASE_DRIVER): %q is not sqlite or postgres", c.Database.Driver))
+	}
+	if c.Database.DSN == "" {
+		errs = append(errs, errors.New("database.dsn (AFFRELAY_DATABASE_DSN): must not be empty"))
+	}
+	if !dev {
+		if len(c.Admin.Tokens) == 0 {
+			errs = append(errs, errors.New("admin.token (AFFRELAY_ADMIN_TOKEN): required outside dev mode"))
+		}
+		for i, t := range c.Admin.Tokens {
+			if len(t) < MinAdminTokenLength {
+				errs = append(errs, fmt.Errorf("admin.token (AFFRELAY_ADMIN_TOKEN): token %d is shorter than %d characters", i+1, MinAdminTokenLength))
+			}
+		}
+	}
+	if err := c.Delivery.Policy.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("delivery (AFFRELAY_DELIVERY_*): %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func envName(key string) string {
+	return strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// splitList splits a comma-separated list, so several admin tokens can be valid during a rotation.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func castInt(val any) (int, error) {
+	switch x := val.(type) {
+	case int:
+		return x, nil
+	case int64:
+		return int(x), nil
+	case float64:
+		if x != float64(int(x)) {
+			return 0, fmt.Errorf("%v is not a whole number", x)
+		}
+		return int(x), nil
+	case string:
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(x), "%d", &n); err != nil || fmt.Sprint(n) != strings.TrimSpace(x) {
+			return 0, fmt.Errorf("%q is not a whole number", x)
+		}
+		return n, nil
+	default:
+		return 0, fmt.Errorf("%v is not a whole number", val)
+	}
+}

@@ -1,0 +1,186 @@
+// Package postback parses and validates inbound conversion postbacks. It does no I/O.
+package postback
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/affrelay/affrelay/money"
+)
+
+// Event types an operator may send.
+const (
+	Registration = "registration"
+	FTD          = "ftd"
+	Deposit      = "deposit"
+	Revenue      = "revenue"
+	Chargeback   = "chargeback"
+	Refund       = "refund"
+)
+
+// EventTypes lists every accepted event type.
+var EventTypes = []string{Registration, FTD, Deposit, Revenue, Chargeback, Refund}
+
+// Field names of a postback.
+const (
+	FieldEventID     = "event_id"
+	FieldEvent       = "event"
+	FieldAffiliateID = "affiliate_id"
+	FieldPlayerID    = "player_id"
+	FieldClickID     = "click_id"
+	FieldAmount      = "amount"
+	FieldCurrency    = "currency"
+	FieldOccurredAt  = "occurred_at"
+)
+
+// SubFields are the free-form sub-id fields sub1..sub5.
+var SubFields = [5]string{"sub1", "sub2", "sub3", "sub4", "sub5"}
+
+// Limits on field lengths, in bytes.
+const (
+	MaxIDLength  = 128
+	MaxSubLength = 256
+)
+
+// oldestOccurredAt bounds occurred_at from below; anything older is a sender bug, not a conversion.
+var oldestOccurredAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Event is one validated conversion event.
+type Event struct {
+	EventID     string
+	Type        string
+	AffiliateID string
+	PlayerID    string
+	ClickID     string
+	AmountMinor int64 // in Currency's minor units; 0 when no amount was sent
+	Currency    string
+	OccurredAt  time.Time
+	Subs        [5]string
+}
+
+// FieldError says which field is wrong and why.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Fields is the raw postback as field name → values, whatever the wire format was.
+type Fields map[string][]string
+
+// Parse validates raw fields into an Event. now is the receive time, used when occurred_at is absent;
+// futureSkew is how far past now occurred_at may lie. Errors are *FieldError.
+func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
+	var ev Event
+	var err error
+	get := func(name string, required bool, maxLen int) string {
+		if err != nil {
+			return ""
+		}
+		vals := f[name]
+		if len(vals) > 1 {
+			err = &FieldError{name, "is given more than once"}
+			return ""
+		}
+		v := ""
+		if len(vals) == 1 {
+			v = vals[0]
+		}
+		switch {
+		case v == "" && required:
+			err = &FieldError{name, "is required"}
+		case len(v) > maxLen:
+			err = &FieldError{name, fmt.Sprintf("is longer than %d bytes", maxLen)}
+		case !printable(v):
+			err = &FieldError{name, "must be valid UTF-8 without control characters"}
+		}
+		return v
+	}
+
+	ev.EventID = get(FieldEventID, true, MaxIDLength)
+	ev.Type = get(FieldEvent, true, 32)
+	ev.AffiliateID = get(FieldAffiliateID, false, MaxIDLength)
+	ev.PlayerID = get(FieldPlayerID, false, MaxIDLength)
+	ev.ClickID = get(FieldClickID, false, MaxIDLength)
+	amount := get(FieldAmount, false, 32)
+	ev.Currency = get(FieldCurrency, false, 3)
+	occurred := get(FieldOccurredAt, false, 64)
+	for i, name := range SubFields {
+		ev.Subs[i] = get(name, false, MaxSubLength)
+	}
+	if err != nil {
+		return Event{}, err
+	}
+
+	if !knownType(ev.Type) {
+		return Event{}, &FieldError{FieldEvent, fmt.Sprintf("%q is not one of %s", ev.Type, strings.Join(EventTypes, ", "))}
+	}
+	if strings.TrimSpace(ev.EventID) != ev.EventID {
+		return Event{}, &FieldError{FieldEventID, "must not start or end with white space"}
+	}
+	if ev.Type != Registration && amount == "" {
+		return Event{}, &FieldError{FieldAmount, fmt.Sprintf("is required for %s events", ev.Type)}
+	}
+	if amount != "" && ev.Currency == "" {
+		return Event{}, &FieldError{FieldCurrency, "is required with amount"}
+	}
+	if ev.Currency != "" {
+		if !money.ValidCurrency(ev.Currency) {
+			return Event{}, &FieldError{FieldCurrency, fmt.Sprintf("%q is not an ISO 4217 currency code such as USD", ev.Currency)}
+		}
+		if amount == "" {
+			return Event{}, &FieldError{FieldAmount, "is required with currency"}
+		}
+	}
+	if amount != "" {
+		minor, perr := money.Parse(amount, ev.Currency)
+		if perr != nil {
+			return Event{}, &FieldError{FieldAmount, perr.Error()}
+		}
+		// Only revenue (net gaming revenue) can be negative; the sign of a chargeback or refund comes from its type.
+		if minor < 0 && ev.Type != Revenue {
+			return Event{}, &FieldError{FieldAmount, fmt.Sprintf("must not be negative for %s events", ev.Type)}
+		}
+		ev.AmountMinor = minor
+	}
+
+	ev.OccurredAt = now.UTC()
+	if occurred != "" {
+		t, perr := time.Parse(time.RFC3339Nano, occurred)
+		if perr != nil {
+			return Event{}, &FieldError{FieldOccurredAt, fmt.Sprintf("%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", occurred)}
+		}
+		if t.After(now.Add(futureSkew)) {
+			return Event{}, &FieldError{FieldOccurredAt, "is in the future"}
+		}
+		if t.Before(oldestOccurredAt) {
+			return Event{}, &FieldError{FieldOccurredAt, "is before 2000-01-01"}
+		}
+		ev.OccurredAt = t.UTC()
+	}
+	return ev, nil
+}
+
+func knownType(t string) bool {
+	for _, k := range EventTypes {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}

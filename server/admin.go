@@ -1,0 +1,315 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/money"
+	"github.com/affrelay/affrelay/postback"
+	"github.com/affrelay/affrelay/postbackurl"
+	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/store"
+)
+
+// decodeJSON reads a JSON body into dst, refusing unknown fields so a typo is an error, not a silent default.
+func decodeJSON(c *gin.Context, dst any) bool {
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var tooLarge *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooLarge):
+			bodyError(c, err)
+		case errors.As(err, &typeErr):
+			abortField(c, typeErr.Field, "must be a "+typeErr.Type.String())
+		case errors.Is(err, io.EOF):
+			abort(c, http.StatusBadRequest, "malformed_body", "request body must be a JSON object")
+		default:
+			abort(c, http.StatusBadRequest, "malformed_body", "invalid JSON: "+err.Error())
+		}
+		return false
+	}
+	if dec.More() {
+		abort(c, http.StatusBadRequest, "malformed_body", "request body must hold one JSON object")
+		return false
+	}
+	return true
+}
+
+func (h *handlers) createIntegration(c *gin.Context) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if msg := checkName(req.Name); msg != "" {
+		abortField(c, "name", msg)
+		return
+	}
+	in, key, err := h.o.Service.CreateIntegration(c, req.Name)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": in.ID, "name": in.Name, "api_key": key, "created_at": in.CreatedAt})
+}
+
+type planJSON struct {
+	Type     string `json:"type"`
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+func (h *handlers) createAffiliate(c *gin.Context) {
+	var req struct {
+		Name  string    `json:"name"`
+		Email string    `json:"email"`
+		Plan  *planJSON `json:"plan"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if msg := checkName(req.Name); msg != "" {
+		abortField(c, "name", msg)
+		return
+	}
+	if len(req.Email) > 320 || (req.Email != "" && !strings.Contains(req.Email, "@")) {
+		abortField(c, "email", "is not an email address")
+		return
+	}
+	if req.Plan == nil {
+		abortField(c, "plan", "is required")
+		return
+	}
+	if req.Plan.Type != commission.CPA {
+		abortField(c, "plan.type", fmt.Sprintf("%q is not a supported plan type (cpa)", req.Plan.Type))
+		return
+	}
+	if !money.ValidCurrency(req.Plan.Currency) {
+		abortField(c, "plan.currency", fmt.Sprintf("%q is not an ISO 4217 currency code such as USD", req.Plan.Currency))
+		return
+	}
+	amount, err := money.Parse(req.Plan.Amount, req.Plan.Currency)
+	if err != nil || amount <= 0 {
+		msg := "must be positive"
+		if err != nil {
+			msg = err.Error()
+		}
+		abortField(c, "plan.amount", msg)
+		return
+	}
+	aff, plan, err := h.o.Service.CreateAffiliate(c, relay.NewAffiliate{
+		Name: req.Name, Email: req.Email,
+		Plan: relay.NewPlan{Type: req.Plan.Type, AmountMinor: amount, Currency: req.Plan.Currency},
+	})
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{
+		"id": aff.ID, "name": aff.Name, "email": aff.Email, "created_at": aff.CreatedAt,
+		"plan": planJSON{Type: plan.Type, Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency},
+	})
+}
+
+type endpointJSON struct {
+	ID             string   `json:"id"`
+	AffiliateID    string   `json:"affiliate_id"`
+	URL            string   `json:"url"`
+	Method         string   `json:"method"`
+	Events         []string `json:"events"`
+	Enabled        bool     `json:"enabled"`
+	DisabledReason string   `json:"disabled_reason,omitempty"`
+}
+
+func endpointResponse(ep store.PostbackEndpoint) endpointJSON {
+	return endpointJSON{
+		ID: ep.ID, AffiliateID: ep.AffiliateID, URL: ep.URL, Method: ep.Method,
+		Events: strings.Split(ep.Events, ","), Enabled: ep.Enabled, DisabledReason: ep.DisabledReason,
+	}
+}
+
+func (h *handlers) addPostbackEndpoint(c *gin.Context) {
+	var req struct {
+		URL    string   `json:"url"`
+		Method string   `json:"method"`
+		Events []string `json:"events"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if err := postbackurl.Validate(req.URL); err != nil {
+		abortField(c, "url", err.Error())
+		return
+	}
+	if req.Method == "" {
+		req.Method = http.MethodGet
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodPost {
+		abortField(c, "method", fmt.Sprintf("%q is not GET or POST", req.Method))
+		return
+	}
+	if len(req.Events) == 0 {
+		abortField(c, "events", "must name at least one event")
+		return
+	}
+	seen := map[string]bool{}
+	for _, e := range req.Events {
+		if !contains(postback.EventTypes, e) {
+			abortField(c, "events", fmt.Sprintf("%q is not one of %s", e, strings.Join(postback.EventTypes, ", ")))
+			return
+		}
+		if seen[e] {
+			abortField(c, "events", fmt.Sprintf("%q is listed twice", e))
+			return
+		}
+		seen[e] = true
+	}
+	ep, err := h.o.Service.AddPostbackEndpoint(c, store.PostbackEndpoint{
+		AffiliateID: c.Param("id"), URL: req.URL, Method: req.Method, Events: strings.Join(req.Events, ","),
+	})
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusCreated, endpointResponse(ep))
+}
+
+func (h *handlers) updatePostbackEndpoint(c *gin.Context) {
+	var req struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if req.Enabled == nil {
+		abortField(c, "enabled", "is required (true or false)")
+		return
+	}
+	ep, err := h.o.Service.SetPostbackEndpointEnabled(c, c.Param("id"), c.Param("endpoint_id"), *req.Enabled)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, endpointResponse(ep))
+}
+
+func (h *handlers) balance(c *gin.Context) {
+	balances, err := h.o.Service.Balances(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := make([]gin.H, 0, len(balances))
+	for _, b := range balances {
+		out = append(out, gin.H{"currency": b.Currency, "amount": money.Format(b.AmountMinor, b.Currency)})
+	}
+	c.JSON(http.StatusOK, gin.H{"affiliate_id": c.Param("id"), "balances": out})
+}
+
+type attemptJSON struct {
+	Number       int       `json:"number"`
+	StartedAt    time.Time `json:"started_at"`
+	DurationMS   int64     `json:"duration_ms"`
+	StatusCode   int       `json:"status_code,omitempty"`
+	ResponseBody string    `json:"response_body,omitempty"`
+	Error        string    `json:"error,omitempty"`
+}
+
+type deliveryJSON struct {
+	ID           string        `json:"id"`
+	Kind         string        `json:"kind"`
+	Status       string        `json:"status"`
+	StatusReason string        `json:"status_reason,omitempty"`
+	EndpointID   string        `json:"endpoint_id"`
+	AffiliateID  string        `json:"affiliate_id"`
+	EventID      string        `json:"event_id"`
+	Method       string        `json:"method"`
+	URL          string        `json:"url"`
+	Attempts     []attemptJSON `json:"attempts"`
+	CreatedAt    time.Time     `json:"created_at"`
+	DeliveredAt  *time.Time    `json:"delivered_at,omitempty"`
+}
+
+var deliveryStatuses = []string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryNeedsReview, store.DeliverySkipped}
+
+func (h *handlers) listDeliveries(c *gin.Context) {
+	f := relay.DeliveryFilter{
+		Status: c.Query("status"), AffiliateID: c.Query("affiliate_id"), EventID: c.Query("event_id"), Limit: 100,
+	}
+	if f.Status != "" && !contains(deliveryStatuses, f.Status) {
+		abortField(c, "status", fmt.Sprintf("%q is not one of %s", f.Status, strings.Join(deliveryStatuses, ", ")))
+		return
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			abortField(c, "limit", "must be a whole number from 1 to 1000")
+			return
+		}
+		f.Limit = n
+	}
+	ds, err := h.o.Service.Deliveries(c, f)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := make([]deliveryJSON, 0, len(ds))
+	for _, d := range ds {
+		dj := deliveryJSON{
+			ID: d.ID, Kind: d.Kind, Status: d.Status, StatusReason: d.StatusReason, EndpointID: d.EndpointID,
+			AffiliateID: d.AffiliateID, EventID: d.EventID, Method: d.Method, URL: d.URL,
+			Attempts: make([]attemptJSON, 0, len(d.AttemptLog)), CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt,
+		}
+		for _, a := range d.AttemptLog {
+			dj.Attempts = append(dj.Attempts, attemptJSON{
+				Number: a.Number, StartedAt: a.StartedAt, DurationMS: a.DurationMS, StatusCode: a.StatusCode,
+				ResponseBody: a.ResponseBody, Error: a.Error,
+			})
+		}
+		out = append(out, dj)
+	}
+	c.JSON(http.StatusOK, gin.H{"deliveries": out})
+}
+
+func (h *handlers) decideDelivery(signal string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h.o.Service.DecideDelivery(c, c.Param("id"), signal); err != nil {
+			serviceError(c, h.o.Logger, err)
+			return
+		}
+		c.JSON(http.StatusAccepted, gin.H{"delivery_id": c.Param("id"), "requested": signal})
+	}
+}
+
+func checkName(name string) string {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return "is required"
+	case len(name) > 128:
+		return "is longer than 128 bytes"
+	case strings.TrimSpace(name) != name:
+		return "must not start or end with white space"
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/relay"
+)
+
+// apiError is the one error shape of the API: {"error":{"code":"…","field":"…","message":"…"}}.
+type apiError struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func abort(c *gin.Context, status int, code, message string) {
+	c.AbortWithStatusJSON(status, gin.H{"error": apiError{Code: code, Message: message}})
+}
+
+func abortField(c *gin.Context, field, message string) {
+	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": apiError{Code: "invalid_field", Field: field, Message: field + " " + message}})
+}
+
+func internalError(c *gin.Context, logger *slog.Logger, err error) {
+	logger.Error("request failed", "path", c.Request.URL.Path, "error", err)
+	abort(c, http.StatusInternalServerError, "internal", "internal error; the request was not processed")
+}
+
+// serviceError maps the relay service's errors to responses.
+func serviceError(c *gin.Context, logger *slog.Logger, err error) {
+	switch {
+	case errors.Is(err, relay.ErrNotFound):
+		abort(c, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, relay.ErrConflict):
+		abort(c, http.StatusConflict, "conflict", err.Error())
+	default:
+		internalError(c, logger, err)
+	}
+}
+
+// bodyError answers a body that could not be read: too large, or broken.
+func bodyError(c *gin.Context, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		abort(c, http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than the limit")
+		return
+	}
+	abort(c, http.StatusBadRequest, "malformed_body", err.Error())
+}

@@ -1,0 +1,129 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/postback"
+)
+
+// postback accepts a conversion as GET query, form POST or JSON POST, and answers once Temporal holds it.
+func (h *handlers) postback(c *gin.Context) {
+	fields, err := postbackFields(c.Request)
+	if err != nil {
+		var fe *postback.FieldError
+		switch {
+		case errors.As(err, &fe):
+			abortField(c, fe.Field, fe.Message)
+		case errors.Is(err, errUnsupportedMedia):
+			abort(c, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
+		default:
+			bodyError(c, err)
+		}
+		return
+	}
+	ev, err := postback.Parse(fields, h.o.Now(), h.o.Postback.FutureSkew)
+	if err != nil {
+		var fe *postback.FieldError
+		if errors.As(err, &fe) {
+			abortField(c, fe.Field, fe.Message)
+			return
+		}
+		abort(c, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	sub, err := h.o.Service.SubmitPostback(c, c.GetString(ctxIntegrationID), ev)
+	if err != nil {
+		// Nothing was acknowledged, so the sender retries; say so instead of a bare 500.
+		h.o.Logger.Error("postback not accepted", "event_id", ev.EventID, "error", err)
+		abort(c, http.StatusServiceUnavailable, "unavailable", "the event could not be stored durably; retry later")
+		return
+	}
+	status := "accepted"
+	if sub.Duplicate {
+		status = "duplicate"
+	}
+	c.JSON(http.StatusOK, gin.H{"status": status, "event_id": ev.EventID, "workflow_id": sub.WorkflowID})
+}
+
+var errUnsupportedMedia = errors.New("unsupported content type")
+
+// postbackFields gathers the raw fields from the query string and, for POST, the form or JSON body.
+// A field given in both places is reported by postback.Parse as given more than once.
+func postbackFields(r *http.Request) (postback.Fields, error) {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("query string: %w", err)
+	}
+	fields := postback.Fields(query)
+	if r.Method != http.MethodPost {
+		return fields, nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fields, nil
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: Content-Type %q; send application/json or application/x-www-form-urlencoded", errUnsupportedMedia, r.Header.Get("Content-Type"))
+	}
+	var more map[string][]string
+	switch mediaType {
+	case "application/x-www-form-urlencoded":
+		more, err = url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("form body: %w", err)
+		}
+	case "application/json":
+		more, err = jsonFields(body)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s; send application/json or application/x-www-form-urlencoded", errUnsupportedMedia, mediaType)
+	}
+	for k, v := range more {
+		fields[k] = append(fields[k], v...)
+	}
+	return fields, nil
+}
+
+// jsonFields reads a flat JSON object of strings and numbers. Numbers keep their literal text: money is never a float.
+func jsonFields(body []byte) (map[string][]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("JSON body: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("JSON body: more than one value")
+	}
+	if obj == nil {
+		return nil, errors.New("JSON body: must be an object")
+	}
+	out := make(map[string][]string, len(obj))
+	for k, v := range obj {
+		switch x := v.(type) {
+		case string:
+			out[k] = []string{x}
+		case json.Number:
+			out[k] = []string{x.String()}
+		case nil:
+		default:
+			return nil, &postback.FieldError{Field: k, Message: "must be a string or a number"}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,148 @@
+// Package server is affrelay's HTTP layer: routing, middleware and handlers that translate HTTP to the relay service.
+package server
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/relay"
+)
+
+// Context keys set by the middleware.
+const (
+	ctxIntegrationID = "integration_id"
+	ctxKeyID         = "key_id"
+)
+
+// Options configures the HTTP handler.
+type Options struct {
+	Service      *relay.Service
+	AdminTokens  []string
+	MaxBodyBytes int64
+	Postback     config.Postback
+	Logger       *slog.Logger
+	// Sink, when set, is mounted at /demo/sink: the built-in receiver of the dev demo's postbacks.
+	Sink *Sink
+	// Now is the clock; tests may fix it.
+	Now func() time.Time
+}
+
+// New builds the router.
+func New(o Options) http.Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.HandleMethodNotAllowed = true
+	r.Use(requestLog(o.Logger), recovery(o.Logger))
+	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such endpoint") })
+	r.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here") })
+
+	h := &handlers{o: o}
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", h.ready)
+
+	v1 := r.Group("/v1", limitBody(o.MaxBodyBytes))
+	pb := v1.Group("/postbacks", h.authenticateKey)
+	pb.GET("", h.postback)
+	pb.POST("", h.postback)
+
+	admin := v1.Group("/admin", adminAuth(o.AdminTokens))
+	admin.POST("/integrations", h.createIntegration)
+	admin.POST("/affiliates", h.createAffiliate)
+	admin.GET("/affiliates/:id/balance", h.balance)
+	admin.POST("/affiliates/:id/postback-endpoints", h.addPostbackEndpoint)
+	admin.PATCH("/affiliates/:id/postback-endpoints/:endpoint_id", h.updatePostbackEndpoint)
+	admin.GET("/deliveries", h.listDeliveries)
+	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay"))
+	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip"))
+
+	if o.Sink != nil {
+		r.Any("/demo/sink", o.Sink.receive)
+		r.GET("/demo/sink/received", o.Sink.list)
+	}
+	return r
+}
+
+type handlers struct {
+	o Options
+}
+
+func (h *handlers) ready(c *gin.Context) {
+	if err := h.o.Service.Ready(c); err != nil {
+		abort(c, http.StatusServiceUnavailable, "not_ready", err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+// authenticateKey resolves the X-API-Key header to an integration.
+func (h *handlers) authenticateKey(c *gin.Context) {
+	integrationID, keyID, err := h.o.Service.Authenticate(c, c.GetHeader("X-API-Key"))
+	if err != nil {
+		if err == relay.ErrUnauthorized {
+			abort(c, http.StatusUnauthorized, "unauthorized", "missing or unknown API key in the X-API-Key header")
+			return
+		}
+		internalError(c, h.o.Logger, err)
+		return
+	}
+	c.Set(ctxIntegrationID, integrationID)
+	c.Set(ctxKeyID, keyID)
+	c.Next()
+}
+
+// adminAuth checks the bearer token against every configured admin token in constant time.
+func adminAuth(tokens []string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		given, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		match := 0
+		for _, t := range tokens {
+			match |= subtle.ConstantTimeCompare([]byte(given), []byte(t))
+		}
+		if !ok || given == "" || match != 1 {
+			abort(c, http.StatusUnauthorized, "unauthorized", "missing or wrong admin token in the Authorization: Bearer header")
+			return
+		}
+		c.Next()
+	}
+}
+
+// limitBody refuses a body over the limit: at once when Content-Length says so, else when reading passes it.
+func limitBody(limit int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > limit {
+			abort(c, http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than the limit")
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		c.Next()
+	}
+}
+
+// requestLog writes one line per request. The query string is left out: it may carry a token.
+func requestLog(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		logger.Info("http request",
+			"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
+			"latency_ms", float64(time.Since(start).Microseconds())/1000, "client_ip", c.ClientIP(),
+			"integration_id", c.GetString(ctxIntegrationID), "key_id", c.GetString(ctxKeyID))
+	}
+}
+
+func recovery(logger *slog.Logger) gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
+		logger.Error("panic in handler", "error", err, "path", c.Request.URL.Path)
+		abort(c, http.StatusInternalServerError, "internal", "internal error")
+	})
+}

@@ -1,0 +1,59 @@
+// Package worker builds the Temporal client and worker that run affrelay's workflows and activities.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/affrelay/affrelay/activities"
+	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/workflows"
+)
+
+// Dial connects to Temporal.
+func Dial(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
+	c, err := client.Dial(client.Options{
+		HostPort:  cfg.Address,
+		Namespace: cfg.Namespace,
+		Logger:    log.NewStructuredLogger(logger.With("component", "temporal")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Address, err)
+	}
+	return c, nil
+}
+
+// New registers every workflow and activity on a worker for the task queue.
+func New(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
+	w := worker.New(c, taskQueue, worker.Options{})
+	w.RegisterWorkflow(workflows.ConversionWorkflow)
+	w.RegisterWorkflow(workflows.DeliveryWorkflow)
+	w.RegisterActivity(acts)
+	return w
+}
+
+// EnsureSearchAttributes registers the custom search attributes in the namespace when they are missing.
+// Registering is idempotent; a server that forbids it (Temporal Cloud) needs them created beforehand.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, k := range workflows.SearchAttributes {
+		attrs[k.GetName()] = k.GetValueType()
+	}
+	_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: attrs,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("register search attributes: %w", err)
+	}
+	return nil
+}

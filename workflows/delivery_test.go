@@ -1,0 +1,154 @@
+package workflows
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/affrelay/affrelay/activities"
+	"github.com/affrelay/affrelay/retrypolicy"
+)
+
+var acts *activities.Activities
+
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(DeliveryWorkflow)
+	env.RegisterWorkflow(ConversionWorkflow)
+	env.RegisterActivity(&activities.Activities{})
+	return env
+}
+
+// failingAttempt mimics AttemptDelivery against a receiver that answers 503: it returns the schedule's delay.
+func failingAttempt(policy retrypolicy.Policy, starts *[]time.Time, now func() time.Time) func(context.Context, activities.AttemptDeliveryInput) (activities.AttemptDeliveryResult, error) {
+	return func(ctx context.Context, in activities.AttemptDeliveryInput) (activities.AttemptDeliveryResult, error) {
+		*starts = append(*starts, now())
+		v := retrypolicy.Verdict{Outcome: retrypolicy.Retryable, Reason: "HTTP 503"}
+		return activities.AttemptDeliveryResult{}, temporal.NewApplicationErrorWithOptions("HTTP 503", activities.ErrTypeRetryable,
+			temporal.ApplicationErrorOptions{NextRetryDelay: policy.NextDelay(int(activity.GetInfo(ctx).Attempt), v)})
+	}
+}
+
+func TestDeliveryFollowsRetryScheduleThenNeedsReview(t *testing.T) {
+	env := newEnv(t)
+	policy := retrypolicy.DefaultPolicy()
+	var starts []time.Time
+	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(failingAttempt(policy, &starts, env.Now))
+	var statuses []string
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) error {
+		statuses = append(statuses, in.Status)
+		if in.Status == DeliveryStateNeedsReview {
+			// Ops look at it and give up on it.
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
+		}
+		return nil
+	})
+
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res DeliveryResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, DeliveryStateSkipped, res.State)
+	require.Equal(t, []string{DeliveryStateNeedsReview, DeliveryStateSkipped}, statuses)
+
+	// Attempts start exactly on the configured timetable: 0, 30s, 2m30s, 12m30s, 1h12m30s, then hourly; 15 of them.
+	want := []time.Duration{0, 30 * time.Second, 150 * time.Second, 750 * time.Second}
+	for i := 4; i < 15; i++ {
+		want = append(want, 750*time.Second+time.Duration(i-3)*time.Hour)
+	}
+	require.Len(t, starts, 15)
+	for i, s := range starts {
+		require.InDelta(t, want[i].Seconds(), s.Sub(starts[0]).Seconds(), 1, "attempt %d", i+1)
+	}
+	require.Less(t, starts[14].Sub(starts[0]), 24*time.Hour)
+}
+
+func TestDeliveryCustomScheduleFromConfig(t *testing.T) {
+	env := newEnv(t)
+	policy := retrypolicy.Policy{Schedule: []time.Duration{time.Second, 5 * time.Second}, MaxAttempts: 4, Window: time.Hour, MaxRetryAfter: time.Minute}
+	var starts []time.Time
+	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(failingAttempt(policy, &starts, env.Now))
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) error {
+		if in.Status == DeliveryStateNeedsReview {
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
+		}
+		return nil
+	})
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, starts, 4)
+	for i, want := range []time.Duration{0, time.Second, 6 * time.Second, 11 * time.Second} {
+		require.InDelta(t, want.Seconds(), starts[i].Sub(starts[0]).Seconds(), 0.5, "attempt %d", i+1)
+	}
+}
+
+func TestDeliveryNeedsReviewThenReplayDelivers(t *testing.T) {
+	env := newEnv(t)
+	policy := retrypolicy.DefaultPolicy()
+	series := 0
+	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.AttemptDeliveryInput) (activities.AttemptDeliveryResult, error) {
+		if activity.GetInfo(ctx).Attempt == 1 {
+			series++
+		}
+		if series == 1 {
+			return activities.AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError("HTTP 404 is not retried", activities.ErrTypePermanent, nil)
+		}
+		return activities.AttemptDeliveryResult{Attempt: 2, StatusCode: 200}, nil
+	})
+	var statuses, reasons []string
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) error {
+		statuses = append(statuses, in.Status)
+		reasons = append(reasons, in.Reason)
+		return nil
+	})
+	// A stray replay before the review must not count; the one sent during the review does.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(ReplaySignal, nil) }, 0)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(ReplaySignal, nil) }, 2*time.Hour)
+
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
+	require.NoError(t, env.GetWorkflowError())
+	var res DeliveryResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, DeliveryResult{State: DeliveryStateDelivered, Attempts: 2, StatusCode: 200}, res)
+	require.Equal(t, []string{DeliveryStateNeedsReview, DeliveryStatePending}, statuses)
+	require.Contains(t, reasons[0], "HTTP 404 is not retried")
+	require.Equal(t, 2, series)
+}
+
+func TestConversionStartsOneDeliveryPerTarget(t *testing.T) {
+	env := newEnv(t)
+	policy := retrypolicy.DefaultPolicy()
+	env.OnActivity(acts.RecordConversion, mock.Anything, mock.Anything).Return(activities.RecordConversionResult{
+		ConversionID: "cnv_1", PayoutMinor: 20000, Currency: "USD", Policy: policy,
+		Deliveries: []activities.DeliveryRef{{ID: "dlv_a", AffiliateID: "aff_1"}, {ID: "dlv_b", AffiliateID: "aff_1"}},
+	}, nil)
+	var started []string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, args converter.EncodedValues) {
+		var in DeliveryInput
+		require.NoError(t, args.Get(&in))
+		require.Equal(t, policy, in.Policy)
+		require.Equal(t, DeliveryWorkflowID(in.DeliveryID), info.WorkflowExecution.ID)
+		started = append(started, in.DeliveryID)
+	})
+	env.OnWorkflow(DeliveryWorkflow, mock.Anything, mock.Anything).Return(DeliveryResult{State: DeliveryStateDelivered}, nil)
+	env.ExecuteWorkflow(ConversionWorkflow, ConversionInput{IntegrationID: "int_1"})
+	require.NoError(t, env.GetWorkflowError())
+	var res ConversionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, []string{"dlv_a", "dlv_b"}, res.Deliveries)
+	require.ElementsMatch(t, []string{"dlv_a", "dlv_b"}, started)
+}
