@@ -44,7 +44,9 @@ func New(o Options) http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.Use(requestLog(o.Logger), recovery(o.Logger))
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such endpoint") })
-	r.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here") })
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here")
+	})
 
 	h := &handlers{o: o}
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })

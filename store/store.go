@@ -90,4 +90,3 @@ func NewID(prefix string) string {
 	}
 	return prefix + "_" + hex.EncodeToString(b)
 }
-
