@@ -283,7 +283,6 @@ func (s *sink) setStatus(f func(n int) int) {
 
 func always(code int) func(int) int { return func(int) int { return code } }
 
-
 func (e *testEnv) integrationOf(apiKey string) string {
 	e.t.Helper()
 	id, _, err := e.app.Service.Authenticate(context.Background(), apiKey)
