@@ -97,12 +97,12 @@ func shortPolicy(attempts int) retrypolicy.Policy {
 }
 
 type testEnv struct {
-	t    *testing.T
+	t    testing.TB
 	app  *app.App
 	base string
 }
 
-func startApp(t *testing.T, driver string, policy retrypolicy.Policy) *testEnv {
+func startApp(t testing.TB, driver string, policy retrypolicy.Policy) *testEnv {
 	t.Helper()
 	cfg, err := config.Load(nil)
 	require.NoError(t, err)
@@ -134,7 +134,7 @@ func startApp(t *testing.T, driver string, policy retrypolicy.Policy) *testEnv {
 }
 
 // postgresSchema makes a fresh schema for one test and returns a DSN that uses it.
-func postgresSchema(t *testing.T) string {
+func postgresSchema(t testing.TB) string {
 	dsn := os.Getenv("AFFRELAY_TEST_POSTGRES_DSN")
 	schema := "e2e_" + strings.TrimPrefix(store.NewID("s"), "s_")
 	admin, err := store.Open("postgres", dsn)
@@ -254,7 +254,7 @@ type sink struct {
 	status func(n int) int // n is the 1-based request number
 }
 
-func newSink(t *testing.T, status func(n int) int) *sink {
+func newSink(t testing.TB, status func(n int) int) *sink {
 	s := &sink{status: status}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()

@@ -118,8 +118,13 @@ func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
 	if !knownType(ev.Type) {
 		return Event{}, &FieldError{FieldEvent, fmt.Sprintf("%q is not one of %s", ev.Type, strings.Join(EventTypes, ", "))}
 	}
-	if strings.TrimSpace(ev.EventID) != ev.EventID {
-		return Event{}, &FieldError{FieldEventID, "must not start or end with white space"}
+	// Padded ids would be different keys for the same thing: a second CPA for " p-42" and "p-42".
+	for _, id := range []struct{ field, value string }{
+		{FieldEventID, ev.EventID}, {FieldAffiliateID, ev.AffiliateID}, {FieldPlayerID, ev.PlayerID}, {FieldClickID, ev.ClickID},
+	} {
+		if strings.TrimSpace(id.value) != id.value {
+			return Event{}, &FieldError{id.field, "must not start or end with white space"}
+		}
 	}
 	if ev.Type != Registration && amount == "" {
 		return Event{}, &FieldError{FieldAmount, fmt.Sprintf("is required for %s events", ev.Type)}
@@ -178,7 +183,7 @@ func printable(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) { // C0, DEL and C1 controls
 			return false
 		}
 	}

@@ -241,6 +241,9 @@ func TestParseErrors(t *testing.T) {
 		{"occurred_at before 2000", with(Fields{FieldOccurredAt: {"1999-12-31T23:59:59Z"}}), FieldOccurredAt, "before 2000-01-01"},
 		// 01:00 at +02:00 on 2000-01-01 is 23:00 UTC on 1999-12-31.
 		{"occurred_at before 2000 in UTC though not locally", with(Fields{FieldOccurredAt: {"2000-01-01T01:00:00+02:00"}}), FieldOccurredAt, "before 2000-01-01"},
+		{"player_id padded", with(Fields{FieldPlayerID: {"p-42 "}}), FieldPlayerID, "white space"},
+		{"affiliate_id padded", with(Fields{FieldAffiliateID: {" aff_1"}}), FieldAffiliateID, "white space"},
+		{"click_id padded", with(Fields{FieldClickID: {"c-1\t"}}), FieldClickID, ""},
 		{"occurred_at epoch", with(Fields{FieldOccurredAt: {"1970-01-01T00:00:00Z"}}), FieldOccurredAt, "before 2000-01-01"},
 	}
 
@@ -256,6 +259,8 @@ func TestParseErrors(t *testing.T) {
 		{"invalid byte 0xff", "a\xffb"},
 		{"truncated 2-byte sequence", "\xc3("},
 		{"UTF-16 surrogate encoded", "\xed\xa0\x80"},
+		{"C1 next line", "\u0085"},
+		{"C1 control sequence introducer", "\u009b!"},
 	}
 	for _, field := range allFields {
 		for _, bad := range badValues {

@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/affrelay/affrelay/retrypolicy"
+)
+
+// BenchmarkPostbackToDelivered sends b.N distinct ftd postbacks through the real HTTP API, 20 at a time, and
+// waits until the tracker has received every outbound postback. It reports throughput, the latency from the
+// last postback sent to the last delivery, and CPU per event of this process (API, worker, load client and
+// tracker together) and of the Temporal dev server.
+func BenchmarkPostbackToDelivered(b *testing.B) {
+	for _, driver := range stores() {
+		b.Run(driver, func(b *testing.B) {
+			e := startApp(b, driver, retrypolicy.DefaultPolicy())
+			tracker := newSink(b, always(http.StatusOK))
+			key, _, affiliateID := e.setup(tracker.srv.URL)
+			temporalPID := devServerPID()
+
+			selfBefore, tempBefore := cpuSelf(), cpuOf(temporalPID)
+			b.ResetTimer()
+			start := time.Now()
+			jobs := make(chan int)
+			var wg sync.WaitGroup
+			for range 20 {
+				wg.Go(func() {
+					for i := range jobs {
+						r := e.postback(key, ftd(fmt.Sprintf("bench-%d-%d", b.N, i), affiliateID))
+						if r.Status != http.StatusOK || r.Body["status"] != "accepted" {
+							b.Errorf("postback %d: %d %s", i, r.Status, r.Raw)
+						}
+					}
+				})
+			}
+			for i := range b.N {
+				jobs <- i
+			}
+			close(jobs)
+			wg.Wait()
+			acked := time.Now()
+			for len(tracker.received()) < b.N {
+				if time.Since(acked) > 2*time.Minute {
+					b.Fatalf("only %d of %d delivered", len(tracker.received()), b.N)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			selfCPU, tempCPU := cpuSelf()-selfBefore, cpuOf(temporalPID)-tempBefore
+			n := float64(b.N)
+			b.ReportMetric(n/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(time.Since(acked).Milliseconds()), "ms-drain")
+			b.ReportMetric(float64(selfCPU.Microseconds())/1000/n, "ms-cpu-affrelay/event")
+			b.ReportMetric(float64(tempCPU.Microseconds())/1000/n, "ms-cpu-temporal/event")
+		})
+	}
+}
+
+// cpuSelf is the user+system CPU time this process has used.
+func cpuSelf() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuOf reads a process's user+system CPU time from /proc (0 if unknown).
+func cpuOf(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// devServerPID finds the Temporal dev server this test binary started, by its frontend port.
+func devServerPID() int {
+	_, port, _ := strings.Cut(temporalAddr, ":")
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmd), "\x00")
+		for i, a := range args {
+			if a == "--port" && i+1 < len(args) && args[i+1] == port && strings.Contains(string(cmd), "start-dev") {
+				pid, _ := strconv.Atoi(strings.Split(d, "/")[2])
+				return pid
+			}
+		}
+	}
+	return 0
+}
