@@ -17,6 +17,9 @@ import (
 // MinAdminTokenLength is the shortest admin token accepted outside dev mode.
 const MinAdminTokenLength = 16
 
+// MaxDeliveryTimeout bounds one outbound request; an attempt activity must finish well within its own timeout.
+const MaxDeliveryTimeout = time.Minute
+
 // Config is the whole configuration of one affrelay process.
 type Config struct {
 	HTTP     HTTP
@@ -234,6 +237,9 @@ func (c Config) Validate(dev bool) error {
 				errs = append(errs, fmt.Errorf("admin.token (AFFRELAY_ADMIN_TOKEN): token %d is shorter than %d characters", i+1, MinAdminTokenLength))
 			}
 		}
+	}
+	if c.Delivery.Timeout > MaxDeliveryTimeout {
+		errs = append(errs, fmt.Errorf("delivery.timeout (AFFRELAY_DELIVERY_TIMEOUT): %s is longer than %s", c.Delivery.Timeout, MaxDeliveryTimeout))
 	}
 	if err := c.Delivery.Policy.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("delivery (AFFRELAY_DELIVERY_*): %w", err))

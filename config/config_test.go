@@ -271,6 +271,7 @@ func TestLoadInvalidValues(t *testing.T) {
 		{"AFFRELAY_HTTP_ADDR", "8080", "validate"},
 		{"AFFRELAY_TEMPORAL_ADDRESS", "localhost", "validate"},
 		{"AFFRELAY_HTTP_MAX_BODY_BYTES", "1023", "validate"},
+		{"AFFRELAY_DELIVERY_TIMEOUT", "2m", "validate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/workflows"
 )
 
 // Context keys set by the middleware.
@@ -64,8 +65,8 @@ func New(o Options) http.Handler {
 	admin.POST("/affiliates/:id/postback-endpoints", h.addPostbackEndpoint)
 	admin.PATCH("/affiliates/:id/postback-endpoints/:endpoint_id", h.updatePostbackEndpoint)
 	admin.GET("/deliveries", h.listDeliveries)
-	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay"))
-	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip"))
+	admin.POST("/deliveries/:id/replay", h.decideDelivery(workflows.ReplaySignal))
+	admin.POST("/deliveries/:id/skip", h.decideDelivery(workflows.SkipSignal))
 
 	if o.Sink != nil {
 		r.Any("/demo/sink", o.Sink.receive)

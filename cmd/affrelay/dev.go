@@ -155,6 +155,14 @@ func seedDemo(ctx context.Context, s *store.Store, httpAddr string) error {
 	})
 }
 
+// shownAdminToken prints the built-in dev token, never one the user configured.
+func shownAdminToken(cfg config.Config) string {
+	if cfg.Admin.Tokens[0] == devAdminToken {
+		return devAdminToken
+	}
+	return "<your AFFRELAY_ADMIN_TOKEN>"
+}
+
 func printDemo(cfg config.Config, addr string) {
 	_, port, _ := net.SplitHostPort(addr)
 	base := "http://127.0.0.1:" + port
@@ -173,5 +181,5 @@ See what the demo tracker received, the delivery, and the affiliate's balance:
   curl -s '%[1]s/v1/admin/deliveries?event_id=demo-1' -H 'Authorization: Bearer %[6]s'
   curl -s %[1]s/v1/admin/affiliates/%[7]s/balance -H 'Authorization: Bearer %[6]s'
 Ctrl-C stops everything.
-`, base, cfg.Dev.UIPort, cfg.Temporal.Namespace, demoAPIKey, demoIntegrationID, cfg.Admin.Tokens[0], demoAffiliateID)
+`, base, cfg.Dev.UIPort, cfg.Temporal.Namespace, demoAPIKey, demoIntegrationID, shownAdminToken(cfg), demoAffiliateID)
 }
