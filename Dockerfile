@@ -49,7 +49,7 @@ FROM alpine:3.23
 # tzdata: time zones for schedules and reports (time.LoadLocation).
 RUN apk add --no-cache ca-certificates tzdata \
  && addgroup -S -g 10001 affrelay \
- && adduser -S -D -H -u 10001 -G affrelay -h /var/lib/affrelay -s /sbin/nologin affrelay \
+ && adduser -S -D -H -u 10001 -G affrelay -h /var/lib/affrelay affrelay \
  && mkdir -p /var/lib/affrelay \
  && chown affrelay:affrelay /var/lib/affrelay
 

@@ -60,6 +60,10 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Service = &relay.Service{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, EagerStart: o.Work}
 
 	if o.Work {
+		// Idempotent; a server that forbids it (Temporal Cloud) needs them created beforehand, so only warn.
+		if err := worker.EnsureSearchAttributes(ctx, a.Temporal, cfg.Temporal.Namespace); err != nil {
+			o.Logger.Warn("could not register search attributes; create them on the server", "error", err)
+		}
 		acts := activities.New(a.Store, cfg.Delivery.Policy, cfg.Delivery.Timeout, o.Logger)
 		a.worker = worker.New(a.Temporal, cfg.Temporal.TaskQueue, acts)
 		if err := a.worker.Start(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -34,7 +35,8 @@ func Dial(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
 
 // New registers every workflow and activity on a worker for the task queue.
 func New(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
-	w := worker.New(c, taskQueue, worker.Options{})
+	// On shutdown, in-flight deliveries get time to finish instead of being cancelled and retried elsewhere.
+	w := worker.New(c, taskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
 	w.RegisterWorkflow(workflows.ConversionWorkflow)
 	w.RegisterWorkflow(workflows.DeliveryWorkflow)
 	w.RegisterActivity(acts)

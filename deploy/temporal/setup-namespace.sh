@@ -5,8 +5,10 @@
 # auto-setup image, creates no namespace by itself.
 #
 # Idempotent: an existing namespace is kept as it is (its retention is not changed),
-# and an already registered search attribute counts as success. The affrelay worker
-# also registers the search attributes when it starts; this is the belt to its braces.
+# and a search attribute already registered as Keyword counts as success; one
+# registered with another type is an error. The affrelay API and workers start only
+# after this has succeeded, so they never depend on registering the attributes
+# themselves (only `affrelay dev` does that, against the dev server).
 set -eu
 
 ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
@@ -42,9 +44,10 @@ else
   temporal operator namespace create --namespace "$NAMESPACE" --retention "$RETENTION" --address "$ADDRESS"
 fi
 
-registered() {
+# Prints the type the attribute is registered with, or nothing.
+registered_type() {
   temporal operator search-attribute list --namespace "$NAMESPACE" --address "$ADDRESS" 2>/dev/null \
-    | grep -qw "$1"
+    | awk -v n="$1" '$1 == n { print $2; exit }'
 }
 
 # A new namespace takes several seconds to reach every service, so creating its search
@@ -52,16 +55,26 @@ registered() {
 for name in $SEARCH_ATTRIBUTES; do
   i=0
   while :; do
-    if registered "$name"; then
+    existing=$(registered_type "$name")
+    if [ "$existing" = Keyword ]; then
       echo "Search attribute ${name} is registered."
       break
+    elif [ -n "$existing" ]; then
+      echo "Search attribute ${name} is registered as ${existing}, not Keyword" >&2
+      exit 1
     fi
+    # Creating an attribute that exists with the same type succeeds (CLI 1.5 / server
+    # 1.29); one with another type fails with "... already exists and has different type".
     if out=$(temporal operator search-attribute create --namespace "$NAMESPACE" \
       --name "$name" --type Keyword --address "$ADDRESS" 2>&1); then
       echo "Search attribute ${name} created."
       break
     fi
     case "$out" in
+      *"different type"*)
+        echo "Could not create search attribute ${name}: ${out}" >&2
+        exit 1
+        ;;
       *[Aa]lready*exist*)
         echo "Search attribute ${name} already exists."
         break
