@@ -26,7 +26,7 @@ vet:
 	$(GO) vet ./...
 
 test: bin/temporal vet
-	@echo "==> unit, workflow and end-to-end tests (SQLite always; PostgreSQL when AFFRELAY_TEST_POSTGRES_DSN is set: $${AFFRELAY_TEST_POSTGRES_DSN:+yes}$${AFFRELAY_TEST_POSTGRES_DSN:-no})"
+	@echo "==> unit, workflow and end-to-end tests (SQLite always; PostgreSQL too: $$([ -n "$$AFFRELAY_TEST_POSTGRES_DSN" ] && echo yes || echo 'no, AFFRELAY_TEST_POSTGRES_DSN is unset'))"
 	AFFRELAY_TEST_TEMPORAL_PATH=$(BIN)/temporal $(GO) test -count=1 -timeout 20m ./...
 	@$(MAKE) --no-print-directory fuzz-short
 
