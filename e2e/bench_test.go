@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/store"
 )
 
 // BenchmarkPostbackToDelivered sends b.N distinct ftd postbacks through the real HTTP API, 20 at a time, and
@@ -106,4 +114,53 @@ func devServerPID() int {
 		}
 	}
 	return 0
+}
+
+// BenchmarkBareWorkflowBaseline starts and completes b.N empty workflows, 20 at a time, on the same dev server:
+// the floor that any Temporal-based design pays per workflow here, to read BenchmarkPostbackToDelivered against.
+func BenchmarkBareWorkflowBaseline(b *testing.B) {
+	c, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	queue := "bench-" + store.NewID("tq")
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(func(workflow.Context) error { return nil }, workflow.RegisterOptions{Name: "Noop"})
+	if err := w.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	temporalPID := devServerPID()
+	selfBefore, tempBefore := cpuSelf(), cpuOf(temporalPID)
+	b.ResetTimer()
+	start := time.Now()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			for i := range jobs {
+				run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+					ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue, EnableEagerStart: true,
+				}, "Noop")
+				if err == nil {
+					err = run.Get(context.Background(), nil)
+				}
+				if err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for i := range b.N {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(n/elapsed.Seconds(), "workflows/s")
+	b.ReportMetric(float64((cpuSelf()-selfBefore).Microseconds())/1000/n, "ms-cpu-client+worker/wf")
+	b.ReportMetric(float64((cpuOf(temporalPID)-tempBefore).Microseconds())/1000/n, "ms-cpu-temporal/wf")
 }
