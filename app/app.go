@@ -44,6 +44,8 @@ type App struct {
 	http    *http.Server
 	httpErr chan error
 	logger  *slog.Logger
+	// stopWatch ends the queue-depth alarm.
+	stopWatch context.CancelFunc
 }
 
 // Start opens the store, connects to Temporal and starts the requested roles.
@@ -99,6 +101,9 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			}
 		}()
 		o.Logger.Info("HTTP API listening", "addr", a.Addr)
+		watchCtx, stopWatch := context.WithCancel(context.Background())
+		a.stopWatch = stopWatch
+		go a.Service.WatchQueueDepth(watchCtx, int64(cfg.Alert.QueueDepthThreshold), cfg.Alert.CheckInterval, o.Logger)
 	}
 	return a, nil
 }
@@ -108,6 +113,9 @@ func (a *App) Err() <-chan error { return a.httpErr }
 
 // Stop drains the HTTP server, stops the worker and closes connections.
 func (a *App) Stop(ctx context.Context) {
+	if a.stopWatch != nil {
+		a.stopWatch()
+	}
 	if a.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_ = a.http.Shutdown(sctx)

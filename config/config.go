@@ -29,6 +29,14 @@ type Config struct {
 	Delivery Delivery
 	Postback Postback
 	Dev      Dev
+	Alert    Alert
+}
+
+// Alert configures the queue-depth alarm.
+type Alert struct {
+	// QueueDepthThreshold is the number of undelivered deliveries at which an ALERT line is logged.
+	QueueDepthThreshold int
+	CheckInterval       time.Duration
 }
 
 // HTTP configures the API server.
@@ -75,23 +83,25 @@ type Dev struct {
 }
 
 var defaults = map[string]any{
-	"http.addr":                ":8080",
-	"http.max_body_bytes":      1 << 20,
-	"temporal.address":         "127.0.0.1:7233",
-	"temporal.namespace":       "default",
-	"temporal.task_queue":      "affrelay",
-	"database.driver":          "sqlite",
-	"database.dsn":             ".data/affrelay.db",
-	"admin.token":              "",
-	"delivery.retry_schedule":  "30s,2m,10m,1h",
-	"delivery.max_attempts":    15,
-	"delivery.window":          "24h",
-	"delivery.max_retry_after": "1h",
-	"delivery.timeout":         "10s",
-	"postback.future_skew":     "5m",
-	"dev.temporal_path":        "./bin/temporal",
-	"dev.data_dir":             ".data",
-	"dev.ui_port":              8233,
+	"http.addr":                   ":8080",
+	"http.max_body_bytes":         1 << 20,
+	"temporal.address":            "127.0.0.1:7233",
+	"temporal.namespace":          "default",
+	"temporal.task_queue":         "affrelay",
+	"database.driver":             "sqlite",
+	"database.dsn":                ".data/affrelay.db",
+	"admin.token":                 "",
+	"delivery.retry_schedule":     "30s,2m,10m,1h",
+	"delivery.max_attempts":       15,
+	"delivery.window":             "24h",
+	"delivery.max_retry_after":    "1h",
+	"delivery.timeout":            "10s",
+	"postback.future_skew":        "5m",
+	"alert.queue_depth_threshold": 100,
+	"alert.check_interval":        "30s",
+	"dev.temporal_path":           "./bin/temporal",
+	"dev.data_dir":                ".data",
+	"dev.ui_port":                 8233,
 }
 
 // Flags registers the command-line flags that override configuration keys.
@@ -185,6 +195,10 @@ func fromViper(v *viper.Viper) (Config, error) {
 			Timeout: duration("delivery.timeout"),
 		},
 		Postback: Postback{FutureSkew: duration("postback.future_skew")},
+		Alert: Alert{
+			QueueDepthThreshold: integer("alert.queue_depth_threshold"),
+			CheckInterval:       duration("alert.check_interval"),
+		},
 		Dev: Dev{
 			TemporalPath: v.GetString("dev.temporal_path"),
 			DataDir:      v.GetString("dev.data_dir"),
@@ -237,6 +251,9 @@ func (c Config) Validate(dev bool) error {
 				errs = append(errs, fmt.Errorf("admin.token (AFFRELAY_ADMIN_TOKEN): token %d is shorter than %d characters", i+1, MinAdminTokenLength))
 			}
 		}
+	}
+	if c.Alert.QueueDepthThreshold < 1 {
+		errs = append(errs, errors.New("alert.queue_depth_threshold (AFFRELAY_ALERT_QUEUE_DEPTH_THRESHOLD): must be at least 1"))
 	}
 	if c.Delivery.Timeout > MaxDeliveryTimeout {
 		errs = append(errs, fmt.Errorf("delivery.timeout (AFFRELAY_DELIVERY_TIMEOUT): %s is longer than %s", c.Delivery.Timeout, MaxDeliveryTimeout))

@@ -184,6 +184,10 @@ func TestExhaustedDeliveryNeedsReviewThenReplayDelivers(t *testing.T) {
 			return strings.Contains(desc.WorkflowExecutionInfo.SearchAttributes.String(), "needs_review")
 		})
 
+		// The queue-depth gauge that ops alert on counts it.
+		require.Contains(t, e.do("GET", "/metrics", nil, nil).Raw, `affrelay_delivery_queue_depth{state="needs_review"} 1`)
+		require.Contains(t, e.do("GET", "/metrics", nil, nil).Raw, `affrelay_postbacks_total{outcome="accepted"} 1`)
+
 		tracker.setStatus(always(http.StatusOK))
 		r := e.admin("POST", "/v1/admin/deliveries/"+id+"/replay", nil)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
@@ -193,6 +197,7 @@ func TestExhaustedDeliveryNeedsReviewThenReplayDelivers(t *testing.T) {
 		})
 		require.Len(t, e.deliveries("event_id=evt-review")[0]["attempts"].([]any), 4)
 		require.Len(t, tracker.received(), 4)
+		require.Contains(t, e.do("GET", "/metrics", nil, nil).Raw, `affrelay_delivery_queue_depth{state="needs_review"} 0`)
 
 		// A delivered delivery cannot be replayed or skipped; an unknown one is 404.
 		require.Equal(t, http.StatusConflict, e.admin("POST", "/v1/admin/deliveries/"+id+"/replay", nil).Status)

@@ -17,6 +17,9 @@ import (
 
 // postback accepts a conversion as GET query, form POST or JSON POST, and answers once Temporal holds it.
 func (h *handlers) postback(c *gin.Context) {
+	defer func() {
+		h.metrics.postbacks.WithLabelValues(postbackOutcome(c.Writer.Status(), c.GetBool(ctxDuplicate))).Inc()
+	}()
 	fields, err := postbackFields(c.Request)
 	if err != nil {
 		var fe *postback.FieldError
@@ -50,6 +53,7 @@ func (h *handlers) postback(c *gin.Context) {
 	status := "accepted"
 	if sub.Duplicate {
 		status = "duplicate"
+		c.Set(ctxDuplicate, true)
 	}
 	c.JSON(http.StatusOK, gin.H{"status": status, "event_id": ev.EventID, "workflow_id": sub.WorkflowID})
 }

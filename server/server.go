@@ -19,6 +19,7 @@ import (
 const (
 	ctxIntegrationID = "integration_id"
 	ctxKeyID         = "key_id"
+	ctxDuplicate     = "duplicate"
 )
 
 // Options configures the HTTP handler.
@@ -49,7 +50,8 @@ func New(o Options) http.Handler {
 		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here")
 	})
 
-	h := &handlers{o: o}
+	h := &handlers{o: o, metrics: newMetrics(o.Service, o.Logger)}
+	r.GET("/metrics", h.metrics.handler())
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", h.ready)
 
@@ -76,7 +78,8 @@ func New(o Options) http.Handler {
 }
 
 type handlers struct {
-	o Options
+	o       Options
+	metrics *metrics
 }
 
 func (h *handlers) ready(c *gin.Context) {
