@@ -38,23 +38,12 @@ func BenchmarkPostbackToDelivered(b *testing.B) {
 			selfBefore, tempBefore := cpuSelf(), cpuOf(temporalPID)
 			b.ResetTimer()
 			start := time.Now()
-			jobs := make(chan int)
-			var wg sync.WaitGroup
-			for range 20 {
-				wg.Go(func() {
-					for i := range jobs {
-						r := e.postback(key, ftd(fmt.Sprintf("bench-%d-%d", b.N, i), affiliateID))
-						if r.Status != http.StatusOK || r.Body["status"] != "accepted" {
-							b.Errorf("postback %d: %d %s", i, r.Status, r.Raw)
-						}
-					}
-				})
-			}
-			for i := range b.N {
-				jobs <- i
-			}
-			close(jobs)
-			wg.Wait()
+			concurrently(b.N, func(i int) {
+				r := e.postback(key, ftd(fmt.Sprintf("bench-%d-%d", b.N, i), affiliateID))
+				if r.Status != http.StatusOK || r.Body["status"] != "accepted" {
+					b.Errorf("postback %d: %d %s", i, r.Status, r.Raw)
+				}
+			})
 			acked := time.Now()
 			for len(tracker.received()) < b.N {
 				if time.Since(acked) > 2*time.Minute {
@@ -72,6 +61,24 @@ func BenchmarkPostbackToDelivered(b *testing.B) {
 			b.ReportMetric(float64(tempCPU.Microseconds())/1000/n, "ms-cpu-temporal/event")
 		})
 	}
+}
+
+// concurrently calls f(0..n-1) from 20 goroutines, like 20 senders at once.
+func concurrently(n int, f func(i int)) {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			for i := range jobs {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // cpuSelf is the user+system CPU time this process has used.
@@ -135,28 +142,17 @@ func BenchmarkBareWorkflowBaseline(b *testing.B) {
 	selfBefore, tempBefore := cpuSelf(), cpuOf(temporalPID)
 	b.ResetTimer()
 	start := time.Now()
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			for i := range jobs {
-				run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-					ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue, EnableEagerStart: true,
-				}, "Noop")
-				if err == nil {
-					err = run.Get(context.Background(), nil)
-				}
-				if err != nil {
-					b.Error(err)
-				}
-			}
-		})
-	}
-	for i := range b.N {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	concurrently(b.N, func(i int) {
+		run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+			ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue, EnableEagerStart: true,
+		}, "Noop")
+		if err == nil {
+			err = run.Get(context.Background(), nil)
+		}
+		if err != nil {
+			b.Error(err)
+		}
+	})
 	elapsed := time.Since(start)
 	b.StopTimer()
 	n := float64(b.N)
