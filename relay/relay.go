@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -37,6 +38,7 @@ type Service struct {
 	TaskQueue string
 	// EagerStart hands a new workflow's first task straight to the worker in this process, saving a round trip.
 	EagerStart bool
+	Webhooks   WebhookSettings
 }
 
 // Submission is the answer to a postback.
@@ -154,7 +156,8 @@ type NewPlan struct {
 	Currency    string
 }
 
-// CreateAffiliate creates an affiliate and its first plan, effective from now.
+// CreateAffiliate creates an affiliate and its first plan, effective from now, and plans its affiliate.created
+// deliveries in the same transaction; SignUpAffiliate then starts them.
 func (s *Service) CreateAffiliate(ctx context.Context, in NewAffiliate) (store.Affiliate, store.Plan, error) {
 	aff := store.Affiliate{ID: store.NewID("aff"), Name: in.Name, Email: in.Email}
 	plan := store.Plan{
@@ -165,7 +168,10 @@ func (s *Service) CreateAffiliate(ctx context.Context, in NewAffiliate) (store.A
 		if err := tx.Create(&aff).Error; err != nil {
 			return err
 		}
-		return tx.Create(&plan).Error
+		if err := tx.Create(&plan).Error; err != nil {
+			return err
+		}
+		return activities.PlanAffiliateCreated(tx, aff, plan, s.Webhooks.TrackingLink)
 	})
 	return aff, plan, err
 }

@@ -109,7 +109,7 @@ func (h *handlers) createAffiliate(c *gin.Context) {
 		abortField(c, "plan.amount", msg)
 		return
 	}
-	aff, plan, err := h.o.Service.CreateAffiliate(c, relay.NewAffiliate{
+	aff, plan, workflowID, err := h.o.Service.SignUpAffiliate(c, relay.NewAffiliate{
 		Name: req.Name, Email: req.Email,
 		Plan: relay.NewPlan{Type: req.Plan.Type, AmountMinor: amount, Currency: req.Plan.Currency},
 	})
@@ -119,7 +119,8 @@ func (h *handlers) createAffiliate(c *gin.Context) {
 	}
 	c.JSON(http.StatusCreated, gin.H{
 		"id": aff.ID, "name": aff.Name, "email": aff.Email, "created_at": aff.CreatedAt,
-		"plan": planJSON{Type: plan.Type, Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency},
+		"plan":               planJSON{Type: plan.Type, Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency},
+		"signup_workflow_id": workflowID,
 	})
 }
 

@@ -57,6 +57,7 @@ func New(o Options) http.Handler {
 	pb.GET("", h.postback)
 	pb.POST("", h.postback)
 
+	v1.POST("/affiliates", adminAuth(o.AdminTokens), h.createAffiliate)
 	admin := v1.Group("/admin", adminAuth(o.AdminTokens))
 	admin.POST("/integrations", h.createIntegration)
 	admin.POST("/affiliates", h.createAffiliate)
@@ -66,6 +67,7 @@ func New(o Options) http.Handler {
 	admin.GET("/deliveries", h.listDeliveries)
 	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay"))
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip"))
+	h.webhookRoutes(admin.Group("/webhooks"))
 
 	if o.Sink != nil {
 		r.Any("/demo/sink", o.Sink.receive)

@@ -37,6 +37,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) worker.
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.ConversionWorkflow)
 	w.RegisterWorkflow(workflows.DeliveryWorkflow)
+	w.RegisterWorkflow(workflows.AffiliateSignupWorkflow)
 	w.RegisterActivity(acts)
 	return w
 }
