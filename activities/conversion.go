@@ -163,7 +163,7 @@ func planDeliveries(tx *gorm.DB, conv store.Conversion, in RecordConversionInput
 		}
 		d := store.Delivery{
 			ID: DeliveryID(in.IntegrationID, in.Event.EventID, ep.ID), Kind: store.DeliveryKindPostback, EndpointID: ep.ID,
-			EventType: in.Event.Type,
+			EventType:    in.Event.Type,
 			ConversionID: conv.ID, IntegrationID: in.IntegrationID, AffiliateID: in.Event.AffiliateID,
 			EventID: in.Event.EventID, Method: ep.Method, URL: postbackurl.Render(ep.URL, values),
 			Status: store.DeliveryPending,
@@ -213,5 +213,3 @@ func macroValues(ev postback.Event, payout int64, payoutCurrency string) map[str
 	}
 	return v
 }
-
-
