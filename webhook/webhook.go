@@ -57,11 +57,14 @@ type Envelope struct {
 // Marshal renders an event. at is when the event happened, stored with the delivery, so every retry sends
 // the same bytes.
 func Marshal(eventType string, at time.Time, data any) (string, error) {
-	b, err := json.Marshal(Envelope{Type: eventType, Timestamp: at.UTC().Format(time.RFC3339), Data: data})
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	// URLs in payloads (tracking links) stay readable: "&", not "\u0026".
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(Envelope{Type: eventType, Timestamp: at.UTC().Format(time.RFC3339), Data: data}); err != nil {
 		return "", fmt.Errorf("marshal %s event: %w", eventType, err)
 	}
-	return string(b), nil
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 // DeliveryID is the stable id of one event's delivery to one subscription: the webhook-id receivers
