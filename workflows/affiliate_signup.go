@@ -1,9 +1,6 @@
 package workflows
 
 import (
-	"time"
-
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/affrelay/affrelay/activities"
@@ -30,12 +27,8 @@ type AffiliateSignupResult struct {
 // the affiliate; this workflow starts them.
 func AffiliateSignupWorkflow(ctx workflow.Context, in AffiliateSignupInput) (AffiliateSignupResult, error) {
 	var a *activities.Activities
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 0},
-	})
 	var planned activities.AffiliateSignupDeliveriesResult
-	if err := workflow.ExecuteLocalActivity(lctx, a.AffiliateSignupDeliveries, activities.AffiliateSignupDeliveriesInput{
+	if err := workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.AffiliateSignupDeliveries, activities.AffiliateSignupDeliveriesInput{
 		AffiliateID: in.AffiliateID,
 	}).Get(ctx, &planned); err != nil {
 		return AffiliateSignupResult{}, err

@@ -1,9 +1,6 @@
 package workflows
 
 import (
-	"time"
-
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/affrelay/affrelay/activities"
@@ -28,11 +25,7 @@ type ConversionResult struct {
 // DeliveryWorkflow per outbound target and finishes without waiting for them.
 func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionResult, error) {
 	var a *activities.Activities
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		// The database may be down for a while; the event is safe in history, so keep trying.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 0},
-	})
+	lctx := withDatabaseWrite(ctx)
 	var rec activities.RecordConversionResult
 	err := workflow.ExecuteLocalActivity(lctx, a.RecordConversion, activities.RecordConversionInput{
 		IntegrationID: in.IntegrationID,

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -35,4 +37,13 @@ func startDeliveries(ctx workflow.Context, refs []activities.DeliveryRef, policy
 		}
 	}
 	return ids, nil
+}
+
+// withDatabaseWrite runs a local activity that writes to the database in one transaction. The database may be
+// down for a while; what the workflow was started with is safe in history, so it keeps trying.
+func withDatabaseWrite(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 0},
+	})
 }

@@ -28,6 +28,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(DeliveryWorkflow)
 	env.RegisterWorkflow(ConversionWorkflow)
+	env.RegisterWorkflow(AffiliateSignupWorkflow)
 	env.RegisterActivity(&activities.Activities{})
 	return env
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
@@ -259,4 +260,27 @@ func TestReviewOfAReviewEventAnnouncesNothing(t *testing.T) {
 	require.NoError(t, f.db.Model(&store.Delivery{}).Count(&n).Error)
 	require.EqualValues(t, 2, n)
 	require.Equal(t, 1, f.sub(downSub.ID).ConsecutiveFailures)
+}
+
+func TestAffiliateSignupStartsThePlannedDeliveries(t *testing.T) {
+	env := newEnv(t)
+	policy := retrypolicy.DefaultPolicy()
+	env.OnActivity(acts.AffiliateSignupDeliveries, mock.Anything, activities.AffiliateSignupDeliveriesInput{AffiliateID: "aff_1"}).
+		Return(activities.AffiliateSignupDeliveriesResult{Policy: policy, Deliveries: []activities.DeliveryRef{
+			{ID: "msg_ops", EndpointID: "whs_ops", AffiliateID: "aff_1"}, {ID: "msg_crm", EndpointID: "whs_crm", AffiliateID: "aff_1"},
+		}}, nil)
+	var started []string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, args converter.EncodedValues) {
+		var in DeliveryInput
+		require.NoError(t, args.Get(&in))
+		require.Equal(t, policy, in.Policy)
+		started = append(started, info.WorkflowExecution.ID)
+	})
+	env.OnWorkflow(DeliveryWorkflow, mock.Anything, mock.Anything).Return(DeliveryResult{State: DeliveryStateDelivered}, nil)
+	env.ExecuteWorkflow(AffiliateSignupWorkflow, AffiliateSignupInput{AffiliateID: "aff_1"})
+	require.NoError(t, env.GetWorkflowError())
+	var res AffiliateSignupResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, []string{"msg_ops", "msg_crm"}, res.Deliveries)
+	require.ElementsMatch(t, []string{"delivery:msg_ops", "delivery:msg_crm"}, started)
 }
