@@ -191,11 +191,13 @@ type SetDeliveryStatusResult struct {
 // announce both, all in one transaction; running it again plans nothing twice.
 func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatusInput) (SetDeliveryStatusResult, error) {
 	var res SetDeliveryStatusResult
+	var disabledReason, subscriptionID string
 	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d store.Delivery
 		if err := tx.Where("id = ?", in.DeliveryID).Take(&d).Error; err != nil {
 			return err
 		}
+		subscriptionID = d.EndpointID
 		entersReview := in.Status == store.DeliveryNeedsReview && d.Status != store.DeliveryNeedsReview
 		if err := tx.Model(&store.Delivery{}).Where("id = ?", in.DeliveryID).
 			Updates(map[string]any{"status": in.Status, "status_reason": truncate(in.Reason, 512), "updated_at": time.Now().UTC()}).Error; err != nil {
@@ -206,7 +208,7 @@ func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatus
 		}
 		d.Status, d.StatusReason = in.Status, truncate(in.Reason, 512)
 		var err error
-		res.Deliveries, err = a.planReviewEvents(tx, d, entersReview, in.TargetGone)
+		res.Deliveries, disabledReason, err = a.planReviewEvents(tx, d, entersReview, in.TargetGone)
 		return err
 	})
 	if err != nil {
@@ -215,6 +217,9 @@ func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatus
 	if in.Status == store.DeliveryNeedsReview {
 		// The alert: ops find these in the log, the Temporal UI (DeliveryState) and /v1/admin/deliveries.
 		a.Logger.Error("delivery needs review", "delivery_id", in.DeliveryID, "reason", in.Reason)
+	}
+	if disabledReason != "" {
+		a.Logger.Warn("webhook subscription disabled", "subscription_id", subscriptionID, "delivery_id", in.DeliveryID, "reason", disabledReason)
 	}
 	return res, nil
 }

@@ -98,19 +98,21 @@ func pendingDeliveries(tx *gorm.DB, eventKeys ...string) ([]DeliveryRef, error) 
 // A webhook subscription's run of failures grows; at the configured limit, or on 410 Gone, the subscription is
 // disabled and endpoint.disabled goes to the others. delivery.needs_review goes out for every delivery except
 // one that itself carries delivery.needs_review, so a failing review receiver cannot start a loop.
-func (a *Activities) planReviewEvents(tx *gorm.DB, d store.Delivery, entersReview, gone bool) ([]DeliveryRef, error) {
+// It returns the deliveries to start and, when it disabled the subscription, why.
+func (a *Activities) planReviewEvents(tx *gorm.DB, d store.Delivery, entersReview, gone bool) ([]DeliveryRef, string, error) {
 	now := time.Now().UTC()
 	disabledKey := webhook.EventKey(webhook.EndpointDisabled, d.EndpointID+":"+d.ID)
 	reviewKey := webhook.EventKey(webhook.DeliveryNeedsReview, d.ID+":"+strconv.Itoa(d.Attempts))
+	disabledReason := ""
 	if d.Kind == store.DeliveryKindWebhook && entersReview {
 		var sub store.WebhookSubscription
 		err := tx.Where("id = ?", d.EndpointID).Take(&sub).Error
 		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, err
+			return nil, "", err
 		}
 		if err == nil {
-			if err := a.countFailure(tx, sub, d, gone, disabledKey, now); err != nil {
-				return nil, err
+			if disabledReason, err = a.countFailure(tx, sub, gone, disabledKey, now); err != nil {
+				return nil, "", err
 			}
 		}
 	}
@@ -124,15 +126,17 @@ func (a *Activities) planReviewEvents(tx *gorm.DB, d store.Delivery, entersRevie
 			},
 		})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	// Read back rather than keep what was planned: a retry after the commit must start the same deliveries.
-	return pendingDeliveries(tx, reviewKey, disabledKey)
+	refs, err := pendingDeliveries(tx, reviewKey, disabledKey)
+	return refs, disabledReason, err
 }
 
-// countFailure adds one to the subscription's run of failed deliveries and disables it at the limit.
-func (a *Activities) countFailure(tx *gorm.DB, sub store.WebhookSubscription, d store.Delivery, gone bool, disabledKey string, now time.Time) error {
+// countFailure adds one to the subscription's run of failed deliveries and disables it at the limit; it
+// returns why it disabled the subscription, or "".
+func (a *Activities) countFailure(tx *gorm.DB, sub store.WebhookSubscription, gone bool, disabledKey string, now time.Time) (string, error) {
 	sub.ConsecutiveFailures++
 	updates := map[string]any{"consecutive_failures": sub.ConsecutiveFailures}
 	disable := sub.Enabled && (gone || sub.ConsecutiveFailures >= a.Webhooks.AutoDisableAfter)
@@ -144,15 +148,14 @@ func (a *Activities) countFailure(tx *gorm.DB, sub store.WebhookSubscription, d 
 		updates["enabled"], updates["disabled_reason"] = false, reason
 	}
 	if err := tx.Model(&store.WebhookSubscription{}).Where("id = ?", sub.ID).Updates(updates).Error; err != nil {
-		return err
+		return "", err
 	}
 	if !disable {
-		return nil
+		return "", nil
 	}
-	a.Logger.Warn("webhook subscription disabled", "subscription_id", sub.ID, "reason", reason, "delivery_id", d.ID)
 	_, err := PlanWebhookEvent(tx, WebhookEvent{
 		Key: disabledKey, Type: webhook.EndpointDisabled, At: now,
 		Data: webhook.EndpointDisabledData{SubscriptionID: sub.ID, URL: sub.URL, Reason: reason, ConsecutiveFailures: sub.ConsecutiveFailures},
 	})
-	return err
+	return reason, err
 }

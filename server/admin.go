@@ -231,6 +231,7 @@ type attemptJSON struct {
 type deliveryJSON struct {
 	ID           string        `json:"id"`
 	Kind         string        `json:"kind"`
+	EventType    string        `json:"event_type,omitempty"`
 	Status       string        `json:"status"`
 	StatusReason string        `json:"status_reason,omitempty"`
 	EndpointID   string        `json:"endpoint_id"`
@@ -269,7 +270,7 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 	out := make([]deliveryJSON, 0, len(ds))
 	for _, d := range ds {
 		dj := deliveryJSON{
-			ID: d.ID, Kind: d.Kind, Status: d.Status, StatusReason: d.StatusReason, EndpointID: d.EndpointID,
+			ID: d.ID, Kind: d.Kind, EventType: d.EventType, Status: d.Status, StatusReason: d.StatusReason, EndpointID: d.EndpointID,
 			AffiliateID: d.AffiliateID, EventID: d.EventID, Method: d.Method, URL: d.URL,
 			Attempts: make([]attemptJSON, 0, len(d.AttemptLog)), CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt,
 		}

@@ -209,6 +209,15 @@ func TestWebhookAutoDisableAfterConsecutiveFailures(t *testing.T) {
 
 	// A disabled subscription gets no new deliveries.
 	require.Empty(t, f.plan(webhook.ConversionRecorded, "cnv_5"))
+
+	// 410 Gone disables at once, without waiting for the limit.
+	gone := newReceiver(t, http.StatusGone)
+	goneSub, _ := f.subscribe(gone.srv.URL, webhook.ConversionRecorded)
+	_, children = f.run(f.planOne("cnv_6"), skip)
+	require.Len(t, children, 2, "delivery.needs_review and endpoint.disabled")
+	require.False(t, f.sub(goneSub.ID).Enabled)
+	require.Equal(t, "receiver answered 410 Gone", f.sub(goneSub.ID).DisabledReason)
+	require.Len(t, gone.got, 1)
 }
 
 func TestWebhookNeedsReviewThenReplayDelivers(t *testing.T) {
