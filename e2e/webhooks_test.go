@@ -22,6 +22,7 @@ import (
 // receivedWebhook is one request as a receiver saw it.
 type receivedWebhook struct {
 	At     time.Time
+	Path   string
 	Header http.Header
 	Body   []byte
 	Type   string
@@ -46,7 +47,7 @@ func newWebhookReceiver(t *testing.T, status func(n int) int) *webhookReceiver {
 		}
 		_ = json.Unmarshal(body, &env)
 		r.mu.Lock()
-		r.got = append(r.got, receivedWebhook{At: time.Now(), Header: req.Header.Clone(), Body: body, Type: env.Type})
+		r.got = append(r.got, receivedWebhook{At: time.Now(), Path: req.URL.Path, Header: req.Header.Clone(), Body: body, Type: env.Type})
 		n, st, hold := len(r.got), r.status, r.hold
 		r.mu.Unlock()
 		if hold > 0 {
@@ -133,6 +134,7 @@ func TestWebhookEventsArriveSignedAndVerify(t *testing.T) {
 		deadID, _ := e.subscribe("webhook", dead.srv.URL, "conversion.recorded")
 
 		// affiliate.created: registration data and link parameters to the operator, attribution tags to the CRM.
+		signedUpAt := time.Now()
 		affiliateID := e.signUp("Partner One")
 		eventually(t, 30*time.Second, "affiliate.created retried and delivered", func() bool { return len(ops.ofType("affiliate.created")) == 2 })
 		created := ops.ofType("affiliate.created")
@@ -147,6 +149,7 @@ func TestWebhookEventsArriveSignedAndVerify(t *testing.T) {
 
 		eventually(t, 20*time.Second, "the CRM attribution", func() bool { return len(crm.received()) == 1 })
 		crmMsg := crm.received()[0]
+		t.Logf("affiliate.created reached the CRM receiver %s after the signup request was sent", crmMsg.At.Sub(signedUpAt).Round(time.Millisecond))
 		require.NoError(t, verify(t, crmSecret, crmMsg))
 		cd := data(t, crmMsg)
 		require.Equal(t, affiliateID, cd["external_id"])
@@ -187,6 +190,7 @@ func TestWebhookEventsArriveSignedAndVerify(t *testing.T) {
 		require.EqualValues(t, 200, tr.Body["status_code"])
 		require.Equal(t, true, tr.Body["delivered"])
 		require.Greater(t, tr.Body["latency_ms"], 0.0)
+		t.Logf("webhook.test round trip: %v ms", tr.Body["latency_ms"])
 		require.Len(t, ops.ofType("webhook.test"), 1)
 		require.Equal(t, tr.Body["webhook_id"], ops.ofType("webhook.test")[0].Header.Get("webhook-id"))
 
@@ -212,8 +216,8 @@ func TestWebhookEventsArriveSignedAndVerify(t *testing.T) {
 	}, func(c *config.Config) { c.Delivery.AutoDisableAfter = 1 })
 }
 
-// logSigned prints one captured request and the independent library's verdict, for the record.
-func logSigned(t *testing.T, w receivedWebhook, secret string) {
+// logSigned prints one captured request and the independent library's verdict under each secret, for the record.
+func logSigned(t *testing.T, w receivedWebhook, secrets ...string) {
 	var keys []string
 	for k := range w.Header {
 		keys = append(keys, k)
@@ -223,7 +227,11 @@ func logSigned(t *testing.T, w receivedWebhook, secret string) {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s: %s\n", k, strings.Join(w.Header[k], ", "))
 	}
-	t.Logf("captured at the receiver:\nPOST /hooks\n%s\n%s\nstandard-webhooks library Verify: %v", b.String(), w.Body, verify(t, secret, w))
+	fmt.Fprintf(&b, "\n%s\n", w.Body)
+	for i, s := range secrets {
+		fmt.Fprintf(&b, "standard-webhooks library Verify with secret %d of %d: %v\n", i+1, len(secrets), verify(t, s, w))
+	}
+	t.Logf("captured at the receiver:\nPOST %s\n%s", w.Path, b.String())
 }
 
 func TestWebhookSecretRotationGracePeriod(t *testing.T) {
@@ -255,6 +263,8 @@ func TestWebhookSecretRotationGracePeriod(t *testing.T) {
 			require.Len(t, strings.Fields(w.Header.Get("webhook-signature")), 2)
 		}
 
+		logSigned(t, rcv.received()[1], oldSecret, newSecret)
+
 		// After it only the new secret signs.
 		time.Sleep(time.Until(expires) + 100*time.Millisecond)
 		e.signUp("After Grace")
@@ -263,6 +273,7 @@ func TestWebhookSecretRotationGracePeriod(t *testing.T) {
 		require.NoError(t, verify(t, newSecret, last))
 		require.Error(t, verify(t, oldSecret, last))
 		require.Len(t, strings.Fields(last.Header.Get("webhook-signature")), 1)
+		logSigned(t, last, oldSecret, newSecret)
 	}, func(c *config.Config) { c.Delivery.WebhookSecretGrace = grace })
 }
 
