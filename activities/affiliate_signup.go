@@ -13,10 +13,10 @@ import (
 	"github.com/affrelay/affrelay/webhook"
 )
 
-// AffiliateCreatedEvent is the affiliate.created event of a new affiliate: registration data and link
+// affiliateCreated is the affiliate.created event of a new affiliate: registration data and link
 // parameters for webhook subscriptions, attribution tags for CRM subscriptions. trackingLink is the configured
 // tracking link template.
-func AffiliateCreatedEvent(aff store.Affiliate, plan store.Plan, trackingLink string) WebhookEvent {
+func affiliateCreated(aff store.Affiliate, plan store.Plan, trackingLink string) WebhookEvent {
 	data := webhook.AffiliateData{
 		AffiliateID: aff.ID, Name: aff.Name, Email: aff.Email, CreatedAt: aff.CreatedAt.UTC(),
 		Plan:  webhook.Plan{Type: plan.Type, Amount: webhook.Money{Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency}},
@@ -30,7 +30,7 @@ func AffiliateCreatedEvent(aff store.Affiliate, plan store.Plan, trackingLink st
 
 // PlanAffiliateCreated plans the affiliate.created deliveries inside the transaction that creates the affiliate.
 func PlanAffiliateCreated(tx *gorm.DB, aff store.Affiliate, plan store.Plan, trackingLink string) error {
-	_, err := PlanWebhookEvent(tx, AffiliateCreatedEvent(aff, plan, trackingLink))
+	_, err := PlanWebhookEvent(tx, affiliateCreated(aff, plan, trackingLink))
 	return err
 }
 
