@@ -292,12 +292,18 @@ func TestSlowWebhookSubscriberDoesNotHoldBackHealthyOne(t *testing.T) {
 		eventually(t, 30*time.Second, "every healthy delivery delivered", func() bool {
 			return e.count(&store.Delivery{}, "endpoint_id = ? AND status = ?", healthyID, store.DeliveryDelivered) == signups
 		})
-		// All slow deliveries were in flight at once, and none held the healthy ones back: every healthy one
-		// arrived before the first slow attempt had even timed out.
+		// None of the slow deliveries held a healthy one back: each signup's healthy delivery arrived before the
+		// first attempt of the same signup's slow delivery had even timed out.
 		eventually(t, 10*time.Second, "all slow deliveries in flight", func() bool { return len(slow.received()) >= signups })
-		firstSlow := slow.received()[0].At
+		slowFirst := map[string]time.Time{}
+		for _, w := range slow.received() {
+			if id := data(t, w)["affiliate_id"].(string); slowFirst[id].IsZero() {
+				slowFirst[id] = w.At
+			}
+		}
 		for _, w := range healthy.received() {
-			require.True(t, w.At.Before(firstSlow.Add(2*time.Second)), "healthy delivery waited for the slow subscriber")
+			timedOut := slowFirst[data(t, w)["affiliate_id"].(string)].Add(2 * time.Second)
+			require.True(t, w.At.Before(timedOut), "healthy delivery waited for the slow subscriber")
 		}
 		// Meanwhile the slow subscriber's deliveries retry after timeouts.
 		eventually(t, 30*time.Second, "slow deliveries retried after timeouts", func() bool {
