@@ -212,6 +212,13 @@ func TestWebhookEventsArriveSignedAndVerify(t *testing.T) {
 			}
 			return false
 		})
+		// Starting the signup again (the remedy when Temporal was down at signup) sends nothing twice.
+		again := e.admin("POST", "/v1/admin/affiliates/"+affiliateID+"/signup", nil)
+		require.Equal(t, http.StatusAccepted, again.Status, again.Raw)
+		require.Equal(t, http.StatusNotFound, e.admin("POST", "/v1/admin/affiliates/aff_nope/signup", nil).Status)
+		time.Sleep(time.Second)
+		require.Len(t, ops.ofType("affiliate.created"), 2)
+		require.Len(t, crm.received(), 1)
 		logSigned(t, created[1], opsSecret)
 	}, func(c *config.Config) { c.Delivery.AutoDisableAfter = 1 })
 }

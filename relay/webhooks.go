@@ -9,6 +9,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
@@ -45,6 +46,10 @@ func fieldError(field string, err error) error {
 	return &FieldError{Field: field, Message: err.Error()}
 }
 
+// ErrSignupNotStarted says the affiliate was created but its signup workflow could not be started yet;
+// StartAffiliateSignup (POST /v1/admin/affiliates/{id}/signup) starts it later.
+var ErrSignupNotStarted = errors.New("signup workflow not started")
+
 // SignUpAffiliate creates the affiliate and starts its AffiliateSignupWorkflow, which sends affiliate.created to
 // the operator's subscriptions and attribution tags to the CRM.
 func (s *Service) SignUpAffiliate(ctx context.Context, in NewAffiliate) (store.Affiliate, store.Plan, string, error) {
@@ -52,19 +57,33 @@ func (s *Service) SignUpAffiliate(ctx context.Context, in NewAffiliate) (store.A
 	if err != nil {
 		return aff, plan, "", err
 	}
-	id := workflows.AffiliateSignupWorkflowID(aff.ID)
-	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		EnableEagerStart:         s.EagerStart,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.AffiliateIDKey.ValueSet(aff.ID)),
-	}, workflows.AffiliateSignupWorkflow, workflows.AffiliateSignupInput{AffiliateID: aff.ID})
+	id, err := s.StartAffiliateSignup(ctx, aff.ID)
 	if err != nil {
-		return aff, plan, id, fmt.Errorf("start %s: %w", id, err)
+		return aff, plan, id, fmt.Errorf("%w: affiliate %s was created; retry POST /v1/admin/affiliates/%s/signup: %v", ErrSignupNotStarted, aff.ID, aff.ID, err)
 	}
 	return aff, plan, id, nil
+}
+
+// StartAffiliateSignup starts the affiliate's signup workflow; a workflow that already ran counts as started.
+func (s *Service) StartAffiliateSignup(ctx context.Context, affiliateID string) (string, error) {
+	id := workflows.AffiliateSignupWorkflowID(affiliateID)
+	if _, err := s.Affiliate(ctx, affiliateID); err != nil {
+		return id, err
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                s.TaskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		EnableEagerStart:                         s.EagerStart,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.AffiliateIDKey.ValueSet(affiliateID)),
+	}, workflows.AffiliateSignupWorkflow, workflows.AffiliateSignupInput{AffiliateID: affiliateID})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return id, fmt.Errorf("start %s: %w", id, err)
+	}
+	return id, nil
 }
 
 // NewSubscription is what a webhook subscription is created with.

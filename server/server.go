@@ -62,6 +62,7 @@ func New(o Options) http.Handler {
 	admin.POST("/integrations", h.createIntegration)
 	admin.POST("/affiliates", h.createAffiliate)
 	admin.GET("/affiliates/:id/balance", h.balance)
+	admin.POST("/affiliates/:id/signup", h.startAffiliateSignup)
 	admin.POST("/affiliates/:id/postback-endpoints", h.addPostbackEndpoint)
 	admin.PATCH("/affiliates/:id/postback-endpoints/:endpoint_id", h.updatePostbackEndpoint)
 	admin.GET("/deliveries", h.listDeliveries)

@@ -11,6 +11,16 @@ import (
 	"github.com/affrelay/affrelay/store"
 )
 
+// startAffiliateSignup (re)starts an affiliate's signup workflow, e.g. after Temporal was unreachable at signup.
+func (h *handlers) startAffiliateSignup(c *gin.Context) {
+	id, err := h.o.Service.StartAffiliateSignup(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"affiliate_id": c.Param("id"), "signup_workflow_id": id})
+}
+
 func (h *handlers) webhookRoutes(g *gin.RouterGroup) {
 	g.POST("", h.createWebhook)
 	g.GET("", h.listWebhooks)
