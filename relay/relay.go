@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -64,23 +63,11 @@ func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev p
 	if ev.AffiliateID != "" {
 		attrs = append(attrs, workflows.AffiliateIDKey.ValueSet(ev.AffiliateID))
 	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                s.TaskQueue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		EnableEagerStart:                         s.EagerStart,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
-	}, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return Submission{Duplicate: true, WorkflowID: id}, nil
-	}
+	duplicate, err := s.startOnce(ctx, id, attrs, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev})
 	if err != nil {
-		return Submission{}, fmt.Errorf("start %s: %w", id, err)
+		return Submission{}, err
 	}
-	return Submission{WorkflowID: id}, nil
+	return Submission{Duplicate: duplicate, WorkflowID: id}, nil
 }
 
 // HashKey is how API keys are stored: a SHA-256, enough for a random 256-bit key.

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
@@ -70,20 +67,9 @@ func (s *Service) StartAffiliateSignup(ctx context.Context, affiliateID string) 
 	if _, err := s.Affiliate(ctx, affiliateID); err != nil {
 		return id, err
 	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                s.TaskQueue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		EnableEagerStart:                         s.EagerStart,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.AffiliateIDKey.ValueSet(affiliateID)),
-	}, workflows.AffiliateSignupWorkflow, workflows.AffiliateSignupInput{AffiliateID: affiliateID})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		return id, fmt.Errorf("start %s: %w", id, err)
-	}
-	return id, nil
+	_, err := s.startOnce(ctx, id, []temporal.SearchAttributeUpdate{workflows.AffiliateIDKey.ValueSet(affiliateID)},
+		workflows.AffiliateSignupWorkflow, workflows.AffiliateSignupInput{AffiliateID: affiliateID})
+	return id, err
 }
 
 // NewSubscription is what a webhook subscription is created with.
