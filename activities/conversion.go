@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -19,6 +18,7 @@ import (
 	"github.com/affrelay/affrelay/postbackurl"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
 )
 
 // RecordConversionInput is one accepted postback.
@@ -61,6 +61,9 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 			return err
 		}
 		res.ConversionID = conv.ID
+		if res.Deliveries, err = PlanWebhookEvent(tx, conversionRecorded(conv)); err != nil {
+			return err
+		}
 
 		var aff store.Affiliate
 		if in.Event.AffiliateID == "" {
@@ -72,11 +75,21 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 			}
 			return err
 		}
-		res.PayoutMinor, res.Currency, err = writeLedger(tx, conv, in)
+		earned, currency, err := writeLedger(tx, conv, in)
 		if err != nil {
 			return err
 		}
-		res.Deliveries, err = planDeliveries(tx, conv, in, res.PayoutMinor, res.Currency)
+		res.Currency = currency
+		for _, e := range earned {
+			res.PayoutMinor += e.AmountMinor
+			refs, err := PlanWebhookEvent(tx, commissionCalculated(e, conv))
+			if err != nil {
+				return err
+			}
+			res.Deliveries = append(res.Deliveries, refs...)
+		}
+		postbacks, err := planDeliveries(tx, conv, in, res.PayoutMinor, res.Currency)
+		res.Deliveries = append(postbacks, res.Deliveries...)
 		return err
 	})
 	if err != nil {
@@ -102,36 +115,37 @@ func upsertConversion(tx *gorm.DB, in RecordConversionInput) (store.Conversion, 
 	return conv, err
 }
 
-// writeLedger writes the commission entries the conversion earns and returns what this conversion earned.
-func writeLedger(tx *gorm.DB, conv store.Conversion, in RecordConversionInput) (int64, string, error) {
+// writeLedger writes the commission entries the conversion earns and returns the entries this conversion
+// earned, in the plan's currency.
+func writeLedger(tx *gorm.DB, conv store.Conversion, in RecordConversionInput) ([]store.LedgerEntry, string, error) {
 	var plan store.Plan
 	err := tx.Where("affiliate_id = ? AND effective_from <= ?", in.Event.AffiliateID, in.Event.OccurredAt).
 		Order("effective_from DESC").Take(&plan).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return 0, "", nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return 0, "", err
+		return nil, "", err
 	}
 	entries := commission.Calculate(commission.Plan{Type: plan.Type, AmountMinor: plan.AmountMinor, Currency: plan.Currency}, in.IntegrationID, in.Event)
-	var payout int64
+	var earned []store.LedgerEntry
 	for _, e := range entries {
 		row := store.LedgerEntry{
 			ID: store.NewID("led"), AffiliateID: in.Event.AffiliateID, SourceKey: e.SourceKey,
 			ConversionID: conv.ID, Kind: e.Kind, AmountMinor: e.AmountMinor, Currency: e.Currency,
 		}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-			return 0, "", err
+			return nil, "", err
 		}
 		// The entry may belong to an earlier conversion (a second FTD of the same player): it pays this one nothing.
 		if err := tx.Where("source_key = ?", e.SourceKey).Take(&row).Error; err != nil {
-			return 0, "", err
+			return nil, "", err
 		}
 		if row.ConversionID == conv.ID {
-			payout += row.AmountMinor
+			earned = append(earned, row)
 		}
 	}
-	return payout, plan.Currency, nil
+	return earned, plan.Currency, nil
 }
 
 // planDeliveries creates one delivery per enabled endpoint of the affiliate subscribed to the event, with the
@@ -144,11 +158,12 @@ func planDeliveries(tx *gorm.DB, conv store.Conversion, in RecordConversionInput
 	values := macroValues(in.Event, payout, payoutCurrency)
 	var refs []DeliveryRef
 	for _, ep := range endpoints {
-		if !subscribed(ep.Events, in.Event.Type) {
+		if !webhook.Subscribed(ep.Events, in.Event.Type) {
 			continue
 		}
 		d := store.Delivery{
-			ID: DeliveryID(in.IntegrationID, in.Event.EventID, ep.ID), Kind: "postback", EndpointID: ep.ID,
+			ID: DeliveryID(in.IntegrationID, in.Event.EventID, ep.ID), Kind: store.DeliveryKindPostback, EndpointID: ep.ID,
+			EventType:    in.Event.Type,
 			ConversionID: conv.ID, IntegrationID: in.IntegrationID, AffiliateID: in.Event.AffiliateID,
 			EventID: in.Event.EventID, Method: ep.Method, URL: postbackurl.Render(ep.URL, values),
 			Status: store.DeliveryPending,
@@ -160,14 +175,11 @@ func planDeliveries(tx *gorm.DB, conv store.Conversion, in RecordConversionInput
 			}
 			d.Body = string(body)
 		}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&d).Error; err != nil {
+		pending, err := insertDelivery(tx, &d)
+		if err != nil {
 			return nil, err
 		}
-		if err := tx.Where("id = ?", d.ID).Take(&d).Error; err != nil {
-			return nil, err
-		}
-		// A delivery that already finished (a replayed conversion) is not sent again.
-		if d.Status == store.DeliveryPending {
+		if pending {
 			refs = append(refs, DeliveryRef{ID: d.ID, EndpointID: ep.ID, AffiliateID: d.AffiliateID})
 		}
 	}
@@ -200,13 +212,4 @@ func macroValues(ev postback.Event, payout int64, payoutCurrency string) map[str
 		v[postback.SubFields[i]] = s
 	}
 	return v
-}
-
-func subscribed(events, event string) bool {
-	for _, e := range strings.Split(events, ",") {
-		if e == event {
-			return true
-		}
-	}
-	return false
 }

@@ -2,8 +2,8 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -12,12 +12,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 )
-
-// MaxStoredResponseBytes is how much of a receiver's response body an attempt keeps.
-const MaxStoredResponseBytes = 4 << 10
 
 // Error types of a failed attempt, as seen by the workflow.
 const (
@@ -39,6 +37,13 @@ type AttemptDeliveryResult struct {
 	StatusCode int
 }
 
+// target is where a delivery goes and whether it may go there now.
+type target struct {
+	enabled        bool
+	disabledReason string
+	request        outbound.Request
+}
+
 // AttemptDelivery sends the delivery once and stores the attempt. A retryable failure is returned as an
 // application error carrying the schedule's next delay; Temporal's activity retry then runs the series.
 func (a *Activities) AttemptDelivery(ctx context.Context, in AttemptDeliveryInput) (AttemptDeliveryResult, error) {
@@ -50,21 +55,22 @@ func (a *Activities) AttemptDelivery(ctx context.Context, in AttemptDeliveryInpu
 	if d.Status == store.DeliveryDelivered {
 		return AttemptDeliveryResult{Attempt: d.Attempts, StatusCode: d.LastStatusCode}, nil
 	}
-	var ep store.PostbackEndpoint
-	if err := db.Where("id = ?", d.EndpointID).Take(&ep).Error; err != nil {
-		return AttemptDeliveryResult{}, fmt.Errorf("load endpoint %s: %w", d.EndpointID, err)
+	started := time.Now()
+	t, err := a.loadTarget(db, d, started)
+	if err != nil {
+		return AttemptDeliveryResult{}, err
 	}
-	if !ep.Enabled {
+	if !t.enabled {
 		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(
-			"endpoint "+ep.ID+" is disabled: "+ep.DisabledReason, ErrTypeEndpointDisabled, nil)
+			"endpoint "+d.EndpointID+" is disabled: "+t.disabledReason, ErrTypeEndpointDisabled, nil)
 	}
 
-	started := time.Now()
-	status, header, body, sendErr := a.send(ctx, d)
-	verdict := retrypolicy.Classify(status, header.Get("Retry-After"), sendErr, time.Now())
+	d.URL = t.request.URL
+	resp, sendErr := outbound.Send(ctx, a.HTTP, t.request)
+	verdict := retrypolicy.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), sendErr, time.Now())
 	attempt := store.DeliveryAttempt{
 		DeliveryID: d.ID, StartedAt: started.UTC(), DurationMS: time.Since(started).Milliseconds(),
-		StatusCode: status, ResponseBody: body,
+		StatusCode: resp.StatusCode, ResponseBody: resp.Body,
 	}
 	if verdict.Outcome != retrypolicy.Delivered {
 		attempt.Error = truncate(verdict.Reason, 1024)
@@ -73,18 +79,21 @@ func (a *Activities) AttemptDelivery(ctx context.Context, in AttemptDeliveryInpu
 	if err != nil {
 		return AttemptDeliveryResult{}, err
 	}
-	a.Logger.Info("delivery attempt", "delivery_id", d.ID, "attempt", number, "status_code", status,
+	a.Logger.Info("delivery attempt", "delivery_id", d.ID, "kind", d.Kind, "attempt", number, "status_code", resp.StatusCode,
 		"outcome", verdict.Outcome.String(), "duration_ms", attempt.DurationMS)
 
 	switch verdict.Outcome {
 	case retrypolicy.Delivered:
-		return AttemptDeliveryResult{Attempt: number, StatusCode: status}, nil
+		return AttemptDeliveryResult{Attempt: number, StatusCode: resp.StatusCode}, nil
 	case retrypolicy.Gone:
-		if err := db.Model(&store.PostbackEndpoint{}).Where("id = ?", ep.ID).
-			Updates(map[string]any{"enabled": false, "disabled_reason": "receiver answered 410 Gone"}).Error; err != nil {
-			return AttemptDeliveryResult{}, err
+		// A webhook subscription is disabled when the delivery enters review, in the transaction that announces it.
+		if d.Kind == store.DeliveryKindPostback {
+			if err := db.Model(&store.PostbackEndpoint{}).Where("id = ?", d.EndpointID).
+				Updates(map[string]any{"enabled": false, "disabled_reason": "receiver answered 410 Gone"}).Error; err != nil {
+				return AttemptDeliveryResult{}, err
+			}
+			a.Logger.Warn("endpoint disabled: receiver answered 410 Gone", "endpoint_id", d.EndpointID, "affiliate_id", d.AffiliateID)
 		}
-		a.Logger.Warn("endpoint disabled: receiver answered 410 Gone", "endpoint_id", ep.ID, "affiliate_id", ep.AffiliateID)
 		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(verdict.Reason+"; endpoint disabled", ErrTypeGone, nil)
 	case retrypolicy.Permanent:
 		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(verdict.Reason, ErrTypePermanent, nil)
@@ -95,34 +104,43 @@ func (a *Activities) AttemptDelivery(ctx context.Context, in AttemptDeliveryInpu
 	}
 }
 
-// send performs the HTTP request; status is 0 when no response arrived.
-func (a *Activities) send(ctx context.Context, d store.Delivery) (int, http.Header, string, error) {
-	var body io.Reader
-	if d.Body != "" {
-		body = strings.NewReader(d.Body)
+// loadTarget builds the request of one attempt. A postback goes as rendered when planned; a webhook goes to the
+// subscription's current URL, signed at send time with every secret active now.
+func (a *Activities) loadTarget(db *gorm.DB, d store.Delivery, now time.Time) (target, error) {
+	if d.Kind != store.DeliveryKindWebhook {
+		var ep store.PostbackEndpoint
+		if err := db.Where("id = ?", d.EndpointID).Take(&ep).Error; err != nil {
+			return target{}, fmt.Errorf("load endpoint %s: %w", d.EndpointID, err)
+		}
+		h := http.Header{"Idempotency-Key": {d.ID}}
+		if d.Body != "" {
+			h.Set("Content-Type", "application/json")
+		}
+		return target{enabled: ep.Enabled, disabledReason: ep.DisabledReason,
+			request: outbound.Request{Method: d.Method, URL: d.URL, Body: d.Body, Header: h}}, nil
 	}
-	req, err := http.NewRequestWithContext(ctx, d.Method, d.URL, body)
+	var sub store.WebhookSubscription
+	err := db.Where("id = ?", d.EndpointID).Take(&sub).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return target{disabledReason: "subscription was deleted"}, nil
+	}
 	if err != nil {
-		return 0, http.Header{}, "", err
+		return target{}, fmt.Errorf("load subscription %s: %w", d.EndpointID, err)
 	}
-	req.Header.Set("User-Agent", "affrelay/1")
-	req.Header.Set("Idempotency-Key", d.ID)
-	if d.Body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := a.HTTP.Do(req)
+	secrets, err := store.ActiveWebhookSecrets(db, sub.ID, now)
 	if err != nil {
-		return 0, http.Header{}, "", err
+		return target{}, err
 	}
-	defer resp.Body.Close()
-	// A body cut short by the receiver still tells us what it answered; the status code decides.
-	buf, _ := io.ReadAll(io.LimitReader(resp.Body, MaxStoredResponseBytes))
-	// Drain a little more so the keep-alive connection can be reused; give up on huge bodies.
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-	return resp.StatusCode, resp.Header, validUTF8(buf), nil
+	h, err := outbound.WebhookHeaders(secrets, d.ID, now, d.Body)
+	if err != nil {
+		return target{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePermanent, nil)
+	}
+	return target{enabled: sub.Enabled, disabledReason: sub.DisabledReason,
+		request: outbound.Request{Method: http.MethodPost, URL: sub.URL, Body: d.Body, Header: h}}, nil
 }
 
 // storeAttempt writes the attempt and the delivery's new counters in one transaction; it returns the attempt number.
+// A delivered webhook also ends its subscription's run of failures.
 func (a *Activities) storeAttempt(ctx context.Context, d *store.Delivery, attempt store.DeliveryAttempt, delivered bool) (int, error) {
 	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var current store.Delivery
@@ -133,11 +151,17 @@ func (a *Activities) storeAttempt(ctx context.Context, d *store.Delivery, attemp
 		if err := tx.Create(&attempt).Error; err != nil {
 			return err
 		}
-		updates := map[string]any{"attempts": attempt.Number, "last_status_code": attempt.StatusCode, "updated_at": time.Now().UTC()}
+		updates := map[string]any{"attempts": attempt.Number, "last_status_code": attempt.StatusCode, "url": d.URL, "updated_at": time.Now().UTC()}
 		if delivered {
 			updates["status"] = store.DeliveryDelivered
 			updates["status_reason"] = ""
 			updates["delivered_at"] = attempt.StartedAt
+			if d.Kind == store.DeliveryKindWebhook {
+				if err := tx.Model(&store.WebhookSubscription{}).Where("id = ? AND consecutive_failures <> 0", d.EndpointID).
+					Update("consecutive_failures", 0).Error; err != nil {
+					return err
+				}
+			}
 		}
 		return tx.Model(&store.Delivery{}).Where("id = ?", d.ID).Updates(updates).Error
 	})
@@ -152,30 +176,57 @@ type SetDeliveryStatusInput struct {
 	DeliveryID string
 	Status     string
 	Reason     string
+	// TargetGone says the receiver answered 410 Gone: a webhook subscription is disabled at once.
+	TargetGone bool
+}
+
+// SetDeliveryStatusResult lists the deliveries the change planned (delivery.needs_review, endpoint.disabled)
+// that the workflow must start.
+type SetDeliveryStatusResult struct {
+	Deliveries []DeliveryRef
 }
 
 // SetDeliveryStatus records a state change decided by the delivery workflow (needs_review, pending, skipped).
-func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatusInput) error {
-	err := a.Store.DB.WithContext(ctx).Model(&store.Delivery{}).Where("id = ?", in.DeliveryID).
-		Updates(map[string]any{"status": in.Status, "status_reason": truncate(in.Reason, 512), "updated_at": time.Now().UTC()}).Error
-	if err != nil {
+// Entering needs_review also counts against a webhook subscription, may disable it, and plans the events that
+// announce both, all in one transaction; running it again plans nothing twice.
+func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatusInput) (SetDeliveryStatusResult, error) {
+	var res SetDeliveryStatusResult
+	var disabledReason, subscriptionID string
+	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var d store.Delivery
+		if err := tx.Where("id = ?", in.DeliveryID).Take(&d).Error; err != nil {
+			return err
+		}
+		subscriptionID = d.EndpointID
+		entersReview := in.Status == store.DeliveryNeedsReview && d.Status != store.DeliveryNeedsReview
+		if err := tx.Model(&store.Delivery{}).Where("id = ?", in.DeliveryID).
+			Updates(map[string]any{"status": in.Status, "status_reason": truncate(in.Reason, 512), "updated_at": time.Now().UTC()}).Error; err != nil {
+			return err
+		}
+		if in.Status != store.DeliveryNeedsReview {
+			return nil
+		}
+		d.Status, d.StatusReason = in.Status, truncate(in.Reason, 512)
+		var err error
+		res.Deliveries, disabledReason, err = a.planReviewEvents(tx, d, entersReview, in.TargetGone)
 		return err
+	})
+	if err != nil {
+		return SetDeliveryStatusResult{}, fmt.Errorf("set delivery %s %s: %w", in.DeliveryID, in.Status, err)
 	}
 	if in.Status == store.DeliveryNeedsReview {
 		// The alert: ops find these in the log, the Temporal UI (DeliveryState) and /v1/admin/deliveries.
 		a.Logger.Error("delivery needs review", "delivery_id", in.DeliveryID, "reason", in.Reason)
 	}
-	return nil
+	if disabledReason != "" {
+		a.Logger.Warn("webhook subscription disabled", "subscription_id", subscriptionID, "delivery_id", in.DeliveryID, "reason", disabledReason)
+	}
+	return res, nil
 }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return validUTF8([]byte(s[:n]))
-}
-
-// validUTF8 keeps a response body storable in a text column whatever bytes the receiver sent.
-func validUTF8(b []byte) string {
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return strings.ToValidUTF8(s[:n], "\uFFFD")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/relay"
 	"github.com/affrelay/affrelay/server"
 	"github.com/affrelay/affrelay/store"
@@ -59,7 +60,10 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Store.Close()
 		return nil, err
 	}
-	a.Service = &relay.Service{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, EagerStart: o.Work}
+	a.Service = &relay.Service{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, EagerStart: o.Work,
+		Webhooks: relay.WebhookSettings{
+			TrackingLink: cfg.Affiliate.TrackingLink, SecretGrace: cfg.Delivery.WebhookSecretGrace, HTTP: outbound.NewClient(cfg.Delivery.Timeout),
+		}}
 
 	if o.Work {
 		// Idempotent; a server that forbids it (Temporal Cloud) needs them created beforehand, so only warn.
@@ -67,6 +71,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			o.Logger.Warn("could not register search attributes; create them on the server", "error", err)
 		}
 		acts := activities.New(a.Store, cfg.Delivery.Policy, cfg.Delivery.Timeout, o.Logger)
+		acts.Webhooks.AutoDisableAfter = cfg.Delivery.AutoDisableAfter
 		a.worker = worker.New(a.Temporal, cfg.Temporal.TaskQueue, acts)
 		if err := a.worker.Start(); err != nil {
 			a.Stop(ctx)

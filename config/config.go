@@ -22,14 +22,15 @@ const MaxDeliveryTimeout = time.Minute
 
 // Config is the whole configuration of one affrelay process.
 type Config struct {
-	HTTP     HTTP
-	Temporal Temporal
-	Database Database
-	Admin    Admin
-	Delivery Delivery
-	Postback Postback
-	Dev      Dev
-	Alert    Alert
+	HTTP      HTTP
+	Temporal  Temporal
+	Database  Database
+	Admin     Admin
+	Delivery  Delivery
+	Postback  Postback
+	Affiliate Affiliate
+	Dev       Dev
+	Alert     Alert
 }
 
 // Alert configures the queue-depth alarm.
@@ -67,6 +68,16 @@ type Admin struct {
 type Delivery struct {
 	Policy  retrypolicy.Policy
 	Timeout time.Duration
+	// WebhookSecretGrace is how long a webhook secret keeps signing after a rotation.
+	WebhookSecretGrace time.Duration
+	// AutoDisableAfter disables a webhook subscription after this many deliveries in a row ended in needs_review.
+	AutoDisableAfter int
+}
+
+// Affiliate configures what affiliates are told at signup.
+type Affiliate struct {
+	// TrackingLink is the tracking link template sent in affiliate.created; {affiliate_id} is filled in.
+	TrackingLink string
 }
 
 // Postback configures inbound postbacks.
@@ -83,25 +94,28 @@ type Dev struct {
 }
 
 var defaults = map[string]any{
-	"http.addr":                   ":8080",
-	"http.max_body_bytes":         1 << 20,
-	"temporal.address":            "127.0.0.1:7233",
-	"temporal.namespace":          "default",
-	"temporal.task_queue":         "affrelay",
-	"database.driver":             "sqlite",
-	"database.dsn":                ".data/affrelay.db",
-	"admin.token":                 "",
-	"delivery.retry_schedule":     "30s,2m,10m,1h",
-	"delivery.max_attempts":       15,
-	"delivery.window":             "24h",
-	"delivery.max_retry_after":    "1h",
-	"delivery.timeout":            "10s",
-	"postback.future_skew":        "5m",
-	"alert.queue_depth_threshold": 100,
-	"alert.check_interval":        "30s",
-	"dev.temporal_path":           "./bin/temporal",
-	"dev.data_dir":                ".data",
-	"dev.ui_port":                 8233,
+	"http.addr":                     ":8080",
+	"http.max_body_bytes":           1 << 20,
+	"temporal.address":              "127.0.0.1:7233",
+	"temporal.namespace":            "default",
+	"temporal.task_queue":           "affrelay",
+	"database.driver":               "sqlite",
+	"database.dsn":                  ".data/affrelay.db",
+	"admin.token":                   "",
+	"delivery.retry_schedule":       "30s,2m,10m,1h",
+	"delivery.max_attempts":         15,
+	"delivery.window":               "24h",
+	"delivery.max_retry_after":      "1h",
+	"delivery.timeout":              "10s",
+	"delivery.webhook_secret_grace": "24h",
+	"delivery.auto_disable_after":   5,
+	"affiliate.tracking_link":       "https://track.example.com/click?aff={affiliate_id}&click_id={click_id}&sub1={sub1}&sub2={sub2}&sub3={sub3}&sub4={sub4}&sub5={sub5}",
+	"postback.future_skew":          "5m",
+	"alert.queue_depth_threshold":   100,
+	"alert.check_interval":          "30s",
+	"dev.temporal_path":             "./bin/temporal",
+	"dev.data_dir":                  ".data",
+	"dev.ui_port":                   8233,
 }
 
 // Flags registers the command-line flags that override configuration keys.
@@ -192,9 +206,12 @@ func fromViper(v *viper.Viper) (Config, error) {
 				Window:        duration("delivery.window"),
 				MaxRetryAfter: duration("delivery.max_retry_after"),
 			},
-			Timeout: duration("delivery.timeout"),
+			Timeout:            duration("delivery.timeout"),
+			WebhookSecretGrace: duration("delivery.webhook_secret_grace"),
+			AutoDisableAfter:   integer("delivery.auto_disable_after"),
 		},
-		Postback: Postback{FutureSkew: duration("postback.future_skew")},
+		Postback:  Postback{FutureSkew: duration("postback.future_skew")},
+		Affiliate: Affiliate{TrackingLink: v.GetString("affiliate.tracking_link")},
 		Alert: Alert{
 			QueueDepthThreshold: integer("alert.queue_depth_threshold"),
 			CheckInterval:       duration("alert.check_interval"),
@@ -257,6 +274,12 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Delivery.Timeout > MaxDeliveryTimeout {
 		errs = append(errs, fmt.Errorf("delivery.timeout (AFFRELAY_DELIVERY_TIMEOUT): %s is longer than %s", c.Delivery.Timeout, MaxDeliveryTimeout))
+	}
+	if c.Delivery.AutoDisableAfter < 1 {
+		errs = append(errs, errors.New("delivery.auto_disable_after (AFFRELAY_DELIVERY_AUTO_DISABLE_AFTER): must be at least 1"))
+	}
+	if c.Affiliate.TrackingLink == "" {
+		errs = append(errs, errors.New("affiliate.tracking_link (AFFRELAY_AFFILIATE_TRACKING_LINK): must not be empty"))
 	}
 	if err := c.Delivery.Policy.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("delivery (AFFRELAY_DELIVERY_*): %w", err))

@@ -82,11 +82,11 @@ func stores() []string {
 	return []string{"sqlite"}
 }
 
-// forEachStore runs the test once per database, each with a fresh affrelay process.
-func forEachStore(t *testing.T, policy retrypolicy.Policy, test func(t *testing.T, env *testEnv)) {
+// forEachStore runs the test once per database, each with a fresh affrelay process; configure adjusts its config.
+func forEachStore(t *testing.T, policy retrypolicy.Policy, test func(t *testing.T, env *testEnv), configure ...func(*config.Config)) {
 	for _, driver := range stores() {
 		t.Run(driver, func(t *testing.T) {
-			test(t, startApp(t, driver, policy))
+			test(t, startApp(t, driver, policy, configure...))
 		})
 	}
 }
@@ -102,7 +102,7 @@ type testEnv struct {
 	base string
 }
 
-func startApp(t testing.TB, driver string, policy retrypolicy.Policy) *testEnv {
+func startApp(t testing.TB, driver string, policy retrypolicy.Policy, configure ...func(*config.Config)) *testEnv {
 	t.Helper()
 	cfg, err := config.Load(nil)
 	require.NoError(t, err)
@@ -118,6 +118,9 @@ func startApp(t testing.TB, driver string, policy retrypolicy.Policy) *testEnv {
 		cfg.Database.DSN = filepath.Join(t.TempDir(), "affrelay.db")
 	case "postgres":
 		cfg.Database.DSN = postgresSchema(t)
+	}
+	for _, f := range configure {
+		f(&cfg)
 	}
 	require.NoError(t, cfg.Validate(false))
 

@@ -12,12 +12,12 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -37,6 +37,7 @@ type Service struct {
 	TaskQueue string
 	// EagerStart hands a new workflow's first task straight to the worker in this process, saving a round trip.
 	EagerStart bool
+	Webhooks   WebhookSettings
 }
 
 // Submission is the answer to a postback.
@@ -62,23 +63,11 @@ func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev p
 	if ev.AffiliateID != "" {
 		attrs = append(attrs, workflows.AffiliateIDKey.ValueSet(ev.AffiliateID))
 	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                s.TaskQueue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		EnableEagerStart:                         s.EagerStart,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
-	}, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return Submission{Duplicate: true, WorkflowID: id}, nil
-	}
+	duplicate, err := s.startOnce(ctx, id, attrs, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev})
 	if err != nil {
-		return Submission{}, fmt.Errorf("start %s: %w", id, err)
+		return Submission{}, err
 	}
-	return Submission{WorkflowID: id}, nil
+	return Submission{Duplicate: duplicate, WorkflowID: id}, nil
 }
 
 // HashKey is how API keys are stored: a SHA-256, enough for a random 256-bit key.
@@ -154,7 +143,8 @@ type NewPlan struct {
 	Currency    string
 }
 
-// CreateAffiliate creates an affiliate and its first plan, effective from now.
+// CreateAffiliate creates an affiliate and its first plan, effective from now, and plans its affiliate.created
+// deliveries in the same transaction; SignUpAffiliate then starts them.
 func (s *Service) CreateAffiliate(ctx context.Context, in NewAffiliate) (store.Affiliate, store.Plan, error) {
 	aff := store.Affiliate{ID: store.NewID("aff"), Name: in.Name, Email: in.Email}
 	plan := store.Plan{
@@ -165,7 +155,10 @@ func (s *Service) CreateAffiliate(ctx context.Context, in NewAffiliate) (store.A
 		if err := tx.Create(&aff).Error; err != nil {
 			return err
 		}
-		return tx.Create(&plan).Error
+		if err := tx.Create(&plan).Error; err != nil {
+			return err
+		}
+		return activities.PlanAffiliateCreated(tx, aff, plan, s.Webhooks.TrackingLink)
 	})
 	return aff, plan, err
 }

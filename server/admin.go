@@ -109,7 +109,7 @@ func (h *handlers) createAffiliate(c *gin.Context) {
 		abortField(c, "plan.amount", msg)
 		return
 	}
-	aff, plan, err := h.o.Service.CreateAffiliate(c, relay.NewAffiliate{
+	aff, plan, workflowID, err := h.o.Service.SignUpAffiliate(c, relay.NewAffiliate{
 		Name: req.Name, Email: req.Email,
 		Plan: relay.NewPlan{Type: req.Plan.Type, AmountMinor: amount, Currency: req.Plan.Currency},
 	})
@@ -119,7 +119,8 @@ func (h *handlers) createAffiliate(c *gin.Context) {
 	}
 	c.JSON(http.StatusCreated, gin.H{
 		"id": aff.ID, "name": aff.Name, "email": aff.Email, "created_at": aff.CreatedAt,
-		"plan": planJSON{Type: plan.Type, Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency},
+		"plan":               planJSON{Type: plan.Type, Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency},
+		"signup_workflow_id": workflowID,
 	})
 }
 
@@ -230,6 +231,7 @@ type attemptJSON struct {
 type deliveryJSON struct {
 	ID           string        `json:"id"`
 	Kind         string        `json:"kind"`
+	EventType    string        `json:"event_type,omitempty"`
 	Status       string        `json:"status"`
 	StatusReason string        `json:"status_reason,omitempty"`
 	EndpointID   string        `json:"endpoint_id"`
@@ -268,7 +270,7 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 	out := make([]deliveryJSON, 0, len(ds))
 	for _, d := range ds {
 		dj := deliveryJSON{
-			ID: d.ID, Kind: d.Kind, Status: d.Status, StatusReason: d.StatusReason, EndpointID: d.EndpointID,
+			ID: d.ID, Kind: d.Kind, EventType: d.EventType, Status: d.Status, StatusReason: d.StatusReason, EndpointID: d.EndpointID,
 			AffiliateID: d.AffiliateID, EventID: d.EventID, Method: d.Method, URL: d.URL,
 			Attempts: make([]attemptJSON, 0, len(d.AttemptLog)), CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt,
 		}

@@ -32,7 +32,13 @@ func internalError(c *gin.Context, logger *slog.Logger, err error) {
 
 // serviceError maps the relay service's errors to responses.
 func serviceError(c *gin.Context, logger *slog.Logger, err error) {
+	var fieldErr *relay.FieldError
 	switch {
+	case errors.As(err, &fieldErr):
+		abortField(c, fieldErr.Field, fieldErr.Message)
+	case errors.Is(err, relay.ErrSignupNotStarted):
+		logger.Error("affiliate signup not started", "error", err)
+		abort(c, http.StatusServiceUnavailable, "signup_not_started", err.Error())
 	case errors.Is(err, relay.ErrNotFound):
 		abort(c, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, relay.ErrConflict):

@@ -60,15 +60,18 @@ func New(o Options) http.Handler {
 	pb.GET("", h.postback)
 	pb.POST("", h.postback)
 
+	v1.POST("/affiliates", adminAuth(o.AdminTokens), h.createAffiliate)
 	admin := v1.Group("/admin", adminAuth(o.AdminTokens))
 	admin.POST("/integrations", h.createIntegration)
 	admin.POST("/affiliates", h.createAffiliate)
 	admin.GET("/affiliates/:id/balance", h.balance)
+	admin.POST("/affiliates/:id/signup", h.startAffiliateSignup)
 	admin.POST("/affiliates/:id/postback-endpoints", h.addPostbackEndpoint)
 	admin.PATCH("/affiliates/:id/postback-endpoints/:endpoint_id", h.updatePostbackEndpoint)
 	admin.GET("/deliveries", h.listDeliveries)
 	admin.POST("/deliveries/:id/replay", h.decideDelivery(workflows.ReplaySignal))
 	admin.POST("/deliveries/:id/skip", h.decideDelivery(workflows.SkipSignal))
+	h.webhookRoutes(admin.Group("/webhooks"))
 
 	if o.Sink != nil {
 		r.Any("/demo/sink", o.Sink.receive)

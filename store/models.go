@@ -93,11 +93,20 @@ const (
 	DeliverySkipped     = "skipped"
 )
 
-// Delivery is one outbound message (a postback to an affiliate's tracker) and its state.
+// Delivery kinds.
+const (
+	DeliveryKindPostback = "postback"
+	DeliveryKindWebhook  = "webhook"
+)
+
+// Delivery is one outbound message (a postback to an affiliate's tracker, or a signed webhook) and its state.
 type Delivery struct {
-	ID             string `gorm:"primaryKey;size:40"`
-	Kind           string `gorm:"size:16;not null"`
+	ID   string `gorm:"primaryKey;size:40"`
+	Kind string `gorm:"size:16;not null"`
+	// EndpointID is the target: a PostbackEndpoint for postbacks, a WebhookSubscription for webhooks.
 	EndpointID     string `gorm:"size:40;not null;index"`
+	EventType      string `gorm:"size:64"`
+	EventKey       string `gorm:"size:300;index"` // the webhook event occurrence this delivery carries
 	ConversionID   string `gorm:"size:40;index"`
 	IntegrationID  string `gorm:"size:40"`
 	AffiliateID    string `gorm:"size:40;index"`
@@ -126,8 +135,35 @@ type DeliveryAttempt struct {
 	Error        string `gorm:"size:1024"`
 }
 
+// WebhookSubscription is a receiver of signed webhook events: the operator, an internal system or the CRM.
+type WebhookSubscription struct {
+	ID          string `gorm:"primaryKey;size:40"`
+	Kind        string `gorm:"size:16;not null"` // webhook | crm
+	URL         string `gorm:"size:2048;not null"`
+	Events      string `gorm:"size:1024;not null"` // comma-separated event types
+	Description string `gorm:"size:512"`
+	Enabled     bool   `gorm:"not null"`
+	// DisabledReason says why the subscription was disabled (auto-disable, 410, operator).
+	DisabledReason string `gorm:"size:256"`
+	// ConsecutiveFailures counts deliveries that ended in needs_review since the last success.
+	ConsecutiveFailures int `gorm:"not null"`
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// WebhookSecret is one signing secret of a subscription. The current one has no ExpiresAt; after a rotation the
+// previous one signs too until ExpiresAt. Kept in clear because HMAC needs it; never logged or shown again.
+type WebhookSecret struct {
+	ID             string `gorm:"primaryKey;size:40"`
+	SubscriptionID string `gorm:"size:40;not null;index"`
+	Secret         string `gorm:"size:128;not null"`
+	ExpiresAt      *time.Time
+	CreatedAt      time.Time
+}
+
 // models lists every table, in creation order.
 var models = []any{
 	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &PostbackEndpoint{},
 	&Conversion{}, &LedgerEntry{}, &Delivery{}, &DeliveryAttempt{},
+	&WebhookSubscription{}, &WebhookSecret{},
 }

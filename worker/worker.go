@@ -39,6 +39,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) worker.
 	w := worker.New(c, taskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
 	w.RegisterWorkflow(workflows.ConversionWorkflow)
 	w.RegisterWorkflow(workflows.DeliveryWorkflow)
+	w.RegisterWorkflow(workflows.AffiliateSignupWorkflow)
 	w.RegisterActivity(acts)
 	return w
 }

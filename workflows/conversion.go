@@ -1,10 +1,6 @@
 package workflows
 
 import (
-	"time"
-
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/affrelay/affrelay/activities"
@@ -29,11 +25,7 @@ type ConversionResult struct {
 // DeliveryWorkflow per outbound target and finishes without waiting for them.
 func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionResult, error) {
 	var a *activities.Activities
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		// The database may be down for a while; the event is safe in history, so keep trying.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 0},
-	})
+	lctx := withDatabaseWrite(ctx)
 	var rec activities.RecordConversionResult
 	err := workflow.ExecuteLocalActivity(lctx, a.RecordConversion, activities.RecordConversionInput{
 		IntegrationID: in.IntegrationID,
@@ -45,28 +37,7 @@ func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionRes
 	}
 
 	result := ConversionResult{ConversionID: rec.ConversionID, PayoutMinor: rec.PayoutMinor, Currency: rec.Currency}
-	var starts []workflow.ChildWorkflowFuture
-	for _, d := range rec.Deliveries {
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: DeliveryWorkflowID(d.ID),
-			// The delivery outlives this workflow: retries can take a day, and replays longer.
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				DeliveryStateKey.ValueSet(DeliveryStatePending),
-				AffiliateIDKey.ValueSet(d.AffiliateID),
-				IntegrationIDKey.ValueSet(in.IntegrationID),
-				EventIDKey.ValueSet(in.Event.EventID),
-			),
-		})
-		starts = append(starts, workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflow, DeliveryInput{DeliveryID: d.ID, Policy: rec.Policy}))
-		result.Deliveries = append(result.Deliveries, d.ID)
-	}
-	for _, f := range starts {
-		// Wait for the start only. A delivery started by an earlier run (reset, replay) counts as started.
-		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-			return result, err
-		}
-	}
-	return result, nil
+	result.Deliveries, err = startDeliveries(ctx, rec.Deliveries, rec.Policy,
+		IntegrationIDKey.ValueSet(in.IntegrationID), EventIDKey.ValueSet(in.Event.EventID))
+	return result, err
 }

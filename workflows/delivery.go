@@ -79,13 +79,14 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
-	setStatus := func(status, reason string) error {
-		if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(status)); err != nil {
-			return err
+	setStatus := func(in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
+		var res activities.SetDeliveryStatusResult
+		if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(in.Status)); err != nil {
+			return res, err
 		}
-		return workflow.ExecuteLocalActivity(lctx, a.SetDeliveryStatus, activities.SetDeliveryStatusInput{
-			DeliveryID: d.in.DeliveryID, Status: status, Reason: reason,
-		}).Get(ctx, nil)
+		in.DeliveryID = d.in.DeliveryID
+		err := workflow.ExecuteLocalActivity(lctx, a.SetDeliveryStatus, in).Get(ctx, &res)
+		return res, err
 	}
 
 	for {
@@ -98,16 +99,25 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 			return DeliveryResult{State: DeliveryStateDelivered, Attempts: res.Attempt, StatusCode: res.StatusCode}, nil
 		}
 		d.dropStaleSignals()
-		if err := setStatus(DeliveryStateNeedsReview, failureReason(err)); err != nil {
+		review, err := setStatus(activities.SetDeliveryStatusInput{
+			Status: DeliveryStateNeedsReview, Reason: failureReason(err), TargetGone: isErrorType(err, activities.ErrTypeGone),
+		})
+		if err != nil {
 			return DeliveryResult{}, err
 		}
+		// Version 1 announces the review (delivery.needs_review, endpoint.disabled) by starting their deliveries.
+		if workflow.GetVersion(ctx, reviewEventsChange, workflow.DefaultVersion, 1) == 1 {
+			if _, err := startDeliveries(ctx, review.Deliveries, p); err != nil {
+				return DeliveryResult{}, err
+			}
+		}
 		if d.awaitDecision(ctx) == SkipSignal {
-			if err := setStatus(DeliveryStateSkipped, "skipped by operator"); err != nil {
+			if _, err := setStatus(activities.SetDeliveryStatusInput{Status: DeliveryStateSkipped, Reason: "skipped by operator"}); err != nil {
 				return DeliveryResult{}, err
 			}
 			return DeliveryResult{State: DeliveryStateSkipped}, nil
 		}
-		if err := setStatus(DeliveryStatePending, "replayed by operator"); err != nil {
+		if _, err := setStatus(activities.SetDeliveryStatusInput{Status: DeliveryStatePending, Reason: "replayed by operator"}); err != nil {
 			return DeliveryResult{}, err
 		}
 	}
@@ -132,11 +142,20 @@ func (d *delivery) awaitDecision(ctx workflow.Context) string {
 	return decision
 }
 
+// reviewEventsChange marks the version of DeliveryWorkflow that starts the deliveries announcing a review.
+const reviewEventsChange = "review-events"
+
+// isErrorType reports whether the activity failed with an application error of the given type.
+func isErrorType(err error, errType string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == errType
+}
+
 // failureReason is the last attempt's error text, without the SDK's wrapping.
 func failureReason(err error) string {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return appErr.Error()
+		return appErr.Message()
 	}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) {

@@ -28,6 +28,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(DeliveryWorkflow)
 	env.RegisterWorkflow(ConversionWorkflow)
+	env.RegisterWorkflow(AffiliateSignupWorkflow)
 	env.RegisterActivity(&activities.Activities{})
 	return env
 }
@@ -48,13 +49,13 @@ func TestDeliveryFollowsRetryScheduleThenNeedsReview(t *testing.T) {
 	var starts []time.Time
 	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(failingAttempt(policy, &starts, env.Now))
 	var statuses []string
-	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) error {
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
 		statuses = append(statuses, in.Status)
 		if in.Status == DeliveryStateNeedsReview {
 			// Ops look at it and give up on it.
 			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
 		}
-		return nil
+		return activities.SetDeliveryStatusResult{}, nil
 	})
 
 	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
@@ -82,11 +83,11 @@ func TestDeliveryCustomScheduleFromConfig(t *testing.T) {
 	policy := retrypolicy.Policy{Schedule: []time.Duration{time.Second, 5 * time.Second}, MaxAttempts: 4, Window: time.Hour, MaxRetryAfter: time.Minute}
 	var starts []time.Time
 	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(failingAttempt(policy, &starts, env.Now))
-	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) error {
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
 		if in.Status == DeliveryStateNeedsReview {
 			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
 		}
-		return nil
+		return activities.SetDeliveryStatusResult{}, nil
 	})
 	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
 	require.NoError(t, env.GetWorkflowError())
@@ -110,10 +111,10 @@ func TestDeliveryNeedsReviewThenReplayDelivers(t *testing.T) {
 		return activities.AttemptDeliveryResult{Attempt: 2, StatusCode: 200}, nil
 	})
 	var statuses, reasons []string
-	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) error {
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
 		statuses = append(statuses, in.Status)
 		reasons = append(reasons, in.Reason)
-		return nil
+		return activities.SetDeliveryStatusResult{}, nil
 	})
 	// A stray replay before the review must not count; the one sent during the review does.
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(ReplaySignal, nil) }, 0)

@@ -1,0 +1,246 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"gorm.io/gorm"
+
+	"github.com/affrelay/affrelay/outbound"
+	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/signing"
+	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
+	"github.com/affrelay/affrelay/workflows"
+)
+
+// WebhookSettings configures webhook subscriptions and affiliate signup.
+type WebhookSettings struct {
+	// TrackingLink is the tracking link template; {affiliate_id} is filled at signup.
+	TrackingLink string
+	// SecretGrace is how long a rotated-out secret keeps signing.
+	SecretGrace time.Duration
+	// HTTP sends test events.
+	HTTP *http.Client
+}
+
+// FieldError is input the service refused; the HTTP layer answers 400 naming the field.
+type FieldError struct {
+	Field, Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Message }
+
+func fieldError(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &FieldError{Field: field, Message: err.Error()}
+}
+
+// ErrSignupNotStarted says the affiliate was created but its signup workflow could not be started yet;
+// StartAffiliateSignup (POST /v1/admin/affiliates/{id}/signup) starts it later.
+var ErrSignupNotStarted = errors.New("signup workflow not started")
+
+// SignUpAffiliate creates the affiliate and starts its AffiliateSignupWorkflow, which sends affiliate.created to
+// the operator's subscriptions and attribution tags to the CRM.
+func (s *Service) SignUpAffiliate(ctx context.Context, in NewAffiliate) (store.Affiliate, store.Plan, string, error) {
+	aff, plan, err := s.CreateAffiliate(ctx, in)
+	if err != nil {
+		return aff, plan, "", err
+	}
+	id, err := s.StartAffiliateSignup(ctx, aff.ID)
+	if err != nil {
+		return aff, plan, id, fmt.Errorf("%w: affiliate %s was created; retry POST /v1/admin/affiliates/%s/signup: %v", ErrSignupNotStarted, aff.ID, aff.ID, err)
+	}
+	return aff, plan, id, nil
+}
+
+// StartAffiliateSignup starts the affiliate's signup workflow; a workflow that already ran counts as started.
+func (s *Service) StartAffiliateSignup(ctx context.Context, affiliateID string) (string, error) {
+	id := workflows.AffiliateSignupWorkflowID(affiliateID)
+	if _, err := s.Affiliate(ctx, affiliateID); err != nil {
+		return id, err
+	}
+	_, err := s.startOnce(ctx, id, []temporal.SearchAttributeUpdate{workflows.AffiliateIDKey.ValueSet(affiliateID)},
+		workflows.AffiliateSignupWorkflow, workflows.AffiliateSignupInput{AffiliateID: affiliateID})
+	return id, err
+}
+
+// NewSubscription is what a webhook subscription is created with.
+type NewSubscription struct {
+	Kind, URL, Description string
+	Events                 []string
+}
+
+// SubscriptionUpdate changes the fields that are set.
+type SubscriptionUpdate struct {
+	URL, Description *string
+	Events           []string // nil: unchanged
+	Enabled          *bool
+}
+
+func validateSubscription(sub store.WebhookSubscription) error {
+	return errors.Join(
+		fieldError("kind", webhook.ValidateKind(sub.Kind)),
+		fieldError("url", webhook.ValidateURL(sub.URL)),
+		fieldError("events", webhook.ValidateEvents(sub.Kind, strings.Split(sub.Events, ","))),
+		fieldError("description", webhook.ValidateDescription(sub.Description)),
+	)
+}
+
+// CreateSubscription creates a subscription and its first secret, returned in clear this once.
+func (s *Service) CreateSubscription(ctx context.Context, in NewSubscription) (store.WebhookSubscription, string, error) {
+	if in.Kind == "" {
+		in.Kind = webhook.KindWebhook
+	}
+	sub := store.WebhookSubscription{
+		ID: store.NewID("whs"), Kind: in.Kind, URL: in.URL, Events: strings.Join(in.Events, ","),
+		Description: in.Description, Enabled: true,
+	}
+	if len(in.Events) == 0 {
+		return sub, "", &FieldError{Field: "events", Message: "must name at least one event"}
+	}
+	if err := validateSubscription(sub); err != nil {
+		return sub, "", err
+	}
+	secret := signing.NewSecret()
+	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&sub).Error; err != nil {
+			return err
+		}
+		return tx.Create(&store.WebhookSecret{ID: store.NewID("wss"), SubscriptionID: sub.ID, Secret: secret}).Error
+	})
+	return sub, secret, err
+}
+
+// Subscriptions lists every subscription, oldest first.
+func (s *Service) Subscriptions(ctx context.Context) ([]store.WebhookSubscription, error) {
+	var subs []store.WebhookSubscription
+	err := s.Store.DB.WithContext(ctx).Order("created_at, id").Find(&subs).Error
+	return subs, err
+}
+
+// Subscription loads one subscription.
+func (s *Service) Subscription(ctx context.Context, id string) (store.WebhookSubscription, error) {
+	var sub store.WebhookSubscription
+	err := s.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&sub).Error
+	return sub, notFound(err, "webhook subscription "+id)
+}
+
+// UpdateSubscription changes a subscription. Enabling it again clears its run of failures.
+func (s *Service) UpdateSubscription(ctx context.Context, id string, u SubscriptionUpdate) (store.WebhookSubscription, error) {
+	sub, err := s.Subscription(ctx, id)
+	if err != nil {
+		return sub, err
+	}
+	if u.URL != nil {
+		sub.URL = *u.URL
+	}
+	if u.Description != nil {
+		sub.Description = *u.Description
+	}
+	if u.Events != nil {
+		if len(u.Events) == 0 {
+			return sub, &FieldError{Field: "events", Message: "must name at least one event"}
+		}
+		sub.Events = strings.Join(u.Events, ",")
+	}
+	if u.Enabled != nil {
+		if *u.Enabled && !sub.Enabled {
+			sub.ConsecutiveFailures = 0
+		}
+		sub.Enabled = *u.Enabled
+		sub.DisabledReason = ""
+		if !sub.Enabled {
+			sub.DisabledReason = "disabled by operator"
+		}
+	}
+	if err := validateSubscription(sub); err != nil {
+		return sub, err
+	}
+	err = s.Store.DB.WithContext(ctx).Model(&sub).Select("url", "description", "events", "enabled", "disabled_reason", "consecutive_failures", "updated_at").
+		Updates(&sub).Error
+	return sub, err
+}
+
+// DeleteSubscription removes a subscription and its secrets; its pending deliveries end in needs_review.
+func (s *Service) DeleteSubscription(ctx context.Context, id string) error {
+	if _, err := s.Subscription(ctx, id); err != nil {
+		return err
+	}
+	return s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("subscription_id = ?", id).Delete(&store.WebhookSecret{}).Error; err != nil {
+			return err
+		}
+		return tx.Where("id = ?", id).Delete(&store.WebhookSubscription{}).Error
+	})
+}
+
+// RotatedSecret is a subscription's new secret and when the previous one stops signing.
+type RotatedSecret struct {
+	Secret            string
+	PreviousExpiresAt time.Time
+}
+
+// RotateSecret makes a new secret current; the previous one keeps signing for the grace period.
+func (s *Service) RotateSecret(ctx context.Context, id string) (RotatedSecret, error) {
+	if _, err := s.Subscription(ctx, id); err != nil {
+		return RotatedSecret{}, err
+	}
+	now := time.Now().UTC()
+	r := RotatedSecret{Secret: signing.NewSecret(), PreviousExpiresAt: now.Add(s.Webhooks.SecretGrace)}
+	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&store.WebhookSecret{}).Where("subscription_id = ? AND expires_at IS NULL", id).
+			Update("expires_at", r.PreviousExpiresAt).Error; err != nil {
+			return err
+		}
+		return tx.Create(&store.WebhookSecret{ID: store.NewID("wss"), SubscriptionID: id, Secret: r.Secret, CreatedAt: now}).Error
+	})
+	return r, err
+}
+
+// WebhookTestResult is the outcome of one test send.
+type WebhookTestResult struct {
+	WebhookID  string
+	StatusCode int
+	Latency    time.Duration
+	Delivered  bool
+	Error      string
+}
+
+// TestWebhook sends a webhook.test event to the subscription now, signed and sent exactly as deliveries are,
+// and reports what the receiver answered. Nothing is stored.
+func (s *Service) TestWebhook(ctx context.Context, id string) (WebhookTestResult, error) {
+	sub, err := s.Subscription(ctx, id)
+	if err != nil {
+		return WebhookTestResult{}, err
+	}
+	now := time.Now()
+	secrets, err := store.ActiveWebhookSecrets(s.Store.DB.WithContext(ctx), sub.ID, now)
+	if err != nil {
+		return WebhookTestResult{}, err
+	}
+	body, err := webhook.Marshal(webhook.Test, now, webhook.TestData{SubscriptionID: sub.ID, Message: "test event from affrelay"})
+	if err != nil {
+		return WebhookTestResult{}, err
+	}
+	res := WebhookTestResult{WebhookID: store.NewID("msg")}
+	header, err := outbound.WebhookHeaders(secrets, res.WebhookID, now, body)
+	if err != nil {
+		return WebhookTestResult{}, err
+	}
+	resp, sendErr := outbound.Send(ctx, s.Webhooks.HTTP, outbound.Request{Method: http.MethodPost, URL: sub.URL, Body: body, Header: header})
+	res.Latency = time.Since(now)
+	verdict := retrypolicy.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), sendErr, time.Now())
+	res.StatusCode, res.Delivered = resp.StatusCode, verdict.Outcome == retrypolicy.Delivered
+	if !res.Delivered {
+		res.Error = verdict.Reason
+	}
+	return res, nil
+}

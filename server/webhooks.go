@@ -1,0 +1,153 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/store"
+)
+
+// startAffiliateSignup (re)starts an affiliate's signup workflow, e.g. after Temporal was unreachable at signup.
+func (h *handlers) startAffiliateSignup(c *gin.Context) {
+	id, err := h.o.Service.StartAffiliateSignup(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"affiliate_id": c.Param("id"), "signup_workflow_id": id})
+}
+
+func (h *handlers) webhookRoutes(g *gin.RouterGroup) {
+	g.POST("", h.createWebhook)
+	g.GET("", h.listWebhooks)
+	g.GET("/:id", h.getWebhook)
+	g.PATCH("/:id", h.updateWebhook)
+	g.DELETE("/:id", h.deleteWebhook)
+	g.POST("/:id/rotate-secret", h.rotateWebhookSecret)
+	g.POST("/:id/test", h.testWebhook)
+}
+
+type webhookJSON struct {
+	ID                  string    `json:"id"`
+	Kind                string    `json:"kind"`
+	URL                 string    `json:"url"`
+	Events              []string  `json:"events"`
+	Description         string    `json:"description"`
+	Enabled             bool      `json:"enabled"`
+	DisabledReason      string    `json:"disabled_reason,omitempty"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	Secret              string    `json:"secret,omitempty"` // only in the answer to create
+	CreatedAt           time.Time `json:"created_at"`
+}
+
+func webhookResponse(s store.WebhookSubscription) webhookJSON {
+	return webhookJSON{
+		ID: s.ID, Kind: s.Kind, URL: s.URL, Events: strings.Split(s.Events, ","), Description: s.Description,
+		Enabled: s.Enabled, DisabledReason: s.DisabledReason, ConsecutiveFailures: s.ConsecutiveFailures, CreatedAt: s.CreatedAt,
+	}
+}
+
+func (h *handlers) createWebhook(c *gin.Context) {
+	var req struct {
+		Kind        string   `json:"kind"`
+		URL         string   `json:"url"`
+		Events      []string `json:"events"`
+		Description string   `json:"description"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	sub, secret, err := h.o.Service.CreateSubscription(c, relay.NewSubscription{
+		Kind: req.Kind, URL: req.URL, Events: req.Events, Description: req.Description,
+	})
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := webhookResponse(sub)
+	out.Secret = secret
+	c.JSON(http.StatusCreated, out)
+}
+
+func (h *handlers) listWebhooks(c *gin.Context) {
+	subs, err := h.o.Service.Subscriptions(c)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := make([]webhookJSON, len(subs))
+	for i, s := range subs {
+		out[i] = webhookResponse(s)
+	}
+	c.JSON(http.StatusOK, gin.H{"webhooks": out})
+}
+
+func (h *handlers) getWebhook(c *gin.Context) {
+	sub, err := h.o.Service.Subscription(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, webhookResponse(sub))
+}
+
+func (h *handlers) updateWebhook(c *gin.Context) {
+	var req struct {
+		URL         *string  `json:"url"`
+		Events      []string `json:"events"`
+		Enabled     *bool    `json:"enabled"`
+		Description *string  `json:"description"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if req.URL == nil && req.Events == nil && req.Enabled == nil && req.Description == nil {
+		abort(c, http.StatusBadRequest, "malformed_body", "set at least one of url, events, enabled, description")
+		return
+	}
+	sub, err := h.o.Service.UpdateSubscription(c, c.Param("id"), relay.SubscriptionUpdate{
+		URL: req.URL, Events: req.Events, Enabled: req.Enabled, Description: req.Description,
+	})
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, webhookResponse(sub))
+}
+
+func (h *handlers) deleteWebhook(c *gin.Context) {
+	if err := h.o.Service.DeleteSubscription(c, c.Param("id")); err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h *handlers) rotateWebhookSecret(c *gin.Context) {
+	r, err := h.o.Service.RotateSecret(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "secret": r.Secret, "previous_secret_expires_at": r.PreviousExpiresAt})
+}
+
+func (h *handlers) testWebhook(c *gin.Context) {
+	r, err := h.o.Service.TestWebhook(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := gin.H{
+		"webhook_id": r.WebhookID, "status_code": r.StatusCode, "delivered": r.Delivered,
+		"latency_ms": float64(r.Latency.Microseconds()) / 1000,
+	}
+	if r.Error != "" {
+		out["error"] = r.Error
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,124 @@
+package webhook
+
+import (
+	"strings"
+	"time"
+)
+
+// Money is an amount as a decimal string in its currency's minor-unit precision, never a float.
+type Money struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// ConversionData is the data of conversion.recorded.
+type ConversionData struct {
+	ConversionID  string            `json:"conversion_id"`
+	IntegrationID string            `json:"integration_id"`
+	EventID       string            `json:"event_id"`
+	Event         string            `json:"event"`
+	AffiliateID   string            `json:"affiliate_id,omitempty"`
+	PlayerID      string            `json:"player_id,omitempty"`
+	ClickID       string            `json:"click_id,omitempty"`
+	Amount        *Money            `json:"amount,omitempty"`
+	Subs          map[string]string `json:"subs,omitempty"`
+	OccurredAt    time.Time         `json:"occurred_at"`
+}
+
+// CommissionData is the data of commission.calculated (and, with a negative amount, commission.reversed).
+type CommissionData struct {
+	LedgerEntryID string `json:"ledger_entry_id"`
+	AffiliateID   string `json:"affiliate_id"`
+	ConversionID  string `json:"conversion_id"`
+	IntegrationID string `json:"integration_id"`
+	EventID       string `json:"event_id"`
+	Kind          string `json:"kind"`
+	Commission    Money  `json:"commission"`
+}
+
+// Plan is an affiliate's commission plan as events show it.
+type Plan struct {
+	Type   string `json:"type"`
+	Amount Money  `json:"amount"`
+}
+
+// LinkParameters tell the operator how to build the affiliate's tracking links.
+type LinkParameters struct {
+	// TrackingLinkTemplate is the affiliate's tracking link; {click_id} and {sub1}..{sub5} are filled per click.
+	TrackingLinkTemplate string   `json:"tracking_link_template"`
+	SubIDNames           []string `json:"sub_id_names"`
+}
+
+// AffiliateData is the data of affiliate.created as webhook subscribers get it.
+type AffiliateData struct {
+	AffiliateID string         `json:"affiliate_id"`
+	Name        string         `json:"name"`
+	Email       string         `json:"email,omitempty"`
+	Plan        Plan           `json:"plan"`
+	Links       LinkParameters `json:"links"`
+	CreatedAt   time.Time      `json:"created_at"`
+}
+
+// CRMAttribution is the data of affiliate.created as CRM subscriptions get it: a contact keyed by the
+// affiliate id, and the attribution tags a CRM puts on the players this affiliate brings.
+type CRMAttribution struct {
+	ExternalID string            `json:"external_id"`
+	Name       string            `json:"name"`
+	Email      string            `json:"email,omitempty"`
+	Tags       []string          `json:"tags"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// NewLinkParameters fills the configured tracking link template with the affiliate's id; the per-click
+// macros stay for the tracker to fill.
+func NewLinkParameters(template, affiliateID string, subIDNames []string) LinkParameters {
+	return LinkParameters{
+		TrackingLinkTemplate: strings.ReplaceAll(template, "{affiliate_id}", affiliateID),
+		SubIDNames:           subIDNames,
+	}
+}
+
+// NewCRMAttribution derives the CRM shape from the affiliate.created data.
+func NewCRMAttribution(a AffiliateData) CRMAttribution {
+	return CRMAttribution{
+		ExternalID: a.AffiliateID,
+		Name:       a.Name,
+		Email:      a.Email,
+		Tags:       []string{"affiliate", "affiliate_id:" + a.AffiliateID, "plan:" + a.Plan.Type},
+		Attributes: map[string]string{
+			"affiliate_id":           a.AffiliateID,
+			"plan_type":              a.Plan.Type,
+			"plan_amount":            a.Plan.Amount.Amount,
+			"plan_currency":          a.Plan.Amount.Currency,
+			"tracking_link_template": a.Links.TrackingLinkTemplate,
+			"sub_id_names":           strings.Join(a.Links.SubIDNames, ","),
+		},
+	}
+}
+
+// DeliveryReviewData is the data of delivery.needs_review.
+type DeliveryReviewData struct {
+	DeliveryID     string `json:"delivery_id"`
+	Kind           string `json:"kind"`
+	TargetID       string `json:"target_id"`
+	EventType      string `json:"event_type,omitempty"`
+	EventID        string `json:"event_id,omitempty"`
+	AffiliateID    string `json:"affiliate_id,omitempty"`
+	Reason         string `json:"reason"`
+	Attempts       int    `json:"attempts"`
+	LastStatusCode int    `json:"last_status_code,omitempty"`
+}
+
+// EndpointDisabledData is the data of endpoint.disabled.
+type EndpointDisabledData struct {
+	SubscriptionID      string `json:"subscription_id"`
+	URL                 string `json:"url"`
+	Reason              string `json:"reason"`
+	ConsecutiveFailures int    `json:"consecutive_failures"`
+}
+
+// TestData is the data of webhook.test.
+type TestData struct {
+	SubscriptionID string `json:"subscription_id"`
+	Message        string `json:"message"`
+}

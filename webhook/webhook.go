@@ -1,0 +1,148 @@
+// Package webhook defines affrelay's outbound webhook events: their names, the one JSON envelope they travel
+// in, the payload shapes, and the rules for subscriptions. It does no I/O.
+package webhook
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Event types. Every event a subscription may ask for is listed in EventTypes.
+const (
+	ConversionRecorded   = "conversion.recorded"
+	CommissionCalculated = "commission.calculated"
+	CommissionReversed   = "commission.reversed"
+	AffiliateCreated     = "affiliate.created"
+	DeliveryNeedsReview  = "delivery.needs_review"
+	EndpointDisabled     = "endpoint.disabled"
+	ReconciliationDone   = "reconciliation.completed"
+	Test                 = "webhook.test"
+)
+
+// Limits on a subscription's fields.
+const (
+	maxDescriptionLength  = 512
+	maxURLLength          = 2048
+	maxEventsPerSubscribe = 32
+)
+
+// EventTypes lists every event a subscription may name. Features that emit a new event add it here.
+var EventTypes = []string{
+	ConversionRecorded, CommissionCalculated, CommissionReversed, AffiliateCreated,
+	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
+}
+
+// Subscription kinds. A CRM subscription receives the CRM payload shape, and only for CRMEventTypes.
+const (
+	KindWebhook = "webhook"
+	KindCRM     = "crm"
+)
+
+// CRMEventTypes are the events that have a CRM payload shape.
+var CRMEventTypes = []string{AffiliateCreated}
+
+// Envelope is the one JSON shape of every event: {"type":"…","timestamp":"RFC3339","data":{…}}.
+type Envelope struct {
+	Type      string `json:"type"`
+	Timestamp string `json:"timestamp"`
+	Data      any    `json:"data"`
+}
+
+// Marshal renders an event. at is when the event happened, stored with the delivery, so every retry sends
+// the same bytes.
+func Marshal(eventType string, at time.Time, data any) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	// URLs in payloads (tracking links) stay readable: "&", not "\u0026".
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(Envelope{Type: eventType, Timestamp: at.UTC().Format(time.RFC3339), Data: data}); err != nil {
+		return "", fmt.Errorf("marshal %s event: %w", eventType, err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// DeliveryID is the stable id of one event's delivery to one subscription: the webhook-id receivers
+// deduplicate by, and the key that keeps a re-run from planning the delivery twice.
+func DeliveryID(eventKey, subscriptionID string) string {
+	sum := sha256.Sum256([]byte("webhook\x00" + eventKey + "\x00" + subscriptionID))
+	return "msg_" + hex.EncodeToString(sum[:12])
+}
+
+// EventKey names one occurrence of an event, e.g. "conversion.recorded:cnv_…".
+func EventKey(eventType, subject string) string {
+	return eventType + ":" + subject
+}
+
+// Subscribed reports whether a comma-separated events list names eventType.
+func Subscribed(events, eventType string) bool {
+	return slices.Contains(strings.Split(events, ","), eventType)
+}
+
+// ValidateURL accepts an absolute http or https URL with a host.
+func ValidateURL(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("is required")
+	}
+	if len(raw) > maxURLLength {
+		return fmt.Errorf("is longer than %d bytes", maxURLLength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("must be an absolute http or https URL")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("has no host")
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not carry credentials; the signature authenticates the sender")
+	}
+	return nil
+}
+
+// ValidateKind accepts "webhook" or "crm".
+func ValidateKind(kind string) error {
+	if kind != KindWebhook && kind != KindCRM {
+		return fmt.Errorf("%q is not %s or %s", kind, KindWebhook, KindCRM)
+	}
+	return nil
+}
+
+// ValidateEvents checks a subscription's event list for its kind: at least one, each known, none twice.
+func ValidateEvents(kind string, events []string) error {
+	allowed := EventTypes
+	if kind == KindCRM {
+		allowed = CRMEventTypes
+	}
+	if len(events) == 0 {
+		return fmt.Errorf("must name at least one event")
+	}
+	if len(events) > maxEventsPerSubscribe {
+		return fmt.Errorf("names more than %d events", maxEventsPerSubscribe)
+	}
+	for i, e := range events {
+		if !slices.Contains(allowed, e) {
+			return fmt.Errorf("%q is not one of %s", e, strings.Join(allowed, ", "))
+		}
+		if slices.Contains(events[:i], e) {
+			return fmt.Errorf("%q is listed twice", e)
+		}
+	}
+	return nil
+}
+
+// ValidateDescription bounds the free-text description.
+func ValidateDescription(d string) error {
+	if len(d) > maxDescriptionLength {
+		return fmt.Errorf("is longer than %d bytes", maxDescriptionLength)
+	}
+	return nil
+}
