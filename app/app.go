@@ -94,6 +94,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 		}
 		serve := func() error { return a.http.Serve(ln) }
 		if cfg.HTTP.TLSCert != "" {
