@@ -106,7 +106,7 @@ func TestClientIPBehindTrustedProxy(t *testing.T) {
 			r := e.do("GET", "/v1/postbacks?"+q, h, nil)
 			require.Equal(t, want, r.Status, "X-Forwarded-For %q: %s", xff, r.Raw)
 		}
-		require.EqualValues(t, 1, e.count(&store.Conversion{}, "event_id = ?", "evt-proxy"))
+		eventually(t, 10*time.Second, "the conversion", func() bool { return e.count(&store.Conversion{}, "event_id = ?", "evt-proxy") == 1 })
 		eventually(t, 10*time.Second, "the audit rows", func() bool {
 			return e.count(&store.AuditRecord{}, "path = ? AND client_ip = ? AND status = ?", "/v1/postbacks", "203.0.113.7", 200) == 2
 		})
