@@ -288,7 +288,7 @@ type requestJSON struct {
 }
 
 func (h *handlers) listRequests(c *gin.Context) {
-	f := relay.RequestFilter{IntegrationID: c.Query("integration"), Limit: 100}
+	f := relay.RequestFilter{IntegrationID: c.Query("integration")}
 	if v := c.Query("status"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 100 || n > 599 {
@@ -305,13 +305,9 @@ func (h *handlers) listRequests(c *gin.Context) {
 		}
 		f.Since = t
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			abortField(c, "limit", "must be a whole number from 1 to 1000")
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = queryLimit(c, 100); !ok {
+		return
 	}
 	rows, err := h.o.Service.Requests(c, f)
 	if err != nil {
