@@ -187,6 +187,7 @@ func TestSecurityRejectionsChangeNothing(t *testing.T) {
 		try(attempt{"stale timestamp (replay)", "POST", "/v1/postbacks", withHeaders(jsonKey, swHeaders(t, secret1, "msg_1", now.Add(-6*time.Minute), b)), b, 401, "stale_timestamp", "evt-sig"})
 		try(attempt{"future timestamp", "POST", "/v1/postbacks", withHeaders(jsonKey, swHeaders(t, secret1, "msg_1", now.Add(6*time.Minute), b)), b, 401, "stale_timestamp", "evt-sig"})
 		try(attempt{"unsigned query field on a signed POST", "POST", "/v1/postbacks?affiliate_id=aff_attacker", withHeaders(jsonKey, swHeaders(t, secret1, "msg_1", now, b)), b, 400, "unsigned_query", "evt-sig"})
+		try(attempt{"Standard Webhooks GET: the query is not signed", "GET", "/v1/postbacks?" + ftd("evt-sig", affiliateID).Encode(), withHeaders(map[string]string{"X-API-Key": key}, swHeaders(t, secret1, "msg_g", now, "")), "", 400, "unsigned_query", "evt-sig"})
 		try(attempt{"signed, but no key", "POST", "/v1/postbacks", withHeaders(map[string]string{"Content-Type": "application/json"}, swHeaders(t, secret1, "msg_1", now, b)), b, 401, "unauthorized", "evt-sig"})
 		accept(e.do("POST", "/v1/postbacks", withHeaders(jsonKey, swHeaders(t, secret1, "msg_1", now, b)), strings.NewReader(b)), "evt-sig")
 

@@ -232,11 +232,12 @@ func (h *handlers) verifySignature(c *gin.Context) {
 		abort(c, http.StatusUnauthorized, "invalid_signature", "no signature matches an active secret of this integration")
 		return
 	}
-	// The signature covers the body only; a query field beside it could change the event unsigned.
-	if c.Request.Method != http.MethodGet {
+	// Only an hmac-sha256 GET signs its query string; elsewhere the signature covers the body alone, and a
+	// query field beside it could change the event unsigned.
+	if sec.SignatureScheme != store.SchemeHMACSHA256 || c.Request.Method != http.MethodGet {
 		for name := range c.Request.URL.Query() {
 			if name != queryToken {
-				abort(c, http.StatusBadRequest, "unsigned_query", "a signed "+c.Request.Method+" carries every field in its body; the query parameter "+strconv.Quote(name)+" is not covered by the signature")
+				abort(c, http.StatusBadRequest, "unsigned_query", "with this integration's signature scheme every field goes in the signed body; the query parameter "+strconv.Quote(name)+" is not covered by the signature")
 				return
 			}
 		}
