@@ -104,7 +104,7 @@ func TestSecurityRejectionsChangeNothing(t *testing.T) {
 			code    string
 			eventID string // must never reach Temporal or the database
 		}
-		refused := 0
+		refused, lastRequestID := 0, ""
 		// try sends an attack and checks its answer, and that it wrote no row and started no workflow.
 		try := func(a attempt) {
 			t.Helper()
@@ -117,6 +117,7 @@ func TestSecurityRejectionsChangeNothing(t *testing.T) {
 			require.Equal(t, a.status, r.Status, a.name+": "+r.Raw)
 			require.Equal(t, a.code, errorCode(t, r), a.name)
 			require.NotEmpty(t, r.Header.Get("X-Request-Id"), a.name)
+			lastRequestID = r.Header.Get("X-Request-Id")
 			require.Equal(t, rowsBefore, e.count(&store.Conversion{}, "1 = 1"), a.name)
 			require.EqualValues(t, 0, e.count(&store.Conversion{}, "event_id = ?", a.eventID), a.name)
 			require.False(t, e.workflowExists("conversion:"+integrationID+":"+a.eventID), a.name)
@@ -195,9 +196,12 @@ func TestSecurityRejectionsChangeNothing(t *testing.T) {
 		r = e.admin("POST", "/v1/admin/integrations/"+integrationID+"/secrets", map[string]any{"expires_at": time.Now().Add(90 * 24 * time.Hour).UTC().Format(time.RFC3339)})
 		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
 		secret2 := r.Body["secret"].(string)
+		var sentSignatures []string
 		for i, s := range []string{secret1, secret2} {
 			id := fmt.Sprintf("evt-rot-%d", i)
-			accept(e.do("POST", "/v1/postbacks", withHeaders(jsonKey, swHeaders(t, s, "msg_r", time.Now(), body(id))), strings.NewReader(body(id))), id)
+			signed := swHeaders(t, s, "msg_r", time.Now(), body(id))
+			sentSignatures = append(sentSignatures, strings.TrimPrefix(signed["webhook-signature"], "v1,"))
+			accept(e.do("POST", "/v1/postbacks", withHeaders(jsonKey, signed), strings.NewReader(body(id))), id)
 		}
 		r = e.admin("DELETE", "/v1/admin/integrations/"+integrationID+"/secrets/"+secret1ID, nil)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
@@ -262,7 +266,9 @@ func TestSecurityRejectionsChangeNothing(t *testing.T) {
 		require.Equal(t, "GET", row["method"])
 		require.NotEmpty(t, row["key_id"])
 		require.Equal(t, 400, e.admin("GET", "/v1/admin/requests?status=abc", nil).Status)
-		requireNeverLeaked(t, e, key, key2, secret1, secret2, sig)
+		require.EqualValues(t, 1, e.count(&store.AuditRecord{}, "request_id = ? AND status >= 400", lastRequestID), "X-Request-Id names the audit row")
+		require.Positive(t, e.count(&store.AuditRecord{}, "path LIKE ? AND method = ?", "/v1/admin/integrations/%", "PATCH"), "admin calls are audited too")
+		requireNeverLeaked(t, e, append(sentSignatures, key, key2, secret1, secret2, sig)...)
 	})
 }
 
