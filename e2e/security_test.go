@@ -281,6 +281,7 @@ func requireNeverLeaked(t *testing.T, e *testEnv, secrets ...string) {
 	audit := fmt.Sprintf("%+v", rows)
 	logs := e.logs.String()
 	require.Contains(t, logs, "http request", "the logs were captured")
+	require.Contains(t, logs, "key_id=key_", "key ids, not keys, are logged")
 	for _, s := range secrets {
 		for _, part := range []string{s, strings.TrimPrefix(s, "whsec_")} {
 			require.NotContains(t, logs, part)
