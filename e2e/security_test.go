@@ -355,3 +355,32 @@ func TestRateLimitPerKey(t *testing.T) {
 		require.EqualValues(t, 1, e.count(&store.Conversion{}, "integration_id = ? AND event_id = ?", noisyID, "evt-rl"))
 	})
 }
+
+// TestSecretExpiresOnItsOwn: a secret added with an expiry (given in another time zone) stops working then,
+// while the secret that replaces it goes on.
+func TestSecretExpiresOnItsOwn(t *testing.T) {
+	forEachStoreWith(t, nil, func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(200))
+		key, integrationID, affiliateID := e.setup(tracker.srv.URL)
+		expiry := time.Now().Add(2 * time.Second).In(time.FixedZone("UTC+5", 5*3600))
+		r := e.admin("POST", "/v1/admin/integrations/"+integrationID+"/secrets", map[string]any{"expires_at": expiry.Format(time.RFC3339Nano)})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		expiring := r.Body["secret"].(string)
+		r = e.admin("POST", "/v1/admin/integrations/"+integrationID+"/secrets", nil)
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		lasting := r.Body["secret"].(string)
+
+		send := func(secret, eventID string) response {
+			b := `{"event_id":"` + eventID + `","event":"registration","affiliate_id":"` + affiliateID + `"}`
+			return e.do("POST", "/v1/postbacks", withHeaders(map[string]string{"X-API-Key": key, "Content-Type": "application/json"},
+				swHeaders(t, secret, "msg_"+eventID, time.Now(), b)), strings.NewReader(b))
+		}
+		require.Equal(t, http.StatusOK, send(expiring, "evt-before").Status)
+		time.Sleep(time.Until(expiry) + 100*time.Millisecond)
+		r = send(expiring, "evt-after")
+		require.Equal(t, http.StatusUnauthorized, r.Status, r.Raw)
+		require.Equal(t, "invalid_signature", errorCode(t, r))
+		require.False(t, e.workflowExists("conversion:"+integrationID+":evt-after"))
+		require.Equal(t, http.StatusOK, send(lasting, "evt-lasting").Status)
+	})
+}

@@ -103,7 +103,7 @@ func (s *Service) Requests(ctx context.Context, f RequestFilter) ([]store.AuditR
 		q = q.Where("status = ?", f.Status)
 	}
 	if !f.Since.IsZero() {
-		q = q.Where("time >= ?", f.Since)
+		q = q.Where("time >= ?", f.Since.UTC()) // stored in UTC; SQLite compares times as text
 	}
 	var out []store.AuditRecord
 	return out, q.Find(&out).Error
@@ -111,6 +111,6 @@ func (s *Service) Requests(ctx context.Context, f RequestFilter) ([]store.AuditR
 
 // PruneRequests deletes audit rows older than before and returns how many went.
 func (s *Service) PruneRequests(ctx context.Context, before time.Time) (int64, error) {
-	res := s.Store.DB.WithContext(ctx).Where("time < ?", before).Delete(&store.AuditRecord{})
+	res := s.Store.DB.WithContext(ctx).Where("time < ?", before.UTC()).Delete(&store.AuditRecord{})
 	return res.RowsAffected, res.Error
 }

@@ -62,6 +62,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, integrationID, keyID string,
 	if k.RevokedAt != nil {
 		return k, nil
 	}
+	now = now.UTC()
 	k.RevokedAt = &now
 	return k, db.Model(&k).Update("revoked_at", now).Error
 }
@@ -71,6 +72,11 @@ func (s *Service) RevokeAPIKey(ctx context.Context, integrationID, keyID string,
 func (s *Service) AddSigningSecret(ctx context.Context, integrationID string, expiresAt *time.Time) (store.SigningSecret, error) {
 	if _, err := s.Integration(ctx, integrationID); err != nil {
 		return store.SigningSecret{}, err
+	}
+	if expiresAt != nil {
+		// Times are stored in UTC: SQLite compares them as text.
+		utc := expiresAt.UTC()
+		expiresAt = &utc
 	}
 	secret := signing.NewSecret()
 	sec := store.SigningSecret{
@@ -100,6 +106,7 @@ func (s *Service) ExpireSigningSecret(ctx context.Context, integrationID, secret
 	if sec.ExpiresAt != nil && !sec.ExpiresAt.After(now) {
 		return sec, nil
 	}
+	now = now.UTC()
 	sec.ExpiresAt = &now
 	return sec, db.Model(&sec).Update("expires_at", now).Error
 }
@@ -108,7 +115,7 @@ func (s *Service) ExpireSigningSecret(ctx context.Context, integrationID, secret
 func (s *Service) ActiveSecrets(ctx context.Context, integrationID string, now time.Time) ([]string, error) {
 	var secrets []string
 	err := s.Store.DB.WithContext(ctx).Model(&store.SigningSecret{}).
-		Where("integration_id = ? AND (expires_at IS NULL OR expires_at > ?)", integrationID, now).
+		Where("integration_id = ? AND (expires_at IS NULL OR expires_at > ?)", integrationID, now.UTC()).
 		Order("created_at DESC").Pluck("secret", &secrets).Error
 	if err != nil {
 		return nil, fmt.Errorf("load signing secrets: %w", err)

@@ -212,7 +212,7 @@ func (h *handlers) listKeys(c *gin.Context) {
 }
 
 func (h *handlers) revokeKey(c *gin.Context) {
-	k, err := h.o.Service.RevokeAPIKey(c, c.Param("id"), c.Param("key_id"), h.o.Now().UTC())
+	k, err := h.o.Service.RevokeAPIKey(c, c.Param("id"), c.Param("key_id"), h.o.Now())
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -267,7 +267,7 @@ func (h *handlers) listSecrets(c *gin.Context) {
 }
 
 func (h *handlers) expireSecret(c *gin.Context) {
-	sec, err := h.o.Service.ExpireSigningSecret(c, c.Param("id"), c.Param("secret_id"), h.o.Now().UTC())
+	sec, err := h.o.Service.ExpireSigningSecret(c, c.Param("id"), c.Param("secret_id"), h.o.Now())
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
