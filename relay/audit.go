@@ -9,11 +9,15 @@ import (
 	"github.com/affrelay/affrelay/store"
 )
 
-// auditBatch is the most rows written in one INSERT.
-const auditBatch = 200
+// Rows are written in one INSERT per auditBatch rows or per auditFlushEvery, whichever comes first: an INSERT
+// per request would hold SQLite's one connection as long as the request's own queries do.
+const (
+	auditBatch      = 200
+	auditFlushEvery = 50 * time.Millisecond
+)
 
 // AuditLog stores one row per API call off the request path: rows queue in a bounded buffer and a single
-// goroutine writes them in batches. When the buffer is full the caller writes its row itself, so a row is
+// goroutine writes them in batches, at most auditFlushEvery after they were queued. When the buffer is full the caller writes its row itself, so a row is
 // never dropped for lack of room; a failed write is logged with the number of rows lost.
 type AuditLog struct {
 	store  *store.Store
@@ -59,25 +63,37 @@ func (a *AuditLog) Close() {
 func (a *AuditLog) run() {
 	defer close(a.done)
 	batch := make([]store.AuditRecord, 0, auditBatch)
-	for r := range a.rows {
-		batch = append(batch[:0], r)
-	fill:
-		for len(batch) < auditBatch {
-			select {
-			case more, ok := <-a.rows:
-				if !ok {
-					break fill
+	flush := time.NewTimer(auditFlushEvery)
+	flush.Stop()
+	for {
+		select {
+		case r, ok := <-a.rows:
+			if !ok {
+				if len(batch) > 0 {
+					a.write(batch)
 				}
-				batch = append(batch, more)
-			default:
-				break fill
+				return
 			}
+			batch = append(batch, r)
+			if len(batch) == 1 {
+				flush.Reset(auditFlushEvery)
+			}
+			if len(batch) == auditBatch {
+				flush.Stop()
+				a.write(batch)
+				batch = batch[:0]
+			}
+		case <-flush.C:
+			a.write(batch)
+			batch = batch[:0]
 		}
-		a.write(batch)
 	}
 }
 
 func (a *AuditLog) write(rows []store.AuditRecord) {
+	if len(rows) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.store.DB.WithContext(ctx).Create(&rows).Error; err != nil {
