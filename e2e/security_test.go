@@ -266,6 +266,12 @@ func TestSecurityRejectionsChangeNothing(t *testing.T) {
 		require.Equal(t, "GET", row["method"])
 		require.NotEmpty(t, row["key_id"])
 		require.Equal(t, 400, e.admin("GET", "/v1/admin/requests?status=abc", nil).Status)
+		// A path that is not UTF-8 is audited escaped (PostgreSQL refuses invalid UTF-8 in text).
+		bad := e.do("GET", "/v1/admin/integrations/%FF%FE", nil, nil)
+		require.Equal(t, http.StatusUnauthorized, bad.Status, bad.Raw)
+		eventually(t, 10*time.Second, "the audit row of the non-UTF-8 path", func() bool {
+			return e.count(&store.AuditRecord{}, "request_id = ? AND path = ?", bad.Header.Get("X-Request-Id"), "/v1/admin/integrations/%FF%FE") == 1
+		})
 		require.EqualValues(t, 1, e.count(&store.AuditRecord{}, "request_id = ? AND status >= 400", lastRequestID), "X-Request-Id names the audit row")
 		require.Positive(t, e.count(&store.AuditRecord{}, "path LIKE ? AND method = ?", "/v1/admin/integrations/%", "PATCH"), "admin calls are audited too")
 		requireNeverLeaked(t, e, append(sentSignatures, key, key2, secret1, secret2, sig)...)

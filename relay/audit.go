@@ -96,8 +96,17 @@ func (a *AuditLog) write(rows []store.AuditRecord) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.store.DB.WithContext(ctx).Create(&rows).Error; err != nil {
-		a.logger.Error("audit rows lost: the database refused them", "rows", len(rows), "first_request_id", rows[0].RequestID, "error", err)
+	err := a.store.DB.WithContext(ctx).Create(&rows).Error
+	if err == nil {
+		return
+	}
+	if len(rows) == 1 {
+		a.logger.Error("audit row lost: the database refused it", "request_id", rows[0].RequestID, "error", err)
+		return
+	}
+	// One bad row must not take the batch down with it.
+	for _, r := range rows {
+		a.write([]store.AuditRecord{r})
 	}
 }
 

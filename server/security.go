@@ -59,11 +59,11 @@ func identify(trusted []netip.Prefix) gin.HandlerFunc {
 }
 
 // audit stores one row per API call once the answer is known. It never stores the query string, which may
-// carry a token or signature.
+// carry a token or signature. The path is stored escaped: plain ASCII, whatever bytes a client sent.
 func (h *handlers) audit(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	path := c.Request.URL.Path
+	path := c.Request.URL.EscapedPath()
 	if len(path) > maxAuditPathBytes {
 		path = path[:maxAuditPathBytes]
 	}
