@@ -242,6 +242,7 @@ func TestSecurityRejectionsChangeNothing(t *testing.T) {
 			require.Equal(t, field, r.Body["error"].(map[string]any)["field"])
 		}
 		require.Equal(t, 404, e.admin("PATCH", "/v1/admin/integrations/int_nope", map[string]any{"allow_query_token": true}).Status)
+		require.Equal(t, 400, e.admin("POST", "/v1/admin/integrations/"+integrationID+"/keys", map[string]any{"label": "a\u0000b"}).Status)
 		require.Equal(t, 404, e.admin("DELETE", "/v1/admin/integrations/"+integrationID+"/keys/key_nope", nil).Status)
 
 		// Nothing refused reached the database or Temporal; everything accepted did.

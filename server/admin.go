@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -311,6 +312,8 @@ func checkName(name string) string {
 		return "is longer than 128 bytes"
 	case strings.TrimSpace(name) != name:
 		return "must not start or end with white space"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "must not contain control characters" // PostgreSQL refuses NUL in text
 	}
 	return ""
 }
