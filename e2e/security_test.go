@@ -191,6 +191,10 @@ func TestSecurityRejectionsChangeNothing(t *testing.T) {
 		try(attempt{"Standard Webhooks GET: the query is not signed", "GET", "/v1/postbacks?" + ftd("evt-sig", affiliateID).Encode(), withHeaders(map[string]string{"X-API-Key": key}, swHeaders(t, secret1, "msg_g", now, "")), "", 400, "unsigned_query", "evt-sig"})
 		try(attempt{"signed, but no key", "POST", "/v1/postbacks", withHeaders(map[string]string{"Content-Type": "application/json"}, swHeaders(t, secret1, "msg_1", now, b)), b, 401, "unauthorized", "evt-sig"})
 		accept(e.do("POST", "/v1/postbacks", withHeaders(jsonKey, swHeaders(t, secret1, "msg_1", now, b)), strings.NewReader(b)), "evt-sig")
+		// Replaying the captured request within the tolerance: recognised by event id, nothing new is written.
+		replay := e.do("POST", "/v1/postbacks", withHeaders(jsonKey, swHeaders(t, secret1, "msg_1", now, b)), strings.NewReader(b))
+		require.Equal(t, http.StatusOK, replay.Status, replay.Raw)
+		require.Equal(t, "duplicate", replay.Body["status"])
 
 		// Rotation: a second secret; both work; the first, ended, fails at once.
 		r = e.admin("POST", "/v1/admin/integrations/"+integrationID+"/secrets", map[string]any{"expires_at": time.Now().Add(90 * 24 * time.Hour).UTC().Format(time.RFC3339)})
