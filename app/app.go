@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,8 @@ type App struct {
 
 	worker  sdkworker.Worker
 	http    *http.Server
+	audit   *relay.AuditLog
+	stop    chan struct{} // closed by Stop; ends background loops
 	httpErr chan error
 	logger  *slog.Logger
 	// stopWatch ends the queue-depth alarm.
@@ -51,7 +54,7 @@ type App struct {
 
 // Start opens the store, connects to Temporal and starts the requested roles.
 func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
-	a := &App{Config: cfg, logger: o.Logger, httpErr: make(chan error, 1)}
+	a := &App{Config: cfg, logger: o.Logger, httpErr: make(chan error, 1), stop: make(chan struct{})}
 	var err error
 	if a.Store, err = store.Open(cfg.Database.Driver, cfg.Database.DSN); err != nil {
 		return nil, err
@@ -89,28 +92,65 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 		}
 		a.Addr = ln.Addr().String()
+		a.audit = relay.NewAuditLog(a.Store, o.Logger, auditBuffer)
+		go a.pruneAuditLog(cfg.Security.AuditRetention)
 		a.http = &http.Server{
 			Handler: server.New(server.Options{
 				Service: a.Service, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-				Postback: cfg.Postback, Logger: o.Logger, Sink: a.Sink,
+				Postback: cfg.Postback, Security: cfg.Security, TrustedProxies: cfg.HTTP.TrustedProxies,
+				Audit: a.audit, Logger: o.Logger, Sink: a.Sink,
 			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+		}
+		serve := func() error { return a.http.Serve(ln) }
+		if cfg.HTTP.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+			if err != nil {
+				ln.Close()
+				a.Stop(ctx)
+				return nil, fmt.Errorf("http.tls_cert / http.tls_key: %w", err)
+			}
+			a.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+			serve = func() error { return a.http.ServeTLS(ln, "", "") }
 		}
 		go func() {
-			if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.httpErr <- err
 			}
 		}()
-		o.Logger.Info("HTTP API listening", "addr", a.Addr)
+		o.Logger.Info("HTTP API listening", "addr", a.Addr, "tls", cfg.HTTP.TLSCert != "")
 		watchCtx, stopWatch := context.WithCancel(context.Background())
 		a.stopWatch = stopWatch
 		go a.Service.WatchQueueDepth(watchCtx, int64(cfg.Alert.QueueDepthThreshold), cfg.Alert.CheckInterval, o.Logger)
 	}
 	return a, nil
+}
+
+// auditBuffer is how many audit rows may wait for the writer before requests write their own.
+const auditBuffer = 4096
+
+// pruneAuditLog deletes audit rows older than the retention, at start and then hourly, until Stop.
+func (a *App) pruneAuditLog(retention time.Duration) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		n, err := a.Service.PruneRequests(context.Background(), time.Now().Add(-retention))
+		if err != nil {
+			a.logger.Error("prune audit log", "error", err)
+		} else if n > 0 {
+			a.logger.Info("pruned audit log", "rows", n, "retention", retention)
+		}
+		select {
+		case <-a.stop:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Err reports a failure of the HTTP server after start.
@@ -125,6 +165,14 @@ func (a *App) Stop(ctx context.Context) {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_ = a.http.Shutdown(sctx)
 		cancel()
+	}
+	select {
+	case <-a.stop:
+	default:
+		close(a.stop)
+	}
+	if a.audit != nil {
+		a.audit.Close()
 	}
 	if a.worker != nil {
 		a.worker.Stop()

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/affrelay/affrelay/clientip"
 	"github.com/affrelay/affrelay/retrypolicy"
 )
 
@@ -28,6 +30,7 @@ type Config struct {
 	Admin     Admin
 	Delivery  Delivery
 	Postback  Postback
+	Security  Security
 	Affiliate Affiliate
 	Dev       Dev
 	Alert     Alert
@@ -44,6 +47,18 @@ type Alert struct {
 type HTTP struct {
 	Addr         string
 	MaxBodyBytes int64
+	// TLSCert and TLSKey are PEM files; with both set the server speaks HTTPS only.
+	TLSCert, TLSKey string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed; none by default.
+	TrustedProxies []netip.Prefix
+}
+
+// Security configures inbound defaults an integration may override, and the audit log.
+type Security struct {
+	RateLimitRPS       float64
+	RateLimitBurst     int
+	SignatureTolerance time.Duration
+	AuditRetention     time.Duration
 }
 
 // Temporal configures the connection to the Temporal service.
@@ -96,6 +111,13 @@ type Dev struct {
 var defaults = map[string]any{
 	"http.addr":                     ":8080",
 	"http.max_body_bytes":           1 << 20,
+	"http.tls_cert":                 "",
+	"http.tls_key":                  "",
+	"http.trusted_proxies":          "",
+	"rate_limit.rps":                50,
+	"rate_limit.burst":              100,
+	"signature.tolerance":           "5m",
+	"audit.retention":               "720h",
 	"temporal.address":              "127.0.0.1:7233",
 	"temporal.namespace":            "default",
 	"temporal.task_queue":           "affrelay",
@@ -192,7 +214,10 @@ func fromViper(v *viper.Viper) (Config, error) {
 	}
 
 	c := Config{
-		HTTP: HTTP{Addr: v.GetString("http.addr"), MaxBodyBytes: int64(integer("http.max_body_bytes"))},
+		HTTP: HTTP{
+			Addr: v.GetString("http.addr"), MaxBodyBytes: int64(integer("http.max_body_bytes")),
+			TLSCert: v.GetString("http.tls_cert"), TLSKey: v.GetString("http.tls_key"),
+		},
 		Temporal: Temporal{
 			Address:   v.GetString("temporal.address"),
 			Namespace: v.GetString("temporal.namespace"),
@@ -216,6 +241,12 @@ func fromViper(v *viper.Viper) (Config, error) {
 			QueueDepthThreshold: integer("alert.queue_depth_threshold"),
 			CheckInterval:       duration("alert.check_interval"),
 		},
+		Security: Security{
+			RateLimitRPS:       v.GetFloat64("rate_limit.rps"),
+			RateLimitBurst:     integer("rate_limit.burst"),
+			SignatureTolerance: duration("signature.tolerance"),
+			AuditRetention:     duration("audit.retention"),
+		},
 		Dev: Dev{
 			TemporalPath: v.GetString("dev.temporal_path"),
 			DataDir:      v.GetString("dev.data_dir"),
@@ -227,6 +258,9 @@ func fromViper(v *viper.Viper) (Config, error) {
 		errs = append(errs, fmt.Errorf("delivery.retry_schedule (AFFRELAY_DELIVERY_RETRY_SCHEDULE): %w", err))
 	}
 	c.Delivery.Policy.Schedule = schedule
+	if c.HTTP.TrustedProxies, err = clientip.ParsePrefixes(v.GetString("http.trusted_proxies")); err != nil {
+		errs = append(errs, fmt.Errorf("http.trusted_proxies (AFFRELAY_HTTP_TRUSTED_PROXIES): %w", err))
+	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -241,6 +275,15 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.HTTP.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("http.max_body_bytes (AFFRELAY_HTTP_MAX_BODY_BYTES): must be at least 1024"))
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		errs = append(errs, errors.New("http.tls_cert and http.tls_key (AFFRELAY_HTTP_TLS_CERT, AFFRELAY_HTTP_TLS_KEY): set both or neither"))
+	}
+	if c.Security.RateLimitRPS <= 0 {
+		errs = append(errs, errors.New("rate_limit.rps (AFFRELAY_RATE_LIMIT_RPS): must be positive"))
+	}
+	if c.Security.RateLimitBurst < 1 {
+		errs = append(errs, errors.New("rate_limit.burst (AFFRELAY_RATE_LIMIT_BURST): must be at least 1"))
 	}
 	if _, _, err := net.SplitHostPort(c.Temporal.Address); err != nil {
 		errs = append(errs, fmt.Errorf("temporal.address (AFFRELAY_TEMPORAL_ADDRESS): %q is not host:port", c.Temporal.Address))

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 )
@@ -30,7 +31,10 @@ import (
 func BenchmarkPostbackToDelivered(b *testing.B) {
 	for _, driver := range stores() {
 		b.Run(driver, func(b *testing.B) {
-			e := startApp(b, driver, retrypolicy.DefaultPolicy())
+			// The load is the point here: lift the per-key rate limit.
+			e := startApp(b, driver, retrypolicy.DefaultPolicy(), func(c *config.Config) {
+				c.Security.RateLimitRPS, c.Security.RateLimitBurst = 1e6, 1e6
+			})
 			tracker := newSink(b, always(http.StatusOK))
 			key, _, affiliateID := e.setup(tracker.srv.URL)
 			temporalPID := devServerPID()

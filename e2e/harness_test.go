@@ -82,11 +82,11 @@ func stores() []string {
 	return []string{"sqlite"}
 }
 
-// forEachStore runs the test once per database, each with a fresh affrelay process; configure adjusts its config.
-func forEachStore(t *testing.T, policy retrypolicy.Policy, test func(t *testing.T, env *testEnv), configure ...func(*config.Config)) {
+// forEachStore runs the test once per database, each with a fresh affrelay process; tweaks adjusts its config.
+func forEachStore(t *testing.T, policy retrypolicy.Policy, test func(t *testing.T, env *testEnv), tweaks ...func(*config.Config)) {
 	for _, driver := range stores() {
 		t.Run(driver, func(t *testing.T) {
-			test(t, startApp(t, driver, policy, configure...))
+			test(t, startApp(t, driver, policy, tweaks...))
 		})
 	}
 }
@@ -100,9 +100,30 @@ type testEnv struct {
 	t    testing.TB
 	app  *app.App
 	base string
+	// logs holds everything the app logged, at every level, for tests that check what never appears in logs.
+	logs *lockedBuffer
 }
 
-func startApp(t testing.TB, driver string, policy retrypolicy.Policy, configure ...func(*config.Config)) *testEnv {
+// lockedBuffer is a bytes.Buffer safe for the app's goroutines to write while a test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startApp starts a fresh affrelay process; tweaks adjust its configuration before it starts.
+func startApp(t testing.TB, driver string, policy retrypolicy.Policy, tweaks ...func(*config.Config)) *testEnv {
 	t.Helper()
 	cfg, err := config.Load(nil)
 	require.NoError(t, err)
@@ -119,8 +140,10 @@ func startApp(t testing.TB, driver string, policy retrypolicy.Policy, configure 
 	case "postgres":
 		cfg.Database.DSN = postgresSchema(t)
 	}
-	for _, f := range configure {
-		f(&cfg)
+	for _, tweak := range tweaks {
+		if tweak != nil {
+			tweak(&cfg)
+		}
 	}
 	require.NoError(t, cfg.Validate(false))
 
@@ -129,11 +152,19 @@ func startApp(t testing.TB, driver string, policy retrypolicy.Policy, configure 
 	require.NoError(t, s.Migrate(context.Background()))
 	require.NoError(t, s.Close())
 
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}),
+		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+	))
 	a, err := app.Start(context.Background(), cfg, app.Options{Serve: true, Work: true, Logger: logger})
 	require.NoError(t, err)
 	t.Cleanup(func() { a.Stop(context.Background()) })
-	return &testEnv{t: t, app: a, base: "http://" + a.Addr}
+	scheme := "http://"
+	if cfg.HTTP.TLSCert != "" {
+		scheme = "https://"
+	}
+	return &testEnv{t: t, app: a, base: scheme + a.Addr, logs: logs}
 }
 
 // postgresSchema makes a fresh schema for one test and returns a DSN that uses it.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -248,19 +249,15 @@ var deliveryStatuses = []string{store.DeliveryPending, store.DeliveryDelivered, 
 
 func (h *handlers) listDeliveries(c *gin.Context) {
 	f := relay.DeliveryFilter{
-		Status: c.Query("status"), AffiliateID: c.Query("affiliate_id"), EventID: c.Query("event_id"), Limit: 100,
+		Status: c.Query("status"), AffiliateID: c.Query("affiliate_id"), EventID: c.Query("event_id"),
 	}
 	if f.Status != "" && !contains(deliveryStatuses, f.Status) {
 		abortField(c, "status", fmt.Sprintf("%q is not one of %s", f.Status, strings.Join(deliveryStatuses, ", ")))
 		return
 	}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			abortField(c, "limit", "must be a whole number from 1 to 1000")
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = queryLimit(c, 100); !ok {
+		return
 	}
 	ds, err := h.o.Service.Deliveries(c, f)
 	if err != nil {
@@ -295,6 +292,20 @@ func (h *handlers) decideDelivery(signal string) gin.HandlerFunc {
 	}
 }
 
+// queryLimit reads the limit query parameter (1 to 1000, def when absent); false means it answered 400.
+func queryLimit(c *gin.Context, def int) (int, bool) {
+	l := c.Query("limit")
+	if l == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > 1000 {
+		abortField(c, "limit", "must be a whole number from 1 to 1000")
+		return 0, false
+	}
+	return n, true
+}
+
 func checkName(name string) string {
 	switch {
 	case strings.TrimSpace(name) == "":
@@ -303,6 +314,8 @@ func checkName(name string) string {
 		return "is longer than 128 bytes"
 	case strings.TrimSpace(name) != name:
 		return "must not start or end with white space"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "must not contain control characters" // PostgreSQL refuses NUL in text
 	}
 	return ""
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -20,7 +19,7 @@ func (h *handlers) postback(c *gin.Context) {
 	defer func() {
 		h.metrics.postbacks.WithLabelValues(postbackOutcome(c.Writer.Status(), c.GetBool(ctxDuplicate))).Inc()
 	}()
-	fields, err := postbackFields(c.Request)
+	fields, err := postbackFields(c.Request, c.MustGet(ctxRawBody).([]byte))
 	if err != nil {
 		var fe *postback.FieldError
 		switch {
@@ -60,9 +59,9 @@ func (h *handlers) postback(c *gin.Context) {
 
 var errUnsupportedMedia = errors.New("unsupported content type")
 
-// postbackFields gathers the raw fields from the query string and, for POST, the form or JSON body.
-// A field given in both places is reported by postback.Parse as given more than once.
-func postbackFields(r *http.Request) (postback.Fields, error) {
+// postbackFields gathers the raw fields from the query string and, for POST, the form or JSON body, read
+// once by bufferBody. A field given in both places is reported by postback.Parse as given more than once.
+func postbackFields(r *http.Request, body []byte) (postback.Fields, error) {
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, fmt.Errorf("query string: %w", err)
@@ -70,10 +69,6 @@ func postbackFields(r *http.Request) (postback.Fields, error) {
 	fields := postback.Fields(query)
 	if r.Method != http.MethodPost {
 		return fields, nil
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fields, nil

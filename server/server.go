@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -28,7 +29,12 @@ type Options struct {
 	AdminTokens  []string
 	MaxBodyBytes int64
 	Postback     config.Postback
-	Logger       *slog.Logger
+	Security     config.Security
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+	// Audit stores one row per API call.
+	Audit  *relay.AuditLog
+	Logger *slog.Logger
 	// Sink, when set, is mounted at /demo/sink: the built-in receiver of the dev demo's postbacks.
 	Sink *Sink
 	// Now is the clock; tests may fix it.
@@ -40,23 +46,30 @@ func New(o Options) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Audit == nil {
+		panic("server: Options.Audit is required: every API call is audited")
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
-	r.Use(requestLog(o.Logger), recovery(o.Logger))
+	// The client address comes from identify, which trusts only the configured proxies; gin trusts none.
+	if err := r.SetTrustedProxies(nil); err != nil {
+		panic(err)
+	}
+	r.Use(identify(o.TrustedProxies), requestLog(o.Logger), recovery(o.Logger))
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such endpoint") })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here")
 	})
 
-	h := &handlers{o: o, metrics: newMetrics(o.Service, o.Logger)}
+	h := &handlers{o: o, metrics: newMetrics(o.Service, o.Logger), limiters: &keyLimiters{}}
 	r.GET("/metrics", h.metrics.handler())
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", h.ready)
 
-	v1 := r.Group("/v1", limitBody(o.MaxBodyBytes))
-	pb := v1.Group("/postbacks", h.authenticateKey)
+	v1 := r.Group("/v1", h.audit, limitBody(o.MaxBodyBytes))
+	pb := v1.Group("/postbacks", h.authenticateKey, h.allowIP, h.rateLimit, bufferBody, h.verifySignature)
 	pb.GET("", h.postback)
 	pb.POST("", h.postback)
 
@@ -68,6 +81,15 @@ func New(o Options) http.Handler {
 	admin.POST("/affiliates/:id/signup", h.startAffiliateSignup)
 	admin.POST("/affiliates/:id/postback-endpoints", h.addPostbackEndpoint)
 	admin.PATCH("/affiliates/:id/postback-endpoints/:endpoint_id", h.updatePostbackEndpoint)
+	admin.GET("/integrations/:id", h.getIntegration)
+	admin.PATCH("/integrations/:id", h.updateIntegration)
+	admin.POST("/integrations/:id/keys", h.createKey)
+	admin.GET("/integrations/:id/keys", h.listKeys)
+	admin.DELETE("/integrations/:id/keys/:key_id", h.revokeKey)
+	admin.POST("/integrations/:id/secrets", h.addSecret)
+	admin.GET("/integrations/:id/secrets", h.listSecrets)
+	admin.DELETE("/integrations/:id/secrets/:secret_id", h.expireSecret)
+	admin.GET("/requests", h.listRequests)
 	admin.GET("/deliveries", h.listDeliveries)
 	admin.POST("/deliveries/:id/replay", h.decideDelivery(workflows.ReplaySignal))
 	admin.POST("/deliveries/:id/skip", h.decideDelivery(workflows.SkipSignal))
@@ -81,8 +103,9 @@ func New(o Options) http.Handler {
 }
 
 type handlers struct {
-	o       Options
-	metrics *metrics
+	o        Options
+	metrics  *metrics
+	limiters *keyLimiters
 }
 
 func (h *handlers) ready(c *gin.Context) {
@@ -91,22 +114,6 @@ func (h *handlers) ready(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
-}
-
-// authenticateKey resolves the X-API-Key header to an integration.
-func (h *handlers) authenticateKey(c *gin.Context) {
-	integrationID, keyID, err := h.o.Service.Authenticate(c, c.GetHeader("X-API-Key"))
-	if err != nil {
-		if err == relay.ErrUnauthorized {
-			abort(c, http.StatusUnauthorized, "unauthorized", "missing or unknown API key in the X-API-Key header")
-			return
-		}
-		internalError(c, h.o.Logger, err)
-		return
-	}
-	c.Set(ctxIntegrationID, integrationID)
-	c.Set(ctxKeyID, keyID)
-	c.Next()
 }
 
 // adminAuth checks the bearer token against every configured admin token in constant time.
@@ -144,7 +151,8 @@ func requestLog(logger *slog.Logger) gin.HandlerFunc {
 		c.Next()
 		logger.Info("http request",
 			"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-			"latency_ms", float64(time.Since(start).Microseconds())/1000, "client_ip", c.ClientIP(),
+			"latency_ms", float64(time.Since(start).Microseconds())/1000, "client_ip", c.GetString(ctxClientIP),
+			"request_id", c.GetString(ctxRequestID),
 			"integration_id", c.GetString(ctxIntegrationID), "key_id", c.GetString(ctxKeyID))
 	}
 }

@@ -1,4 +1,5 @@
-// Package signing signs and verifies HTTP messages: Standard Webhooks (https://www.standardwebhooks.com/).
+// Package signing signs and verifies HTTP messages: Standard Webhooks (https://www.standardwebhooks.com/)
+// and plain hex HMAC-SHA256 (hmacsha256.go).
 // It does no I/O besides reading crypto/rand for new secrets.
 package signing
 
@@ -30,8 +31,8 @@ const DefaultTolerance = 5 * time.Minute
 // Verification failures.
 var (
 	ErrMissingHeaders = errors.New("missing webhook-id, webhook-timestamp or webhook-signature header")
-	ErrBadTimestamp   = errors.New("webhook-timestamp is not a Unix time in seconds")
-	ErrStaleTimestamp = errors.New("webhook-timestamp is outside the tolerance")
+	ErrBadTimestamp   = errors.New("timestamp is not a Unix time in seconds")
+	ErrStaleTimestamp = errors.New("timestamp is outside the tolerance")
 	ErrNoMatch        = errors.New("no signature matches")
 )
 
@@ -80,13 +81,9 @@ func Verify(keys [][]byte, id, timestamp, signatureHeader string, body []byte, n
 	if id == "" || timestamp == "" || signatureHeader == "" {
 		return ErrMissingHeaders
 	}
-	secs, err := strconv.ParseInt(timestamp, 10, 64)
+	ts, err := checkTimestamp(timestamp, now, tolerance)
 	if err != nil {
-		return ErrBadTimestamp
-	}
-	ts := time.Unix(secs, 0)
-	if ts.Before(now.Add(-tolerance)) || ts.After(now.Add(tolerance)) {
-		return ErrStaleTimestamp
+		return err
 	}
 	for _, k := range keys {
 		want := Sign(k, id, ts, body)
@@ -97,4 +94,17 @@ func Verify(keys [][]byte, id, timestamp, signatureHeader string, body []byte, n
 		}
 	}
 	return ErrNoMatch
+}
+
+// checkTimestamp parses Unix seconds and refuses a time further than tolerance from now, past or future.
+func checkTimestamp(timestamp string, now time.Time, tolerance time.Duration) (time.Time, error) {
+	secs, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return time.Time{}, ErrBadTimestamp
+	}
+	ts := time.Unix(secs, 0)
+	if ts.Before(now.Add(-tolerance)) || ts.After(now.Add(tolerance)) {
+		return time.Time{}, ErrStaleTimestamp
+	}
+	return ts, nil
 }

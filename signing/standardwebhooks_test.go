@@ -91,3 +91,37 @@ func FuzzVerify(f *testing.F) {
 		require.Contains(t, strings.Fields(sig), Sign(key, id, time.Unix(secs, 0), []byte(body)))
 	})
 }
+
+// A rotation checked against signatures computed with OpenSSL, independently of Sign:
+//
+//	printf '%s' 'msg_tbl.1700000000.{"event_id":"e1"}' | openssl dgst -sha256 -mac HMAC -macopt hexkey:$HEXKEY -binary | base64
+func TestVerifyRotationOpenSSLVectors(t *testing.T) {
+	oldKey, err := DecodeSecret("whsec_c2VjcmV0LWtleS1mb3ItdGFibGUtdGVzdHMtMDAx") // "secret-key-for-table-tests-001"
+	require.NoError(t, err)
+	newKey, err := DecodeSecret("whsec_cm90YXRlZC1rZXktZm9yLXRhYmxlLXRlc3RzLTAwMg==") // "rotated-key-for-table-tests-002"
+	require.NoError(t, err)
+	const (
+		oldSig = "v1,t8Piue5dUSgPApdLqyG+1Zft5XO5HCvc8+P4FXv1/h0="
+		newSig = "v1,4GyCxkm0P4BMsr0kechKz/2QiAFI9HEDEFdF+C/hDBo="
+		body   = `{"event_id":"e1"}`
+	)
+	now := time.Unix(1700000000, 0)
+	tests := []struct {
+		name string
+		keys [][]byte
+		sig  string
+		want error
+	}{
+		{"old secret, before rotation", [][]byte{oldKey}, oldSig, nil},
+		{"old secret during rotation", [][]byte{oldKey, newKey}, oldSig, nil},
+		{"new secret during rotation", [][]byte{oldKey, newKey}, newSig, nil},
+		{"sender signs with both", [][]byte{newKey}, oldSig + " " + newSig, nil},
+		{"old secret after it expired", [][]byte{newKey}, oldSig, ErrNoMatch},
+		{"new secret not yet added", [][]byte{oldKey}, newSig, ErrNoMatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.ErrorIs(t, Verify(tt.keys, "msg_tbl", "1700000000", tt.sig, []byte(body), now, DefaultTolerance), tt.want)
+		})
+	}
+}

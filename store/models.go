@@ -4,8 +4,9 @@ import "time"
 
 // Integration is one operator platform that sends postbacks.
 type Integration struct {
-	ID        string `gorm:"primaryKey;size:40"`
-	Name      string `gorm:"size:128;not null;uniqueIndex"`
+	ID        string          `gorm:"primaryKey;size:40"`
+	Name      string          `gorm:"size:128;not null;uniqueIndex"`
+	Security  InboundSecurity `gorm:"embedded;embeddedPrefix:sec_"`
 	CreatedAt time.Time
 }
 
@@ -166,4 +167,5 @@ var models = []any{
 	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &PostbackEndpoint{},
 	&Conversion{}, &LedgerEntry{}, &Delivery{}, &DeliveryAttempt{},
 	&WebhookSubscription{}, &WebhookSecret{},
+	&SigningSecret{}, &AuditRecord{},
 }

@@ -1,0 +1,268 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
+
+	"github.com/affrelay/affrelay/clientip"
+	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/signing"
+	"github.com/affrelay/affrelay/store"
+)
+
+// Context keys set by the security middleware.
+const (
+	ctxRequestID = "request_id"
+	ctxClientIP  = "client_ip"
+	ctxSecurity  = "inbound_security"
+	ctxRawBody   = "raw_body"
+)
+
+// Names a sender uses on the wire.
+const (
+	headerAPIKey         = "X-API-Key"
+	headerRequestID      = "X-Request-Id"
+	queryToken           = "token"
+	defaultHMACHeader    = "X-Signature"
+	headerHMACTimestamp  = "X-Timestamp"
+	querySignature       = "signature"
+	querySignedTimestamp = "timestamp"
+	maxAuditPathBytes    = 512
+	retryAfterMaxSeconds = 3600
+)
+
+// identify gives every request an id (sent back as X-Request-Id) and resolves the client's address:
+// the socket peer, or X-Forwarded-For read right to left when the peer is a trusted proxy.
+func identify(trusted []netip.Prefix) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := store.NewID("req")
+		c.Set(ctxRequestID, id)
+		c.Header(headerRequestID, id)
+		peer, err := netip.ParseAddrPort(c.Request.RemoteAddr)
+		ip := ""
+		if err == nil {
+			ip = clientip.Resolve(peer.Addr(), c.Request.Header.Values("X-Forwarded-For"), trusted).String()
+		}
+		c.Set(ctxClientIP, ip)
+		c.Next()
+	}
+}
+
+// audit stores one row per API call once the answer is known. It never stores the query string, which may
+// carry a token or signature. The path is stored escaped: plain ASCII, whatever bytes a client sent.
+func (h *handlers) audit(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	path := c.Request.URL.EscapedPath()
+	if len(path) > maxAuditPathBytes {
+		path = path[:maxAuditPathBytes]
+	}
+	h.o.Audit.Record(store.AuditRecord{
+		Time: start.UTC(), RequestID: c.GetString(ctxRequestID), IntegrationID: c.GetString(ctxIntegrationID),
+		KeyID: c.GetString(ctxKeyID), Method: c.Request.Method, Path: path, Status: c.Writer.Status(),
+		LatencyMicros: time.Since(start).Microseconds(), ClientIP: c.GetString(ctxClientIP),
+	})
+}
+
+// authenticateKey resolves the X-API-Key header (or, where the integration allows it, the token query
+// parameter) to an integration and its security settings.
+func (h *handlers) authenticateKey(c *gin.Context) {
+	key, fromQuery := c.GetHeader(headerAPIKey), false
+	if key == "" {
+		key, fromQuery = c.Query(queryToken), true
+	}
+	integrationID, keyID, err := h.o.Service.Authenticate(c, key)
+	if errors.Is(err, relay.ErrUnauthorized) {
+		abort(c, http.StatusUnauthorized, "unauthorized", "missing or unknown API key in the X-API-Key header")
+		return
+	}
+	if err != nil {
+		internalError(c, h.o.Logger, err)
+		return
+	}
+	in, err := h.o.Service.Integration(c, integrationID)
+	if err != nil {
+		internalError(c, h.o.Logger, err)
+		return
+	}
+	if fromQuery && !in.Security.AllowQueryToken {
+		abort(c, http.StatusUnauthorized, "unauthorized", "this integration does not accept the API key as a query parameter; send the X-API-Key header")
+		return
+	}
+	c.Set(ctxIntegrationID, integrationID)
+	c.Set(ctxKeyID, keyID)
+	c.Set(ctxSecurity, in.Security)
+	c.Next()
+}
+
+func security(c *gin.Context) store.InboundSecurity {
+	return c.MustGet(ctxSecurity).(store.InboundSecurity)
+}
+
+// allowIP refuses a client outside the integration's IP allowlist (an empty list allows everyone).
+func (h *handlers) allowIP(c *gin.Context) {
+	list, err := clientip.ParsePrefixes(security(c).IPAllowlist)
+	if err != nil { // validated when set; a bad stored list must fail closed
+		internalError(c, h.o.Logger, fmt.Errorf("integration %s: stored IP allowlist: %w", c.GetString(ctxIntegrationID), err))
+		return
+	}
+	if len(list) == 0 {
+		c.Next()
+		return
+	}
+	addr, err := netip.ParseAddr(c.GetString(ctxClientIP))
+	if err != nil || !clientip.In(addr, list) {
+		abort(c, http.StatusForbidden, "ip_not_allowed", "requests from "+c.GetString(ctxClientIP)+" are not allowed for this integration")
+		return
+	}
+	c.Next()
+}
+
+// keyLimiters holds one token bucket per API key. Only authenticated key ids get one, so the map is bounded
+// by the number of keys.
+type keyLimiters struct {
+	byKey sync.Map // key id → *rate.Limiter
+}
+
+// allow takes a token from the key's bucket, resizing it when the integration's settings changed; it returns
+// how long to wait when none is left.
+func (l *keyLimiters) allow(keyID string, rps float64, burst int, now time.Time) (time.Duration, bool) {
+	v, _ := l.byKey.LoadOrStore(keyID, rate.NewLimiter(rate.Limit(rps), burst))
+	lim := v.(*rate.Limiter)
+	if lim.Limit() != rate.Limit(rps) {
+		lim.SetLimitAt(now, rate.Limit(rps))
+	}
+	if lim.Burst() != burst {
+		lim.SetBurstAt(now, burst)
+	}
+	res := lim.ReserveN(now, 1)
+	if delay := res.DelayFrom(now); delay > 0 {
+		res.CancelAt(now)
+		return delay, false
+	}
+	return 0, true
+}
+
+// rateLimit applies the key's token bucket: 429 with Retry-After when it is empty.
+func (h *handlers) rateLimit(c *gin.Context) {
+	sec := security(c)
+	rps, burst := sec.RateLimitRPS, sec.RateLimitBurst
+	if rps <= 0 {
+		rps = h.o.Security.RateLimitRPS
+	}
+	if burst <= 0 {
+		burst = h.o.Security.RateLimitBurst
+	}
+	wait, ok := h.limiters.allow(c.GetString(ctxKeyID), rps, burst, h.o.Now())
+	if !ok {
+		secs := min(int(math.Ceil(wait.Seconds())), retryAfterMaxSeconds)
+		c.Header("Retry-After", strconv.Itoa(secs))
+		abort(c, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many requests for this API key; retry after %d s", secs))
+		return
+	}
+	c.Next()
+}
+
+// bufferBody reads the body once, under the size limit, so the signature is checked over the exact bytes
+// received and the handler parses those same bytes.
+func bufferBody(c *gin.Context) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		bodyError(c, err)
+		return
+	}
+	c.Set(ctxRawBody, body)
+	c.Next()
+}
+
+// verifySignature requires a valid signature once the integration has an active secret.
+func (h *handlers) verifySignature(c *gin.Context) {
+	now := h.o.Now()
+	secrets, err := h.o.Service.ActiveSecrets(c, c.GetString(ctxIntegrationID), now)
+	if err != nil {
+		internalError(c, h.o.Logger, err)
+		return
+	}
+	if len(secrets) == 0 {
+		c.Next()
+		return
+	}
+	sec := security(c)
+	tolerance := h.o.Security.SignatureTolerance
+	if sec.ToleranceSeconds > 0 {
+		tolerance = time.Duration(sec.ToleranceSeconds) * time.Second
+	}
+	body := c.MustGet(ctxRawBody).([]byte)
+	var verr error
+	switch sec.SignatureScheme {
+	case store.SchemeHMACSHA256:
+		verr = verifyHMAC(c, sec, secrets, body, now, tolerance)
+	default:
+		keys := make([][]byte, 0, len(secrets))
+		for _, s := range secrets {
+			if k, err := signing.DecodeSecret(s); err == nil {
+				keys = append(keys, k)
+			}
+		}
+		verr = signing.Verify(keys, c.GetHeader(signing.HeaderID), c.GetHeader(signing.HeaderTimestamp),
+			c.GetHeader(signing.HeaderSignature), body, now, tolerance)
+	}
+	switch {
+	case verr == nil:
+	case errors.Is(verr, signing.ErrStaleTimestamp):
+		abort(c, http.StatusUnauthorized, "stale_timestamp", fmt.Sprintf("the signed timestamp is more than %s from the server's time", tolerance))
+		return
+	case errors.Is(verr, signing.ErrBadTimestamp):
+		abort(c, http.StatusUnauthorized, "invalid_timestamp", "the signed timestamp is not a Unix time in seconds")
+		return
+	case errors.Is(verr, signing.ErrMissingHeaders), errors.Is(verr, signing.ErrMissingSignature):
+		abort(c, http.StatusUnauthorized, "missing_signature", "this integration requires signed requests: "+verr.Error())
+		return
+	default:
+		abort(c, http.StatusUnauthorized, "invalid_signature", "no signature matches an active secret of this integration")
+		return
+	}
+	// Only an hmac-sha256 GET signs its query string; elsewhere the signature covers the body alone, and a
+	// query field beside it could change the event unsigned.
+	if sec.SignatureScheme != store.SchemeHMACSHA256 || c.Request.Method != http.MethodGet {
+		for name := range c.Request.URL.Query() {
+			if name != queryToken {
+				abort(c, http.StatusBadRequest, "unsigned_query", "with this integration's signature scheme every field goes in the signed body; the query parameter "+strconv.Quote(name)+" is not covered by the signature")
+				return
+			}
+		}
+	}
+	c.Next()
+}
+
+// verifyHMAC checks the hmac-sha256 scheme: over the query string for GET, over "<timestamp>.<body>" otherwise.
+func verifyHMAC(c *gin.Context, sec store.InboundSecurity, secrets []string, body []byte, now time.Time, tolerance time.Duration) error {
+	keys := make([][]byte, len(secrets))
+	for i, s := range secrets {
+		keys[i] = []byte(s)
+	}
+	header := sec.SignatureHeader
+	if header == "" {
+		header = defaultHMACHeader
+	}
+	if c.Request.Method == http.MethodGet {
+		sig := c.GetHeader(header)
+		if sig == "" {
+			sig = c.Query(querySignature)
+		}
+		payload := signing.HMACQueryPayload(c.Request.URL.RawQuery, querySignature)
+		return signing.VerifyHMAC(keys, payload, sig, c.Query(querySignedTimestamp), now, tolerance)
+	}
+	ts := c.GetHeader(headerHMACTimestamp)
+	return signing.VerifyHMAC(keys, signing.HMACBodyPayload(ts, body), c.GetHeader(header), ts, now, tolerance)
+}

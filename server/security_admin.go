@@ -1,0 +1,325 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/clientip"
+	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/store"
+)
+
+// Bounds on per-integration security settings.
+const (
+	maxToleranceSeconds = 3600
+	maxRateLimitRPS     = 100000
+	maxRateLimitBurst   = 100000
+	maxAllowlistEntries = 100
+)
+
+var signatureSchemes = []string{store.SchemeStandardWebhooks, store.SchemeHMACSHA256}
+
+// headersNotForSignatures are headers a signature must not be read from: they mean something else.
+var headersNotForSignatures = []string{headerAPIKey, "Authorization", "Content-Type", "Content-Length", headerHMACTimestamp, headerRequestID}
+
+type securityJSON struct {
+	AllowQueryToken  bool     `json:"allow_query_token"`
+	SignatureScheme  string   `json:"signature_scheme"`
+	SignatureHeader  string   `json:"signature_header,omitempty"`
+	ToleranceSeconds int      `json:"tolerance_seconds,omitempty"`
+	IPAllowlist      []string `json:"ip_allowlist"`
+	RateLimitRPS     float64  `json:"rate_limit_rps,omitempty"`
+	RateLimitBurst   int      `json:"rate_limit_burst,omitempty"`
+}
+
+func integrationResponse(in store.Integration) gin.H {
+	sec := in.Security
+	scheme := sec.SignatureScheme
+	if scheme == "" {
+		scheme = store.SchemeStandardWebhooks
+	}
+	list := []string{}
+	if sec.IPAllowlist != "" {
+		list = strings.Split(sec.IPAllowlist, ",")
+	}
+	return gin.H{"id": in.ID, "name": in.Name, "created_at": in.CreatedAt, "security": securityJSON{
+		AllowQueryToken: sec.AllowQueryToken, SignatureScheme: scheme, SignatureHeader: sec.SignatureHeader,
+		ToleranceSeconds: sec.ToleranceSeconds, IPAllowlist: list, RateLimitRPS: sec.RateLimitRPS, RateLimitBurst: sec.RateLimitBurst,
+	}}
+}
+
+func (h *handlers) getIntegration(c *gin.Context) {
+	in, err := h.o.Service.Integration(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, integrationResponse(in))
+}
+
+// updateIntegration changes the fields given and leaves the others; zero numbers mean the configured defaults.
+func (h *handlers) updateIntegration(c *gin.Context) {
+	var req struct {
+		AllowQueryToken  *bool     `json:"allow_query_token"`
+		SignatureScheme  *string   `json:"signature_scheme"`
+		SignatureHeader  *string   `json:"signature_header"`
+		ToleranceSeconds *int      `json:"tolerance_seconds"`
+		IPAllowlist      *[]string `json:"ip_allowlist"`
+		RateLimitRPS     *float64  `json:"rate_limit_rps"`
+		RateLimitBurst   *int      `json:"rate_limit_burst"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	in, err := h.o.Service.Integration(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	sec := in.Security
+	if req.AllowQueryToken != nil {
+		sec.AllowQueryToken = *req.AllowQueryToken
+	}
+	if req.SignatureScheme != nil {
+		if !contains(signatureSchemes, *req.SignatureScheme) {
+			abortField(c, "signature_scheme", fmt.Sprintf("%q is not one of %s", *req.SignatureScheme, strings.Join(signatureSchemes, ", ")))
+			return
+		}
+		sec.SignatureScheme = *req.SignatureScheme
+	}
+	if req.SignatureHeader != nil {
+		if msg := checkSignatureHeader(*req.SignatureHeader); msg != "" {
+			abortField(c, "signature_header", msg)
+			return
+		}
+		sec.SignatureHeader = http.CanonicalHeaderKey(*req.SignatureHeader)
+	}
+	if req.ToleranceSeconds != nil {
+		if *req.ToleranceSeconds < 0 || *req.ToleranceSeconds > maxToleranceSeconds {
+			abortField(c, "tolerance_seconds", fmt.Sprintf("must be from 1 to %d, or 0 for the default", maxToleranceSeconds))
+			return
+		}
+		sec.ToleranceSeconds = *req.ToleranceSeconds
+	}
+	if req.IPAllowlist != nil {
+		if len(*req.IPAllowlist) > maxAllowlistEntries {
+			abortField(c, "ip_allowlist", fmt.Sprintf("has more than %d entries", maxAllowlistEntries))
+			return
+		}
+		prefixes, err := clientip.ParsePrefixes(strings.Join(*req.IPAllowlist, ","))
+		if err == nil && len(prefixes) != len(*req.IPAllowlist) {
+			err = fmt.Errorf("has an empty entry")
+		}
+		if err != nil {
+			abortField(c, "ip_allowlist", err.Error())
+			return
+		}
+		cidrs := make([]string, len(prefixes))
+		for i, p := range prefixes {
+			cidrs[i] = p.String()
+		}
+		sec.IPAllowlist = strings.Join(cidrs, ",")
+	}
+	if req.RateLimitRPS != nil {
+		if !(*req.RateLimitRPS >= 0 && *req.RateLimitRPS <= maxRateLimitRPS) {
+			abortField(c, "rate_limit_rps", fmt.Sprintf("must be from 0 (the default) to %d", maxRateLimitRPS))
+			return
+		}
+		sec.RateLimitRPS = *req.RateLimitRPS
+	}
+	if req.RateLimitBurst != nil {
+		if *req.RateLimitBurst < 0 || *req.RateLimitBurst > maxRateLimitBurst {
+			abortField(c, "rate_limit_burst", fmt.Sprintf("must be from 0 (the default) to %d", maxRateLimitBurst))
+			return
+		}
+		sec.RateLimitBurst = *req.RateLimitBurst
+	}
+	in, err = h.o.Service.SetInboundSecurity(c, in.ID, sec)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, integrationResponse(in))
+}
+
+func checkSignatureHeader(name string) string {
+	if name == "" || len(name) > 64 {
+		return "must be a header name of 1 to 64 characters"
+	}
+	for _, r := range name {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return fmt.Sprintf("%q is not a header name (letters, digits, - and _)", name)
+		}
+	}
+	for _, h := range headersNotForSignatures {
+		if strings.EqualFold(h, name) {
+			return fmt.Sprintf("%s carries something else; choose another header", h)
+		}
+	}
+	return ""
+}
+
+type keyJSON struct {
+	ID        string     `json:"id"`
+	Label     string     `json:"label"`
+	Prefix    string     `json:"prefix"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	APIKey    string     `json:"api_key,omitempty"` // only in the answer that created it
+}
+
+func keyResponse(k store.APIKey) keyJSON {
+	return keyJSON{ID: k.ID, Label: k.Label, Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+}
+
+func (h *handlers) createKey(c *gin.Context) {
+	var req struct {
+		Label string `json:"label"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if msg := checkName(req.Label); msg != "" {
+		abortField(c, "label", msg)
+		return
+	}
+	k, key, err := h.o.Service.CreateAPIKey(c, c.Param("id"), req.Label)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := keyResponse(k)
+	out.APIKey = key
+	c.JSON(http.StatusCreated, out)
+}
+
+func (h *handlers) listKeys(c *gin.Context) {
+	keys, err := h.o.Service.APIKeys(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := make([]keyJSON, len(keys))
+	for i, k := range keys {
+		out[i] = keyResponse(k)
+	}
+	c.JSON(http.StatusOK, gin.H{"keys": out})
+}
+
+func (h *handlers) revokeKey(c *gin.Context) {
+	k, err := h.o.Service.RevokeAPIKey(c, c.Param("id"), c.Param("key_id"), h.o.Now())
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, keyResponse(k))
+}
+
+type secretJSON struct {
+	ID        string     `json:"id"`
+	Prefix    string     `json:"prefix"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Secret    string     `json:"secret,omitempty"` // only in the answer that created it
+}
+
+func secretResponse(s store.SigningSecret) secretJSON {
+	return secretJSON{ID: s.ID, Prefix: s.Prefix, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+}
+
+func (h *handlers) addSecret(c *gin.Context) {
+	var req struct {
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	if c.Request.ContentLength != 0 && !decodeJSON(c, &req) {
+		return
+	}
+	if req.ExpiresAt != nil && !req.ExpiresAt.After(h.o.Now()) {
+		abortField(c, "expires_at", "must be in the future")
+		return
+	}
+	sec, err := h.o.Service.AddSigningSecret(c, c.Param("id"), req.ExpiresAt)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := secretResponse(sec)
+	out.Secret = sec.Secret
+	c.JSON(http.StatusCreated, out)
+}
+
+func (h *handlers) listSecrets(c *gin.Context) {
+	secs, err := h.o.Service.SigningSecrets(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := make([]secretJSON, len(secs))
+	for i, s := range secs {
+		out[i] = secretResponse(s)
+	}
+	c.JSON(http.StatusOK, gin.H{"secrets": out})
+}
+
+func (h *handlers) expireSecret(c *gin.Context) {
+	sec, err := h.o.Service.ExpireSigningSecret(c, c.Param("id"), c.Param("secret_id"), h.o.Now())
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, secretResponse(sec))
+}
+
+type requestJSON struct {
+	Time          time.Time `json:"time"`
+	RequestID     string    `json:"request_id"`
+	IntegrationID string    `json:"integration_id,omitempty"`
+	KeyID         string    `json:"key_id,omitempty"`
+	Method        string    `json:"method"`
+	Path          string    `json:"path"`
+	Status        int       `json:"status"`
+	LatencyMS     float64   `json:"latency_ms"`
+	ClientIP      string    `json:"client_ip"`
+}
+
+func (h *handlers) listRequests(c *gin.Context) {
+	f := relay.RequestFilter{IntegrationID: c.Query("integration")}
+	if v := c.Query("status"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 || n > 599 {
+			abortField(c, "status", "must be an HTTP status code from 100 to 599")
+			return
+		}
+		f.Status = n
+	}
+	if v := c.Query("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			abortField(c, "since", "must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+			return
+		}
+		f.Since = t
+	}
+	var ok bool
+	if f.Limit, ok = queryLimit(c, 100); !ok {
+		return
+	}
+	rows, err := h.o.Service.Requests(c, f)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := make([]requestJSON, len(rows))
+	for i, r := range rows {
+		out[i] = requestJSON{
+			Time: r.Time, RequestID: r.RequestID, IntegrationID: r.IntegrationID, KeyID: r.KeyID, Method: r.Method,
+			Path: r.Path, Status: r.Status, LatencyMS: float64(r.LatencyMicros) / 1000, ClientIP: r.ClientIP,
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"requests": out})
+}
