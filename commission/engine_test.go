@@ -376,3 +376,19 @@ func TestSummarize(t *testing.T) {
 	_, err = Summarize(entries, "week")
 	require.Error(t, err)
 }
+
+func TestAmountsThePlanIgnoresNeedNoRate(t *testing.T) {
+	l := newLedger(Plan{ID: "v1", Type: CPA, Currency: "USD", CPAMinor: 20000})
+	f := ev("f", postback.FTD, "p", 5000, day(11, 2))
+	f.Currency = "GBP" // no GBP/USD rate: a CPA without amount rules does not need one
+	got := l.record(f)
+	require.Len(t, got, 1)
+	require.Equal(t, int64(20000), got[0].AmountMinor)
+	require.Empty(t, got[0].FXRate)
+
+	l = newLedger(Plan{ID: "v1", Type: RevShare, Currency: "USD", Tiers: []Tier{{0, 2500}}, TierMode: Tiered})
+	n := ev("n", postback.Revenue, "p", 5000, day(11, 2))
+	n.Currency = "GBP"
+	_, err := Prepare(l, "aff", "int", n)
+	require.ErrorContains(t, err, "no rate GBP/USD")
+}

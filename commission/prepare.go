@@ -3,6 +3,8 @@ package commission
 import (
 	"errors"
 	"time"
+
+	"github.com/affrelay/affrelay/postback"
 )
 
 // Source is the recorded past of one affiliate and integration, as Prepare needs it. The activity reads it
@@ -117,10 +119,17 @@ func Prepare(src Source, affiliateID, integrationID string, c Recorded) (Input, 
 	return in, nil
 }
 
-// inPlanCurrency returns the event with its amount in the plan's currency and the rate used.
+// inPlanCurrency returns the event with its amount in the plan's currency and the rate used. An amount
+// the plan does not look at (a deposit under a CPA without amount rules) is not converted but zeroed, so
+// that such a plan needs no FX rate.
 func inPlanCurrency(src Source, p Plan, c Recorded) (Event, error) {
 	ev := c.Event
 	if c.Currency == "" || c.Currency == p.Currency || ev.AmountMinor == 0 {
+		return ev, nil
+	}
+	amountRules := p.HasCPA() && (p.MinFirstDepositMinor > 0 || p.CumulativeDepositMinor > 0)
+	if !(ev.Type == postback.Revenue && p.HasRevShare()) && !((ev.Type == postback.FTD || ev.Type == postback.Deposit) && amountRules) {
+		ev.AmountMinor = 0
 		return ev, nil
 	}
 	rate, err := src.Rate(c.Currency, p.Currency, c.At)

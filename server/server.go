@@ -63,9 +63,16 @@ func New(o Options) http.Handler {
 	admin.GET("/affiliates/:id/balance", h.balance)
 	admin.POST("/affiliates/:id/postback-endpoints", h.addPostbackEndpoint)
 	admin.PATCH("/affiliates/:id/postback-endpoints/:endpoint_id", h.updatePostbackEndpoint)
+	admin.POST("/affiliates/:id/plans", h.addPlanVersion)
+	admin.GET("/affiliates/:id/plans", h.listPlanVersions)
+	admin.PUT("/affiliates/:id/parent", h.setParent)
+	admin.POST("/fx-rates", h.addFXRate)
+	admin.GET("/fx-rates", h.listFXRates)
 	admin.GET("/deliveries", h.listDeliveries)
 	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay"))
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip"))
+
+	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), h.commissionReport)
 
 	if o.Sink != nil {
 		r.Any("/demo/sink", o.Sink.receive)
