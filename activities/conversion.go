@@ -55,11 +55,17 @@ func DeliveryID(integrationID, eventID, endpointID string) string {
 func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionInput) (RecordConversionResult, error) {
 	res := RecordConversionResult{Policy: a.Policy}
 	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if in.Event, err = attribute(tx, in.IntegrationID, in.Event); err != nil {
+			return err
+		}
 		conv, inserted, err := upsertConversion(tx, in)
 		if err != nil {
 			return err
 		}
 		res.ConversionID = conv.ID
+		// A replay keeps the attribution recorded the first time.
+		in.Event.AffiliateID, in.Event.PlayerID = conv.AffiliateID, conv.PlayerID
 
 		var aff store.Affiliate
 		if in.Event.AffiliateID == "" {
