@@ -63,6 +63,8 @@ func New(o Options) http.Handler {
 	admin.GET("/affiliates/:id/balance", h.balance)
 	admin.POST("/affiliates/:id/postback-endpoints", h.addPostbackEndpoint)
 	admin.PATCH("/affiliates/:id/postback-endpoints/:endpoint_id", h.updatePostbackEndpoint)
+	admin.PUT("/integrations/:id/landing-hosts", h.setLandingHosts)
+	admin.GET("/unattributed", h.unattributed)
 	admin.POST("/affiliates/:id/plans", h.addPlanVersion)
 	admin.GET("/affiliates/:id/plans", h.listPlanVersions)
 	admin.PUT("/affiliates/:id/parent", h.setParent)
@@ -73,6 +75,7 @@ func New(o Options) http.Handler {
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip"))
 
 	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), h.commissionReport)
+	r.GET("/c/:affiliate_code", h.click)
 
 	if o.Sink != nil {
 		r.Any("/demo/sink", o.Sink.receive)

@@ -4,9 +4,26 @@ import "time"
 
 // Integration is one operator platform that sends postbacks.
 type Integration struct {
-	ID        string `gorm:"primaryKey;size:40"`
-	Name      string `gorm:"size:128;not null;uniqueIndex"`
-	CreatedAt time.Time
+	ID   string `gorm:"primaryKey;size:40"`
+	Name string `gorm:"size:128;not null;uniqueIndex"`
+	// LandingHosts is the comma-separated allowlist of hosts a tracking link may redirect to.
+	LandingHosts string `gorm:"size:2048"`
+	CreatedAt    time.Time
+}
+
+// Click is one visit through a tracking link; its ID is the click_id the operator sends back in postbacks.
+// AffiliateID is the code the link named, known or not.
+type Click struct {
+	ID            string `gorm:"primaryKey;size:40"`
+	AffiliateID   string `gorm:"size:128;not null;index"`
+	IntegrationID string `gorm:"size:40;not null"`
+	Sub1          string `gorm:"size:256"`
+	Sub2          string `gorm:"size:256"`
+	Sub3          string `gorm:"size:256"`
+	Sub4          string `gorm:"size:256"`
+	Sub5          string `gorm:"size:256"`
+	LandingURL    string `gorm:"size:2048;not null"`
+	CreatedAt     time.Time
 }
 
 // APIKey authenticates an integration. Only the SHA-256 of the key is stored.
@@ -162,6 +179,6 @@ type DeliveryAttempt struct {
 
 // models lists every table, in creation order.
 var models = []any{
-	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &PostbackEndpoint{},
+	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &Click{}, &PostbackEndpoint{},
 	&Conversion{}, &LedgerEntry{}, &Delivery{}, &DeliveryAttempt{},
 }
