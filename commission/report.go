@@ -3,6 +3,9 @@ package commission
 import (
 	"fmt"
 	"sort"
+	"time"
+
+	"github.com/affrelay/affrelay/money"
 )
 
 // Report groupings.
@@ -80,4 +83,35 @@ func Summarize(entries []Entry, groupBy string) (Report, error) {
 	}
 	sort.Slice(r.Totals, func(i, j int) bool { return r.Totals[i].Currency < r.Totals[j].Currency })
 	return r, nil
+}
+
+// Document is a report as the API and the stored weekly reports show it: amounts as decimal strings.
+type Document struct {
+	AffiliateID string        `json:"affiliate_id"`
+	From        time.Time     `json:"from"`
+	To          time.Time     `json:"to"`
+	GroupBy     string        `json:"group_by"`
+	Rows        []DocumentRow `json:"rows"`
+	Totals      []DocumentRow `json:"totals"`
+}
+
+// DocumentRow is one row or total of a Document; Key is empty on totals.
+type DocumentRow struct {
+	Key      string `json:"key,omitempty"`
+	Currency string `json:"currency"`
+	Entries  int    `json:"entries"`
+	Amount   string `json:"amount"`
+}
+
+// Document renders the report of an affiliate's entries in [from, to).
+func (r Report) Document(affiliateID string, from, to time.Time) Document {
+	d := Document{AffiliateID: affiliateID, From: from, To: to, GroupBy: r.GroupBy,
+		Rows: make([]DocumentRow, len(r.Rows)), Totals: make([]DocumentRow, len(r.Totals))}
+	for i, row := range r.Rows {
+		d.Rows[i] = DocumentRow{Key: row.Key, Currency: row.Currency, Entries: row.Entries, Amount: money.Format(row.AmountMinor, row.Currency)}
+	}
+	for i, t := range r.Totals {
+		d.Totals[i] = DocumentRow{Currency: t.Currency, Entries: t.Entries, Amount: money.Format(t.AmountMinor, t.Currency)}
+	}
+	return d
 }

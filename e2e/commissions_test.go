@@ -161,7 +161,7 @@ func TestCommissionMonth(t *testing.T) {
 		require.Equal(t, "460.00", reportTotal(t, m.report(m.hybrid, "event")))
 		byEvent := map[string]string{}
 		for _, row := range m.report(m.rs, "event").Body["rows"].([]any) {
-			byEvent[row.(map[string]any)["event"].(string)] = row.(map[string]any)["amount"].(string)
+			byEvent[row.(map[string]any)["key"].(string)] = row.(map[string]any)["amount"].(string)
 		}
 		require.Equal(t, map[string]string{
 			"b-sep": "0.00", "b-oct1": "500.00", "b-oct2": "1750.00", "b-oct3": "-150.00", "b-oct4": "360.00", "b-rev": "-360.00",

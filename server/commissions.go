@@ -301,20 +301,7 @@ func (h *handlers) commissionReport(c *gin.Context) {
 		writeReportCSV(c, rep)
 		return
 	}
-	c.JSON(http.StatusOK, ReportJSON(c.Param("id"), from, to, rep))
-}
-
-// ReportJSON is the JSON form of a commission report, also what the weekly report stores.
-func ReportJSON(affiliateID string, from, to time.Time, rep commission.Report) gin.H {
-	rows := make([]gin.H, len(rep.Rows))
-	for i, r := range rep.Rows {
-		rows[i] = gin.H{rep.GroupBy: r.Key, "currency": r.Currency, "entries": r.Entries, "amount": money.Format(r.AmountMinor, r.Currency)}
-	}
-	totals := make([]gin.H, len(rep.Totals))
-	for i, t := range rep.Totals {
-		totals[i] = gin.H{"currency": t.Currency, "entries": t.Entries, "amount": money.Format(t.AmountMinor, t.Currency)}
-	}
-	return gin.H{"affiliate_id": affiliateID, "from": from, "to": to, "group_by": rep.GroupBy, "rows": rows, "totals": totals}
+	c.JSON(http.StatusOK, rep.Document(c.Param("id"), from, to))
 }
 
 // writeReportCSV writes one line per row and one "TOTAL" line per currency.

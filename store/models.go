@@ -136,6 +136,16 @@ type LedgerEntry struct {
 	CreatedAt   time.Time
 }
 
+// CommissionReport is a stored weekly commission report of one affiliate, written once per week.
+type CommissionReport struct {
+	ID          string    `gorm:"primaryKey;size:40"`
+	AffiliateID string    `gorm:"size:40;not null;uniqueIndex:idx_report_affiliate_week"`
+	PeriodStart time.Time `gorm:"not null;uniqueIndex:idx_report_affiliate_week"`
+	PeriodEnd   time.Time `gorm:"not null"`
+	Body        string    `gorm:"type:text;not null"` // the report document, JSON
+	CreatedAt   time.Time
+}
+
 // Delivery states.
 const (
 	DeliveryPending     = "pending"
@@ -180,5 +190,5 @@ type DeliveryAttempt struct {
 // models lists every table, in creation order.
 var models = []any{
 	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &Click{}, &PostbackEndpoint{},
-	&Conversion{}, &LedgerEntry{}, &Delivery{}, &DeliveryAttempt{},
+	&Conversion{}, &LedgerEntry{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
 }
