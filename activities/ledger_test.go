@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -70,4 +71,29 @@ func TestRecordConversionWritesEntriesOnce(t *testing.T) {
 	require.Equal(t, "v1", rs.PlanID)
 	require.Equal(t, "2026-10", rs.Period)
 	require.Equal(t, int64(110000), rs.BaseMinor)
+}
+
+// BenchmarkRecordConversionRevShare measures one revenue event (conversion, RevShare and parent entries in
+// one SQLite transaction) for an affiliate whose ledger keeps growing.
+func BenchmarkRecordConversionRevShare(b *testing.B) {
+	s, err := store.Open("sqlite", filepath.Join(b.TempDir(), "a.db"))
+	require.NoError(b, err)
+	defer s.Close()
+	require.NoError(b, s.Migrate(context.Background()))
+	require.NoError(b, s.DB.Create(&store.Affiliate{ID: "parent", Name: "P"}).Error)
+	require.NoError(b, s.DB.Create(&store.Affiliate{ID: "child", Name: "C", ParentID: "parent", ParentShareBP: 1000}).Error)
+	require.NoError(b, s.DB.Create(&store.Plan{
+		ID: "v1", AffiliateID: "child", Type: "revshare", Currency: "USD", Carryover: true,
+		Tiers: `[{"from_minor":0,"rate_bp":2500},{"from_minor":1000000,"rate_bp":3000}]`, TierMode: "ladder", EffectiveFrom: time.Unix(0, 0).UTC(),
+	}).Error)
+	a := New(s, retrypolicy.DefaultPolicy(), time.Second, slog.Default())
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for i := range b.N {
+		ev := postback.Event{EventID: "n" + strconv.Itoa(i), Type: postback.Revenue, AffiliateID: "child", PlayerID: "p" + strconv.Itoa(i%50),
+			AmountMinor: int64(i%7-2) * 1000, Currency: "USD", OccurredAt: start.Add(time.Duration(i) * time.Hour)}
+		if _, err := a.RecordConversion(context.Background(), RecordConversionInput{IntegrationID: "int", WorkflowID: "wf", Event: ev}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

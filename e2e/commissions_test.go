@@ -233,3 +233,73 @@ func resetToFirstTask(t *testing.T, e *testEnv, workflowID string) workflows.Con
 	require.NotEqual(t, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), run.GetRunID())
 	return res
 }
+
+func TestCommissionAdminBadInputChangesNothing(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(200))
+		_, integrationID, affiliateID := e.setup(tracker.srv.URL)
+		tiers := []map[string]any{{"from": "0", "rate": "25"}}
+		for name, c := range map[string]struct {
+			method, path string
+			body         any
+			status       int
+			field        string
+		}{
+			"unknown plan type":              {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "cpl", "currency": "USD"}}, 400, "plan.type"},
+			"revshare without tiers":         {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "tiered"}}, 400, "plan.tiers"},
+			"first tier not at 0":            {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "tiered", "tiers": []map[string]any{{"from": "10", "rate": "25"}}}}, 400, "plan.tiers[0].from"},
+			"tiers not ascending":            {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "ladder", "tiers": []map[string]any{{"from": "0", "rate": "25"}, {"from": "0", "rate": "30"}}}}, 400, "plan.tiers[1].from"},
+			"rate over 100":                  {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "tiered", "tiers": []map[string]any{{"from": "0", "rate": "100.01"}}}}, 400, "plan.tiers[0].rate"},
+			"rate as float":                  {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "tiered", "tiers": []map[string]any{{"from": "0", "rate": "1e1"}}}}, 400, "plan.tiers[0].rate"},
+			"unknown tier mode":              {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "steps", "tiers": tiers}}, 400, "plan.tier_mode"},
+			"window without cumulative":      {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "cpa", "amount": "1", "currency": "USD", "qualification": map[string]any{"window_days": 7}}}, 400, "plan.qualification.window_days"},
+			"negative min deposit":           {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "cpa", "amount": "1", "currency": "USD", "qualification": map[string]any{"min_first_deposit": "-5"}}}, 400, "plan.qualification.min_first_deposit"},
+			"hybrid without amount":          {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "hybrid", "currency": "USD", "tier_mode": "tiered", "tiers": tiers}}, 400, "plan.amount"},
+			"unknown parent":                 {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "cpa", "amount": "1", "currency": "USD"}, "parent": map[string]any{"affiliate_id": "aff_nope", "share": "10"}}, 404, ""},
+			"parent share 0":                 {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": map[string]any{"type": "cpa", "amount": "1", "currency": "USD"}, "parent": map[string]any{"affiliate_id": affiliateID, "share": "0"}}, 400, "parent.share"},
+			"version without effective_from": {"POST", "/v1/admin/affiliates/" + affiliateID + "/plans", map[string]any{"type": "cpa", "amount": "1", "currency": "USD"}, 400, "effective_from"},
+			"version before the current":     {"POST", "/v1/admin/affiliates/" + affiliateID + "/plans", map[string]any{"type": "cpa", "amount": "1", "currency": "USD", "effective_from": "1969-01-01T00:00:00Z"}, 409, ""},
+			"version in another currency":    {"POST", "/v1/admin/affiliates/" + affiliateID + "/plans", map[string]any{"type": "cpa", "amount": "1", "currency": "EUR", "effective_from": "2027-01-01T00:00:00Z"}, 409, ""},
+			"version of unknown affiliate":   {"POST", "/v1/admin/affiliates/aff_nope/plans", map[string]any{"type": "cpa", "amount": "1", "currency": "USD", "effective_from": "2027-01-01T00:00:00Z"}, 404, ""},
+			"own parent":                     {"PUT", "/v1/admin/affiliates/" + affiliateID + "/parent", map[string]any{"affiliate_id": affiliateID, "share": "10"}, 409, ""},
+			"fx same currency":               {"POST", "/v1/admin/fx-rates", map[string]any{"base": "USD", "quote": "USD", "rate": "1", "effective_from": "2026-01-01T00:00:00Z"}, 400, "quote"},
+			"fx rate 0":                      {"POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "0", "effective_from": "2026-01-01T00:00:00Z"}, 400, "rate"},
+			"fx 9 decimals":                  {"POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "1.123456789", "effective_from": "2026-01-01T00:00:00Z"}, 400, "rate"},
+			"fx rate as number":              {"POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": 1.08, "effective_from": "2026-01-01T00:00:00Z"}, 400, "rate"},
+			"fx no time":                     {"POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "1.08"}, 400, "effective_from"},
+			"landing host with scheme":       {"PUT", "/v1/admin/integrations/" + integrationID + "/landing-hosts", map[string]any{"hosts": []string{"https://casino.example"}}, 400, "hosts[0]"},
+			"report without from":            {"GET", "/v1/affiliates/" + affiliateID + "/commissions?to=2026-11-01", nil, 400, "from"},
+			"report to before from":          {"GET", "/v1/affiliates/" + affiliateID + "/commissions?from=2026-11-01&to=2026-10-01", nil, 400, "to"},
+			"report bad group":               {"GET", "/v1/affiliates/" + affiliateID + "/commissions?from=2026-10-01&to=2026-11-01&group_by=week", nil, 400, "group_by"},
+			"report unknown affiliate":       {"GET", "/v1/affiliates/aff_nope/commissions?from=2026-10-01&to=2026-11-01", nil, 404, ""},
+		} {
+			r := e.admin(c.method, c.path, c.body)
+			require.Equal(t, c.status, r.Status, name+": "+r.Raw)
+			if c.field != "" {
+				require.Equal(t, c.field, r.Body["error"].(map[string]any)["field"], name)
+			}
+		}
+		require.Equal(t, 401, e.do("GET", "/v1/affiliates/"+affiliateID+"/commissions?from=2026-10-01&to=2026-11-01", nil, nil).Status)
+		require.EqualValues(t, 1, e.count(&store.Affiliate{}, "1 = 1"))
+		require.EqualValues(t, 1, e.count(&store.Plan{}, "1 = 1"))
+		require.EqualValues(t, 0, e.count(&store.FXRate{}, "1 = 1"))
+		require.EqualValues(t, 0, e.count(&store.Affiliate{}, "parent_id <> ''"))
+		require.EqualValues(t, 0, e.count(&store.Integration{}, "landing_hosts <> ''"))
+
+		// The good versions of the same requests.
+		r := e.admin("POST", "/v1/admin/affiliates/"+affiliateID+"/plans", map[string]any{"type": "hybrid", "amount": "50", "currency": "USD", "tier_mode": "tiered", "tiers": tiers, "effective_from": "2027-01-01T00:00:00+01:00"})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		r = e.admin("GET", "/v1/admin/affiliates/"+affiliateID+"/plans", nil)
+		require.Equal(t, http.StatusOK, r.Status)
+		plans := r.Body["plans"].([]any)
+		require.Len(t, plans, 2)
+		v2 := plans[1].(map[string]any)
+		require.Equal(t, "2026-12-31T23:00:00Z", v2["effective_from"])
+		require.Equal(t, []any{map[string]any{"from": "0.00", "rate": "25.00"}}, v2["tiers"])
+		r = e.admin("POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "1.08345", "effective_from": "2026-01-01T00:00:00Z"})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		require.Equal(t, "1.08345000", r.Body["rate"])
+		r = e.admin("POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "1.1", "effective_from": "2026-01-01T00:00:00Z"})
+		require.Equal(t, http.StatusConflict, r.Status, "one rate per pair and time")
+	})
+}

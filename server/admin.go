@@ -240,13 +240,9 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 		abortField(c, "status", fmt.Sprintf("%q is not one of %s", f.Status, strings.Join(deliveryStatuses, ", ")))
 		return
 	}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			abortField(c, "limit", "must be a whole number from 1 to 1000")
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = queryLimit(c, f.Limit); !ok {
+		return
 	}
 	ds, err := h.o.Service.Deliveries(c, f)
 	if err != nil {
@@ -279,6 +275,20 @@ func (h *handlers) decideDelivery(signal string) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusAccepted, gin.H{"delivery_id": c.Param("id"), "requested": signal})
 	}
+}
+
+// queryLimit reads the limit query parameter (1 to 1000, def when absent); on failure it has answered 400.
+func queryLimit(c *gin.Context, def int) (int, bool) {
+	l := c.Query("limit")
+	if l == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > 1000 {
+		abortField(c, "limit", "must be a whole number from 1 to 1000")
+		return 0, false
+	}
+	return n, true
 }
 
 func checkName(name string) string {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -86,22 +85,13 @@ func validHost(h string) bool {
 
 // unattributed lists conversions of [from, to) that earn no affiliate, with the reason.
 func (h *handlers) unattributed(c *gin.Context) {
-	from, ok := reportTime(c, "from")
+	from, to, ok := reportRange(c)
 	if !ok {
 		return
 	}
-	to, ok := reportTime(c, "to")
+	limit, ok := queryLimit(c, 100)
 	if !ok {
 		return
-	}
-	limit := 100
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			abortField(c, "limit", "must be a whole number from 1 to 1000")
-			return
-		}
-		limit = n
 	}
 	rows, err := h.o.Service.UnattributedConversions(c, from, to, limit)
 	if err != nil {

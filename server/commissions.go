@@ -270,16 +270,8 @@ func (h *handlers) listFXRates(c *gin.Context) {
 // client accepts text/csv, as CSV. from and to are RFC 3339 times or dates (to is exclusive); amounts are
 // decimal strings in each entry's currency.
 func (h *handlers) commissionReport(c *gin.Context) {
-	from, ok := reportTime(c, "from")
+	from, to, ok := reportRange(c)
 	if !ok {
-		return
-	}
-	to, ok := reportTime(c, "to")
-	if !ok {
-		return
-	}
-	if !to.After(from) {
-		abortField(c, "to", "must be after from")
 		return
 	}
 	groupBy := c.DefaultQuery("group_by", commission.GroupByDay)
@@ -325,6 +317,21 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// reportRange reads the from and to query parameters of a report; on failure it has answered 400.
+func reportRange(c *gin.Context) (from, to time.Time, ok bool) {
+	if from, ok = reportTime(c, "from"); !ok {
+		return
+	}
+	if to, ok = reportTime(c, "to"); !ok {
+		return
+	}
+	if !to.After(from) {
+		abortField(c, "to", "must be after from")
+		return from, to, false
+	}
+	return from, to, true
 }
 
 func reportTime(c *gin.Context, name string) (time.Time, bool) {

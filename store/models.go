@@ -92,11 +92,11 @@ type PostbackEndpoint struct {
 // Conversion is one inbound event, recorded exactly once per (integration, event id).
 type Conversion struct {
 	ID            string `gorm:"primaryKey;size:40"`
-	IntegrationID string `gorm:"size:40;not null;uniqueIndex:idx_conversion_event"`
+	IntegrationID string `gorm:"size:40;not null;uniqueIndex:idx_conversion_event;index:idx_conversion_player,priority:1"`
 	EventID       string `gorm:"size:128;not null;uniqueIndex:idx_conversion_event"`
 	Event         string `gorm:"size:32;not null"`
 	AffiliateID   string `gorm:"size:40;index"`
-	PlayerID      string `gorm:"size:128"`
+	PlayerID      string `gorm:"size:128;index:idx_conversion_player,priority:2"`
 	ClickID       string `gorm:"size:128"`
 	AmountMinor   int64
 	Currency      string `gorm:"size:3"`
@@ -113,16 +113,17 @@ type Conversion struct {
 }
 
 // LedgerEntry is one signed commission amount. SourceKey is unique, so a replayed calculation writes nothing
-// twice. Entries are only ever inserted: a correction is a new entry linked by OriginalKey.
+// twice. Entries are only ever inserted: a correction is a new entry linked by OriginalKey. idx_ledger_revshare
+// covers the per-period sums a revenue event reads.
 type LedgerEntry struct {
 	ID           string `gorm:"primaryKey;size:40"`
-	AffiliateID  string `gorm:"size:40;not null;index:idx_ledger_affiliate_at"`
+	AffiliateID  string `gorm:"size:40;not null;index:idx_ledger_affiliate_at;index:idx_ledger_revshare,priority:1"`
 	SourceKey    string `gorm:"size:300;not null;uniqueIndex"`
 	ConversionID string `gorm:"size:40;index"`
-	Kind         string `gorm:"size:32;not null"`
-	AmountMinor  int64  `gorm:"not null"`
+	Kind         string `gorm:"size:32;not null;index:idx_ledger_revshare,priority:2"`
+	AmountMinor  int64  `gorm:"not null;index:idx_ledger_revshare,priority:6"`
 	Currency     string `gorm:"size:3;not null"`
-	PlanID       string `gorm:"size:40"`
+	PlanID       string `gorm:"size:40;index:idx_ledger_revshare,priority:4"`
 	EventID      string `gorm:"size:128"`
 	PlayerID     string `gorm:"size:128"`
 	// EventAt is when the event that earned the entry happened; reports group by it.
@@ -130,8 +131,8 @@ type LedgerEntry struct {
 	// FXRate is the rate the event's amount was converted at, e.g. "EUR/USD=1.08345000"; empty when none was.
 	FXRate string `gorm:"size:40"`
 	// Period (a month, "2026-11") and BaseMinor (the NGR added to it) are set on RevShare entries.
-	Period      string `gorm:"size:7"`
-	BaseMinor   int64  `gorm:"not null;default:0"`
+	Period      string `gorm:"size:7;index:idx_ledger_revshare,priority:3"`
+	BaseMinor   int64  `gorm:"not null;default:0;index:idx_ledger_revshare,priority:5"`
 	OriginalKey string `gorm:"size:300"`
 	CreatedAt   time.Time
 }
