@@ -78,7 +78,7 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 			return err
 		}
 		if inserted {
-			res.PayoutMinor, res.Currency, err = writeLedger(tx, conv)
+			res.PayoutMinor, res.Currency, err = a.writeLedger(tx, conv)
 		} else {
 			res.PayoutMinor, res.Currency, err = conversionPayout(tx, conv)
 		}

@@ -172,11 +172,44 @@ func (s ledgerSource) Rate(from, to string, at time.Time) (int64, error) {
 // commit together, so a conversion that is already recorded already has its entries and is never
 // calculated again. The affiliate row is locked first (PostgreSQL; SQLite has one writer) so that two
 // events of one affiliate cannot both read the RevShare written so far and both add to it.
-func writeLedger(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
-	var aff store.Affiliate
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", conv.AffiliateID).Take(&aff).Error; err != nil {
+//
+// A chargeback, refund or reversal that arrived before the event it undoes was recorded with no effect; it
+// is applied now, right after the original, under its own keys.
+func (a *Activities) writeLedger(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", conv.AffiliateID).Take(&store.Affiliate{}).Error; err != nil {
 		return 0, "", err
 	}
+	payout, currency, err := a.calculate(tx, conv)
+	if err != nil || commission.IsNegative(conv.Event) {
+		return payout, currency, err
+	}
+	var early []store.Conversion
+	if err := tx.Where("integration_id = ? AND original_event_id = ? AND affiliate_id IN ('', ?)", conv.IntegrationID, conv.EventID, conv.AffiliateID).
+		Order("occurred_at, event_id").Find(&early).Error; err != nil {
+		return 0, "", err
+	}
+	for _, undo := range early {
+		if !commission.IsNegative(undo.Event) {
+			continue
+		}
+		// It belongs to the original's affiliate and player, which were unknown when it arrived.
+		undo.AffiliateID = conv.AffiliateID
+		if undo.PlayerID == "" {
+			undo.PlayerID = conv.PlayerID
+		}
+		if err := tx.Model(&undo).Updates(map[string]any{"affiliate_id": undo.AffiliateID, "player_id": undo.PlayerID}).Error; err != nil {
+			return 0, "", err
+		}
+		if _, _, err := a.calculate(tx, undo); err != nil {
+			return 0, "", err
+		}
+	}
+	return payout, currency, nil
+}
+
+// calculate writes the entries the engine gives for one conversion, each with its parent's share, and
+// returns the sum of the affiliate's entries it wrote.
+func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
 	src := ledgerSource{tx: tx, affiliateID: conv.AffiliateID, integrationID: conv.IntegrationID}
 	in, err := commission.Prepare(src, conv.AffiliateID, conv.IntegrationID, recorded(conv))
 	if errors.Is(err, commission.ErrNoPlan) {
@@ -195,6 +228,9 @@ func writeLedger(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
 			continue
 		}
 		payout += e.AmountMinor
+		if e.OriginalKey != "" {
+			a.emitCommissionReversed(tx, e)
+		}
 		if p, ok := commission.SubAffiliateEntry(in.Parent, e); ok {
 			if _, err := insertEntry(tx, conv.ID, p); err != nil {
 				return 0, "", err
@@ -202,6 +238,15 @@ func writeLedger(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
 		}
 	}
 	return payout, in.Plan.Currency, nil
+}
+
+// emitCommissionReversed is where the `commission.reversed` webhook event is emitted for an adjustment
+// (a clawback or a RevShare correction linked to the entry it adjusts), in the transaction that wrote it.
+// The outbound webhook mechanism is built separately; until it lands here, the linked ledger entry is the
+// record, and this logs it.
+func (a *Activities) emitCommissionReversed(_ *gorm.DB, e commission.Entry) {
+	a.Logger.Info("commission.reversed", "affiliate_id", e.AffiliateID, "source_key", e.SourceKey,
+		"original_key", e.OriginalKey, "amount_minor", e.AmountMinor, "currency", e.Currency)
 }
 
 // insertEntry writes an entry unless its key exists (ON CONFLICT DO NOTHING) and says whether it did.

@@ -97,3 +97,35 @@ func BenchmarkRecordConversionRevShare(b *testing.B) {
 		}
 	}
 }
+
+// TestChargebackBeforeItsDepositIsAppliedWhenTheDepositArrives: the chargeback is recorded first (no
+// original yet, so unattributed), and the CPA it claws back is written and clawed back when the ftd lands.
+func TestChargebackBeforeItsDepositIsAppliedWhenTheDepositArrives(t *testing.T) {
+	s := openStore(t)
+	require.NoError(t, s.DB.Create(&store.Affiliate{ID: "aff", Name: "A"}).Error)
+	require.NoError(t, s.DB.Create(&store.Plan{ID: "v1", AffiliateID: "aff", Type: "cpa", AmountMinor: 20000, Currency: "USD", EffectiveFrom: time.Unix(0, 0).UTC()}).Error)
+	a := New(s, retrypolicy.DefaultPolicy(), time.Second, slog.Default())
+	at := time.Date(2026, 10, 5, 10, 0, 0, 0, time.UTC)
+	record := func(ev postback.Event) RecordConversionResult {
+		res, err := a.RecordConversion(context.Background(), RecordConversionInput{IntegrationID: "int", WorkflowID: "wf-" + ev.EventID, Event: ev})
+		require.NoError(t, err)
+		return res
+	}
+	require.Zero(t, record(postback.Event{EventID: "cb", Type: postback.Chargeback, AmountMinor: 5000, Currency: "USD", OccurredAt: at.Add(time.Hour), OriginalEventID: "f"}).PayoutMinor)
+	var cb store.Conversion
+	require.NoError(t, s.DB.Where("event_id = ?", "cb").Take(&cb).Error)
+	require.Empty(t, cb.AffiliateID, "unattributed until its original arrives")
+
+	require.Equal(t, int64(20000), record(postback.Event{EventID: "f", Type: postback.FTD, AffiliateID: "aff", PlayerID: "p", AmountMinor: 5000, Currency: "USD", OccurredAt: at}).PayoutMinor)
+	var entries []store.LedgerEntry
+	require.NoError(t, s.DB.Order("source_key").Find(&entries).Error)
+	require.Len(t, entries, 2)
+	require.Equal(t, []string{"clawback:cpa:aff:int:player:p", "cpa:aff:int:player:p"}, []string{entries[0].SourceKey, entries[1].SourceKey})
+	require.Equal(t, []int64{-20000, 20000}, []int64{entries[0].AmountMinor, entries[1].AmountMinor})
+	require.Equal(t, cb.ID, entries[0].ConversionID)
+	cb = store.Conversion{}
+	require.NoError(t, s.DB.Where("event_id = ?", "cb").Take(&cb).Error)
+	require.Equal(t, []string{"aff", "p"}, []string{cb.AffiliateID, cb.PlayerID})
+	record(postback.Event{EventID: "cb", Type: postback.Chargeback, AmountMinor: 5000, Currency: "USD", OccurredAt: at.Add(time.Hour), OriginalEventID: "f"})
+	require.EqualValues(t, 2, func() int64 { var n int64; s.DB.Model(&store.LedgerEntry{}).Count(&n); return n }())
+}

@@ -10,7 +10,7 @@ func PlayerFrom(conversions []Recorded, cpa, clawback *Entry) Player {
 	p := Player{CPA: cpa, ClawedBack: clawback != nil}
 	undone := map[string]bool{}
 	for _, c := range conversions {
-		if c.OriginalID != "" && isNegative(c.Type) {
+		if c.OriginalID != "" && IsNegative(c.Type) {
 			undone[c.OriginalID] = true
 		}
 	}
@@ -51,7 +51,7 @@ func RevShareFrom(entries []Entry, plans map[string]Plan) RevShareState {
 	return s
 }
 
-// isNegative reports whether an event type undoes an earlier event.
-func isNegative(eventType string) bool {
+// IsNegative reports whether an event type undoes an earlier event.
+func IsNegative(eventType string) bool {
 	return eventType == postback.Chargeback || eventType == postback.Refund || eventType == postback.Reversal
 }

@@ -48,7 +48,7 @@ func Prepare(src Source, affiliateID, integrationID string, c Recorded) (Input, 
 		return in, err
 	}
 	at := c.At
-	if c.OriginalID != "" && isNegative(c.Type) {
+	if c.OriginalID != "" && IsNegative(c.Type) {
 		orig, ok, err := src.Conversion(c.OriginalID)
 		if err != nil {
 			return in, err
