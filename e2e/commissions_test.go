@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -301,5 +304,47 @@ func TestCommissionAdminBadInputChangesNothing(t *testing.T) {
 		require.Equal(t, "1.08345000", r.Body["rate"])
 		r = e.admin("POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "1.1", "effective_from": "2026-01-01T00:00:00Z"})
 		require.Equal(t, http.StatusConflict, r.Status, "one rate per pair and time")
+	})
+}
+
+// TestConcurrentRevenueLandsOnTheExactMonth sends one affiliate's revenue events all at once: however the
+// transactions interleave, the RevShare entries add up to the month's commission.
+func TestConcurrentRevenueLandsOnTheExactMonth(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		r := e.admin("POST", "/v1/admin/integrations", map[string]any{"name": "casino-" + store.NewID("n")})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		key := r.Body["api_key"].(string)
+		r = e.admin("POST", "/v1/admin/affiliates", map[string]any{"name": "RS", "plan": map[string]any{
+			"type": "revshare", "currency": "USD", "tier_mode": "tiered",
+			"tiers": []map[string]any{{"from": "0", "rate": "25"}, {"from": "5000.00", "rate": "30"}, {"from": "10000.00", "rate": "35"}},
+		}})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		affiliateID := r.Body["id"].(string)
+
+		const events = 40
+		var ngr int64
+		var wg sync.WaitGroup
+		for i := range events {
+			cents := int64(i%9-3) * 11111 // -333.33 .. 555.55
+			ngr += cents
+			wg.Go(func() {
+				q := url.Values{"event_id": {fmt.Sprintf("n-%d", i)}, "event": {"revenue"}, "affiliate_id": {affiliateID},
+					"player_id": {fmt.Sprintf("p%d", i%5)}, "amount": {money.Format(cents, "USD")}, "currency": {"USD"},
+					"occurred_at": {fmt.Sprintf("2026-10-%02dT10:00:00Z", 1+i%28)}}
+				r := e.postback(key, q)
+				require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			})
+		}
+		wg.Wait()
+		eventually(t, 30*time.Second, "every event recorded", func() bool {
+			return e.count(&store.LedgerEntry{}, "affiliate_id = ?", affiliateID) == events
+		})
+		// Four rounds of -3..+5 (each 9) then -3, -2, -1, 0: 30 × 111.11 = 3,333.30.
+		require.Equal(t, int64(30*11111), ngr)
+		want := ngr * 25 / 100 // 3,333.30 is in the 25% tier: 833.325 → 833.32 (banker's: 2 is even)
+		require.Equal(t, int64(83332), want)
+		var sum int64
+		require.NoError(t, e.app.Store.DB.Model(&store.LedgerEntry{}).Select("SUM(amount_minor)").Where("affiliate_id = ?", affiliateID).Scan(&sum).Error)
+		require.Equal(t, want, sum)
 	})
 }
