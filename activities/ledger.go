@@ -136,23 +136,26 @@ func (s ledgerSource) EventEntries(eventID string) ([]commission.Entry, error) {
 	return out, err
 }
 
-// RevShareEntries sums the affiliate's RevShare entries per period and plan version in the database.
+// RevShareEntries returns one summed row per period and plan version, from rev_share_periods.
 func (s ledgerSource) RevShareEntries() ([]commission.Entry, error) {
-	var rows []struct {
-		Period      string
-		PlanID      string
-		BaseMinor   int64
-		AmountMinor int64
-	}
-	err := s.tx.Model(&store.LedgerEntry{}).
-		Select("period, plan_id, SUM(base_minor) AS base_minor, SUM(amount_minor) AS amount_minor").
-		Where("affiliate_id = ? AND kind = ?", s.affiliateID, commission.KindRevShare).
-		Group("period, plan_id").Order("period, plan_id").Scan(&rows).Error
+	var rows []store.RevSharePeriod
+	err := s.tx.Where("affiliate_id = ?", s.affiliateID).Order("period, plan_id").Find(&rows).Error
 	out := make([]commission.Entry, len(rows))
 	for i, r := range rows {
-		out[i] = commission.Entry{Kind: commission.KindRevShare, Period: r.Period, PlanID: r.PlanID, BaseMinor: r.BaseMinor, AmountMinor: r.AmountMinor}
+		out[i] = commission.Entry{Kind: commission.KindRevShare, Period: r.Period, PlanID: r.PlanID, BaseMinor: r.NGRMinor, AmountMinor: r.WrittenMinor}
 	}
 	return out, err
+}
+
+// addToRevSharePeriod adds a RevShare entry just written to its period's sums.
+func addToRevSharePeriod(tx *gorm.DB, e commission.Entry) error {
+	return tx.Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "affiliate_id"}, {Name: "period"}, {Name: "plan_id"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"ngr_minor":     gorm.Expr("rev_share_periods.ngr_minor + ?", e.BaseMinor),
+			"written_minor": gorm.Expr("rev_share_periods.written_minor + ?", e.AmountMinor),
+		}),
+	}).Create(&store.RevSharePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, NGRMinor: e.BaseMinor, WrittenMinor: e.AmountMinor}).Error
 }
 
 // ErrNoRate says an event cannot be converted yet; the activity retries until an admin adds the rate.
@@ -228,6 +231,11 @@ func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, strin
 			continue
 		}
 		payout += e.AmountMinor
+		if e.Kind == commission.KindRevShare {
+			if err := addToRevSharePeriod(tx, e); err != nil {
+				return 0, "", err
+			}
+		}
 		if e.OriginalKey != "" {
 			a.emitCommissionReversed(tx, e)
 		}

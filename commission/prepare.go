@@ -74,39 +74,15 @@ func Prepare(src Source, affiliateID, integrationID string, c Recorded) (Input, 
 		return in, err
 	}
 
-	keyEvent := c.ID
-	if in.Original != nil {
-		keyEvent = in.Original.Event.ID
-	}
-	cpaKey := CPAKey(affiliateID, integrationID, c.PlayerID, keyEvent)
-	cpa, err := src.Entry(cpaKey)
-	if err != nil {
-		return in, err
-	}
-	clawback, err := src.Entry("clawback:" + cpaKey)
-	if err != nil {
-		return in, err
-	}
-	var history []Recorded
-	if c.PlayerID != "" {
-		all, err := src.PlayerConversions(c.PlayerID)
-		if err != nil {
+	if needsPlayer(in.Plan, c.Type, in.Original) {
+		if in.Player, err = player(src, in, c); err != nil {
 			return in, err
 		}
-		for _, h := range all {
-			if h.ID == c.ID {
-				continue
-			}
-			if h.Event, err = inPlanCurrency(src, in.Plan, h); err != nil {
-				return in, err
-			}
-			history = append(history, h)
-		}
-	} else if in.Original != nil {
-		history = []Recorded{{Event: in.Original.Event}}
 	}
-	in.Player = PlayerFrom(history, cpa, clawback)
-
+	revenue := c.Type == postback.Revenue || (in.Original != nil && in.Original.Event.Type == postback.Revenue)
+	if !in.Plan.HasRevShare() || !revenue {
+		return in, nil // the event cannot touch RevShare
+	}
 	rs, err := src.RevShareEntries()
 	if err != nil {
 		return in, err
@@ -117,6 +93,48 @@ func Prepare(src Source, affiliateID, integrationID string, c Recorded) (Input, 
 	}
 	in.RevShare = RevShareFrom(rs, byID)
 	return in, nil
+}
+
+// needsPlayer says whether the event can write or claw back a CPA, the only use of the player's history.
+func needsPlayer(p Plan, eventType string, orig *Original) bool {
+	deposit := func(t string) bool { return t == postback.FTD || t == postback.Deposit }
+	return p.HasCPA() && (deposit(eventType) || (orig != nil && deposit(orig.Event.Type)))
+}
+
+// player loads the player's CPA entries and conversions (amounts in the plan's currency).
+func player(src Source, in Input, c Recorded) (Player, error) {
+	keyEvent := c.ID
+	if in.Original != nil {
+		keyEvent = in.Original.Event.ID
+	}
+	cpaKey := CPAKey(in.AffiliateID, in.IntegrationID, c.PlayerID, keyEvent)
+	cpa, err := src.Entry(cpaKey)
+	if err != nil {
+		return Player{}, err
+	}
+	clawback, err := src.Entry("clawback:" + cpaKey)
+	if err != nil {
+		return Player{}, err
+	}
+	var history []Recorded
+	if c.PlayerID != "" {
+		all, err := src.PlayerConversions(c.PlayerID)
+		if err != nil {
+			return Player{}, err
+		}
+		for _, h := range all {
+			if h.ID == c.ID {
+				continue
+			}
+			if h.Event, err = inPlanCurrency(src, in.Plan, h); err != nil {
+				return Player{}, err
+			}
+			history = append(history, h)
+		}
+	} else if in.Original != nil {
+		history = []Recorded{{Event: in.Original.Event}}
+	}
+	return PlayerFrom(history, cpa, clawback), nil
 }
 
 // inPlanCurrency returns the event with its amount in the plan's currency and the rate used. An amount

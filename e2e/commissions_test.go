@@ -158,6 +158,19 @@ func TestCommissionMonth(t *testing.T) {
 		sumC, _ := m.ledgerCents(m.hybrid)
 		require.Equal(t, []int64{wantA + wantParent, wantB, wantC}, []int64{sumA, sumB, sumC})
 
+		// The per-period sums a revenue event reads agree with the RevShare entries they summarise.
+		type periodSum struct {
+			Period, PlanID    string
+			NGRMinor, Written int64
+		}
+		var fromLedger, fromSummary []periodSum
+		require.NoError(t, e.app.Store.DB.Model(&store.LedgerEntry{}).Select("period, plan_id, SUM(base_minor) AS ngr_minor, SUM(amount_minor) AS written").
+			Where("kind = ?", "revshare").Group("period, plan_id").Order("period, plan_id").Scan(&fromLedger).Error)
+		require.NoError(t, e.app.Store.DB.Model(&store.RevSharePeriod{}).Select("period, plan_id, ngr_minor, written_minor AS written").
+			Order("period, plan_id").Scan(&fromSummary).Error)
+		require.Len(t, fromLedger, 3) // B September and October, C October
+		require.Equal(t, fromLedger, fromSummary)
+
 		// The reports add up to the ledger to the cent, in every grouping and as CSV.
 		require.Equal(t, "466.00", reportTotal(t, m.report(m.cpa, "player")))
 		require.Equal(t, "2100.00", reportTotal(t, m.report(m.rs, "day")))

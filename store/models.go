@@ -92,7 +92,7 @@ type PostbackEndpoint struct {
 // Conversion is one inbound event, recorded exactly once per (integration, event id).
 type Conversion struct {
 	ID            string `gorm:"primaryKey;size:40"`
-	IntegrationID string `gorm:"size:40;not null;uniqueIndex:idx_conversion_event;index:idx_conversion_player,priority:1"`
+	IntegrationID string `gorm:"size:40;not null;uniqueIndex:idx_conversion_event;index:idx_conversion_player,priority:1;index:idx_conversion_original,priority:1"`
 	EventID       string `gorm:"size:128;not null;uniqueIndex:idx_conversion_event"`
 	Event         string `gorm:"size:32;not null"`
 	AffiliateID   string `gorm:"size:40;index"`
@@ -106,24 +106,23 @@ type Conversion struct {
 	Sub4          string `gorm:"size:256"`
 	Sub5          string `gorm:"size:256"`
 	// OriginalEventID is the event a chargeback, refund or reversal undoes.
-	OriginalEventID string `gorm:"size:128"`
+	OriginalEventID string `gorm:"size:128;index:idx_conversion_original,priority:2"`
 	OccurredAt      time.Time
 	WorkflowID      string `gorm:"size:300"`
 	CreatedAt       time.Time
 }
 
 // LedgerEntry is one signed commission amount. SourceKey is unique, so a replayed calculation writes nothing
-// twice. Entries are only ever inserted: a correction is a new entry linked by OriginalKey. idx_ledger_revshare
-// covers the per-period sums a revenue event reads.
+// twice. Entries are only ever inserted: a correction is a new entry linked by OriginalKey.
 type LedgerEntry struct {
 	ID           string `gorm:"primaryKey;size:40"`
-	AffiliateID  string `gorm:"size:40;not null;index:idx_ledger_affiliate_at;index:idx_ledger_revshare,priority:1"`
+	AffiliateID  string `gorm:"size:40;not null;index:idx_ledger_affiliate_at"`
 	SourceKey    string `gorm:"size:300;not null;uniqueIndex"`
 	ConversionID string `gorm:"size:40;index"`
-	Kind         string `gorm:"size:32;not null;index:idx_ledger_revshare,priority:2"`
-	AmountMinor  int64  `gorm:"not null;index:idx_ledger_revshare,priority:6"`
+	Kind         string `gorm:"size:32;not null"`
+	AmountMinor  int64  `gorm:"not null"`
 	Currency     string `gorm:"size:3;not null"`
-	PlanID       string `gorm:"size:40;index:idx_ledger_revshare,priority:4"`
+	PlanID       string `gorm:"size:40"`
 	EventID      string `gorm:"size:128"`
 	PlayerID     string `gorm:"size:128"`
 	// EventAt is when the event that earned the entry happened; reports group by it.
@@ -131,10 +130,21 @@ type LedgerEntry struct {
 	// FXRate is the rate the event's amount was converted at, e.g. "EUR/USD=1.08345000"; empty when none was.
 	FXRate string `gorm:"size:40"`
 	// Period (a month, "2026-11") and BaseMinor (the NGR added to it) are set on RevShare entries.
-	Period      string `gorm:"size:7;index:idx_ledger_revshare,priority:3"`
-	BaseMinor   int64  `gorm:"not null;default:0;index:idx_ledger_revshare,priority:5"`
+	Period      string `gorm:"size:7"`
+	BaseMinor   int64  `gorm:"not null;default:0"`
 	OriginalKey string `gorm:"size:300"`
 	CreatedAt   time.Time
+}
+
+// RevSharePeriod sums an affiliate's RevShare entries of one period (month and plan version): the NGR added
+// and the commission written. It is updated in the transaction that writes each RevShare entry, so a revenue
+// event reads its affiliate's RevShare so far in O(periods) instead of summing the whole ledger.
+type RevSharePeriod struct {
+	AffiliateID  string `gorm:"primaryKey;size:40"`
+	Period       string `gorm:"primaryKey;size:7"`
+	PlanID       string `gorm:"primaryKey;size:40"`
+	NGRMinor     int64  `gorm:"not null"`
+	WrittenMinor int64  `gorm:"not null"`
 }
 
 // CommissionReport is a stored weekly commission report of one affiliate, written once per week.
@@ -191,5 +201,5 @@ type DeliveryAttempt struct {
 // models lists every table, in creation order.
 var models = []any{
 	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &Click{}, &PostbackEndpoint{},
-	&Conversion{}, &LedgerEntry{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
+	&Conversion{}, &LedgerEntry{}, &RevSharePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
 }
