@@ -38,10 +38,13 @@ type DeliveryRef struct {
 // workflow history so that every delivery of this conversion runs by the same rules.
 type RecordConversionResult struct {
 	ConversionID string
-	PayoutMinor  int64
-	Currency     string
-	Deliveries   []DeliveryRef
-	Policy       retrypolicy.Policy
+	// AffiliateID is the affiliate the event was attributed to (by click, player or original event), which
+	// may differ from the affiliate_id it was sent with.
+	AffiliateID string
+	PayoutMinor int64
+	Currency    string
+	Deliveries  []DeliveryRef
+	Policy      retrypolicy.Policy
 }
 
 // DeliveryID is the stable id of the delivery of one event to one endpoint; receivers see it as idempotency key.
@@ -63,7 +66,7 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 		if err != nil {
 			return err
 		}
-		res.ConversionID = conv.ID
+		res.ConversionID, res.AffiliateID = conv.ID, conv.AffiliateID
 		// A replay keeps the attribution recorded the first time.
 		in.Event.AffiliateID, in.Event.PlayerID = conv.AffiliateID, conv.PlayerID
 

@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
@@ -63,6 +65,13 @@ func TestClickAttribution(t *testing.T) {
 		require.NoError(t, e.app.Store.DB.Where("event_id = ?", "reg-1").Take(&conv).Error)
 		require.Equal(t, affiliateID, conv.AffiliateID)
 		require.Equal(t, []string{"fb", "spring"}, []string{conv.Sub1, conv.Sub2})
+		// Ops find the workflow by the affiliate it was attributed to.
+		eventually(t, 20*time.Second, "the workflow searchable by its attributed affiliate", func() bool {
+			resp, err := e.app.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+				Query: "AffiliateID = '" + affiliateID + "' AND EventID = 'reg-1'",
+			})
+			return err == nil && len(resp.GetExecutions()) == 1
+		})
 		// The player keeps the first affiliate, even when a later event names another.
 		other := e.admin("POST", "/v1/admin/affiliates", map[string]any{"name": "Other", "plan": map[string]any{"type": "cpa", "amount": "999.00", "currency": "USD"}})
 		require.Equal(t, http.StatusCreated, other.Status)
