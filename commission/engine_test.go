@@ -392,3 +392,15 @@ func TestAmountsThePlanIgnoresNeedNoRate(t *testing.T) {
 	_, err := Prepare(l, "aff", "int", n)
 	require.ErrorContains(t, err, "no rate GBP/USD")
 }
+
+func TestUndoUsesTheVersionThatPaidTheOriginal(t *testing.T) {
+	v1 := Plan{ID: "v1", Type: RevShare, Currency: "USD", Tiers: []Tier{{0, 2000}}, TierMode: Tiered}
+	l := newLedger(v1)
+	require.Equal(t, int64(20000), l.record(ev("n", postback.Revenue, "p", 100000, day(10, 10)))[0].AmountMinor)
+	// A version added afterwards with an effective time before the original event.
+	l.plans = append(l.plans, Plan{ID: "v2", Type: RevShare, Currency: "USD", Tiers: []Tier{{0, 5000}}, TierMode: Tiered, EffectiveFrom: day(10, 1)})
+	got := l.record(undo("rv", postback.Reversal, "n", day(10, 20)))
+	require.Equal(t, "v1", got[0].PlanID)
+	require.Equal(t, int64(-20000), got[0].AmountMinor)
+	require.Equal(t, int64(0), l.sum("aff"))
+}

@@ -67,6 +67,16 @@ func Prepare(src Source, affiliateID, integrationID string, c Recorded) (Input, 
 	if in.Plan, ok = PlanAt(plans, at); !ok {
 		return in, ErrNoPlan
 	}
+	if in.Original != nil {
+		// Undo under the very version that paid the original, even if a version was added since.
+		for _, e := range in.Original.Entries {
+			for _, p := range plans {
+				if e.AffiliateID == affiliateID && p.ID == e.PlanID {
+					in.Plan = p
+				}
+			}
+		}
+	}
 	if in.Parent, err = src.Parent(); err != nil {
 		return in, err
 	}
