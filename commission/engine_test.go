@@ -278,7 +278,12 @@ func TestRandomStreams(t *testing.T) {
 		if plan.CumulativeDepositMinor == 0 {
 			plan.WindowDays = 0
 		}
-		l := newLedger(plan)
+		// A second version from a random day in October or November: a month split into two periods.
+		v2 := plan
+		v2.ID, v2.EffectiveFrom, v2.CPAMinor = "v2", time.Date(2026, time.Month(10+r.IntN(2)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC), 1+r.Int64N(30000)
+		v2.Tiers = []Tier{{0, 1000 + r.Int64N(3000)}, {100000 + r.Int64N(500000), 4000}}
+		v2.TierMode, v2.Carryover = []string{Tiered, Ladder}[r.IntN(2)], r.IntN(2) == 0
+		l := newLedger(plan, v2)
 		l.parent = &Parent{AffiliateID: "parent", ShareBP: r.Int64N(3000)}
 		types := []string{postback.Registration, postback.FTD, postback.Deposit, postback.Revenue, postback.Revenue, postback.Chargeback, postback.Reversal}
 		var stream []Recorded
@@ -299,7 +304,7 @@ func TestRandomStreams(t *testing.T) {
 			}
 			stream = append(stream, c)
 		}
-		single := newLedger(plan)
+		single := newLedger(plan, v2)
 		single.parent = l.parent
 		for i, c := range stream {
 			single.record(c)
@@ -316,7 +321,7 @@ func TestRandomStreams(t *testing.T) {
 		require.Equal(t, once, l.entries, "seed %d", seed)
 
 		// RevShare entries add up to the schedule of every recorded period.
-		plans := map[string]Plan{plan.ID: plan}
+		plans := map[string]Plan{plan.ID: plan, v2.ID: v2}
 		rs, _ := l.RevShareEntries()
 		require.Equal(t, RevShareTotal(RevShareFrom(rs, plans).Periods), RevShareFrom(rs, plans).WrittenMinor, "seed %d", seed)
 		cpaByPlayer := map[string]int64{}
@@ -324,7 +329,7 @@ func TestRandomStreams(t *testing.T) {
 			kinds[e.Kind]++
 			if e.Kind == KindCPA || e.Kind == KindCPAClawback {
 				cpaByPlayer[e.PlayerID] += e.AmountMinor
-				require.Contains(t, []int64{0, plan.CPAMinor}, cpaByPlayer[e.PlayerID], "seed %d", seed)
+				require.Contains(t, []int64{0, plan.CPAMinor, v2.CPAMinor}, cpaByPlayer[e.PlayerID], "seed %d", seed)
 			}
 		}
 		for _, aff := range []string{"aff", "parent"} {
