@@ -36,8 +36,10 @@ type Deposit struct {
 
 // Player is what is known of the event's player before this event.
 type Player struct {
-	// RegisteredAt is the player's registration, or first sight when no registration was sent.
+	// RegisteredAt is the player's registration, or first sight when no registration was sent (Registered
+	// false); zero when the player was never seen before.
 	RegisteredAt time.Time
+	Registered   bool
 	Deposits     []Deposit
 	// CPA is the player's CPA entry when one was written (by this affiliate and integration).
 	CPA *Entry
@@ -155,7 +157,11 @@ func cpaEntries(in Input) []Entry {
 	deposits := append(append([]Deposit(nil), in.Player.Deposits...), Deposit{
 		EventID: in.Event.ID, First: in.Event.Type == postback.FTD, AmountMinor: in.Event.AmountMinor, At: in.Event.At,
 	})
-	if !Qualifies(in.Plan, in.Player.RegisteredAt, deposits) {
+	registered := in.Player.RegisteredAt
+	if registered.IsZero() || (in.Player.RegisteredAt.After(in.Event.At) && !in.Player.Registered) {
+		registered = in.Event.At // first sight is this event
+	}
+	if !Qualifies(in.Plan, registered, deposits) {
 		return nil
 	}
 	e := in.entry(KindCPA, in.Plan.CPAMinor)

@@ -409,3 +409,14 @@ func TestUndoUsesTheVersionThatPaidTheOriginal(t *testing.T) {
 	require.Equal(t, int64(-20000), got[0].AmountMinor)
 	require.Equal(t, int64(0), l.sum("aff"))
 }
+
+func TestCumulativeWindowFromFirstSightWithoutRegistration(t *testing.T) {
+	plan := Plan{ID: "v1", Type: CPA, Currency: "USD", CPAMinor: 10000, CumulativeDepositMinor: 10000, WindowDays: 3}
+	l := newLedger(plan)
+	require.Empty(t, l.record(ev("d1", postback.Deposit, "p", 6000, day(11, 5)))) // first sight: the window is 5–8 Nov
+	require.Len(t, l.record(ev("d2", postback.Deposit, "p", 4000, day(11, 7))), 1)
+	l.record(ev("e1", postback.Deposit, "q", 6000, day(11, 5)))
+	require.Empty(t, l.record(ev("e2", postback.Deposit, "q", 4000, day(11, 8))), "8 Nov 12:00 is past 3 days from 5 Nov 12:00")
+	// A single deposit that reaches the amount on first sight qualifies at once.
+	require.Len(t, l.record(ev("g1", postback.Deposit, "r", 10000, day(11, 5))), 1)
+}

@@ -14,12 +14,11 @@ func PlayerFrom(conversions []Recorded, cpa, clawback *Entry) Player {
 			undone[c.OriginalID] = true
 		}
 	}
-	registered := false
 	for _, c := range conversions {
 		switch {
-		case c.Type == postback.Registration && (!registered || c.At.Before(p.RegisteredAt)):
-			p.RegisteredAt, registered = c.At, true
-		case !registered && (p.RegisteredAt.IsZero() || c.At.Before(p.RegisteredAt)):
+		case c.Type == postback.Registration && (!p.Registered || c.At.Before(p.RegisteredAt)):
+			p.RegisteredAt, p.Registered = c.At, true
+		case !p.Registered && (p.RegisteredAt.IsZero() || c.At.Before(p.RegisteredAt)):
 			p.RegisteredAt = c.At
 		}
 		if c.Type == postback.FTD || c.Type == postback.Deposit {
