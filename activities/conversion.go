@@ -12,7 +12,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/postbackurl"
@@ -39,10 +38,13 @@ type DeliveryRef struct {
 // workflow history so that every delivery of this conversion runs by the same rules.
 type RecordConversionResult struct {
 	ConversionID string
-	PayoutMinor  int64
-	Currency     string
-	Deliveries   []DeliveryRef
-	Policy       retrypolicy.Policy
+	// AffiliateID is the affiliate the event was attributed to (by click, player or original event), which
+	// may differ from the affiliate_id it was sent with.
+	AffiliateID string
+	PayoutMinor int64
+	Currency    string
+	Deliveries  []DeliveryRef
+	Policy      retrypolicy.Policy
 }
 
 // DeliveryID is the stable id of the delivery of one event to one endpoint; receivers see it as idempotency key.
@@ -56,11 +58,17 @@ func DeliveryID(integrationID, eventID, endpointID string) string {
 func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionInput) (RecordConversionResult, error) {
 	res := RecordConversionResult{Policy: a.Policy}
 	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		conv, err := upsertConversion(tx, in)
+		var err error
+		if in.Event, err = attribute(tx, in.IntegrationID, in.Event); err != nil {
+			return err
+		}
+		conv, inserted, err := upsertConversion(tx, in)
 		if err != nil {
 			return err
 		}
-		res.ConversionID = conv.ID
+		res.ConversionID, res.AffiliateID = conv.ID, conv.AffiliateID
+		// A replay keeps the attribution recorded the first time.
+		in.Event.AffiliateID, in.Event.PlayerID = conv.AffiliateID, conv.PlayerID
 		if res.Deliveries, err = PlanWebhookEvent(tx, conversionRecorded(conv)); err != nil {
 			return err
 		}
@@ -75,19 +83,19 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 			}
 			return err
 		}
-		earned, currency, err := writeLedger(tx, conv, in)
+		if inserted {
+			res.PayoutMinor, res.Currency, err = a.writeLedger(tx, conv)
+		} else {
+			res.PayoutMinor, res.Currency, err = conversionPayout(tx, conv)
+		}
 		if err != nil {
 			return err
 		}
-		res.Currency = currency
-		for _, e := range earned {
-			res.PayoutMinor += e.AmountMinor
-			refs, err := PlanWebhookEvent(tx, commissionCalculated(e, conv))
-			if err != nil {
-				return err
-			}
-			res.Deliveries = append(res.Deliveries, refs...)
+		commissions, err := planCommissionEvents(tx, conv)
+		if err != nil {
+			return err
 		}
+		res.Deliveries = append(res.Deliveries, commissions...)
 		postbacks, err := planDeliveries(tx, conv, in, res.PayoutMinor, res.Currency)
 		res.Deliveries = append(postbacks, res.Deliveries...)
 		return err
@@ -98,54 +106,24 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 	return res, nil
 }
 
-func upsertConversion(tx *gorm.DB, in RecordConversionInput) (store.Conversion, error) {
+// upsertConversion inserts the conversion unless it is recorded already, and says whether it inserted it.
+func upsertConversion(tx *gorm.DB, in RecordConversionInput) (store.Conversion, bool, error) {
 	ev := in.Event
 	conv := store.Conversion{
 		ID: store.NewID("cnv"), IntegrationID: in.IntegrationID, EventID: ev.EventID, Event: ev.Type,
 		AffiliateID: ev.AffiliateID, PlayerID: ev.PlayerID, ClickID: ev.ClickID,
 		AmountMinor: ev.AmountMinor, Currency: ev.Currency,
 		Sub1: ev.Subs[0], Sub2: ev.Subs[1], Sub3: ev.Subs[2], Sub4: ev.Subs[3], Sub5: ev.Subs[4],
-		OccurredAt: ev.OccurredAt, WorkflowID: in.WorkflowID,
+		OriginalEventID: ev.OriginalEventID, OccurredAt: ev.OccurredAt, WorkflowID: in.WorkflowID,
 	}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&conv).Error; err != nil {
-		return conv, err
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&conv)
+	if res.Error != nil {
+		return conv, false, res.Error
 	}
 	// The insert did nothing when this event was recorded before: continue with the stored row.
-	err := tx.Where("integration_id = ? AND event_id = ?", in.IntegrationID, ev.EventID).Take(&conv).Error
-	return conv, err
-}
-
-// writeLedger writes the commission entries the conversion earns and returns the entries this conversion
-// earned, in the plan's currency.
-func writeLedger(tx *gorm.DB, conv store.Conversion, in RecordConversionInput) ([]store.LedgerEntry, string, error) {
-	var plan store.Plan
-	err := tx.Where("affiliate_id = ? AND effective_from <= ?", in.Event.AffiliateID, in.Event.OccurredAt).
-		Order("effective_from DESC").Take(&plan).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, "", nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	entries := commission.Calculate(commission.Plan{Type: plan.Type, AmountMinor: plan.AmountMinor, Currency: plan.Currency}, in.IntegrationID, in.Event)
-	var earned []store.LedgerEntry
-	for _, e := range entries {
-		row := store.LedgerEntry{
-			ID: store.NewID("led"), AffiliateID: in.Event.AffiliateID, SourceKey: e.SourceKey,
-			ConversionID: conv.ID, Kind: e.Kind, AmountMinor: e.AmountMinor, Currency: e.Currency,
-		}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-			return nil, "", err
-		}
-		// The entry may belong to an earlier conversion (a second FTD of the same player): it pays this one nothing.
-		if err := tx.Where("source_key = ?", e.SourceKey).Take(&row).Error; err != nil {
-			return nil, "", err
-		}
-		if row.ConversionID == conv.ID {
-			earned = append(earned, row)
-		}
-	}
-	return earned, plan.Currency, nil
+	var stored store.Conversion
+	err := tx.Where("integration_id = ? AND event_id = ?", in.IntegrationID, ev.EventID).Take(&stored).Error
+	return stored, res.RowsAffected == 1, err
 }
 
 // planDeliveries creates one delivery per enabled endpoint of the affiliate subscribed to the event, with the

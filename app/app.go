@@ -81,6 +81,10 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 		o.Logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue, "namespace", cfg.Temporal.Namespace)
+		if err := worker.EnsureCommissionReportSchedule(ctx, a.Temporal, cfg.Temporal.TaskQueue); err != nil {
+			a.Stop(ctx)
+			return nil, err
+		}
 	}
 	if o.Serve {
 		if o.DemoSink {

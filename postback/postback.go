@@ -18,10 +18,12 @@ const (
 	Revenue      = "revenue"
 	Chargeback   = "chargeback"
 	Refund       = "refund"
+	// Reversal cancels the earlier event named by original_event_id.
+	Reversal = "reversal"
 )
 
 // EventTypes lists every accepted event type.
-var EventTypes = []string{Registration, FTD, Deposit, Revenue, Chargeback, Refund}
+var EventTypes = []string{Registration, FTD, Deposit, Revenue, Chargeback, Refund, Reversal}
 
 // Field names of a postback.
 const (
@@ -33,6 +35,8 @@ const (
 	FieldAmount      = "amount"
 	FieldCurrency    = "currency"
 	FieldOccurredAt  = "occurred_at"
+	// FieldOriginalEventID links a chargeback, refund or reversal to the event it undoes.
+	FieldOriginalEventID = "original_event_id"
 )
 
 // SubFields are the free-form sub-id fields sub1..sub5.
@@ -58,6 +62,8 @@ type Event struct {
 	Currency    string
 	OccurredAt  time.Time
 	Subs        [5]string
+	// OriginalEventID is the event a chargeback, refund or reversal undoes.
+	OriginalEventID string
 }
 
 // FieldError says which field is wrong and why.
@@ -108,6 +114,7 @@ func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
 	amount := get(FieldAmount, false, 32)
 	ev.Currency = get(FieldCurrency, false, 3)
 	occurred := get(FieldOccurredAt, false, 64)
+	ev.OriginalEventID = get(FieldOriginalEventID, ev.Type == Reversal, MaxIDLength)
 	for i, name := range SubFields {
 		ev.Subs[i] = get(name, false, MaxSubLength)
 	}
@@ -126,7 +133,10 @@ func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
 			return Event{}, &FieldError{id.field, "must not start or end with white space"}
 		}
 	}
-	if ev.Type != Registration && amount == "" {
+	if ev.OriginalEventID != "" && ev.Type != Chargeback && ev.Type != Refund && ev.Type != Reversal {
+		return Event{}, &FieldError{FieldOriginalEventID, "is only for chargeback, refund and reversal events"}
+	}
+	if ev.Type != Registration && ev.Type != Reversal && amount == "" {
 		return Event{}, &FieldError{FieldAmount, fmt.Sprintf("is required for %s events", ev.Type)}
 	}
 	if amount != "" && ev.Currency == "" {

@@ -103,6 +103,16 @@ func TestParse(t *testing.T) {
 			want:   Event{EventID: "e", Type: Registration, OccurredAt: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)},
 		},
 		{
+			name:   "reversal names the original and needs no amount",
+			fields: Fields{FieldEventID: {"rv"}, FieldEvent: {Reversal}, FieldOriginalEventID: {"evt-1"}},
+			want:   Event{EventID: "rv", Type: Reversal, OriginalEventID: "evt-1", OccurredAt: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)},
+		},
+		{
+			name:   "chargeback linked to the original",
+			fields: Fields{FieldEventID: {"cb"}, FieldEvent: {Chargeback}, FieldOriginalEventID: {"evt-1"}, FieldAmount: {"50"}, FieldCurrency: {"USD"}},
+			want:   Event{EventID: "cb", Type: Chargeback, OriginalEventID: "evt-1", AmountMinor: 5000, Currency: "USD", OccurredAt: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)},
+		},
+		{
 			name:   "minimal deposit, absent optional fields stay empty",
 			fields: Fields{FieldEventID: {"d"}, FieldEvent: {Deposit}, FieldAmount: {"7"}, FieldCurrency: {"GBP"}},
 			want:   Event{EventID: "d", Type: Deposit, AmountMinor: 700, Currency: "GBP", OccurredAt: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)},
@@ -204,8 +214,10 @@ func TestParseErrors(t *testing.T) {
 		{"amount given twice", with(Fields{FieldAmount: {"1", "2"}}), FieldAmount, "more than once"},
 		{"sub3 given twice", with(Fields{"sub3": {"x", "y"}}), "sub3", "more than once"},
 
-		{"unknown event type", with(Fields{FieldEvent: {"signup"}}), FieldEvent, `"signup" is not one of registration, ftd, deposit, revenue, chargeback, refund`},
+		{"unknown event type", with(Fields{FieldEvent: {"signup"}}), FieldEvent, `"signup" is not one of registration, ftd, deposit, revenue, chargeback, refund, reversal`},
 		{"event type is case-sensitive", with(Fields{FieldEvent: {"FTD"}}), FieldEvent, "registration, ftd, deposit, revenue, chargeback, refund"},
+		{"reversal without original_event_id", Fields{FieldEventID: {"rv"}, FieldEvent: {Reversal}}, FieldOriginalEventID, "is required"},
+		{"original_event_id on an ftd", with(Fields{FieldOriginalEventID: {"x"}}), FieldOriginalEventID, "only for chargeback, refund and reversal"},
 		{"event type longer than 32 bytes", with(Fields{FieldEvent: {strings.Repeat("f", 33)}}), FieldEvent, "longer than 32 bytes"},
 
 		{"amount without currency", with(Fields{FieldCurrency: nil}), FieldCurrency, "is required with amount"},

@@ -130,28 +130,27 @@ func (s *Service) CreateIntegrationWithKey(ctx context.Context, name, key string
 	return in, err
 }
 
-// NewAffiliate is what an affiliate is created with.
+// NewAffiliate is what an affiliate is created with: its first plan version (which applies to every event
+// before any later version) and optionally a parent who earns ParentShareBP of its commission.
 type NewAffiliate struct {
-	Name, Email string
-	Plan        NewPlan
+	Name, Email   string
+	Plan          store.Plan
+	ParentID      string
+	ParentShareBP int64
 }
 
-// NewPlan is a commission plan in minor units.
-type NewPlan struct {
-	Type        string
-	AmountMinor int64
-	Currency    string
-}
-
-// CreateAffiliate creates an affiliate and its first plan, effective from now, and plans its affiliate.created
-// deliveries in the same transaction; SignUpAffiliate then starts them.
+// CreateAffiliate creates an affiliate and its first plan version, and plans its affiliate.created deliveries
+// in the same transaction; SignUpAffiliate then starts them.
 func (s *Service) CreateAffiliate(ctx context.Context, in NewAffiliate) (store.Affiliate, store.Plan, error) {
-	aff := store.Affiliate{ID: store.NewID("aff"), Name: in.Name, Email: in.Email}
-	plan := store.Plan{
-		ID: store.NewID("pln"), AffiliateID: aff.ID, Type: in.Plan.Type, AmountMinor: in.Plan.AmountMinor,
-		Currency: in.Plan.Currency, EffectiveFrom: time.Unix(0, 0).UTC(),
-	}
+	aff := store.Affiliate{ID: store.NewID("aff"), Name: in.Name, Email: in.Email, ParentID: in.ParentID, ParentShareBP: in.ParentShareBP}
+	plan := in.Plan
+	plan.ID, plan.AffiliateID, plan.EffectiveFrom = store.NewID("pln"), aff.ID, time.Unix(0, 0).UTC()
 	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if in.ParentID != "" {
+			if err := tx.Where("id = ?", in.ParentID).Take(&store.Affiliate{}).Error; err != nil {
+				return notFound(err, "parent affiliate "+in.ParentID)
+			}
+		}
 		if err := tx.Create(&aff).Error; err != nil {
 			return err
 		}

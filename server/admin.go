@@ -13,7 +13,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/postbackurl"
@@ -66,17 +65,12 @@ func (h *handlers) createIntegration(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"id": in.ID, "name": in.Name, "api_key": key, "created_at": in.CreatedAt})
 }
 
-type planJSON struct {
-	Type     string `json:"type"`
-	Amount   string `json:"amount"`
-	Currency string `json:"currency"`
-}
-
 func (h *handlers) createAffiliate(c *gin.Context) {
 	var req struct {
-		Name  string    `json:"name"`
-		Email string    `json:"email"`
-		Plan  *planJSON `json:"plan"`
+		Name   string      `json:"name"`
+		Email  string      `json:"email"`
+		Plan   *planJSON   `json:"plan"`
+		Parent *parentJSON `json:"parent"`
 	}
 	if !decodeJSON(c, &req) {
 		return
@@ -93,26 +87,20 @@ func (h *handlers) createAffiliate(c *gin.Context) {
 		abortField(c, "plan", "is required")
 		return
 	}
-	if req.Plan.Type != commission.CPA {
-		abortField(c, "plan.type", fmt.Sprintf("%q is not a supported plan type (cpa)", req.Plan.Type))
+	if req.Plan.EffectiveFrom != nil {
+		abortField(c, "plan.effective_from", "is not set on the first version, which applies from the start; add later versions with POST /v1/admin/affiliates/{id}/plans")
 		return
 	}
-	if !money.ValidCurrency(req.Plan.Currency) {
-		abortField(c, "plan.currency", fmt.Sprintf("%q is not an ISO 4217 currency code such as USD", req.Plan.Currency))
+	plan, ok := parsePlan(c, "plan.", *req.Plan)
+	if !ok {
 		return
 	}
-	amount, err := money.Parse(req.Plan.Amount, req.Plan.Currency)
-	if err != nil || amount <= 0 {
-		msg := "must be positive"
-		if err != nil {
-			msg = err.Error()
-		}
-		abortField(c, "plan.amount", msg)
+	parentID, share, ok := parseParent(c, req.Parent)
+	if !ok {
 		return
 	}
 	aff, plan, workflowID, err := h.o.Service.SignUpAffiliate(c, relay.NewAffiliate{
-		Name: req.Name, Email: req.Email,
-		Plan: relay.NewPlan{Type: req.Plan.Type, AmountMinor: amount, Currency: req.Plan.Currency},
+		Name: req.Name, Email: req.Email, Plan: plan, ParentID: parentID, ParentShareBP: share,
 	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
@@ -120,8 +108,7 @@ func (h *handlers) createAffiliate(c *gin.Context) {
 	}
 	c.JSON(http.StatusCreated, gin.H{
 		"id": aff.ID, "name": aff.Name, "email": aff.Email, "created_at": aff.CreatedAt,
-		"plan":               planJSON{Type: plan.Type, Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency},
-		"signup_workflow_id": workflowID,
+		"plan": planResponse(plan), "parent": parentResponse(aff), "signup_workflow_id": workflowID,
 	})
 }
 

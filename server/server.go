@@ -90,10 +90,20 @@ func New(o Options) http.Handler {
 	admin.GET("/integrations/:id/secrets", h.listSecrets)
 	admin.DELETE("/integrations/:id/secrets/:secret_id", h.expireSecret)
 	admin.GET("/requests", h.listRequests)
+	admin.PUT("/integrations/:id/landing-hosts", h.setLandingHosts)
+	admin.GET("/unattributed", h.unattributed)
+	admin.POST("/affiliates/:id/plans", h.addPlanVersion)
+	admin.GET("/affiliates/:id/plans", h.listPlanVersions)
+	admin.PUT("/affiliates/:id/parent", h.setParent)
+	admin.POST("/fx-rates", h.addFXRate)
+	admin.GET("/fx-rates", h.listFXRates)
 	admin.GET("/deliveries", h.listDeliveries)
 	admin.POST("/deliveries/:id/replay", h.decideDelivery(workflows.ReplaySignal))
 	admin.POST("/deliveries/:id/skip", h.decideDelivery(workflows.SkipSignal))
 	h.webhookRoutes(admin.Group("/webhooks"))
+
+	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), h.commissionReport)
+	r.GET("/c/:affiliate_code", h.click)
 
 	if o.Sink != nil {
 		r.Any("/demo/sink", o.Sink.receive)

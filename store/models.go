@@ -4,10 +4,27 @@ import "time"
 
 // Integration is one operator platform that sends postbacks.
 type Integration struct {
-	ID        string          `gorm:"primaryKey;size:40"`
-	Name      string          `gorm:"size:128;not null;uniqueIndex"`
-	Security  InboundSecurity `gorm:"embedded;embeddedPrefix:sec_"`
-	CreatedAt time.Time
+	ID       string          `gorm:"primaryKey;size:40"`
+	Name     string          `gorm:"size:128;not null;uniqueIndex"`
+	Security InboundSecurity `gorm:"embedded;embeddedPrefix:sec_"`
+	// LandingHosts is the comma-separated allowlist of hosts a tracking link may redirect to.
+	LandingHosts string `gorm:"size:2048"`
+	CreatedAt    time.Time
+}
+
+// Click is one visit through a tracking link; its ID is the click_id the operator sends back in postbacks.
+// AffiliateID is the code the link named, known or not.
+type Click struct {
+	ID            string `gorm:"primaryKey;size:40"`
+	AffiliateID   string `gorm:"size:128;not null;index"`
+	IntegrationID string `gorm:"size:40;not null"`
+	Sub1          string `gorm:"size:256"`
+	Sub2          string `gorm:"size:256"`
+	Sub3          string `gorm:"size:256"`
+	Sub4          string `gorm:"size:256"`
+	Sub5          string `gorm:"size:256"`
+	LandingURL    string `gorm:"size:2048;not null"`
+	CreatedAt     time.Time
 }
 
 // APIKey authenticates an integration. Only the SHA-256 of the key is stored.
@@ -23,20 +40,40 @@ type APIKey struct {
 
 // Affiliate is a partner who earns commission.
 type Affiliate struct {
-	ID        string `gorm:"primaryKey;size:40"`
-	Name      string `gorm:"size:200;not null"`
-	Email     string `gorm:"size:320"`
-	CreatedAt time.Time
+	ID    string `gorm:"primaryKey;size:40"`
+	Name  string `gorm:"size:200;not null"`
+	Email string `gorm:"size:320"`
+	// ParentID is the affiliate who recruited this one and earns ParentShareBP basis points of its commission.
+	ParentID      string `gorm:"size:40;index"`
+	ParentShareBP int64
+	CreatedAt     time.Time
 }
 
-// Plan is an affiliate's commission plan, effective from a point in time so later versions never rewrite the past.
+// Plan is one version of an affiliate's commission plan, effective from a point in time so later versions
+// never rewrite the past. Entries name the version that paid them.
 type Plan struct {
+	ID                     string    `gorm:"primaryKey;size:40"`
+	AffiliateID            string    `gorm:"size:40;not null;uniqueIndex:idx_plan_affiliate_from"`
+	Type                   string    `gorm:"size:16;not null"` // cpa, revshare, hybrid
+	AmountMinor            int64     `gorm:"not null"`         // the CPA
+	Currency               string    `gorm:"size:3;not null"`
+	MinFirstDepositMinor   int64     `gorm:"not null;default:0"`
+	CumulativeDepositMinor int64     `gorm:"not null;default:0"`
+	WindowDays             int       `gorm:"not null;default:0"`
+	Tiers                  string    `gorm:"type:text"` // JSON [{"from_minor":0,"rate_bp":2500},...]
+	TierMode               string    `gorm:"size:8"`
+	Carryover              bool      `gorm:"not null;default:false"`
+	EffectiveFrom          time.Time `gorm:"not null;uniqueIndex:idx_plan_affiliate_from"`
+	CreatedAt              time.Time
+}
+
+// FXRate is how many units of Quote one unit of Base buys, scaled by 10^8, from EffectiveFrom on.
+type FXRate struct {
 	ID            string    `gorm:"primaryKey;size:40"`
-	AffiliateID   string    `gorm:"size:40;not null;index:idx_plan_affiliate_from"`
-	Type          string    `gorm:"size:16;not null"` // cpa
-	AmountMinor   int64     `gorm:"not null"`
-	Currency      string    `gorm:"size:3;not null"`
-	EffectiveFrom time.Time `gorm:"not null;index:idx_plan_affiliate_from"`
+	Base          string    `gorm:"size:3;not null;uniqueIndex:idx_fx_pair_from"`
+	Quote         string    `gorm:"size:3;not null;uniqueIndex:idx_fx_pair_from"`
+	RateE8        int64     `gorm:"not null"`
+	EffectiveFrom time.Time `gorm:"not null;uniqueIndex:idx_fx_pair_from"`
 	CreatedAt     time.Time
 }
 
@@ -56,11 +93,11 @@ type PostbackEndpoint struct {
 // Conversion is one inbound event, recorded exactly once per (integration, event id).
 type Conversion struct {
 	ID            string `gorm:"primaryKey;size:40"`
-	IntegrationID string `gorm:"size:40;not null;uniqueIndex:idx_conversion_event"`
+	IntegrationID string `gorm:"size:40;not null;uniqueIndex:idx_conversion_event;index:idx_conversion_player,priority:1;index:idx_conversion_original,priority:1"`
 	EventID       string `gorm:"size:128;not null;uniqueIndex:idx_conversion_event"`
 	Event         string `gorm:"size:32;not null"`
 	AffiliateID   string `gorm:"size:40;index"`
-	PlayerID      string `gorm:"size:128"`
+	PlayerID      string `gorm:"size:128;index:idx_conversion_player,priority:2"`
 	ClickID       string `gorm:"size:128"`
 	AmountMinor   int64
 	Currency      string `gorm:"size:3"`
@@ -69,21 +106,56 @@ type Conversion struct {
 	Sub3          string `gorm:"size:256"`
 	Sub4          string `gorm:"size:256"`
 	Sub5          string `gorm:"size:256"`
-	OccurredAt    time.Time
-	WorkflowID    string `gorm:"size:300"`
-	CreatedAt     time.Time
+	// OriginalEventID is the event a chargeback, refund or reversal undoes.
+	OriginalEventID string `gorm:"size:128;index:idx_conversion_original,priority:2"`
+	OccurredAt      time.Time
+	WorkflowID      string `gorm:"size:300"`
+	CreatedAt       time.Time
 }
 
-// LedgerEntry is one signed commission amount. SourceKey is unique, so a replayed calculation writes nothing twice.
+// LedgerEntry is one signed commission amount. SourceKey is unique, so a replayed calculation writes nothing
+// twice. Entries are only ever inserted: a correction is a new entry linked by OriginalKey.
 type LedgerEntry struct {
 	ID           string `gorm:"primaryKey;size:40"`
-	AffiliateID  string `gorm:"size:40;not null;index"`
+	AffiliateID  string `gorm:"size:40;not null;index:idx_ledger_affiliate_at"`
 	SourceKey    string `gorm:"size:300;not null;uniqueIndex"`
 	ConversionID string `gorm:"size:40;index"`
 	Kind         string `gorm:"size:32;not null"`
 	AmountMinor  int64  `gorm:"not null"`
 	Currency     string `gorm:"size:3;not null"`
-	CreatedAt    time.Time
+	PlanID       string `gorm:"size:40"`
+	EventID      string `gorm:"size:128"`
+	PlayerID     string `gorm:"size:128"`
+	// EventAt is when the event that earned the entry happened; reports group by it.
+	EventAt time.Time `gorm:"index:idx_ledger_affiliate_at"`
+	// FXRate is the rate the event's amount was converted at, e.g. "EUR/USD=1.08345000"; empty when none was.
+	FXRate string `gorm:"size:40"`
+	// Period (a month, "2026-11") and BaseMinor (the NGR added to it) are set on RevShare entries.
+	Period      string `gorm:"size:7"`
+	BaseMinor   int64  `gorm:"not null;default:0"`
+	OriginalKey string `gorm:"size:300"`
+	CreatedAt   time.Time
+}
+
+// RevSharePeriod sums an affiliate's RevShare entries of one period (month and plan version): the NGR added
+// and the commission written. It is updated in the transaction that writes each RevShare entry, so a revenue
+// event reads its affiliate's RevShare so far in O(periods) instead of summing the whole ledger.
+type RevSharePeriod struct {
+	AffiliateID  string `gorm:"primaryKey;size:40"`
+	Period       string `gorm:"primaryKey;size:7"`
+	PlanID       string `gorm:"primaryKey;size:40"`
+	NGRMinor     int64  `gorm:"not null"`
+	WrittenMinor int64  `gorm:"not null"`
+}
+
+// CommissionReport is a stored weekly commission report of one affiliate, written once per week.
+type CommissionReport struct {
+	ID          string    `gorm:"primaryKey;size:40"`
+	AffiliateID string    `gorm:"size:40;not null;uniqueIndex:idx_report_affiliate_week"`
+	PeriodStart time.Time `gorm:"not null;uniqueIndex:idx_report_affiliate_week"`
+	PeriodEnd   time.Time `gorm:"not null"`
+	Body        string    `gorm:"type:text;not null"` // the report document, JSON
+	CreatedAt   time.Time
 }
 
 // Delivery states.
@@ -164,8 +236,8 @@ type WebhookSecret struct {
 
 // models lists every table, in creation order.
 var models = []any{
-	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &PostbackEndpoint{},
-	&Conversion{}, &LedgerEntry{}, &Delivery{}, &DeliveryAttempt{},
+	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &Click{}, &PostbackEndpoint{},
+	&Conversion{}, &LedgerEntry{}, &RevSharePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
 	&WebhookSubscription{}, &WebhookSecret{},
 	&SigningSecret{}, &AuditRecord{},
 }

@@ -34,6 +34,8 @@ type CommissionData struct {
 	EventID       string `json:"event_id"`
 	Kind          string `json:"kind"`
 	Commission    Money  `json:"commission"`
+	// ReversesLedgerEntryID names the entry a commission.reversed adjustment claws back or corrects.
+	ReversesLedgerEntryID string `json:"reverses_ledger_entry_id,omitempty"`
 }
 
 // Plan is an affiliate's commission plan as events show it.

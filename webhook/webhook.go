@@ -18,6 +18,7 @@ const (
 	ConversionRecorded   = "conversion.recorded"
 	CommissionCalculated = "commission.calculated"
 	CommissionReversed   = "commission.reversed"
+	CommissionReport     = "commission.report"
 	AffiliateCreated     = "affiliate.created"
 	DeliveryNeedsReview  = "delivery.needs_review"
 	EndpointDisabled     = "endpoint.disabled"
@@ -34,7 +35,7 @@ const (
 
 // EventTypes lists every event a subscription may name. Features that emit a new event add it here.
 var EventTypes = []string{
-	ConversionRecorded, CommissionCalculated, CommissionReversed, AffiliateCreated,
+	ConversionRecorded, CommissionCalculated, CommissionReversed, CommissionReport, AffiliateCreated,
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/affrelay/affrelay/activities"
@@ -40,6 +41,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) worker.
 	w.RegisterWorkflow(workflows.ConversionWorkflow)
 	w.RegisterWorkflow(workflows.DeliveryWorkflow)
 	w.RegisterWorkflow(workflows.AffiliateSignupWorkflow)
+	w.RegisterWorkflow(workflows.CommissionReportsWorkflow)
 	w.RegisterActivity(acts)
 	return w
 }
@@ -57,6 +59,26 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	var exists *serviceerror.AlreadyExists
 	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("register search attributes: %w", err)
+	}
+	return nil
+}
+
+// EnsureCommissionReportSchedule creates the weekly commission report Schedule for the task queue unless it
+// exists. An existing Schedule is left as it is, so an operator's pause or edit in the Temporal UI holds.
+func EnsureCommissionReportSchedule(ctx context.Context, c client.Client, taskQueue string) error {
+	id := workflows.CommissionReportScheduleID(taskQueue)
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   id,
+		Spec: client.ScheduleSpec{CronExpressions: []string{workflows.CommissionReportCron}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        "commission-reports:" + taskQueue,
+			Workflow:  workflows.CommissionReportsWorkflow,
+			Args:      []any{workflows.CommissionReportsInput{}},
+			TaskQueue: taskQueue,
+		},
+	})
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule %s: %w", id, err)
 	}
 	return nil
 }

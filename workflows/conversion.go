@@ -21,6 +21,9 @@ type ConversionResult struct {
 	Deliveries   []string
 }
 
+// attributedAffiliateChange marks the version that sets the AffiliateID search attribute from attribution.
+const attributedAffiliateChange = "attributed-affiliate-search-attribute"
+
 // ConversionWorkflow records the event and its commission (one local activity, one transaction), then starts one
 // DeliveryWorkflow per outbound target and finishes without waiting for them.
 func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionResult, error) {
@@ -34,6 +37,14 @@ func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionRes
 	}).Get(ctx, &rec)
 	if err != nil {
 		return ConversionResult{}, err
+	}
+
+	// Ops search by the affiliate the event was attributed to, not only the one it was sent with.
+	if workflow.GetVersion(ctx, attributedAffiliateChange, workflow.DefaultVersion, 1) == 1 &&
+		rec.AffiliateID != "" && rec.AffiliateID != in.Event.AffiliateID {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, AffiliateIDKey.ValueSet(rec.AffiliateID)); err != nil {
+			return ConversionResult{}, err
+		}
 	}
 
 	result := ConversionResult{ConversionID: rec.ConversionID, PayoutMinor: rec.PayoutMinor, Currency: rec.Currency}

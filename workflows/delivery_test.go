@@ -153,3 +153,14 @@ func TestConversionStartsOneDeliveryPerTarget(t *testing.T) {
 	require.Equal(t, []string{"dlv_a", "dlv_b"}, res.Deliveries)
 	require.ElementsMatch(t, []string{"dlv_a", "dlv_b"}, started)
 }
+
+func TestConversionSearchableByAttributedAffiliate(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(acts.RecordConversion, mock.Anything, mock.Anything).Return(activities.RecordConversionResult{
+		ConversionID: "cnv_1", AffiliateID: "aff_from_click", Policy: retrypolicy.DefaultPolicy(),
+	}, nil)
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AffiliateIDKey.ValueSet("aff_from_click"))).Return(nil).Once()
+	env.ExecuteWorkflow(ConversionWorkflow, ConversionInput{IntegrationID: "int_1"})
+	require.NoError(t, env.GetWorkflowError())
+	env.AssertExpectations(t)
+}

@@ -1,0 +1,273 @@
+package activities
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/store"
+)
+
+// PlanTier is how a RevShare tier is stored in store.Plan.Tiers.
+type PlanTier struct {
+	FromMinor int64 `json:"from_minor"`
+	RateBP    int64 `json:"rate_bp"`
+}
+
+// EnginePlan turns a stored plan version into the engine's.
+func EnginePlan(p store.Plan) (commission.Plan, error) {
+	cp := commission.Plan{
+		ID: p.ID, Type: p.Type, Currency: p.Currency, EffectiveFrom: p.EffectiveFrom, CPAMinor: p.AmountMinor,
+		MinFirstDepositMinor: p.MinFirstDepositMinor, CumulativeDepositMinor: p.CumulativeDepositMinor,
+		WindowDays: p.WindowDays, TierMode: p.TierMode, Carryover: p.Carryover,
+	}
+	if p.Tiers == "" {
+		return cp, nil
+	}
+	var tiers []PlanTier
+	if err := json.Unmarshal([]byte(p.Tiers), &tiers); err != nil {
+		return cp, fmt.Errorf("plan %s: tiers: %w", p.ID, err)
+	}
+	for _, t := range tiers {
+		cp.Tiers = append(cp.Tiers, commission.Tier(t))
+	}
+	return cp, nil
+}
+
+// ledgerSource is the recorded past of one affiliate and integration, read inside the transaction that
+// writes the new entries.
+type ledgerSource struct {
+	tx                         *gorm.DB
+	affiliateID, integrationID string
+}
+
+func (s ledgerSource) Plans() ([]commission.Plan, error) {
+	var rows []store.Plan
+	if err := s.tx.Where("affiliate_id = ?", s.affiliateID).Order("effective_from").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	plans := make([]commission.Plan, 0, len(rows))
+	for _, r := range rows {
+		p, err := EnginePlan(r)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
+}
+
+func (s ledgerSource) Parent() (*commission.Parent, error) {
+	var aff store.Affiliate
+	if err := s.tx.Where("id = ?", s.affiliateID).Take(&aff).Error; err != nil {
+		return nil, err
+	}
+	if aff.ParentID == "" {
+		return nil, nil
+	}
+	return &commission.Parent{AffiliateID: aff.ParentID, ShareBP: aff.ParentShareBP}, nil
+}
+
+func recorded(c store.Conversion) commission.Recorded {
+	return commission.Recorded{
+		Event: commission.Event{
+			ID: c.EventID, Type: c.Event, PlayerID: c.PlayerID, AmountMinor: c.AmountMinor, At: c.OccurredAt.UTC(),
+		},
+		Currency: c.Currency, OriginalID: c.OriginalEventID,
+	}
+}
+
+func (s ledgerSource) Conversion(eventID string) (commission.Recorded, bool, error) {
+	var c store.Conversion
+	err := s.tx.Where("integration_id = ? AND event_id = ? AND affiliate_id = ?", s.integrationID, eventID, s.affiliateID).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return commission.Recorded{}, false, nil
+	}
+	return recorded(c), err == nil, err
+}
+
+func (s ledgerSource) PlayerConversions(playerID string) ([]commission.Recorded, error) {
+	var rows []store.Conversion
+	err := s.tx.Where("integration_id = ? AND affiliate_id = ? AND player_id = ?", s.integrationID, s.affiliateID, playerID).
+		Order("occurred_at, event_id").Find(&rows).Error
+	out := make([]commission.Recorded, len(rows))
+	for i, r := range rows {
+		out[i] = recorded(r)
+	}
+	return out, err
+}
+
+// EngineEntry turns a stored ledger entry into the engine's.
+func EngineEntry(e store.LedgerEntry) commission.Entry {
+	return commission.Entry{
+		SourceKey: e.SourceKey, Kind: e.Kind, AffiliateID: e.AffiliateID, AmountMinor: e.AmountMinor,
+		Currency: e.Currency, PlanID: e.PlanID, EventID: e.EventID, PlayerID: e.PlayerID, At: e.EventAt.UTC(),
+		FXRate: e.FXRate, Period: e.Period, BaseMinor: e.BaseMinor, OriginalKey: e.OriginalKey,
+	}
+}
+
+func (s ledgerSource) Entry(key string) (*commission.Entry, error) {
+	var e store.LedgerEntry
+	err := s.tx.Where("source_key = ?", key).Take(&e).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ce := EngineEntry(e)
+	return &ce, nil
+}
+
+func (s ledgerSource) EventEntries(eventID string) ([]commission.Entry, error) {
+	var rows []store.LedgerEntry
+	err := s.tx.Where("affiliate_id = ? AND conversion_id IN (?)", s.affiliateID,
+		s.tx.Model(&store.Conversion{}).Select("id").Where("integration_id = ? AND event_id = ?", s.integrationID, eventID)).
+		Order("source_key").Find(&rows).Error
+	out := make([]commission.Entry, len(rows))
+	for i, r := range rows {
+		out[i] = EngineEntry(r)
+	}
+	return out, err
+}
+
+// RevShareEntries returns one summed row per period and plan version, from rev_share_periods.
+func (s ledgerSource) RevShareEntries() ([]commission.Entry, error) {
+	var rows []store.RevSharePeriod
+	err := s.tx.Where("affiliate_id = ?", s.affiliateID).Order("period, plan_id").Find(&rows).Error
+	out := make([]commission.Entry, len(rows))
+	for i, r := range rows {
+		out[i] = commission.Entry{Kind: commission.KindRevShare, Period: r.Period, PlanID: r.PlanID, BaseMinor: r.NGRMinor, AmountMinor: r.WrittenMinor}
+	}
+	return out, err
+}
+
+// addToRevSharePeriod adds a RevShare entry just written to its period's sums.
+func addToRevSharePeriod(tx *gorm.DB, e commission.Entry) error {
+	return tx.Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "affiliate_id"}, {Name: "period"}, {Name: "plan_id"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"ngr_minor":     gorm.Expr("rev_share_periods.ngr_minor + ?", e.BaseMinor),
+			"written_minor": gorm.Expr("rev_share_periods.written_minor + ?", e.AmountMinor),
+		}),
+	}).Create(&store.RevSharePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, NGRMinor: e.BaseMinor, WrittenMinor: e.AmountMinor}).Error
+}
+
+// ErrNoRate says an event cannot be converted yet; the activity retries until an admin adds the rate.
+var ErrNoRate = errors.New("no FX rate")
+
+func (s ledgerSource) Rate(from, to string, at time.Time) (int64, error) {
+	var r store.FXRate
+	err := s.tx.Where("base = ? AND quote = ? AND effective_from <= ?", from, to, at).Order("effective_from DESC").Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, fmt.Errorf("%w from %s to %s in force at %s: add one with POST /v1/admin/fx-rates", ErrNoRate, from, to, at.Format(time.RFC3339))
+	}
+	return r.RateE8, err
+}
+
+// writeLedger calculates and writes the commission entries of a newly recorded conversion and returns what
+// it earned the affiliate. It runs in RecordConversion's transaction: the conversion row and its entries
+// commit together, so a conversion that is already recorded already has its entries and is never
+// calculated again. The affiliate row is locked first (PostgreSQL; SQLite has one writer) so that two
+// events of one affiliate cannot both read the RevShare written so far and both add to it.
+//
+// A chargeback, refund or reversal that arrived before the event it undoes was recorded with no effect; it
+// is applied now, right after the original, under its own keys.
+func (a *Activities) writeLedger(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", conv.AffiliateID).Take(&store.Affiliate{}).Error; err != nil {
+		return 0, "", err
+	}
+	payout, currency, err := a.calculate(tx, conv)
+	if err != nil || commission.IsNegative(conv.Event) {
+		return payout, currency, err
+	}
+	var early []store.Conversion
+	if err := tx.Where("integration_id = ? AND original_event_id = ? AND affiliate_id IN ('', ?)", conv.IntegrationID, conv.EventID, conv.AffiliateID).
+		Order("occurred_at, event_id").Find(&early).Error; err != nil {
+		return 0, "", err
+	}
+	for _, undo := range early {
+		if !commission.IsNegative(undo.Event) {
+			continue
+		}
+		// It belongs to the original's affiliate and player, which were unknown when it arrived.
+		undo.AffiliateID = conv.AffiliateID
+		if undo.PlayerID == "" {
+			undo.PlayerID = conv.PlayerID
+		}
+		if err := tx.Model(&undo).Updates(map[string]any{"affiliate_id": undo.AffiliateID, "player_id": undo.PlayerID}).Error; err != nil {
+			return 0, "", err
+		}
+		if _, _, err := a.calculate(tx, undo); err != nil {
+			return 0, "", err
+		}
+	}
+	return payout, currency, nil
+}
+
+// calculate writes the entries the engine gives for one conversion, each with its parent's share, and
+// returns the sum of the affiliate's entries it wrote.
+func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
+	src := ledgerSource{tx: tx, affiliateID: conv.AffiliateID, integrationID: conv.IntegrationID}
+	in, err := commission.Prepare(src, conv.AffiliateID, conv.IntegrationID, recorded(conv))
+	if errors.Is(err, commission.ErrNoPlan) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	var payout int64
+	for _, e := range commission.Calculate(in) {
+		written, err := insertEntry(tx, conv.ID, e)
+		if err != nil {
+			return 0, "", err
+		}
+		if !written {
+			continue
+		}
+		payout += e.AmountMinor
+		if e.Kind == commission.KindRevShare {
+			if err := addToRevSharePeriod(tx, e); err != nil {
+				return 0, "", err
+			}
+		}
+		if p, ok := commission.SubAffiliateEntry(in.Parent, e); ok {
+			if _, err := insertEntry(tx, conv.ID, p); err != nil {
+				return 0, "", err
+			}
+		}
+	}
+	return payout, in.Plan.Currency, nil
+}
+
+// insertEntry writes an entry unless its key exists (ON CONFLICT DO NOTHING) and says whether it did.
+func insertEntry(tx *gorm.DB, conversionID string, e commission.Entry) (bool, error) {
+	row := store.LedgerEntry{
+		ID: store.NewID("led"), AffiliateID: e.AffiliateID, SourceKey: e.SourceKey, ConversionID: conversionID,
+		Kind: e.Kind, AmountMinor: e.AmountMinor, Currency: e.Currency, PlanID: e.PlanID, EventID: e.EventID,
+		PlayerID: e.PlayerID, EventAt: e.At, FXRate: e.FXRate, Period: e.Period, BaseMinor: e.BaseMinor,
+		OriginalKey: e.OriginalKey,
+	}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	return res.RowsAffected == 1, res.Error
+}
+
+// conversionPayout is what a recorded conversion earned the affiliate, read back for a replayed conversion.
+func conversionPayout(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
+	var rows []store.LedgerEntry
+	if err := tx.Where("conversion_id = ? AND affiliate_id = ?", conv.ID, conv.AffiliateID).Find(&rows).Error; err != nil {
+		return 0, "", err
+	}
+	var payout int64
+	currency := ""
+	for _, r := range rows {
+		payout += r.AmountMinor
+		currency = r.Currency
+	}
+	return payout, currency, nil
+}

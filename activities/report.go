@@ -1,0 +1,98 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
+)
+
+// ListAffiliatesInput asks for a page of affiliate ids after AfterID.
+type ListAffiliatesInput struct {
+	AfterID string
+	Limit   int
+}
+
+// ListAffiliatesResult is a page of affiliate ids, in id order.
+type ListAffiliatesResult struct {
+	IDs []string
+}
+
+// ListAffiliates returns the next page of affiliate ids.
+func (a *Activities) ListAffiliates(ctx context.Context, in ListAffiliatesInput) (ListAffiliatesResult, error) {
+	var res ListAffiliatesResult
+	err := a.Store.DB.WithContext(ctx).Model(&store.Affiliate{}).Where("id > ?", in.AfterID).Order("id").
+		Limit(in.Limit).Pluck("id", &res.IDs).Error
+	return res, err
+}
+
+// StoreCommissionReportInput names the affiliate and the week [From, To) to report.
+type StoreCommissionReportInput struct {
+	AffiliateID string
+	From, To    time.Time
+}
+
+// StoreCommissionReportResult is the stored report's id, whether this run stored it, and the commission.report
+// deliveries to start, by the worker's delivery policy.
+type StoreCommissionReportResult struct {
+	ReportID   string
+	Stored     bool
+	Deliveries []DeliveryRef
+	Policy     retrypolicy.Policy
+}
+
+// StoreCommissionReport writes the affiliate's report of the week, grouped by day, once, and plans its
+// commission.report deliveries in the same transaction: the (affiliate, week) key and the report-keyed
+// delivery ids make a retried or re-run activity store and plan nothing twice.
+func (a *Activities) StoreCommissionReport(ctx context.Context, in StoreCommissionReportInput) (StoreCommissionReportResult, error) {
+	res := StoreCommissionReportResult{Policy: a.Policy}
+	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []store.LedgerEntry
+		if err := tx.Where("affiliate_id = ? AND event_at >= ? AND event_at < ?", in.AffiliateID, in.From, in.To).
+			Order("event_at, source_key").Find(&rows).Error; err != nil {
+			return err
+		}
+		entries := make([]commission.Entry, len(rows))
+		for i, r := range rows {
+			entries[i] = EngineEntry(r)
+		}
+		rep, err := commission.Summarize(entries, commission.GroupByDay)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(rep.Document(in.AffiliateID, in.From, in.To))
+		if err != nil {
+			return err
+		}
+		report := store.CommissionReport{
+			ID: store.NewID("rpt"), AffiliateID: in.AffiliateID, PeriodStart: in.From, PeriodEnd: in.To, Body: string(body),
+		}
+		created := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&report)
+		if created.Error != nil {
+			return created.Error
+		}
+		res.Stored = created.RowsAffected == 1
+		var stored store.CommissionReport
+		if err := tx.Where("affiliate_id = ? AND period_start = ?", in.AffiliateID, in.From).Take(&stored).Error; err != nil {
+			return err
+		}
+		res.ReportID = stored.ID
+		res.Deliveries, err = PlanWebhookEvent(tx, WebhookEvent{
+			Key: webhook.EventKey(webhook.CommissionReport, stored.ID), Type: webhook.CommissionReport,
+			At: stored.CreatedAt, Data: json.RawMessage(stored.Body), AffiliateID: stored.AffiliateID,
+		})
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("store commission report of %s for %s: %w", in.AffiliateID, in.From.Format(time.DateOnly), err)
+	}
+	return res, nil
+}

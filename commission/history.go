@@ -1,0 +1,56 @@
+package commission
+
+import (
+	"github.com/affrelay/affrelay/postback"
+)
+
+// PlayerFrom derives the player's state from the player's recorded conversions (with one integration and
+// affiliate, any order, the current event left out) and the entries written under key cpaKey and its clawback.
+func PlayerFrom(conversions []Recorded, cpa, clawback *Entry) Player {
+	p := Player{CPA: cpa, ClawedBack: clawback != nil}
+	undone := map[string]bool{}
+	for _, c := range conversions {
+		if c.OriginalID != "" && IsNegative(c.Type) {
+			undone[c.OriginalID] = true
+		}
+	}
+	for _, c := range conversions {
+		switch {
+		case c.Type == postback.Registration && (!p.Registered || c.At.Before(p.RegisteredAt)):
+			p.RegisteredAt, p.Registered = c.At, true
+		case !p.Registered && (p.RegisteredAt.IsZero() || c.At.Before(p.RegisteredAt)):
+			p.RegisteredAt = c.At
+		}
+		if c.Type == postback.FTD || c.Type == postback.Deposit {
+			p.Deposits = append(p.Deposits, Deposit{EventID: c.ID, First: c.Type == postback.FTD, Undone: undone[c.ID], AmountMinor: c.AmountMinor, At: c.At})
+		}
+	}
+	return p
+}
+
+// RevShareFrom derives the affiliate's RevShare state from its RevShare entries (or from one row per
+// period and plan with base and amount already summed), given every plan version by id.
+func RevShareFrom(entries []Entry, plans map[string]Plan) RevShareState {
+	var s RevShareState
+	index := map[[2]string]int{}
+	for _, e := range entries {
+		if e.Kind != KindRevShare {
+			continue
+		}
+		s.WrittenMinor += e.AmountMinor
+		k := [2]string{e.Period, e.PlanID}
+		i, ok := index[k]
+		if !ok {
+			i = len(s.Periods)
+			index[k] = i
+			s.Periods = append(s.Periods, PeriodNGR{Period: e.Period, Plan: plans[e.PlanID]})
+		}
+		s.Periods[i].NGR += e.BaseMinor
+	}
+	return s
+}
+
+// IsNegative reports whether an event type undoes an earlier event.
+func IsNegative(eventType string) bool {
+	return eventType == postback.Chargeback || eventType == postback.Refund || eventType == postback.Reversal
+}

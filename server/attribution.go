@@ -1,0 +1,109 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/postback"
+	"github.com/affrelay/affrelay/relay"
+)
+
+// click records a visit through a tracking link, GET /c/{affiliate_code}?sub1..sub5&to=<landing URL>, and
+// redirects (302) to the landing URL with click_id added.
+func (h *handlers) click(c *gin.Context) {
+	code := c.Param("affiliate_code")
+	if len(code) > postback.MaxIDLength || strings.TrimSpace(code) != code || strings.ContainsAny(code, "\x00\r\n") {
+		abortField(c, "affiliate_code", fmt.Sprintf("must be at most %d bytes without white space at the ends", postback.MaxIDLength))
+		return
+	}
+	to := c.Query("to")
+	if to == "" || len(to) > 2048 {
+		abortField(c, "to", "is required: the landing URL, at most 2048 bytes")
+		return
+	}
+	var subs [5]string
+	for i, name := range postback.SubFields {
+		subs[i] = c.Query(name)
+		if len(subs[i]) > postback.MaxSubLength {
+			abortField(c, name, fmt.Sprintf("is longer than %d bytes", postback.MaxSubLength))
+			return
+		}
+	}
+	_, redirect, err := h.o.Service.RecordClick(c, code, subs, to)
+	if errors.Is(err, relay.ErrLanding) {
+		abortField(c, "to", err.Error())
+		return
+	}
+	if err != nil {
+		internalError(c, h.o.Logger, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store") // every visit is a new click
+	c.Redirect(http.StatusFound, redirect)
+}
+
+func (h *handlers) setLandingHosts(c *gin.Context) {
+	var req struct {
+		Hosts []string `json:"hosts"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if len(req.Hosts) > 50 {
+		abortField(c, "hosts", "lists more than 50 hosts")
+		return
+	}
+	for i, host := range req.Hosts {
+		if !validHost(host) {
+			abortField(c, fmt.Sprintf("hosts[%d]", i), fmt.Sprintf("%q is not a lower-case host name such as casino.example (no scheme, port or path)", host))
+			return
+		}
+	}
+	in, err := h.o.Service.SetLandingHosts(c, c.Param("id"), req.Hosts)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"id": in.ID, "landing_hosts": req.Hosts})
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 || strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") || strings.Contains(h, "..") {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// unattributed lists conversions of [from, to) that earn no affiliate, with the reason.
+func (h *handlers) unattributed(c *gin.Context) {
+	from, to, ok := reportRange(c)
+	if !ok {
+		return
+	}
+	limit, ok := queryLimit(c, 100)
+	if !ok {
+		return
+	}
+	rows, err := h.o.Service.UnattributedConversions(c, from, to, limit)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := make([]gin.H, len(rows))
+	for i, r := range rows {
+		out[i] = gin.H{
+			"integration_id": r.IntegrationID, "event_id": r.EventID, "event": r.Event, "affiliate_id": r.AffiliateID,
+			"click_id": r.ClickID, "player_id": r.PlayerID, "occurred_at": r.OccurredAt, "reason": r.Reason,
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"conversions": out})
+}
