@@ -89,6 +89,9 @@ func TestCommissionMonth(t *testing.T) {
 
 		r = e.admin("POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "1.08", "effective_from": "2026-09-01T00:00:00Z"})
 		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		rates := e.admin("GET", "/v1/admin/fx-rates", nil).Body["fx_rates"].([]any)
+		require.Len(t, rates, 1)
+		require.Equal(t, "1.08", rates[0].(map[string]any)["rate"])
 
 		// Affiliate A: CPA 150.00, qualified by a first deposit of 50.00, or 200.00 deposited within 7 days
 		// of registration; from 15 October (version 2) the CPA is 120.00.

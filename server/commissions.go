@@ -255,15 +255,7 @@ func (h *handlers) addFXRate(c *gin.Context) {
 
 func (h *handlers) listFXRates(c *gin.Context) {
 	rates, err := h.o.Service.FXRates(c)
-	if err != nil {
-		serviceError(c, h.o.Logger, err)
-		return
-	}
-	out := make([]fxRateJSON, len(rates))
-	for i, r := range rates {
-		out[i] = fxRateResponse(r)
-	}
-	c.JSON(http.StatusOK, gin.H{"fx_rates": out})
+	respondList(c, h.o.Logger, "fx_rates", rates, err, fxRateResponse)
 }
 
 // commissionReport answers GET /v1/affiliates/:id/commissions?from=&to=&group_by= as JSON or, when the

@@ -57,3 +57,16 @@ func bodyError(c *gin.Context, err error) {
 	}
 	abort(c, http.StatusBadRequest, "malformed_body", err.Error())
 }
+
+// respondList answers a listing: every item rendered, under name; or the service's error.
+func respondList[T, R any](c *gin.Context, logger *slog.Logger, name string, items []T, err error, render func(T) R) {
+	if err != nil {
+		serviceError(c, logger, err)
+		return
+	}
+	out := make([]R, len(items))
+	for i, item := range items {
+		out[i] = render(item)
+	}
+	c.JSON(http.StatusOK, gin.H{name: out})
+}

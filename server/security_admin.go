@@ -200,15 +200,7 @@ func (h *handlers) createKey(c *gin.Context) {
 
 func (h *handlers) listKeys(c *gin.Context) {
 	keys, err := h.o.Service.APIKeys(c, c.Param("id"))
-	if err != nil {
-		serviceError(c, h.o.Logger, err)
-		return
-	}
-	out := make([]keyJSON, len(keys))
-	for i, k := range keys {
-		out[i] = keyResponse(k)
-	}
-	c.JSON(http.StatusOK, gin.H{"keys": out})
+	respondList(c, h.o.Logger, "keys", keys, err, keyResponse)
 }
 
 func (h *handlers) revokeKey(c *gin.Context) {
@@ -255,15 +247,7 @@ func (h *handlers) addSecret(c *gin.Context) {
 
 func (h *handlers) listSecrets(c *gin.Context) {
 	secs, err := h.o.Service.SigningSecrets(c, c.Param("id"))
-	if err != nil {
-		serviceError(c, h.o.Logger, err)
-		return
-	}
-	out := make([]secretJSON, len(secs))
-	for i, s := range secs {
-		out[i] = secretResponse(s)
-	}
-	c.JSON(http.StatusOK, gin.H{"secrets": out})
+	respondList(c, h.o.Logger, "secrets", secs, err, secretResponse)
 }
 
 func (h *handlers) expireSecret(c *gin.Context) {
@@ -310,16 +294,10 @@ func (h *handlers) listRequests(c *gin.Context) {
 		return
 	}
 	rows, err := h.o.Service.Requests(c, f)
-	if err != nil {
-		serviceError(c, h.o.Logger, err)
-		return
-	}
-	out := make([]requestJSON, len(rows))
-	for i, r := range rows {
-		out[i] = requestJSON{
+	respondList(c, h.o.Logger, "requests", rows, err, func(r store.AuditRecord) requestJSON {
+		return requestJSON{
 			Time: r.Time, RequestID: r.RequestID, IntegrationID: r.IntegrationID, KeyID: r.KeyID, Method: r.Method,
 			Path: r.Path, Status: r.Status, LatencyMS: float64(r.LatencyMicros) / 1000, ClientIP: r.ClientIP,
 		}
-	}
-	c.JSON(http.StatusOK, gin.H{"requests": out})
+	})
 }

@@ -75,15 +75,7 @@ func (h *handlers) createWebhook(c *gin.Context) {
 
 func (h *handlers) listWebhooks(c *gin.Context) {
 	subs, err := h.o.Service.Subscriptions(c)
-	if err != nil {
-		serviceError(c, h.o.Logger, err)
-		return
-	}
-	out := make([]webhookJSON, len(subs))
-	for i, s := range subs {
-		out[i] = webhookResponse(s)
-	}
-	c.JSON(http.StatusOK, gin.H{"webhooks": out})
+	respondList(c, h.o.Logger, "webhooks", subs, err, webhookResponse)
 }
 
 func (h *handlers) getWebhook(c *gin.Context) {
