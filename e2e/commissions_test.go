@@ -91,7 +91,7 @@ func TestCommissionMonth(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
 		rates := e.admin("GET", "/v1/admin/fx-rates", nil).Body["fx_rates"].([]any)
 		require.Len(t, rates, 1)
-		require.Equal(t, "1.08", rates[0].(map[string]any)["rate"])
+		require.Equal(t, "1.08000000", rates[0].(map[string]any)["rate"], "rates are shown with their 8 stored decimals")
 
 		// Affiliate A: CPA 150.00, qualified by a first deposit of 50.00, or 200.00 deposited within 7 days
 		// of registration; from 15 October (version 2) the CPA is 120.00.
