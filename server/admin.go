@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,7 +156,7 @@ func (h *handlers) addPostbackEndpoint(c *gin.Context) {
 	}
 	seen := map[string]bool{}
 	for _, e := range req.Events {
-		if !contains(postback.EventTypes, e) {
+		if !slices.Contains(postback.EventTypes, e) {
 			abortField(c, "events", fmt.Sprintf("%q is not one of %s", e, strings.Join(postback.EventTypes, ", ")))
 			return
 		}
@@ -238,7 +239,7 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 	f := relay.DeliveryFilter{
 		Status: c.Query("status"), AffiliateID: c.Query("affiliate_id"), EventID: c.Query("event_id"),
 	}
-	if f.Status != "" && !contains(deliveryStatuses, f.Status) {
+	if f.Status != "" && !slices.Contains(deliveryStatuses, f.Status) {
 		abortField(c, "status", fmt.Sprintf("%q is not one of %s", f.Status, strings.Join(deliveryStatuses, ", ")))
 		return
 	}
@@ -305,13 +306,4 @@ func checkName(name string) string {
 		return "must not contain control characters" // PostgreSQL refuses NUL in text
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -267,7 +268,7 @@ func (h *handlers) commissionReport(c *gin.Context) {
 		return
 	}
 	groupBy := c.DefaultQuery("group_by", commission.GroupByDay)
-	if !contains(commission.GroupBys, groupBy) {
+	if !slices.Contains(commission.GroupBys, groupBy) {
 		abortField(c, "group_by", fmt.Sprintf("%q is not one of %s", groupBy, strings.Join(commission.GroupBys, ", ")))
 		return
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +87,7 @@ func (h *handlers) updateIntegration(c *gin.Context) {
 		sec.AllowQueryToken = *req.AllowQueryToken
 	}
 	if req.SignatureScheme != nil {
-		if !contains(signatureSchemes, *req.SignatureScheme) {
+		if !slices.Contains(signatureSchemes, *req.SignatureScheme) {
 			abortField(c, "signature_scheme", fmt.Sprintf("%q is not one of %s", *req.SignatureScheme, strings.Join(signatureSchemes, ", ")))
 			return
 		}

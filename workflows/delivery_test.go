@@ -137,21 +137,14 @@ func TestConversionStartsOneDeliveryPerTarget(t *testing.T) {
 		ConversionID: "cnv_1", PayoutMinor: 20000, Currency: "USD", Policy: policy,
 		Deliveries: []activities.DeliveryRef{{ID: "dlv_a", AffiliateID: "aff_1"}, {ID: "dlv_b", AffiliateID: "aff_1"}},
 	}, nil)
-	var started []string
-	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, args converter.EncodedValues) {
-		var in DeliveryInput
-		require.NoError(t, args.Get(&in))
-		require.Equal(t, policy, in.Policy)
-		require.Equal(t, DeliveryWorkflowID(in.DeliveryID), info.WorkflowExecution.ID)
-		started = append(started, in.DeliveryID)
-	})
+	started := recordDeliveryStarts(t, env, policy)
 	env.OnWorkflow(DeliveryWorkflow, mock.Anything, mock.Anything).Return(DeliveryResult{State: DeliveryStateDelivered}, nil)
 	env.ExecuteWorkflow(ConversionWorkflow, ConversionInput{IntegrationID: "int_1"})
 	require.NoError(t, env.GetWorkflowError())
 	var res ConversionResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, []string{"dlv_a", "dlv_b"}, res.Deliveries)
-	require.ElementsMatch(t, []string{"dlv_a", "dlv_b"}, started)
+	require.ElementsMatch(t, []string{"dlv_a", "dlv_b"}, *started)
 }
 
 func TestConversionSearchableByAttributedAffiliate(t *testing.T) {
@@ -163,4 +156,18 @@ func TestConversionSearchableByAttributedAffiliate(t *testing.T) {
 	env.ExecuteWorkflow(ConversionWorkflow, ConversionInput{IntegrationID: "int_1"})
 	require.NoError(t, env.GetWorkflowError())
 	env.AssertExpectations(t)
+}
+
+// recordDeliveryStarts collects the ids of the DeliveryWorkflow children the workflow under test starts,
+// checking that each runs by policy under its business-key workflow id.
+func recordDeliveryStarts(t *testing.T, env *testsuite.TestWorkflowEnvironment, policy retrypolicy.Policy) *[]string {
+	var started []string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, args converter.EncodedValues) {
+		var in DeliveryInput
+		require.NoError(t, args.Get(&in))
+		require.Equal(t, policy, in.Policy)
+		require.Equal(t, DeliveryWorkflowID(in.DeliveryID), info.WorkflowExecution.ID)
+		started = append(started, in.DeliveryID)
+	})
+	return &started
 }

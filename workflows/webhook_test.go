@@ -278,18 +278,12 @@ func TestAffiliateSignupStartsThePlannedDeliveries(t *testing.T) {
 		Return(activities.AffiliateSignupDeliveriesResult{Policy: policy, Deliveries: []activities.DeliveryRef{
 			{ID: "msg_ops", EndpointID: "whs_ops", AffiliateID: "aff_1"}, {ID: "msg_crm", EndpointID: "whs_crm", AffiliateID: "aff_1"},
 		}}, nil)
-	var started []string
-	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, args converter.EncodedValues) {
-		var in DeliveryInput
-		require.NoError(t, args.Get(&in))
-		require.Equal(t, policy, in.Policy)
-		started = append(started, info.WorkflowExecution.ID)
-	})
+	started := recordDeliveryStarts(t, env, policy)
 	env.OnWorkflow(DeliveryWorkflow, mock.Anything, mock.Anything).Return(DeliveryResult{State: DeliveryStateDelivered}, nil)
 	env.ExecuteWorkflow(AffiliateSignupWorkflow, AffiliateSignupInput{AffiliateID: "aff_1"})
 	require.NoError(t, env.GetWorkflowError())
 	var res AffiliateSignupResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, []string{"msg_ops", "msg_crm"}, res.Deliveries)
-	require.ElementsMatch(t, []string{"delivery:msg_ops", "delivery:msg_crm"}, started)
+	require.ElementsMatch(t, []string{"msg_ops", "msg_crm"}, *started)
 }
