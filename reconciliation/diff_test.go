@@ -1,0 +1,102 @@
+package reconciliation
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/affrelay/affrelay/postback"
+)
+
+func at(day string, hour int) time.Time {
+	t, _ := time.Parse(time.DateOnly, day)
+	return t.Add(time.Duration(hour) * time.Hour)
+}
+
+func TestCompare(t *testing.T) {
+	const day = "2026-10-05"
+	known := Player{Known: true, AffiliateID: "aff_1"}
+	dep := func(id string, amount int64) Event {
+		return Event{ID: id, Type: postback.Deposit, At: at(day, 10), AmountMinor: amount, Currency: "USD"}
+	}
+	ftd := func(id string, amount int64, recon bool) Event {
+		return Event{ID: id, Type: postback.FTD, At: at(day, 9), AmountMinor: amount, Currency: "USD", FromReconciliation: recon}
+	}
+	rev := func(id string, amount int64) Event {
+		return Event{ID: id, Type: postback.Revenue, At: at(day, 23), AmountMinor: amount, Currency: "USD"}
+	}
+	row := func(ftd int64, hasFTD bool, deposits, ngr int64) *Row {
+		return &Row{Date: day, PlayerID: "p1", Currency: "USD", HasFirstDeposit: hasFTD, FirstDepositMinor: ftd, DepositsMinor: deposits, NGRMinor: ngr}
+	}
+	tests := []struct {
+		name   string
+		file   *Row
+		events []Event
+		player Player
+		status string
+		want   []Correction
+	}{
+		{"matched", row(5000, true, 7000, 1200), []Event{ftd("e1", 5000, false), dep("e2", 2000), rev("e3", 1200)}, known, StatusMatched, nil},
+		{"over: the file shows more", row(0, false, 3000, 1500), []Event{dep("e2", 2000), rev("e3", 1200)}, known, StatusCorrected,
+			[]Correction{{Type: postback.Deposit, AmountMinor: 1000}, {Type: postback.Revenue, AmountMinor: 300}}},
+		{"under: the file shows less", row(0, false, 1500, 1000), []Event{dep("e2", 2000), rev("e3", 1200)}, known, StatusCorrected,
+			[]Correction{{Type: postback.Deposit, AmountMinor: -500}, {Type: postback.Revenue, AmountMinor: -200}}},
+		{"missing FTD", row(5000, true, 5000, 0), []Event{rev("e3", 0)}, known, StatusCorrected,
+			[]Correction{{Type: postback.FTD, AmountMinor: 5000}}},
+		{"FTD on another day stays the first: the money is a deposit", row(5000, true, 5000, 0),
+			[]Event{{ID: "e0", Type: postback.FTD, At: at("2026-10-01", 1), AmountMinor: 100, Currency: "USD"}}, known, StatusMissingInRealTime,
+			[]Correction{{Type: postback.Deposit, AmountMinor: 5000}}},
+		{"missing in real time: a player never seen, attributed by the file", row(5000, true, 8000, -300), nil,
+			Player{AffiliateID: "aff_1"}, StatusMissingInRealTime,
+			[]Correction{{Type: postback.FTD, AmountMinor: 5000}, {Type: postback.Deposit, AmountMinor: 3000}, {Type: postback.Revenue, AmountMinor: -300}}},
+		{"missing in file", nil, []Event{dep("e2", 2000)}, known, StatusMissingInFile, nil},
+		{"unknown player", row(0, false, 100, 0), nil, Player{}, StatusUnknownPlayer, nil},
+		{"unattributed: the file names an unregistered affiliate", &Row{Date: day, PlayerID: "p1", AffiliateID: "nobody", Currency: "USD", DepositsMinor: 100},
+			nil, Player{}, StatusUnattributed, nil},
+		{"negative NGR", row(0, false, 0, -2500), []Event{rev("e3", 1000)}, known, StatusCorrected,
+			[]Correction{{Type: postback.Revenue, AmountMinor: -3500}}},
+		{"currency mismatch", &Row{Date: day, PlayerID: "p1", Currency: "EUR", DepositsMinor: 2000}, []Event{dep("e2", 2000)}, known, StatusCurrencyMismatch, nil},
+		{"charged-back deposit no longer counts", row(0, false, 2000, 0),
+			[]Event{dep("e2", 2000), dep("e4", 700), {ID: "e5", Type: postback.Chargeback, At: at("2026-10-09", 1), OriginalID: "e4"}}, known, StatusMatched, nil},
+		{"restatement: the file again, after an earlier reconciliation wrote its figures", row(0, false, 4000, 900),
+			[]Event{dep("e2", 2000), {ID: "r1", Type: postback.Deposit, At: at(day, 0), AmountMinor: 1000, Currency: "USD", FromReconciliation: true},
+				rev("e3", 1200), {ID: "r2", Type: postback.Revenue, At: at(day, 0), AmountMinor: 300, Currency: "USD", FromReconciliation: true}},
+			known, StatusCorrected, []Correction{{Type: postback.Deposit, AmountMinor: 1000}, {Type: postback.Revenue, AmountMinor: -600}}},
+		{"restatement withdraws a first deposit an earlier reconciliation recorded", row(0, false, 1000, 0),
+			[]Event{ftd("r1", 5000, true), dep("e2", 1000)}, known, StatusCorrected,
+			[]Correction{{Type: postback.Reversal, OriginalEventID: "r1"}}},
+		{"a real-time first deposit is never reversed by a file", row(0, false, 5000, 0), []Event{ftd("e1", 5000, false)}, known, StatusMatched, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Compare(tt.file, Summarize(tt.events), day, tt.player)
+			require.Equal(t, tt.status, got.Status)
+			require.Equal(t, tt.want, got.Corrections)
+		})
+	}
+}
+
+// Applying the corrections of one file and then another leaves real time where the second alone would.
+func TestCompareRestatementEqualsSecondFileAlone(t *testing.T) {
+	const day = "2026-10-05"
+	base := []Event{{ID: "e1", Type: postback.Deposit, At: at(day, 8), AmountMinor: 2000, Currency: "USD"}}
+	apply := func(events []Event, file *Row, n string) []Event {
+		res := Compare(file, Summarize(events), day, Player{Known: true, AffiliateID: "a"})
+		for i, c := range res.Corrections {
+			events = append(events, Event{ID: n + string(rune('a'+i)), Type: c.Type, At: at(day, 0), AmountMinor: c.AmountMinor,
+				Currency: "USD", OriginalID: c.OriginalEventID, FromReconciliation: true})
+		}
+		return events
+	}
+	file1 := &Row{Date: day, Currency: "USD", HasFirstDeposit: true, FirstDepositMinor: 500, DepositsMinor: 9000, NGRMinor: 700}
+	file2 := &Row{Date: day, Currency: "USD", DepositsMinor: 2500, NGRMinor: -100}
+	fresh := []Event{{ID: "f1", Type: postback.Deposit, At: at(day, 8), AmountMinor: 2000, Currency: "USD"}}
+	// base has no FTD anywhere, so file1 records one, which file2 withdraws again.
+	both := Summarize(apply(apply(base, file1, "x"), file2, "y")).Days[day]
+	alone := Summarize(apply(fresh, file2, "z")).Days[day]
+	require.Equal(t, alone.DepositsMinor, both.DepositsMinor)
+	require.Equal(t, alone.NGRMinor, both.NGRMinor)
+	require.Equal(t, alone.HasFTD, both.HasFTD)
+	require.Equal(t, StatusMatched, Compare(file2, Summarize(apply(apply(base, file1, "x"), file2, "y")), day, Player{Known: true, AffiliateID: "a"}).Status)
+}
