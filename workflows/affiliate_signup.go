@@ -8,7 +8,7 @@ import (
 
 // AffiliateSignupWorkflowID is the workflow ID of one affiliate's signup.
 func AffiliateSignupWorkflowID(affiliateID string) string {
-	return "affiliate-signup:" + affiliateID
+	return "affiliate-signup:" + IDPart(affiliateID)
 }
 
 // AffiliateSignupInput names the affiliate that signed up.
