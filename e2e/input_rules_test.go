@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +51,39 @@ func TestNonASCIIEventIDIsRecorded(t *testing.T) {
 			sent = append(sent, r.URL.Query().Get("tx"))
 		}
 		require.Contains(t, sent, "café", "macros carry the original id")
+	})
+}
+
+// JSON bodies are refused as query and form are: a member given twice, invalid UTF-8 and lone surrogates are a
+// 400 naming the field (issue 9: they were recorded, last one winning, or stored as U+FFFD), and nothing is written.
+func TestStrictJSONBodies(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(200))
+		key, _, affiliateID := e.setup(tracker.srv.URL)
+		rest := `"affiliate_id":"` + affiliateID + `","currency":"USD"`
+		for body, field := range map[string]string{
+			`{"event_id":"x1","event":"bogus","event":"ftd","amount":"10.00",` + rest + `}`:                     "event",
+			`{"event_id":"x2","event":"ftd","amount":"10.00","amount":"99999.00",` + rest + `}`:                 "amount",
+			`{"event_id":"a","event_id":"b","event":"ftd","amount":"10.00",` + rest + `}`:                       "event_id",
+			`{"event_id":"\ud800","event":"ftd","amount":"10.00",` + rest + `}`:                                 "event_id",
+			"{\"event_id\":\"\xff\xfe\",\"event\":\"ftd\",\"amount\":\"10.00\"," + rest + "}":                   "event_id",
+			`{"event_id":"x3","event":"ftd","player_id":"p\udfff","amount":"1",` + rest + `}`:                   "player_id",
+			"{\"event_id\":\"x4\",\"event\":\"ftd\",\"player_id\":\"p\xc3\x28\",\"amount\":\"1\"," + rest + "}": "player_id",
+		} {
+			r := e.do("POST", "/v1/postbacks", map[string]string{"X-API-Key": key, "Content-Type": "application/json"}, strings.NewReader(body))
+			require.Equal(t, http.StatusBadRequest, r.Status, body)
+			require.Equal(t, field, r.Body["error"].(map[string]any)["field"], r.Raw)
+		}
+		r := e.do("POST", "/v1/admin/affiliates/"+affiliateID+"/postback-endpoints",
+			map[string]string{"Authorization": "Bearer " + adminToken, "Content-Type": "application/json"},
+			strings.NewReader(`{"url":"https://t.example/pb","events":["ftd"],"url":"https://evil.example/pb"}`))
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		require.Equal(t, "url", r.Body["error"].(map[string]any)["field"], r.Raw)
+
+		require.Zero(t, e.count(&store.Conversion{}, "1 = 1"))
+		require.Zero(t, e.count(&store.LedgerEntry{}, "1 = 1"))
+		require.Zero(t, e.count(&store.Delivery{}, "1 = 1"))
+		require.EqualValues(t, 1, e.count(&store.PostbackEndpoint{}, "1 = 1"))
+		require.Empty(t, tracker.received())
 	})
 }

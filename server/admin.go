@@ -1,10 +1,7 @@
 package server
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,32 +17,6 @@ import (
 	"github.com/affrelay/affrelay/relay"
 	"github.com/affrelay/affrelay/store"
 )
-
-// decodeJSON reads a JSON body into dst, refusing unknown fields so a typo is an error, not a silent default.
-func decodeJSON(c *gin.Context, dst any) bool {
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		var tooLarge *http.MaxBytesError
-		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &tooLarge):
-			bodyError(c, err)
-		case errors.As(err, &typeErr):
-			abortField(c, typeErr.Field, "must be a "+typeErr.Type.String())
-		case errors.Is(err, io.EOF):
-			abort(c, http.StatusBadRequest, "malformed_body", "request body must be a JSON object")
-		default:
-			abort(c, http.StatusBadRequest, "malformed_body", "invalid JSON: "+err.Error())
-		}
-		return false
-	}
-	if dec.More() {
-		abort(c, http.StatusBadRequest, "malformed_body", "request body must hold one JSON object")
-		return false
-	}
-	return true
-}
 
 func (h *handlers) createIntegration(c *gin.Context) {
 	var req struct {

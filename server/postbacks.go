@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/affrelay/affrelay/postback"
+	"github.com/affrelay/affrelay/strictjson"
 )
 
 // postback accepts a conversion as GET query, form POST or JSON POST, and answers once Temporal holds it.
@@ -98,16 +99,22 @@ func postbackFields(r *http.Request, body []byte) (postback.Fields, error) {
 	return fields, nil
 }
 
-// jsonFields reads a flat JSON object of strings and numbers. Numbers keep their literal text: money is never a float.
+// jsonFields reads a flat JSON object of strings and numbers. Numbers keep their literal text: money is never
+// a float. A member given twice or a string that is not valid Unicode is refused as the query and form paths
+// refuse them, not left to encoding/json (last one wins, U+FFFD).
 func jsonFields(body []byte) (map[string][]string, error) {
+	if err := strictjson.Check(body); err != nil {
+		var fe *strictjson.FieldError
+		if errors.As(err, &fe) && fe.Field != "" {
+			return nil, &postback.FieldError{Field: fe.Field, Message: fe.Message}
+		}
+		return nil, fmt.Errorf("JSON body: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var obj map[string]any
 	if err := dec.Decode(&obj); err != nil {
 		return nil, fmt.Errorf("JSON body: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("JSON body: more than one value")
 	}
 	if obj == nil {
 		return nil, errors.New("JSON body: must be an object")
