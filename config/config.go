@@ -55,10 +55,13 @@ type HTTP struct {
 
 // Security configures inbound defaults an integration may override, and the audit log.
 type Security struct {
-	RateLimitRPS       float64
-	RateLimitBurst     int
-	SignatureTolerance time.Duration
-	AuditRetention     time.Duration
+	RateLimitRPS   float64
+	RateLimitBurst int
+	// ClickRateLimitRPS and ClickRateLimitBurst bound the public click tracker per client address (IPv6: /64).
+	ClickRateLimitRPS   float64
+	ClickRateLimitBurst int
+	SignatureTolerance  time.Duration
+	AuditRetention      time.Duration
 }
 
 // Temporal configures the connection to the Temporal service.
@@ -116,6 +119,8 @@ var defaults = map[string]any{
 	"http.trusted_proxies":          "",
 	"rate_limit.rps":                50,
 	"rate_limit.burst":              100,
+	"click.rate_limit.rps":          5,
+	"click.rate_limit.burst":        50,
 	"signature.tolerance":           "5m",
 	"audit.retention":               "720h",
 	"temporal.address":              "127.0.0.1:7233",
@@ -242,10 +247,12 @@ func fromViper(v *viper.Viper) (Config, error) {
 			CheckInterval:       duration("alert.check_interval"),
 		},
 		Security: Security{
-			RateLimitRPS:       v.GetFloat64("rate_limit.rps"),
-			RateLimitBurst:     integer("rate_limit.burst"),
-			SignatureTolerance: duration("signature.tolerance"),
-			AuditRetention:     duration("audit.retention"),
+			RateLimitRPS:        v.GetFloat64("rate_limit.rps"),
+			RateLimitBurst:      integer("rate_limit.burst"),
+			ClickRateLimitRPS:   v.GetFloat64("click.rate_limit.rps"),
+			ClickRateLimitBurst: integer("click.rate_limit.burst"),
+			SignatureTolerance:  duration("signature.tolerance"),
+			AuditRetention:      duration("audit.retention"),
 		},
 		Dev: Dev{
 			TemporalPath: v.GetString("dev.temporal_path"),
@@ -284,6 +291,12 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Security.RateLimitBurst < 1 {
 		errs = append(errs, errors.New("rate_limit.burst (AFFRELAY_RATE_LIMIT_BURST): must be at least 1"))
+	}
+	if c.Security.ClickRateLimitRPS <= 0 {
+		errs = append(errs, errors.New("click.rate_limit.rps (AFFRELAY_CLICK_RATE_LIMIT_RPS): must be positive"))
+	}
+	if c.Security.ClickRateLimitBurst < 1 {
+		errs = append(errs, errors.New("click.rate_limit.burst (AFFRELAY_CLICK_RATE_LIMIT_BURST): must be at least 1"))
 	}
 	if _, _, err := net.SplitHostPort(c.Temporal.Address); err != nil {
 		errs = append(errs, fmt.Errorf("temporal.address (AFFRELAY_TEMPORAL_ADDRESS): %q is not host:port", c.Temporal.Address))

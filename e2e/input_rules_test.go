@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -86,4 +87,47 @@ func TestStrictJSONBodies(t *testing.T) {
 		require.EqualValues(t, 1, e.count(&store.PostbackEndpoint{}, "1 = 1"))
 		require.Empty(t, tracker.received())
 	})
+}
+
+// The click tracker applies the postback field rules (issue 9: a NUL or a control character was recorded; on
+// PostgreSQL a NUL failed with 500) and a per-client rate limit, since it is public and writes a row per visit.
+func TestClickParametersAndRateLimit(t *testing.T) {
+	const burst = 12
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		_, integrationID, affiliateID := e.setup(newSink(t, always(200)).srv.URL)
+		r := e.admin("PUT", "/v1/admin/integrations/"+integrationID+"/landing-hosts", map[string]any{"hosts": []string{"casino.example"}})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		to := "to=" + url.QueryEscape("https://casino.example/")
+		bad := map[string]string{
+			"/c/" + affiliateID + "?" + to + "&sub1=a%00b": "sub1",
+			"/c/%01x?" + to: "affiliate_code",
+			"/c/%20x?" + to: "affiliate_code",
+			"/c/" + affiliateID + "?" + to + "&sub2=%FF%FE":                               "sub2",
+			"/c/" + affiliateID + "?" + to + "&sub3=a%C2%85b":                             "sub3", // C1 control NEL
+			"/c/" + affiliateID + "?" + to + "&sub1=a&sub1=b":                             "sub1",
+			"/c/" + affiliateID + "?" + to + "&" + to:                                     "to",
+			"/c/" + affiliateID + "?" + to + "&sub5=" + strings.Repeat("x", 257):          "sub5",
+			"/c/" + affiliateID + "?to=" + url.QueryEscape("https://casino.example/\x00"): "to",
+			"/c/" + strings.Repeat("a", 129) + "?" + to:                                   "affiliate_code",
+		}
+		for path, field := range bad {
+			r := e.do("GET", path, nil, nil)
+			require.Equal(t, http.StatusBadRequest, r.Status, path)
+			require.Equal(t, field, r.Body["error"].(map[string]any)["field"], path)
+		}
+		r = e.do("GET", "/c/"+affiliateID+"?"+to+"&sub1=%zz", nil, nil)
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		require.Zero(t, e.count(&store.Click{}, "1 = 1"))
+
+		for range burst - len(bad) - 1 {
+			require.Equal(t, http.StatusFound, e.visit("/c/"+affiliateID+"?"+to+"&sub1=café").StatusCode)
+		}
+		var click store.Click
+		require.NoError(t, e.app.Store.DB.Take(&click).Error)
+		require.Equal(t, "café", click.Sub1)
+		limited := e.visit("/c/" + affiliateID + "?" + to)
+		require.Equal(t, http.StatusTooManyRequests, limited.StatusCode)
+		require.Equal(t, "100", limited.Header.Get("Retry-After"))
+		require.EqualValues(t, burst-len(bad)-1, e.count(&store.Click{}, "1 = 1"))
+	}, func(c *config.Config) { c.Security.ClickRateLimitRPS, c.Security.ClickRateLimitBurst = 0.01, burst })
 }

@@ -77,6 +77,29 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 // Fields is the raw postback as field name → values, whatever the wire format was.
 type Fields map[string][]string
 
+// Value returns the one value of the named field under the rules every client-sent field follows: given at
+// most once, at most maxLen bytes, valid UTF-8 without control characters (PostgreSQL refuses NUL in text);
+// "" when absent. Errors are *FieldError. The click tracker applies the same rules to its parameters.
+func (f Fields) Value(name string, required bool, maxLen int) (string, error) {
+	vals := f[name]
+	if len(vals) > 1 {
+		return "", &FieldError{name, "is given more than once"}
+	}
+	v := ""
+	if len(vals) == 1 {
+		v = vals[0]
+	}
+	switch {
+	case v == "" && required:
+		return "", &FieldError{name, "is required"}
+	case len(v) > maxLen:
+		return "", &FieldError{name, fmt.Sprintf("is longer than %d bytes", maxLen)}
+	case !printable(v):
+		return "", &FieldError{name, "must be valid UTF-8 without control characters"}
+	}
+	return v, nil
+}
+
 // Parse validates raw fields into an Event. now is the receive time, used when occurred_at is absent;
 // futureSkew is how far past now occurred_at may lie. Errors are *FieldError.
 func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
@@ -86,23 +109,8 @@ func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
 		if err != nil {
 			return ""
 		}
-		vals := f[name]
-		if len(vals) > 1 {
-			err = &FieldError{name, "is given more than once"}
-			return ""
-		}
-		v := ""
-		if len(vals) == 1 {
-			v = vals[0]
-		}
-		switch {
-		case v == "" && required:
-			err = &FieldError{name, "is required"}
-		case len(v) > maxLen:
-			err = &FieldError{name, fmt.Sprintf("is longer than %d bytes", maxLen)}
-		case !printable(v):
-			err = &FieldError{name, "must be valid UTF-8 without control characters"}
-		}
+		var v string
+		v, err = f.Value(name, required, maxLen)
 		return v
 	}
 

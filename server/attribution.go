@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -12,26 +14,39 @@ import (
 	"github.com/affrelay/affrelay/relay"
 )
 
+// Limits of the click tracker's parameters, in bytes.
+const (
+	maxAffiliateCode = postback.MaxIDLength
+	maxLandingURL    = 2048
+)
+
 // click records a visit through a tracking link, GET /c/{affiliate_code}?sub1..sub5&to=<landing URL>, and
-// redirects (302) to the landing URL with click_id added.
+// redirects (302) to the landing URL with click_id added. Its parameters follow the postback field rules
+// (postback.Fields.Value): given once, bounded, valid UTF-8 without control characters.
 func (h *handlers) click(c *gin.Context) {
-	code := c.Param("affiliate_code")
-	if len(code) > postback.MaxIDLength || strings.TrimSpace(code) != code || strings.ContainsAny(code, "\x00\r\n") {
-		abortField(c, "affiliate_code", fmt.Sprintf("must be at most %d bytes without white space at the ends", postback.MaxIDLength))
+	query, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		abort(c, http.StatusBadRequest, "invalid_request", "query string: "+err.Error())
 		return
 	}
-	to := c.Query("to")
-	if to == "" || len(to) > 2048 {
-		abortField(c, "to", "is required: the landing URL, at most 2048 bytes")
-		return
+	fields := postback.Fields(query)
+	fields["affiliate_code"] = []string{c.Param("affiliate_code")}
+	code, err := fields.Value("affiliate_code", true, maxAffiliateCode)
+	if err == nil && strings.TrimSpace(code) != code {
+		err = &postback.FieldError{Field: "affiliate_code", Message: "must not start or end with white space"}
 	}
+	to, terr := fields.Value("to", true, maxLandingURL)
+	err = cmp.Or(err, terr)
 	var subs [5]string
 	for i, name := range postback.SubFields {
-		subs[i] = c.Query(name)
-		if len(subs[i]) > postback.MaxSubLength {
-			abortField(c, name, fmt.Sprintf("is longer than %d bytes", postback.MaxSubLength))
-			return
-		}
+		var serr error
+		subs[i], serr = fields.Value(name, false, postback.MaxSubLength)
+		err = cmp.Or(err, serr)
+	}
+	var fe *postback.FieldError
+	if errors.As(err, &fe) {
+		abortField(c, fe.Field, fe.Message)
+		return
 	}
 	_, redirect, err := h.o.Service.RecordClick(c, code, subs, to)
 	if errors.Is(err, relay.ErrLanding) {

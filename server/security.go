@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -145,12 +144,7 @@ func (l *keyLimiters) allow(keyID string, rps float64, burst int, now time.Time)
 	if lim.Burst() != burst {
 		lim.SetBurstAt(now, burst)
 	}
-	res := lim.ReserveN(now, 1)
-	if delay := res.DelayFrom(now); delay > 0 {
-		res.CancelAt(now)
-		return delay, false
-	}
-	return 0, true
+	return take(lim, now)
 }
 
 // rateLimit applies the key's token bucket: 429 with Retry-After when it is empty.
@@ -165,9 +159,7 @@ func (h *handlers) rateLimit(c *gin.Context) {
 	}
 	wait, ok := h.limiters.allow(c.GetString(ctxKeyID), rps, burst, h.o.Now())
 	if !ok {
-		secs := min(int(math.Ceil(wait.Seconds())), retryAfterMaxSeconds)
-		c.Header("Retry-After", strconv.Itoa(secs))
-		abort(c, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many requests for this API key; retry after %d s", secs))
+		tooManyRequests(c, wait, "this API key")
 		return
 	}
 	c.Next()

@@ -63,7 +63,10 @@ func New(o Options) http.Handler {
 		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here")
 	})
 
-	h := &handlers{o: o, metrics: newMetrics(o.Service, o.Logger), limiters: &keyLimiters{}}
+	h := &handlers{
+		o: o, metrics: newMetrics(o.Service, o.Logger), limiters: &keyLimiters{},
+		clicks: newClientLimiters(o.Security.ClickRateLimitRPS, o.Security.ClickRateLimitBurst),
+	}
 	r.GET("/metrics", h.metrics.handler())
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", h.ready)
@@ -103,7 +106,7 @@ func New(o Options) http.Handler {
 	h.webhookRoutes(admin.Group("/webhooks"))
 
 	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), h.commissionReport)
-	r.GET("/c/:affiliate_code", h.click)
+	r.GET("/c/:affiliate_code", h.limitClicks, h.click)
 
 	if o.Sink != nil {
 		r.Any("/demo/sink", o.Sink.receive)
@@ -116,6 +119,7 @@ type handlers struct {
 	o        Options
 	metrics  *metrics
 	limiters *keyLimiters
+	clicks   *clientLimiters
 }
 
 func (h *handlers) ready(c *gin.Context) {
