@@ -13,19 +13,21 @@ func TestSecurityDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, c.HTTP.TrustedProxies, "no proxy is trusted by default")
 	require.Empty(t, c.HTTP.TLSCert)
-	require.Equal(t, Security{RateLimitRPS: 50, RateLimitBurst: 100, SignatureTolerance: 5 * time.Minute, AuditRetention: 720 * time.Hour}, c.Security)
+	require.Equal(t, Security{RateLimitRPS: 50, RateLimitBurst: 100, ClickRateLimitRPS: 5, ClickRateLimitBurst: 50, SignatureTolerance: 5 * time.Minute, AuditRetention: 720 * time.Hour}, c.Security)
 }
 
 func TestSecurityFromEnv(t *testing.T) {
 	t.Setenv("AFFRELAY_HTTP_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8")
 	t.Setenv("AFFRELAY_RATE_LIMIT_RPS", "2.5")
 	t.Setenv("AFFRELAY_RATE_LIMIT_BURST", "7")
+	t.Setenv("AFFRELAY_CLICK_RATE_LIMIT_RPS", "0.5")
+	t.Setenv("AFFRELAY_CLICK_RATE_LIMIT_BURST", "3")
 	t.Setenv("AFFRELAY_SIGNATURE_TOLERANCE", "90s")
 	t.Setenv("AFFRELAY_AUDIT_RETENTION", "48h")
 	c, err := Load(nil)
 	require.NoError(t, err)
 	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}, c.HTTP.TrustedProxies)
-	require.Equal(t, Security{RateLimitRPS: 2.5, RateLimitBurst: 7, SignatureTolerance: 90 * time.Second, AuditRetention: 48 * time.Hour}, c.Security)
+	require.Equal(t, Security{RateLimitRPS: 2.5, RateLimitBurst: 7, ClickRateLimitRPS: 0.5, ClickRateLimitBurst: 3, SignatureTolerance: 90 * time.Second, AuditRetention: 48 * time.Hour}, c.Security)
 }
 
 func TestSecurityErrorsNameTheEnvKey(t *testing.T) {
