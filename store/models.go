@@ -234,7 +234,8 @@ type WebhookSecret struct {
 	CreatedAt      time.Time
 }
 
-// models lists every table, in creation order.
+// models lists every table. The migrations create them (store/migrations); TestMigrationsMatchTheModels
+// checks that the two agree.
 var models = []any{
 	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &Click{}, &PostbackEndpoint{},
 	&Conversion{}, &LedgerEntry{}, &RevSharePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},

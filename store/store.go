@@ -4,14 +4,19 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"embed"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -59,9 +64,63 @@ func Open(driver, dsn string) (*Store, error) {
 	return &Store{DB: db}, nil
 }
 
-// Migrate creates or updates every table and index.
+// migrations holds the versioned schema changes, one folder per dialect (see docs/migrations.md).
+//
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate applies the schema migrations this database has not had yet. A database that AutoMigrate created
+// before versioned migrations has no goose_db_version table; the baseline migration creates only what is
+// missing (IF NOT EXISTS), so such a database is adopted in place.
 func (s *Store) Migrate(ctx context.Context) error {
-	return s.DB.WithContext(ctx).AutoMigrate(models...)
+	p, err := s.migrationProvider(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate the %s database: %w", s.DB.Name(), err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the database's applied migration version and the newest this binary knows.
+func (s *Store) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
+	p, err := s.migrationProvider(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.GetVersions(ctx)
+}
+
+func (s *Store) migrationProvider(ctx context.Context) (*goose.Provider, error) {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return nil, err
+	}
+	dialect := s.DB.Name()
+	files, err := fs.Sub(migrations, "migrations/"+dialect)
+	if err != nil {
+		return nil, err
+	}
+	switch dialect {
+	case "sqlite":
+		return goose.NewProvider(goose.DialectSQLite3, sqlDB, files)
+	case "postgres":
+		// Replicas starting together take turns. The lock is per schema, so schemas in one database (the
+		// end-to-end tests use one each) do not wait for each other.
+		var schema string
+		if err := s.DB.WithContext(ctx).Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+			return nil, err
+		}
+		h := fnv.New64a()
+		h.Write([]byte("affrelay-migrate:" + schema))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return nil, err
+		}
+		return goose.NewProvider(goose.DialectPostgres, sqlDB, files, goose.WithSessionLocker(locker))
+	}
+	return nil, fmt.Errorf("no migrations for database %q", dialect)
 }
 
 // Ping checks that the database answers.

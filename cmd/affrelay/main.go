@@ -25,7 +25,7 @@ Commands:
   worker    run the Temporal worker (workflows and activities)
   all       run the HTTP API and the worker in one process
   dev       start a local Temporal dev server with its UI, SQLite, a demo setup, API and worker (what 'make run' runs)
-  migrate   create or update the database tables
+  migrate   apply the database schema migrations this database has not had yet
 
 Configuration: defaults < affrelay.yaml < AFFRELAY_* environment < flags. See README.md.
 `
@@ -102,6 +102,10 @@ func migrate(ctx context.Context, cfg config.Config) error {
 	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("migrated the %s database\n", cfg.Database.Driver)
+	version, _, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("migrated the %s database to schema version %d\n", cfg.Database.Driver, version)
 	return nil
 }
