@@ -4,8 +4,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -147,7 +150,7 @@ var defaults = map[string]any{
 
 // Flags registers the command-line flags that override configuration keys.
 func Flags(fs *pflag.FlagSet) {
-	fs.String("config", "", "path to a YAML config file (default: ./affrelay.yaml if present)")
+	fs.String("config", "", "path to a YAML config file (default: $AFFRELAY_CONFIG, else ./affrelay.yaml or ./affrelay.yml if present)")
 	fs.String("http-addr", "", "HTTP listen address (http.addr)")
 	fs.String("temporal-address", "", "Temporal frontend host:port (temporal.address)")
 	fs.String("database-driver", "", "sqlite or postgres (database.driver)")
@@ -161,8 +164,8 @@ var flagKeys = map[string]string{
 	"database-dsn":     "database.dsn",
 }
 
-// Load reads the configuration. fs may be nil.
-func Load(fs *pflag.FlagSet) (Config, error) {
+// Load reads the configuration. flags may be nil.
+func Load(flags *pflag.FlagSet) (Config, error) {
 	v := viper.New()
 	for k, val := range defaults {
 		v.SetDefault(k, val)
@@ -171,34 +174,62 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
 
-	file := ""
-	if fs != nil {
-		file, _ = fs.GetString("config")
+	flagFile := ""
+	if flags != nil {
+		flagFile, _ = flags.GetString("config")
 		for flag, key := range flagKeys {
-			if f := fs.Lookup(flag); f != nil && f.Changed {
+			if f := flags.Lookup(flag); f != nil && f.Changed {
 				if err := v.BindPFlag(key, f); err != nil {
 					return Config{}, err
 				}
 			}
 		}
 	}
+	file, err := configFile(flagFile)
+	if err != nil {
+		return Config{}, err
+	}
 	if file != "" {
 		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
 			return Config{}, fmt.Errorf("config file %s: %w", file, err)
 		}
-	} else {
-		v.SetConfigName("affrelay")
-		v.SetConfigType("yaml")
-		v.AddConfigPath(".")
-		if err := v.ReadInConfig(); err != nil {
-			var notFound viper.ConfigFileNotFoundError
-			if !errors.As(err, &notFound) {
-				return Config{}, fmt.Errorf("config file: %w", err)
+		// Every key the file set that no setting has: a typo would otherwise leave the default in force unseen.
+		var unknown []string
+		for _, k := range v.AllKeys() {
+			if _, ok := defaults[k]; !ok {
+				unknown = append(unknown, k)
 			}
+		}
+		if len(unknown) > 0 {
+			slices.Sort(unknown)
+			return Config{}, fmt.Errorf("config file %s: unknown key %s (the settings are listed in docs/configuration.md)",
+				file, strings.Join(unknown, ", "))
 		}
 	}
 	return fromViper(v)
+}
+
+// configFile names the YAML file to read: the --config flag, else AFFRELAY_CONFIG, else affrelay.yaml or
+// affrelay.yml in the working directory when one exists; "" for none. Only those names are looked for, so a
+// binary named affrelay beside them is never read as configuration.
+func configFile(flagFile string) (string, error) {
+	if flagFile != "" {
+		return flagFile, nil
+	}
+	if env := os.Getenv("AFFRELAY_CONFIG"); env != "" {
+		return env, nil
+	}
+	for _, name := range []string{"affrelay.yaml", "affrelay.yml"} {
+		switch _, err := os.Stat(name); {
+		case err == nil:
+			return name, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return "", fmt.Errorf("config file %s: %w", name, err)
+		}
+	}
+	return "", nil
 }
 
 func fromViper(v *viper.Viper) (Config, error) {

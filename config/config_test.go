@@ -360,3 +360,56 @@ func TestValidatePolicy(t *testing.T) {
 		})
 	}
 }
+
+// A misspelt key in the config file stops the start, naming the key, instead of leaving the default in force.
+func TestLoadRefusesUnknownKeys(t *testing.T) {
+	for _, tt := range []struct{ yaml, key string }{
+		{"rate_limt:\n  rps: 5\n", "rate_limt.rps"},
+		{"http:\n  adr: \":9000\"\n", "http.adr"},
+		{"delivery:\n  timeout: 3s\n  retry_shedule: 1s\n", "delivery.retry_shedule"},
+	} {
+		dir := isolate(t)
+		writeFile(t, filepath.Join(dir, "affrelay.yaml"), tt.yaml)
+		_, err := load(t)
+		require.ErrorContains(t, err, "unknown key "+tt.key)
+		require.ErrorContains(t, err, "affrelay.yaml")
+	}
+}
+
+// Only affrelay.yaml and affrelay.yml are looked for: a binary named affrelay (or any other extension) in the
+// working directory is not configuration. AFFRELAY_CONFIG names a file explicitly; --config wins over it.
+func TestLoadConfigFileLookup(t *testing.T) {
+	dir := isolate(t)
+	writeFile(t, filepath.Join(dir, "affrelay"), "\x7fELF\x02\x01\x01\x00binary")
+	writeFile(t, filepath.Join(dir, "affrelay.json"), `{"http":{"addr":":1"}}`)
+	c, err := load(t)
+	require.NoError(t, err)
+	require.Equal(t, ":8080", c.HTTP.Addr)
+
+	writeFile(t, filepath.Join(dir, "affrelay.yml"), "http:\n  addr: \":7001\"\n")
+	c, err = load(t)
+	require.NoError(t, err)
+	require.Equal(t, ":7001", c.HTTP.Addr)
+
+	writeFile(t, filepath.Join(dir, "affrelay.yaml"), "http:\n  addr: \":7002\"\n")
+	c, err = load(t)
+	require.NoError(t, err)
+	require.Equal(t, ":7002", c.HTTP.Addr, "affrelay.yaml comes before affrelay.yml")
+
+	other := filepath.Join(t.TempDir(), "elsewhere.conf")
+	writeFile(t, other, "http:\n  addr: \":7003\"\n")
+	t.Setenv("AFFRELAY_CONFIG", other)
+	c, err = load(t)
+	require.NoError(t, err)
+	require.Equal(t, ":7003", c.HTTP.Addr, "AFFRELAY_CONFIG, read as YAML whatever its extension")
+
+	flagFile := filepath.Join(t.TempDir(), "flag.yaml")
+	writeFile(t, flagFile, "http:\n  addr: \":7004\"\n")
+	c, err = load(t, "--config", flagFile)
+	require.NoError(t, err)
+	require.Equal(t, ":7004", c.HTTP.Addr)
+
+	t.Setenv("AFFRELAY_CONFIG", filepath.Join(dir, "missing.yaml"))
+	_, err = load(t)
+	require.ErrorContains(t, err, "missing.yaml")
+}
