@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +131,62 @@ func TestClickParametersAndRateLimit(t *testing.T) {
 		require.Equal(t, "100", limited.Header.Get("Retry-After"))
 		require.EqualValues(t, burst-len(bad)-1, e.count(&store.Click{}, "1 = 1"))
 	}, func(c *config.Config) { c.Security.ClickRateLimitRPS, c.Security.ClickRateLimitBurst = 0.01, burst })
+}
+
+// Admin bodies: no credentials in any outbound URL, and every list bounded with a 400 naming the field and the
+// limit (issue 9: a postback endpoint with user:secret@ and a RevShare plan with 10,000 tiers were accepted).
+func TestAdminBodyBounds(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		_, integrationID, affiliateID := e.setup(newSink(t, always(200)).srv.URL)
+		tiers := func(n int) []map[string]any {
+			out := make([]map[string]any, n)
+			for i := range out {
+				out[i] = map[string]any{"from": strconv.Itoa(i * 100), "rate": "25"}
+			}
+			return out
+		}
+		many := func(n int, f func(int) string) []string {
+			out := make([]string, n)
+			for i := range out {
+				out[i] = f(i)
+			}
+			return out
+		}
+		revshare := func(n int) map[string]any {
+			return map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "tiered", "tiers": tiers(n)}
+		}
+		for name, tc := range map[string]struct {
+			method, path string
+			body         any
+			field, msg   string
+		}{
+			"endpoint with credentials": {"POST", "/v1/admin/affiliates/" + affiliateID + "/postback-endpoints",
+				map[string]any{"url": "http://user:secret@tracker.example/pb", "events": []string{"ftd"}}, "url", "credentials"},
+			"endpoint with user only": {"POST", "/v1/admin/affiliates/" + affiliateID + "/postback-endpoints",
+				map[string]any{"url": "https://user@tracker.example/pb?c={click_id}", "events": []string{"ftd"}}, "url", "credentials"},
+			"webhook with credentials": {"POST", "/v1/admin/webhooks",
+				map[string]any{"kind": "webhook", "url": "https://u:p@hooks.example/in", "events": []string{"conversion.recorded"}}, "url", "credentials"},
+			"10000 tiers": {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": revshare(10000)}, "plan.tiers", "at most 20"},
+			"21 tiers in a version": {"POST", "/v1/admin/affiliates/" + affiliateID + "/plans",
+				map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "tiered", "tiers": tiers(21), "effective_from": "2030-01-01T00:00:00Z"}, "tiers", "at most 20"},
+			"8 events": {"POST", "/v1/admin/affiliates/" + affiliateID + "/postback-endpoints",
+				map[string]any{"url": "https://tracker.example/pb", "events": many(8, func(int) string { return "ftd" })}, "events", "at most 7"},
+			"51 hosts": {"PUT", "/v1/admin/integrations/" + integrationID + "/landing-hosts",
+				map[string]any{"hosts": many(51, func(i int) string { return "h" + strconv.Itoa(i) + ".example" })}, "hosts", "at most 50"},
+			"101 allowlist entries": {"PATCH", "/v1/admin/integrations/" + integrationID,
+				map[string]any{"ip_allowlist": many(101, func(i int) string { return "10.0." + strconv.Itoa(i) + ".0/24" })}, "ip_allowlist", "at most 100"},
+		} {
+			r := e.admin(tc.method, tc.path, tc.body)
+			require.Equal(t, http.StatusBadRequest, r.Status, name+": "+r.Raw)
+			require.Equal(t, tc.field, r.Body["error"].(map[string]any)["field"], name)
+			require.Contains(t, r.Body["error"].(map[string]any)["message"], tc.msg, name)
+		}
+		require.EqualValues(t, 1, e.count(&store.PostbackEndpoint{}, "1 = 1"))
+		require.EqualValues(t, 1, e.count(&store.Affiliate{}, "1 = 1"))
+		require.EqualValues(t, 1, e.count(&store.Plan{}, "1 = 1"))
+		require.Zero(t, e.count(&store.WebhookSubscription{}, "1 = 1"))
+		in := e.admin("GET", "/v1/admin/integrations/"+integrationID, nil)
+		require.Empty(t, in.Body["ip_allowlist"], in.Raw)
+		require.Empty(t, in.Body["landing_hosts"], in.Raw)
+	})
 }

@@ -68,7 +68,7 @@ const placeholder = "x"
 // characters; has a '%' only as part of a two-hex-digit escape; uses only
 // supported macros, with balanced, non-nested braces; has no macro in the
 // scheme, user info, host or port; and, with its macros filled in, is an
-// absolute http or https URL with a host.
+// absolute http or https URL with a host and no credentials (user info).
 //
 // Error messages name the problem precisely (e.g. "unknown macro {clickid}")
 // and byte offsets are 0-based, so they can be shown to whoever typed the
@@ -148,6 +148,9 @@ func Validate(template string) error {
 	}
 	if u.Hostname() == "" {
 		return errors.New("template URL has no host")
+	}
+	if u.User != nil {
+		return errors.New("template URL must not carry credentials (user:password@host); they would be sent to every hop and logged")
 	}
 	return nil
 }

@@ -125,6 +125,9 @@ func (h *handlers) addPostbackEndpoint(c *gin.Context) {
 		abortField(c, "events", "must name at least one event")
 		return
 	}
+	if listTooLong(c, "events", len(req.Events), len(postback.EventTypes)) {
+		return
+	}
 	seen := map[string]bool{}
 	for _, e := range req.Events {
 		if !slices.Contains(postback.EventTypes, e) {

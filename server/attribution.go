@@ -18,6 +18,7 @@ import (
 const (
 	maxAffiliateCode = postback.MaxIDLength
 	maxLandingURL    = 2048
+	maxLandingHosts  = 50
 )
 
 // click records a visit through a tracking link, GET /c/{affiliate_code}?sub1..sub5&to=<landing URL>, and
@@ -68,8 +69,7 @@ func (h *handlers) setLandingHosts(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
-	if len(req.Hosts) > 50 {
-		abortField(c, "hosts", "lists more than 50 hosts")
+	if listTooLong(c, "hosts", len(req.Hosts), maxLandingHosts) {
 		return
 	}
 	for i, host := range req.Hosts {

@@ -45,6 +45,9 @@ type planJSON struct {
 	EffectiveFrom *time.Time         `json:"effective_from,omitempty"`
 }
 
+// maxPlanTiers bounds a RevShare plan's tiers: real programmes have a handful, and each event walks them.
+const maxPlanTiers = 20
+
 // parsePlan validates a plan version; on failure it has answered 400 naming the field under prefix.
 func parsePlan(c *gin.Context, prefix string, j planJSON) (store.Plan, bool) {
 	fail := func(field, msg string) (store.Plan, bool) {
@@ -82,6 +85,9 @@ func parsePlan(c *gin.Context, prefix string, j planJSON) (store.Plan, bool) {
 			return p, false
 		}
 		p.WindowDays = q.WindowDays
+	}
+	if listTooLong(c, prefix+"tiers", len(j.Tiers), maxPlanTiers) {
+		return p, false
 	}
 	tiers := make([]activities.PlanTier, len(j.Tiers))
 	for i, t := range j.Tiers {

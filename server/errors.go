@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -46,6 +47,15 @@ func serviceError(c *gin.Context, logger *slog.Logger, err error) {
 	default:
 		internalError(c, logger, err)
 	}
+}
+
+// listTooLong answers 400 naming the field when a list in a body has more than limit entries.
+func listTooLong(c *gin.Context, field string, n, limit int) bool {
+	if n <= limit {
+		return false
+	}
+	abortField(c, field, fmt.Sprintf("lists %d entries; at most %d are allowed", n, limit))
+	return true
 }
 
 // bodyError answers a body that could not be read: too large, or broken.

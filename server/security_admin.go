@@ -108,8 +108,7 @@ func (h *handlers) updateIntegration(c *gin.Context) {
 		sec.ToleranceSeconds = *req.ToleranceSeconds
 	}
 	if req.IPAllowlist != nil {
-		if len(*req.IPAllowlist) > maxAllowlistEntries {
-			abortField(c, "ip_allowlist", fmt.Sprintf("has more than %d entries", maxAllowlistEntries))
+		if listTooLong(c, "ip_allowlist", len(*req.IPAllowlist), maxAllowlistEntries) {
 			return
 		}
 		prefixes, err := clientip.ParsePrefixes(strings.Join(*req.IPAllowlist, ","))
