@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,34 +9,9 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/commission/commissionrow"
 	"github.com/affrelay/affrelay/store"
 )
-
-// PlanTier is how a RevShare tier is stored in store.Plan.Tiers.
-type PlanTier struct {
-	FromMinor int64 `json:"from_minor"`
-	RateBP    int64 `json:"rate_bp"`
-}
-
-// EnginePlan turns a stored plan version into the engine's.
-func EnginePlan(p store.Plan) (commission.Plan, error) {
-	cp := commission.Plan{
-		ID: p.ID, Type: p.Type, Currency: p.Currency, EffectiveFrom: p.EffectiveFrom, CPAMinor: p.AmountMinor,
-		MinFirstDepositMinor: p.MinFirstDepositMinor, CumulativeDepositMinor: p.CumulativeDepositMinor,
-		WindowDays: p.WindowDays, TierMode: p.TierMode, Carryover: p.Carryover,
-	}
-	if p.Tiers == "" {
-		return cp, nil
-	}
-	var tiers []PlanTier
-	if err := json.Unmarshal([]byte(p.Tiers), &tiers); err != nil {
-		return cp, fmt.Errorf("plan %s: tiers: %w", p.ID, err)
-	}
-	for _, t := range tiers {
-		cp.Tiers = append(cp.Tiers, commission.Tier(t))
-	}
-	return cp, nil
-}
 
 // ledgerSource is the recorded past of one affiliate and integration, read inside the transaction that
 // writes the new entries.
@@ -51,15 +25,7 @@ func (s ledgerSource) Plans() ([]commission.Plan, error) {
 	if err := s.tx.Where("affiliate_id = ?", s.affiliateID).Order("effective_from").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	plans := make([]commission.Plan, 0, len(rows))
-	for _, r := range rows {
-		p, err := EnginePlan(r)
-		if err != nil {
-			return nil, err
-		}
-		plans = append(plans, p)
-	}
-	return plans, nil
+	return commissionrow.Plans(rows)
 }
 
 func (s ledgerSource) Parent() (*commission.Parent, error) {
@@ -73,42 +39,20 @@ func (s ledgerSource) Parent() (*commission.Parent, error) {
 	return &commission.Parent{AffiliateID: aff.ParentID, ShareBP: aff.ParentShareBP}, nil
 }
 
-func recorded(c store.Conversion) commission.Recorded {
-	return commission.Recorded{
-		Event: commission.Event{
-			ID: c.EventID, Type: c.Event, PlayerID: c.PlayerID, AmountMinor: c.AmountMinor, At: c.OccurredAt.UTC(),
-		},
-		Currency: c.Currency, OriginalID: c.OriginalEventID,
-	}
-}
-
 func (s ledgerSource) Conversion(eventID string) (commission.Recorded, bool, error) {
 	var c store.Conversion
 	err := s.tx.Where("integration_id = ? AND event_id = ? AND affiliate_id = ?", s.integrationID, eventID, s.affiliateID).Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return commission.Recorded{}, false, nil
 	}
-	return recorded(c), err == nil, err
+	return commissionrow.Recorded(c), err == nil, err
 }
 
 func (s ledgerSource) PlayerConversions(playerID string) ([]commission.Recorded, error) {
 	var rows []store.Conversion
 	err := s.tx.Where("integration_id = ? AND affiliate_id = ? AND player_id = ?", s.integrationID, s.affiliateID, playerID).
 		Order("occurred_at, event_id").Find(&rows).Error
-	out := make([]commission.Recorded, len(rows))
-	for i, r := range rows {
-		out[i] = recorded(r)
-	}
-	return out, err
-}
-
-// EngineEntry turns a stored ledger entry into the engine's.
-func EngineEntry(e store.LedgerEntry) commission.Entry {
-	return commission.Entry{
-		SourceKey: e.SourceKey, Kind: e.Kind, AffiliateID: e.AffiliateID, AmountMinor: e.AmountMinor,
-		Currency: e.Currency, PlanID: e.PlanID, EventID: e.EventID, PlayerID: e.PlayerID, At: e.EventAt.UTC(),
-		FXRate: e.FXRate, Period: e.Period, BaseMinor: e.BaseMinor, OriginalKey: e.OriginalKey,
-	}
+	return commissionrow.RecordedAll(rows), err
 }
 
 func (s ledgerSource) Entry(key string) (*commission.Entry, error) {
@@ -120,7 +64,7 @@ func (s ledgerSource) Entry(key string) (*commission.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	ce := EngineEntry(e)
+	ce := commissionrow.Entry(e)
 	return &ce, nil
 }
 
@@ -129,22 +73,14 @@ func (s ledgerSource) EventEntries(eventID string) ([]commission.Entry, error) {
 	err := s.tx.Where("affiliate_id = ? AND conversion_id IN (?)", s.affiliateID,
 		s.tx.Model(&store.Conversion{}).Select("id").Where("integration_id = ? AND event_id = ?", s.integrationID, eventID)).
 		Order("source_key").Find(&rows).Error
-	out := make([]commission.Entry, len(rows))
-	for i, r := range rows {
-		out[i] = EngineEntry(r)
-	}
-	return out, err
+	return commissionrow.Entries(rows), err
 }
 
 // RevShareEntries returns one summed row per period and plan version, from rev_share_periods.
 func (s ledgerSource) RevShareEntries() ([]commission.Entry, error) {
 	var rows []store.RevSharePeriod
 	err := s.tx.Where("affiliate_id = ?", s.affiliateID).Order("period, plan_id").Find(&rows).Error
-	out := make([]commission.Entry, len(rows))
-	for i, r := range rows {
-		out[i] = commission.Entry{Kind: commission.KindRevShare, Period: r.Period, PlanID: r.PlanID, BaseMinor: r.NGRMinor, AmountMinor: r.WrittenMinor}
-	}
-	return out, err
+	return commissionrow.RevSharePeriods(rows), err
 }
 
 // addToRevSharePeriod adds a RevShare entry just written to its period's sums.
@@ -214,7 +150,7 @@ func (a *Activities) writeLedger(tx *gorm.DB, conv store.Conversion) (int64, str
 // returns the sum of the affiliate's entries it wrote.
 func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
 	src := ledgerSource{tx: tx, affiliateID: conv.AffiliateID, integrationID: conv.IntegrationID}
-	in, err := commission.Prepare(src, conv.AffiliateID, conv.IntegrationID, recorded(conv))
+	in, err := commission.Prepare(src, conv.AffiliateID, conv.IntegrationID, commissionrow.Recorded(conv))
 	if errors.Is(err, commission.ErrNoPlan) {
 		return 0, "", nil
 	}
@@ -247,12 +183,7 @@ func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, strin
 
 // insertEntry writes an entry unless its key exists (ON CONFLICT DO NOTHING) and says whether it did.
 func insertEntry(tx *gorm.DB, conversionID string, e commission.Entry) (bool, error) {
-	row := store.LedgerEntry{
-		ID: store.NewID("led"), AffiliateID: e.AffiliateID, SourceKey: e.SourceKey, ConversionID: conversionID,
-		Kind: e.Kind, AmountMinor: e.AmountMinor, Currency: e.Currency, PlanID: e.PlanID, EventID: e.EventID,
-		PlayerID: e.PlayerID, EventAt: e.At, FXRate: e.FXRate, Period: e.Period, BaseMinor: e.BaseMinor,
-		OriginalKey: e.OriginalKey,
-	}
+	row := commissionrow.LedgerRow(store.NewID("led"), conversionID, e)
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 	return res.RowsAffected == 1, res.Error
 }

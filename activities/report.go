@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/commission/commissionrow"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/webhook"
@@ -60,11 +61,7 @@ func (a *Activities) StoreCommissionReport(ctx context.Context, in StoreCommissi
 			Order("event_at, source_key").Find(&rows).Error; err != nil {
 			return err
 		}
-		entries := make([]commission.Entry, len(rows))
-		for i, r := range rows {
-			entries[i] = EngineEntry(r)
-		}
-		rep, err := commission.Summarize(entries, commission.GroupByDay)
+		rep, err := commission.Summarize(commissionrow.Entries(rows), commission.GroupByDay)
 		if err != nil {
 			return err
 		}

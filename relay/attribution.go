@@ -2,24 +2,21 @@ package relay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/store"
 )
-
-// ErrLanding says a tracking link's landing URL is not allowed; the message says why.
-var ErrLanding = errors.New("landing URL not allowed")
 
 // SetLandingHosts replaces the hosts tracking links may send visitors to for an integration's brand.
 func (s *Service) SetLandingHosts(ctx context.Context, integrationID string, hosts []string) (store.Integration, error) {
 	var in store.Integration
 	db := s.Store.DB.WithContext(ctx)
 	if err := db.Where("id = ?", integrationID).Take(&in).Error; err != nil {
-		return in, notFound(err, "integration "+integrationID)
+		return in, store.NotFound(err, "integration "+integrationID)
 	}
 	in.LandingHosts = strings.Join(hosts, ",")
 	return in, db.Model(&in).Update("landing_hosts", in.LandingHosts).Error
@@ -32,7 +29,7 @@ func (s *Service) SetLandingHosts(ctx context.Context, integrationID string, hos
 func (s *Service) RecordClick(ctx context.Context, affiliateCode string, subs [5]string, landing string) (store.Click, string, error) {
 	u, err := url.Parse(landing)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return store.Click{}, "", fmt.Errorf("%w: %q is not an absolute http(s) URL without credentials", ErrLanding, landing)
+		return store.Click{}, "", apperr.Invalid("to", fmt.Sprintf("landing URL not allowed: %q is not an absolute http(s) URL without credentials", landing))
 	}
 	host := strings.ToLower(u.Hostname())
 	var candidates []store.Integration
@@ -48,7 +45,7 @@ func (s *Service) RecordClick(ctx context.Context, affiliateCode string, subs [5
 		}
 	}
 	if integrationID == "" {
-		return store.Click{}, "", fmt.Errorf("%w: %s is not on any integration's landing host allowlist", ErrLanding, host)
+		return store.Click{}, "", apperr.Invalid("to", "landing URL not allowed: "+host+" is not on any integration's landing host allowlist")
 	}
 	c := store.Click{
 		ID: store.NewID("clk"), AffiliateID: affiliateCode, IntegrationID: integrationID, LandingURL: landing,

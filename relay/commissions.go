@@ -3,14 +3,14 @@ package relay
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/affrelay/affrelay/activities"
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/commission/commissionrow"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -21,16 +21,16 @@ func (s *Service) AddPlanVersion(ctx context.Context, affiliateID string, p stor
 	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var latest store.Plan
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", affiliateID).Take(&store.Affiliate{}).Error; err != nil {
-			return notFound(err, "affiliate "+affiliateID)
+			return store.NotFound(err, "affiliate "+affiliateID)
 		}
 		if err := tx.Where("affiliate_id = ?", affiliateID).Order("effective_from DESC").Take(&latest).Error; err != nil {
 			return err
 		}
 		if !p.EffectiveFrom.After(latest.EffectiveFrom) {
-			return fmt.Errorf("%w: effective_from must be after the current version's (%s)", ErrConflict, latest.EffectiveFrom.UTC().Format(time.RFC3339))
+			return apperr.Conflict("effective_from must be after the current version's (%s)", latest.EffectiveFrom.UTC().Format(time.RFC3339))
 		}
 		if p.Currency != latest.Currency {
-			return fmt.Errorf("%w: the plan currency is %s and cannot change", ErrConflict, latest.Currency)
+			return apperr.Conflict("the plan currency is %s and cannot change", latest.Currency)
 		}
 		p.ID, p.AffiliateID = store.NewID("pln"), affiliateID
 		return tx.Create(&p).Error
@@ -54,16 +54,16 @@ func (s *Service) SetParent(ctx context.Context, affiliateID, parentID string, s
 	var aff store.Affiliate
 	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", affiliateID).Take(&aff).Error; err != nil {
-			return notFound(err, "affiliate "+affiliateID)
+			return store.NotFound(err, "affiliate "+affiliateID)
 		}
 		// Walk up from the new parent: meeting the affiliate would make a cycle.
 		for id, depth := parentID, 0; id != ""; depth++ {
 			if id == affiliateID || depth > 100 {
-				return fmt.Errorf("%w: %s is below %s, so it cannot be its parent", ErrConflict, parentID, affiliateID)
+				return apperr.Conflict("%s is below %s, so it cannot be its parent", parentID, affiliateID)
 			}
 			var up store.Affiliate
 			if err := tx.Where("id = ?", id).Take(&up).Error; err != nil {
-				return notFound(err, "parent affiliate "+id)
+				return store.NotFound(err, "parent affiliate "+id)
 			}
 			id = up.ParentID
 		}
@@ -78,7 +78,7 @@ func (s *Service) AddFXRate(ctx context.Context, r store.FXRate) (store.FXRate, 
 	r.ID = store.NewID("fx")
 	err := s.Store.DB.WithContext(ctx).Create(&r).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return r, fmt.Errorf("%w: a %s/%s rate from %s exists", ErrConflict, r.Base, r.Quote, r.EffectiveFrom.UTC().Format(time.RFC3339))
+		return r, apperr.Conflict("a %s/%s rate from %s exists", r.Base, r.Quote, r.EffectiveFrom.UTC().Format(time.RFC3339))
 	}
 	return r, err
 }
@@ -100,9 +100,5 @@ func (s *Service) CommissionEntries(ctx context.Context, affiliateID string, fro
 		Order("event_at, source_key").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]commission.Entry, len(rows))
-	for i, r := range rows {
-		out[i] = activities.EngineEntry(r)
-	}
-	return out, nil
+	return commissionrow.Entries(rows), nil
 }

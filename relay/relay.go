@@ -18,16 +18,10 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/affrelay/affrelay/activities"
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
-)
-
-// Errors the HTTP layer maps to status codes.
-var (
-	ErrNotFound     = errors.New("not found")
-	ErrConflict     = errors.New("conflict")
-	ErrUnauthorized = errors.New("unauthorized")
 )
 
 // Service is the application service.
@@ -79,20 +73,20 @@ func HashKey(key string) string {
 // Authenticate returns the integration and key id an API key belongs to.
 func (s *Service) Authenticate(ctx context.Context, key string) (integrationID, keyID string, err error) {
 	if key == "" {
-		return "", "", ErrUnauthorized
+		return "", "", apperr.ErrUnauthorized
 	}
 	hash := HashKey(key)
 	var k store.APIKey
 	err = s.Store.DB.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hash).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", "", ErrUnauthorized
+		return "", "", apperr.ErrUnauthorized
 	}
 	if err != nil {
 		return "", "", err
 	}
 	// The lookup is by hash; the constant-time comparison guards against a store that matched loosely.
 	if subtle.ConstantTimeCompare([]byte(k.Hash), []byte(hash)) != 1 {
-		return "", "", ErrUnauthorized
+		return "", "", apperr.ErrUnauthorized
 	}
 	return k.IntegrationID, k.ID, nil
 }
@@ -119,7 +113,7 @@ func (s *Service) CreateIntegrationWithKey(ctx context.Context, name, key string
 	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&in).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return fmt.Errorf("%w: an integration named %q exists", ErrConflict, name)
+				return apperr.Conflict("an integration named %q exists", name)
 			}
 			return err
 		}
@@ -148,7 +142,7 @@ func (s *Service) CreateAffiliate(ctx context.Context, in NewAffiliate) (store.A
 	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if in.ParentID != "" {
 			if err := tx.Where("id = ?", in.ParentID).Take(&store.Affiliate{}).Error; err != nil {
-				return notFound(err, "parent affiliate "+in.ParentID)
+				return store.NotFound(err, "parent affiliate "+in.ParentID)
 			}
 		}
 		if err := tx.Create(&aff).Error; err != nil {
@@ -177,7 +171,7 @@ func (s *Service) SetPostbackEndpointEnabled(ctx context.Context, affiliateID, e
 	var ep store.PostbackEndpoint
 	db := s.Store.DB.WithContext(ctx)
 	if err := db.Where("id = ? AND affiliate_id = ?", endpointID, affiliateID).Take(&ep).Error; err != nil {
-		return ep, notFound(err, "postback endpoint "+endpointID+" of affiliate "+affiliateID)
+		return ep, store.NotFound(err, "postback endpoint "+endpointID+" of affiliate "+affiliateID)
 	}
 	reason := ""
 	if !enabled {
@@ -192,7 +186,7 @@ func (s *Service) SetPostbackEndpointEnabled(ctx context.Context, affiliateID, e
 func (s *Service) Affiliate(ctx context.Context, id string) (store.Affiliate, error) {
 	var aff store.Affiliate
 	err := s.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&aff).Error
-	return aff, notFound(err, "affiliate "+id)
+	return aff, store.NotFound(err, "affiliate "+id)
 }
 
 // Balance is an affiliate's ledger total in one currency.
@@ -263,19 +257,29 @@ func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryW
 	return out, nil
 }
 
-// DecideDelivery sends replay or skip to a delivery waiting in needs_review.
-func (s *Service) DecideDelivery(ctx context.Context, deliveryID, signal string) error {
+// RedeliverDelivery starts a new attempt series of a delivery waiting in needs_review.
+func (s *Service) RedeliverDelivery(ctx context.Context, deliveryID string) error {
+	return s.decideDelivery(ctx, deliveryID, workflows.ReplaySignal)
+}
+
+// SkipDelivery gives up a delivery waiting in needs_review for good.
+func (s *Service) SkipDelivery(ctx context.Context, deliveryID string) error {
+	return s.decideDelivery(ctx, deliveryID, workflows.SkipSignal)
+}
+
+// decideDelivery sends an operator's decision to a delivery waiting in needs_review.
+func (s *Service) decideDelivery(ctx context.Context, deliveryID, signal string) error {
 	var d store.Delivery
 	if err := s.Store.DB.WithContext(ctx).Where("id = ?", deliveryID).Take(&d).Error; err != nil {
-		return notFound(err, "delivery "+deliveryID)
+		return store.NotFound(err, "delivery "+deliveryID)
 	}
 	if d.Status != store.DeliveryNeedsReview {
-		return fmt.Errorf("%w: delivery %s is %s, not needs_review", ErrConflict, d.ID, d.Status)
+		return apperr.Conflict("delivery %s is %s, not needs_review", d.ID, d.Status)
 	}
 	err := s.Temporal.SignalWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", signal, nil)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return fmt.Errorf("%w: the workflow of delivery %s is no longer running", ErrConflict, d.ID)
+		return apperr.Conflict("the workflow of delivery %s is no longer running", d.ID)
 	}
 	return err
 }
@@ -289,12 +293,4 @@ func (s *Service) Ready(ctx context.Context) error {
 		return fmt.Errorf("temporal: %w", err)
 	}
 	return nil
-}
-
-// notFound turns a missing row into ErrNotFound naming what was looked for.
-func notFound(err error, what string) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf("%w: %s", ErrNotFound, what)
-	}
-	return err
 }

@@ -13,7 +13,7 @@ import (
 func (s *Service) Integration(ctx context.Context, id string) (store.Integration, error) {
 	var in store.Integration
 	err := s.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&in).Error
-	return in, notFound(err, "integration "+id)
+	return in, store.NotFound(err, "integration "+id)
 }
 
 // SetInboundSecurity replaces an integration's inbound security settings; the caller has validated them.
@@ -57,7 +57,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, integrationID, keyID string,
 	var k store.APIKey
 	db := s.Store.DB.WithContext(ctx)
 	if err := db.Where("id = ? AND integration_id = ?", keyID, integrationID).Take(&k).Error; err != nil {
-		return k, notFound(err, "API key "+keyID+" of integration "+integrationID)
+		return k, store.NotFound(err, "API key "+keyID+" of integration "+integrationID)
 	}
 	if k.RevokedAt != nil {
 		return k, nil
@@ -101,7 +101,7 @@ func (s *Service) ExpireSigningSecret(ctx context.Context, integrationID, secret
 	var sec store.SigningSecret
 	db := s.Store.DB.WithContext(ctx)
 	if err := db.Where("id = ? AND integration_id = ?", secretID, integrationID).Take(&sec).Error; err != nil {
-		return sec, notFound(err, "signing secret "+secretID+" of integration "+integrationID)
+		return sec, store.NotFound(err, "signing secret "+secretID+" of integration "+integrationID)
 	}
 	if sec.ExpiresAt != nil && !sec.ExpiresAt.After(now) {
 		return sec, nil

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/signing"
@@ -27,20 +28,6 @@ type WebhookSettings struct {
 	SecretGrace time.Duration
 	// HTTP sends test events.
 	HTTP *http.Client
-}
-
-// FieldError is input the service refused; the HTTP layer answers 400 naming the field.
-type FieldError struct {
-	Field, Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + " " + e.Message }
-
-func fieldError(field string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &FieldError{Field: field, Message: err.Error()}
 }
 
 // ErrSignupNotStarted says the affiliate was created but its signup workflow could not be started yet;
@@ -87,10 +74,10 @@ type SubscriptionUpdate struct {
 
 func validateSubscription(sub store.WebhookSubscription) error {
 	return errors.Join(
-		fieldError("kind", webhook.ValidateKind(sub.Kind)),
-		fieldError("url", webhook.ValidateURL(sub.URL)),
-		fieldError("events", webhook.ValidateEvents(sub.Kind, strings.Split(sub.Events, ","))),
-		fieldError("description", webhook.ValidateDescription(sub.Description)),
+		apperr.Field("kind", webhook.ValidateKind(sub.Kind)),
+		apperr.Field("url", webhook.ValidateURL(sub.URL)),
+		apperr.Field("events", webhook.ValidateEvents(sub.Kind, strings.Split(sub.Events, ","))),
+		apperr.Field("description", webhook.ValidateDescription(sub.Description)),
 	)
 }
 
@@ -104,7 +91,7 @@ func (s *Service) CreateSubscription(ctx context.Context, in NewSubscription) (s
 		Description: in.Description, Enabled: true,
 	}
 	if len(in.Events) == 0 {
-		return sub, "", &FieldError{Field: "events", Message: "must name at least one event"}
+		return sub, "", apperr.Invalid("events", "must name at least one event")
 	}
 	if err := validateSubscription(sub); err != nil {
 		return sub, "", err
@@ -130,7 +117,7 @@ func (s *Service) Subscriptions(ctx context.Context) ([]store.WebhookSubscriptio
 func (s *Service) Subscription(ctx context.Context, id string) (store.WebhookSubscription, error) {
 	var sub store.WebhookSubscription
 	err := s.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&sub).Error
-	return sub, notFound(err, "webhook subscription "+id)
+	return sub, store.NotFound(err, "webhook subscription "+id)
 }
 
 // UpdateSubscription changes a subscription. Enabling it again clears its run of failures.
@@ -147,7 +134,7 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, u Subscript
 	}
 	if u.Events != nil {
 		if len(u.Events) == 0 {
-			return sub, &FieldError{Field: "events", Message: "must name at least one event"}
+			return sub, apperr.Invalid("events", "must name at least one event")
 		}
 		sub.Events = strings.Join(u.Events, ",")
 	}

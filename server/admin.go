@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -244,13 +245,14 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"deliveries": out})
 }
 
-func (h *handlers) decideDelivery(signal string) gin.HandlerFunc {
+// decideDelivery answers an operator's decision on a delivery in needs_review; requested names it in the answer.
+func (h *handlers) decideDelivery(requested string, decide func(ctx context.Context, deliveryID string) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := h.o.Service.DecideDelivery(c, c.Param("id"), signal); err != nil {
+		if err := decide(c, c.Param("id")); err != nil {
 			serviceError(c, h.o.Logger, err)
 			return
 		}
-		c.JSON(http.StatusAccepted, gin.H{"delivery_id": c.Param("id"), "requested": signal})
+		c.JSON(http.StatusAccepted, gin.H{"delivery_id": c.Param("id"), "requested": requested})
 	}
 }
 

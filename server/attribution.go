@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/affrelay/affrelay/postback"
-	"github.com/affrelay/affrelay/relay"
 )
 
 // Limits of the click tracker's parameters, in bytes.
@@ -50,12 +49,8 @@ func (h *handlers) click(c *gin.Context) {
 		return
 	}
 	_, redirect, err := h.o.Service.RecordClick(c, code, subs, to)
-	if errors.Is(err, relay.ErrLanding) {
-		abortField(c, "to", err.Error())
-		return
-	}
 	if err != nil {
-		internalError(c, h.o.Logger, err)
+		serviceError(c, h.o.Logger, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store") // every visit is a new click

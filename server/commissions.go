@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/commission/commissionrow"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/store"
 )
@@ -89,7 +88,7 @@ func parsePlan(c *gin.Context, prefix string, j planJSON) (store.Plan, bool) {
 	if listTooLong(c, prefix+"tiers", len(j.Tiers), maxPlanTiers) {
 		return p, false
 	}
-	tiers := make([]activities.PlanTier, len(j.Tiers))
+	tiers := make([]commission.Tier, len(j.Tiers))
 	for i, t := range j.Tiers {
 		var err error
 		if tiers[i].FromMinor, ok = amount(fmt.Sprintf("tiers[%d].from", i), t.From); !ok {
@@ -99,14 +98,11 @@ func parsePlan(c *gin.Context, prefix string, j planJSON) (store.Plan, bool) {
 			return fail(fmt.Sprintf("tiers[%d].rate", i), "is a percentage: "+err.Error())
 		}
 	}
-	if len(tiers) > 0 {
-		b, _ := json.Marshal(tiers)
-		p.Tiers = string(b)
-	}
+	p.Tiers = commissionrow.Tiers(tiers)
 	if j.EffectiveFrom != nil {
 		p.EffectiveFrom = j.EffectiveFrom.UTC()
 	}
-	cp, err := activities.EnginePlan(p)
+	cp, err := commissionrow.Plan(p)
 	if err != nil {
 		return fail("tiers", err.Error())
 	}
@@ -132,7 +128,7 @@ func planResponse(p store.Plan) planJSON {
 			j.Qualification.CumulativeDeposit = money.Format(p.CumulativeDepositMinor, p.Currency)
 		}
 	}
-	cp, _ := activities.EnginePlan(p)
+	cp, _ := commissionrow.Plan(p)
 	for _, t := range cp.Tiers {
 		j.Tiers = append(j.Tiers, tierJSON{From: money.Format(t.FromMinor, p.Currency), Rate: commission.FormatDecimal(t.RateBP, rateDecimals)})
 	}

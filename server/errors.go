@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/relay"
 )
 
@@ -31,19 +32,21 @@ func internalError(c *gin.Context, logger *slog.Logger, err error) {
 	abort(c, http.StatusInternalServerError, "internal", "internal error; the request was not processed")
 }
 
-// serviceError maps the relay service's errors to responses.
+// serviceError maps the application services' errors to responses.
 func serviceError(c *gin.Context, logger *slog.Logger, err error) {
-	var fieldErr *relay.FieldError
+	var fieldErr *apperr.FieldError
 	switch {
 	case errors.As(err, &fieldErr):
 		abortField(c, fieldErr.Field, fieldErr.Message)
 	case errors.Is(err, relay.ErrSignupNotStarted):
 		logger.Error("affiliate signup not started", "error", err)
 		abort(c, http.StatusServiceUnavailable, "signup_not_started", err.Error())
-	case errors.Is(err, relay.ErrNotFound):
+	case errors.Is(err, apperr.ErrNotFound):
 		abort(c, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, relay.ErrConflict):
+	case errors.Is(err, apperr.ErrConflict):
 		abort(c, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, apperr.ErrUnauthorized):
+		abort(c, http.StatusUnauthorized, "unauthorized", err.Error())
 	default:
 		internalError(c, logger, err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/clientip"
-	"github.com/affrelay/affrelay/relay"
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
 )
@@ -81,7 +81,7 @@ func (h *handlers) authenticateKey(c *gin.Context) {
 		key, fromQuery = c.Query(queryToken), true
 	}
 	integrationID, keyID, err := h.o.Service.Authenticate(c, key)
-	if errors.Is(err, relay.ErrUnauthorized) {
+	if errors.Is(err, apperr.ErrUnauthorized) {
 		abort(c, http.StatusUnauthorized, "unauthorized", "missing or unknown API key in the X-API-Key header")
 		return
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/relay"
-	"github.com/affrelay/affrelay/workflows"
 )
 
 // Context keys set by the middleware.
@@ -101,8 +100,8 @@ func New(o Options) http.Handler {
 	admin.POST("/fx-rates", h.addFXRate)
 	admin.GET("/fx-rates", h.listFXRates)
 	admin.GET("/deliveries", h.listDeliveries)
-	admin.POST("/deliveries/:id/replay", h.decideDelivery(workflows.ReplaySignal))
-	admin.POST("/deliveries/:id/skip", h.decideDelivery(workflows.SkipSignal))
+	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", o.Service.RedeliverDelivery))
+	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", o.Service.SkipDelivery))
 	h.webhookRoutes(admin.Group("/webhooks"))
 
 	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), h.commissionReport)
