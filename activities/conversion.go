@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/postbackurl"
@@ -69,7 +70,7 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 		res.ConversionID, res.AffiliateID = conv.ID, conv.AffiliateID
 		// A replay keeps the attribution recorded the first time.
 		in.Event.AffiliateID, in.Event.PlayerID = conv.AffiliateID, conv.PlayerID
-		if res.Deliveries, err = PlanWebhookEvent(tx, conversionRecorded(conv)); err != nil {
+		if res.Deliveries, err = planWebhookEvent(tx, eventplan.ConversionRecorded(conv)); err != nil {
 			return err
 		}
 
@@ -153,7 +154,7 @@ func planDeliveries(tx *gorm.DB, conv store.Conversion, in RecordConversionInput
 			}
 			d.Body = string(body)
 		}
-		pending, err := insertDelivery(tx, &d)
+		pending, err := store.InsertDelivery(tx, &d)
 		if err != nil {
 			return nil, err
 		}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/commission/commissionrow"
+	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
-	"github.com/affrelay/affrelay/webhook"
 )
 
 // ListAffiliatesInput asks for a page of affiliate ids after AfterID.
@@ -82,10 +82,7 @@ func (a *Activities) StoreCommissionReport(ctx context.Context, in StoreCommissi
 			return err
 		}
 		res.ReportID = stored.ID
-		res.Deliveries, err = PlanWebhookEvent(tx, WebhookEvent{
-			Key: webhook.EventKey(webhook.CommissionReport, stored.ID), Type: webhook.CommissionReport,
-			At: stored.CreatedAt, Data: json.RawMessage(stored.Body), AffiliateID: stored.AffiliateID,
-		})
+		res.Deliveries, err = planWebhookEvent(tx, eventplan.CommissionReport(stored))
 		return err
 	})
 	if err != nil {

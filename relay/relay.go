@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
-	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/apperr"
+	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -151,7 +151,8 @@ func (s *Service) CreateAffiliate(ctx context.Context, in NewAffiliate) (store.A
 		if err := tx.Create(&plan).Error; err != nil {
 			return err
 		}
-		return activities.PlanAffiliateCreated(tx, aff, plan, s.Webhooks.TrackingLink)
+		_, err := store.PlanWebhookEvent(tx, eventplan.AffiliateCreated(aff, plan, s.Webhooks.TrackingLink))
+		return err
 	})
 	return aff, plan, err
 }

@@ -24,6 +24,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/affrelay/affrelay/activities"
+	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
@@ -101,11 +102,11 @@ func (f *webhookFixture) subscribe(url string, events ...string) (store.WebhookS
 }
 
 // plan emits one event and returns the deliveries planned for it.
-func (f *webhookFixture) plan(eventType, key string) []activities.DeliveryRef {
-	var refs []activities.DeliveryRef
+func (f *webhookFixture) plan(eventType, key string) []store.Delivery {
+	var refs []store.Delivery
 	require.NoError(f.t, f.db.Transaction(func(tx *gorm.DB) error {
 		var err error
-		refs, err = activities.PlanWebhookEvent(tx, activities.WebhookEvent{
+		refs, err = store.PlanWebhookEvent(tx, eventplan.Event{
 			Key: webhook.EventKey(eventType, key), Type: eventType, At: time.Now(), Data: map[string]string{"key": key},
 		})
 		return err

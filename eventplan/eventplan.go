@@ -1,0 +1,186 @@
+// Package eventplan decides which outbound webhook events a change produces, builds their payloads, and plans
+// one delivery per subscription that asked for them. It does no I/O: store.PlanWebhookEvent writes the plan.
+package eventplan
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/affrelay/affrelay/money"
+	"github.com/affrelay/affrelay/postback"
+	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
+)
+
+// Event is one occurrence of an event, to be sent to every enabled subscription that asked for its type.
+type Event struct {
+	// Key names this occurrence (webhook.EventKey); with a subscription id it makes the delivery id.
+	Key  string
+	Type string
+	// At is the event's timestamp, rendered into the stored body so every retry sends the same bytes.
+	At   time.Time
+	Data any
+	// CRMData is what CRM subscriptions get instead of Data; nil means the event has no CRM shape.
+	CRMData any
+	// Columns that let ops filter deliveries; empty when they do not apply.
+	IntegrationID, EventID, AffiliateID, ConversionID string
+}
+
+// Deliveries plans one pending delivery per subscription of subs that asked for the event's type, in the
+// order of subs. Delivery ids derive from the event key, so planning again yields the same ids.
+func (ev Event) Deliveries(subs []store.WebhookSubscription) ([]store.Delivery, error) {
+	var out []store.Delivery
+	for _, sub := range subs {
+		if !webhook.Subscribed(sub.Events, ev.Type) {
+			continue
+		}
+		data := ev.Data
+		if sub.Kind == webhook.KindCRM {
+			if ev.CRMData == nil {
+				continue
+			}
+			data = ev.CRMData
+		}
+		body, err := webhook.Marshal(ev.Type, ev.At, data)
+		if err != nil {
+			return nil, fmt.Errorf("%s event %s: %w", ev.Type, ev.Key, err)
+		}
+		out = append(out, store.Delivery{
+			ID: webhook.DeliveryID(ev.Key, sub.ID), Kind: store.DeliveryKindWebhook, EndpointID: sub.ID,
+			EventType: ev.Type, EventKey: ev.Key, ConversionID: ev.ConversionID, IntegrationID: ev.IntegrationID,
+			AffiliateID: ev.AffiliateID, EventID: ev.EventID, Method: "POST", URL: sub.URL, Body: body,
+			Status: store.DeliveryPending,
+		})
+	}
+	return out, nil
+}
+
+// ConversionRecorded is the conversion.recorded event of a stored conversion; its timestamp is when it was recorded.
+func ConversionRecorded(c store.Conversion) Event {
+	data := webhook.ConversionData{
+		ConversionID: c.ID, IntegrationID: c.IntegrationID, EventID: c.EventID, Event: c.Event,
+		AffiliateID: c.AffiliateID, PlayerID: c.PlayerID, ClickID: c.ClickID, OccurredAt: c.OccurredAt.UTC(),
+	}
+	if c.Currency != "" {
+		data.Amount = &webhook.Money{Amount: money.Format(c.AmountMinor, c.Currency), Currency: c.Currency}
+	}
+	for i, s := range []string{c.Sub1, c.Sub2, c.Sub3, c.Sub4, c.Sub5} {
+		if s != "" {
+			if data.Subs == nil {
+				data.Subs = map[string]string{}
+			}
+			data.Subs[postback.SubFields[i]] = s
+		}
+	}
+	return Event{
+		Key: webhook.EventKey(webhook.ConversionRecorded, c.ID), Type: webhook.ConversionRecorded, At: c.CreatedAt, Data: data,
+		IntegrationID: c.IntegrationID, EventID: c.EventID, AffiliateID: c.AffiliateID, ConversionID: c.ID,
+	}
+}
+
+// Commission announces a ledger entry of conversion c: commission.calculated, or commission.reversed for an
+// adjustment (a clawback or correction linked to the entry it adjusts, whose id reverses names).
+func Commission(e store.LedgerEntry, c store.Conversion, reverses string) Event {
+	eventType := webhook.CommissionCalculated
+	if e.OriginalKey != "" {
+		eventType = webhook.CommissionReversed
+	}
+	return Event{
+		Key: webhook.EventKey(eventType, e.ID), Type: eventType, At: e.CreatedAt,
+		IntegrationID: c.IntegrationID, EventID: c.EventID, AffiliateID: e.AffiliateID, ConversionID: c.ID,
+		Data: webhook.CommissionData{
+			LedgerEntryID: e.ID, AffiliateID: e.AffiliateID, ConversionID: c.ID, IntegrationID: c.IntegrationID,
+			EventID: c.EventID, Kind: e.Kind, Commission: webhook.Money{Amount: money.Format(e.AmountMinor, e.Currency), Currency: e.Currency},
+			ReversesLedgerEntryID: reverses,
+		},
+	}
+}
+
+// AffiliateCreatedKey names the affiliate.created occurrence of an affiliate.
+func AffiliateCreatedKey(affiliateID string) string {
+	return webhook.EventKey(webhook.AffiliateCreated, affiliateID)
+}
+
+// AffiliateCreated is the affiliate.created event of a new affiliate: registration data and link parameters
+// for webhook subscriptions, attribution tags for CRM subscriptions. trackingLink is the configured tracking
+// link template.
+func AffiliateCreated(aff store.Affiliate, plan store.Plan, trackingLink string) Event {
+	data := webhook.AffiliateData{
+		AffiliateID: aff.ID, Name: aff.Name, Email: aff.Email, CreatedAt: aff.CreatedAt.UTC(),
+		Plan:  webhook.Plan{Type: plan.Type, Amount: webhook.Money{Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency}},
+		Links: webhook.NewLinkParameters(trackingLink, aff.ID, postback.SubFields[:]),
+	}
+	return Event{
+		Key: AffiliateCreatedKey(aff.ID), Type: webhook.AffiliateCreated, At: aff.CreatedAt,
+		AffiliateID: aff.ID, Data: data, CRMData: webhook.NewCRMAttribution(data),
+	}
+}
+
+// CommissionReport is the commission.report event of a stored weekly report; its data is the stored document.
+func CommissionReport(r store.CommissionReport) Event {
+	return Event{
+		Key: webhook.EventKey(webhook.CommissionReport, r.ID), Type: webhook.CommissionReport,
+		At: r.CreatedAt, Data: json.RawMessage(r.Body), AffiliateID: r.AffiliateID,
+	}
+}
+
+// Review is what entering needs_review announces about delivery d: delivery.needs_review (unless d itself
+// carries one, so a failing review receiver cannot start a loop) and, when the failure disables d's webhook
+// subscription, endpoint.disabled.
+type Review struct {
+	NeedsReview    *Event
+	EndpointOff    *Event
+	DisabledReason string
+	// Keys of both occurrences, planned now or by an earlier run: the deliveries to start are read back by them.
+	Keys []string
+}
+
+// Failure is the subscription's run of failed deliveries after d entered review, and whether it is disabled now.
+type Failure struct {
+	ConsecutiveFailures int
+	Disable             bool
+	Reason              string
+}
+
+// CountFailure adds one to the subscription's run of failures and disables it at autoDisableAfter, or at
+// once when the receiver answered 410 Gone.
+func CountFailure(sub store.WebhookSubscription, gone bool, autoDisableAfter int) Failure {
+	f := Failure{ConsecutiveFailures: sub.ConsecutiveFailures + 1}
+	f.Disable = sub.Enabled && (gone || f.ConsecutiveFailures >= autoDisableAfter)
+	if !f.Disable {
+		return f
+	}
+	f.Reason = fmt.Sprintf("disabled after %d deliveries in a row needed review", f.ConsecutiveFailures)
+	if gone {
+		f.Reason = "receiver answered 410 Gone"
+	}
+	return f
+}
+
+// ReviewEvents plans what d entering review announces at now. sub is d's webhook subscription when d is a
+// webhook delivery whose subscription still exists and failure is its counted run; otherwise both are nil.
+func ReviewEvents(d store.Delivery, sub *store.WebhookSubscription, failure *Failure, now time.Time) Review {
+	disabledKey := webhook.EventKey(webhook.EndpointDisabled, d.EndpointID+":"+d.ID)
+	reviewKey := webhook.EventKey(webhook.DeliveryNeedsReview, d.ID+":"+strconv.Itoa(d.Attempts))
+	r := Review{Keys: []string{reviewKey, disabledKey}}
+	if sub != nil && failure != nil && failure.Disable {
+		r.DisabledReason = failure.Reason
+		r.EndpointOff = &Event{
+			Key: disabledKey, Type: webhook.EndpointDisabled, At: now,
+			Data: webhook.EndpointDisabledData{SubscriptionID: sub.ID, URL: sub.URL, Reason: failure.Reason, ConsecutiveFailures: failure.ConsecutiveFailures},
+		}
+	}
+	if d.EventType != webhook.DeliveryNeedsReview {
+		r.NeedsReview = &Event{
+			Key: reviewKey, Type: webhook.DeliveryNeedsReview, At: now,
+			IntegrationID: d.IntegrationID, EventID: d.EventID, AffiliateID: d.AffiliateID, ConversionID: d.ConversionID,
+			Data: webhook.DeliveryReviewData{
+				DeliveryID: d.ID, Kind: d.Kind, TargetID: d.EndpointID, EventType: d.EventType, EventID: d.EventID,
+				AffiliateID: d.AffiliateID, Reason: d.StatusReason, Attempts: d.Attempts, LastStatusCode: d.LastStatusCode,
+			},
+		}
+	}
+	return r
+}

@@ -1,0 +1,141 @@
+package eventplan
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
+)
+
+var at = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestDeliveriesGoToSubscribersInTheirShape(t *testing.T) {
+	subs := []store.WebhookSubscription{
+		{ID: "whs_a", Kind: webhook.KindWebhook, URL: "https://a.example/h", Events: webhook.AffiliateCreated},
+		{ID: "whs_b", Kind: webhook.KindWebhook, URL: "https://b.example/h", Events: webhook.ConversionRecorded},
+		{ID: "whs_crm", Kind: webhook.KindCRM, URL: "https://crm.example/h", Events: webhook.AffiliateCreated},
+	}
+	for _, tc := range []struct {
+		name    string
+		ev      Event
+		wantIDs []string
+		crmBody string // a fragment only the CRM shape has, when a CRM subscription receives it
+	}{
+		{
+			name:    "webhook and CRM shapes",
+			ev:      AffiliateCreated(store.Affiliate{ID: "aff_1", Name: "Ann", CreatedAt: at}, store.Plan{Type: "cpa", AmountMinor: 5000, Currency: "EUR"}, "https://t.example/?a={affiliate_id}"),
+			wantIDs: []string{webhook.DeliveryID(AffiliateCreatedKey("aff_1"), "whs_a"), webhook.DeliveryID(AffiliateCreatedKey("aff_1"), "whs_crm")},
+			crmBody: `"tags"`,
+		},
+		{
+			name:    "an event without a CRM shape skips CRM subscriptions",
+			ev:      Event{Key: webhook.EventKey(webhook.AffiliateCreated, "x"), Type: webhook.AffiliateCreated, At: at, Data: map[string]string{"k": "v"}},
+			wantIDs: []string{webhook.DeliveryID(webhook.EventKey(webhook.AffiliateCreated, "x"), "whs_a")},
+		},
+		{
+			name:    "nobody asked",
+			ev:      Event{Key: "commission.report:r", Type: webhook.CommissionReport, At: at, Data: json.RawMessage(`{}`)},
+			wantIDs: nil,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds, err := tc.ev.Deliveries(subs)
+			require.NoError(t, err)
+			var ids []string
+			for _, d := range ds {
+				ids = append(ids, d.ID)
+				require.Equal(t, store.DeliveryPending, d.Status)
+				require.Equal(t, store.DeliveryKindWebhook, d.Kind)
+				require.Equal(t, tc.ev.Key, d.EventKey)
+				require.Equal(t, "POST", d.Method)
+				if d.EndpointID == "whs_crm" {
+					require.Contains(t, d.Body, tc.crmBody)
+				}
+			}
+			require.Equal(t, tc.wantIDs, ids)
+			again, err := tc.ev.Deliveries(subs)
+			require.NoError(t, err)
+			require.Equal(t, ds, again, "planning is deterministic: a retry plans the same rows")
+		})
+	}
+}
+
+func TestEventPayloads(t *testing.T) {
+	conv := store.Conversion{ID: "cnv_1", IntegrationID: "int_1", EventID: "ev_1", Event: "deposit", AffiliateID: "aff_1",
+		AmountMinor: 1250, Currency: "EUR", Sub2: "s2", OccurredAt: at, CreatedAt: at.Add(time.Second)}
+	for _, tc := range []struct {
+		name     string
+		ev       Event
+		wantType string
+		wantData string
+	}{
+		{"conversion recorded", ConversionRecorded(conv), webhook.ConversionRecorded, `"amount":{"amount":"12.50","currency":"EUR"}`},
+		{"subs by name", ConversionRecorded(conv), webhook.ConversionRecorded, `"subs":{"sub2":"s2"}`},
+		{"commission", Commission(store.LedgerEntry{ID: "led_1", AffiliateID: "aff_1", Kind: "cpa", AmountMinor: 5000, Currency: "EUR"}, conv, ""),
+			webhook.CommissionCalculated, `"commission":{"amount":"50.00","currency":"EUR"}`},
+		{"an adjustment reverses", Commission(store.LedgerEntry{ID: "led_2", AffiliateID: "aff_1", Kind: "cpa", AmountMinor: -5000, Currency: "EUR", OriginalKey: "k"}, conv, "led_1"),
+			webhook.CommissionReversed, `"reverses_ledger_entry_id":"led_1"`},
+		{"report carries the stored document", CommissionReport(store.CommissionReport{ID: "rpt_1", AffiliateID: "aff_1", Body: `{"rows":[]}`, CreatedAt: at}),
+			webhook.CommissionReport, `"data":{"rows":[]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.wantType, tc.ev.Type)
+			body, err := webhook.Marshal(tc.ev.Type, tc.ev.At, tc.ev.Data)
+			require.NoError(t, err)
+			require.Contains(t, body, tc.wantData)
+		})
+	}
+}
+
+func TestCountFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sub  store.WebhookSubscription
+		gone bool
+		want Failure
+	}{
+		{"below the limit", store.WebhookSubscription{Enabled: true, ConsecutiveFailures: 1}, false, Failure{ConsecutiveFailures: 2}},
+		{"at the limit", store.WebhookSubscription{Enabled: true, ConsecutiveFailures: 4}, false,
+			Failure{ConsecutiveFailures: 5, Disable: true, Reason: "disabled after 5 deliveries in a row needed review"}},
+		{"gone at once", store.WebhookSubscription{Enabled: true}, true, Failure{ConsecutiveFailures: 1, Disable: true, Reason: "receiver answered 410 Gone"}},
+		{"already disabled", store.WebhookSubscription{Enabled: false, ConsecutiveFailures: 9}, true, Failure{ConsecutiveFailures: 10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, CountFailure(tc.sub, tc.gone, 5))
+		})
+	}
+}
+
+func TestReviewEvents(t *testing.T) {
+	d := store.Delivery{ID: "dlv_1", Kind: store.DeliveryKindWebhook, EndpointID: "whs_1", EventType: webhook.ConversionRecorded, Attempts: 3, StatusReason: "HTTP 503"}
+	sub := store.WebhookSubscription{ID: "whs_1", URL: "https://a.example/h"}
+	off := CountFailure(store.WebhookSubscription{Enabled: true}, true, 5)
+	on := CountFailure(store.WebhookSubscription{Enabled: true}, false, 5)
+	for _, tc := range []struct {
+		name                    string
+		d                       store.Delivery
+		sub                     *store.WebhookSubscription
+		failure                 *Failure
+		wantReview, wantDisable bool
+	}{
+		{"postback", store.Delivery{ID: "dlv_2", Kind: store.DeliveryKindPostback, EventType: "deposit"}, nil, nil, true, false},
+		{"webhook still enabled", d, &sub, &on, true, false},
+		{"webhook disabled", d, &sub, &off, true, true},
+		{"a review of a review announces nothing more", store.Delivery{ID: "dlv_3", Kind: store.DeliveryKindWebhook, EventType: webhook.DeliveryNeedsReview}, nil, nil, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ReviewEvents(tc.d, tc.sub, tc.failure, at)
+			require.Equal(t, tc.wantReview, r.NeedsReview != nil)
+			require.Equal(t, tc.wantDisable, r.EndpointOff != nil)
+			require.Equal(t, tc.wantDisable, r.DisabledReason != "")
+			require.Len(t, r.Keys, 2)
+		})
+	}
+	r := ReviewEvents(d, &sub, &off, at)
+	require.Equal(t, webhook.EventKey(webhook.DeliveryNeedsReview, "dlv_1:3"), r.NeedsReview.Key)
+	require.Equal(t, webhook.EventKey(webhook.EndpointDisabled, "whs_1:dlv_1"), r.EndpointOff.Key)
+}
