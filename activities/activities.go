@@ -4,9 +4,7 @@ package activities
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
-	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 )
@@ -29,10 +27,10 @@ type WebhookSettings struct {
 // DefaultAutoDisableAfter is delivery.auto_disable_after's default.
 const DefaultAutoDisableAfter = 5
 
-// New builds the activities with a pooled, keep-alive HTTP client that never follows redirects.
-func New(s *store.Store, policy retrypolicy.Policy, timeout time.Duration, logger *slog.Logger) *Activities {
+// New builds the activities; client sends the deliveries (outbound.NewClient).
+func New(s *store.Store, policy retrypolicy.Policy, client *http.Client, logger *slog.Logger) *Activities {
 	return &Activities{
-		Store: s, Policy: policy, Logger: logger, HTTP: outbound.NewClient(timeout),
+		Store: s, Policy: policy, Logger: logger, HTTP: client,
 		Webhooks: WebhookSettings{AutoDisableAfter: DefaultAutoDisableAfter},
 	}
 }

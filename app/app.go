@@ -63,9 +63,11 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Store.Close()
 		return nil, err
 	}
+	// One pool for every outbound request: deliveries and the webhook test send.
+	httpClient := outbound.NewClient(cfg.Delivery.Timeout, cfg.Delivery.AllowPrivateTargets)
 	a.Service = &relay.Service{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, EagerStart: o.Work,
 		Webhooks: relay.WebhookSettings{
-			TrackingLink: cfg.Affiliate.TrackingLink, SecretGrace: cfg.Delivery.WebhookSecretGrace, HTTP: outbound.NewClient(cfg.Delivery.Timeout),
+			TrackingLink: cfg.Affiliate.TrackingLink, SecretGrace: cfg.Delivery.WebhookSecretGrace, HTTP: httpClient,
 		}}
 
 	if o.Work {
@@ -73,7 +75,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		if err := worker.EnsureSearchAttributes(ctx, a.Temporal, cfg.Temporal.Namespace); err != nil {
 			o.Logger.Warn("could not register search attributes; create them on the server", "error", err)
 		}
-		acts := activities.New(a.Store, cfg.Delivery.Policy, cfg.Delivery.Timeout, o.Logger)
+		acts := activities.New(a.Store, cfg.Delivery.Policy, httpClient, o.Logger)
 		acts.Webhooks.AutoDisableAfter = cfg.Delivery.AutoDisableAfter
 		a.worker = worker.New(a.Temporal, cfg.Temporal.TaskQueue, acts)
 		if err := a.worker.Start(); err != nil {

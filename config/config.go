@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/affrelay/affrelay/clientip"
+	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/retrypolicy"
 )
 
@@ -93,6 +94,8 @@ type Delivery struct {
 	WebhookSecretGrace time.Duration
 	// AutoDisableAfter disables a webhook subscription after this many deliveries in a row ended in needs_review.
 	AutoDisableAfter int
+	// AllowPrivateTargets names the loopback, private and link-local targets outbound requests may reach.
+	AllowPrivateTargets outbound.Allowlist
 }
 
 // Affiliate configures what affiliates are told at signup.
@@ -115,37 +118,38 @@ type Dev struct {
 }
 
 var defaults = map[string]any{
-	"http.addr":                     ":8080",
-	"http.max_body_bytes":           1 << 20,
-	"http.tls_cert":                 "",
-	"http.tls_key":                  "",
-	"http.trusted_proxies":          "",
-	"rate_limit.rps":                50,
-	"rate_limit.burst":              100,
-	"click.rate_limit.rps":          5,
-	"click.rate_limit.burst":        50,
-	"signature.tolerance":           "5m",
-	"audit.retention":               "720h",
-	"temporal.address":              "127.0.0.1:7233",
-	"temporal.namespace":            "default",
-	"temporal.task_queue":           "affrelay",
-	"database.driver":               "sqlite",
-	"database.dsn":                  ".data/affrelay.db",
-	"admin.token":                   "",
-	"delivery.retry_schedule":       "30s,2m,10m,1h",
-	"delivery.max_attempts":         15,
-	"delivery.window":               "24h",
-	"delivery.max_retry_after":      "1h",
-	"delivery.timeout":              "10s",
-	"delivery.webhook_secret_grace": "24h",
-	"delivery.auto_disable_after":   5,
-	"affiliate.tracking_link":       "https://track.example.com/click?aff={affiliate_id}&click_id={click_id}&sub1={sub1}&sub2={sub2}&sub3={sub3}&sub4={sub4}&sub5={sub5}",
-	"postback.future_skew":          "5m",
-	"alert.queue_depth_threshold":   100,
-	"alert.check_interval":          "30s",
-	"dev.temporal_path":             "./bin/temporal",
-	"dev.data_dir":                  ".data",
-	"dev.ui_port":                   8233,
+	"http.addr":                      ":8080",
+	"http.max_body_bytes":            1 << 20,
+	"http.tls_cert":                  "",
+	"http.tls_key":                   "",
+	"http.trusted_proxies":           "",
+	"rate_limit.rps":                 50,
+	"rate_limit.burst":               100,
+	"click.rate_limit.rps":           5,
+	"click.rate_limit.burst":         50,
+	"signature.tolerance":            "5m",
+	"audit.retention":                "720h",
+	"temporal.address":               "127.0.0.1:7233",
+	"temporal.namespace":             "default",
+	"temporal.task_queue":            "affrelay",
+	"database.driver":                "sqlite",
+	"database.dsn":                   ".data/affrelay.db",
+	"admin.token":                    "",
+	"delivery.retry_schedule":        "30s,2m,10m,1h",
+	"delivery.max_attempts":          15,
+	"delivery.window":                "24h",
+	"delivery.max_retry_after":       "1h",
+	"delivery.timeout":               "10s",
+	"delivery.webhook_secret_grace":  "24h",
+	"delivery.auto_disable_after":    5,
+	"delivery.allow_private_targets": "",
+	"affiliate.tracking_link":        "https://track.example.com/click?aff={affiliate_id}&click_id={click_id}&sub1={sub1}&sub2={sub2}&sub3={sub3}&sub4={sub4}&sub5={sub5}",
+	"postback.future_skew":           "5m",
+	"alert.queue_depth_threshold":    100,
+	"alert.check_interval":           "30s",
+	"dev.temporal_path":              "./bin/temporal",
+	"dev.data_dir":                   ".data",
+	"dev.ui_port":                    8233,
 }
 
 // Flags registers the command-line flags that override configuration keys.
@@ -296,6 +300,9 @@ func fromViper(v *viper.Viper) (Config, error) {
 		errs = append(errs, fmt.Errorf("delivery.retry_schedule (AFFRELAY_DELIVERY_RETRY_SCHEDULE): %w", err))
 	}
 	c.Delivery.Policy.Schedule = schedule
+	if c.Delivery.AllowPrivateTargets, err = outbound.ParseAllowlist(v.GetString("delivery.allow_private_targets")); err != nil {
+		errs = append(errs, fmt.Errorf("delivery.allow_private_targets (AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS): %w", err))
+	}
 	if c.HTTP.TrustedProxies, err = clientip.ParsePrefixes(v.GetString("http.trusted_proxies")); err != nil {
 		errs = append(errs, fmt.Errorf("http.trusted_proxies (AFFRELAY_HTTP_TRUSTED_PROXIES): %w", err))
 	}

@@ -267,6 +267,8 @@ func TestLoadInvalidValues(t *testing.T) {
 		{"AFFRELAY_DELIVERY_WINDOW", "forever", "load"},
 		{"AFFRELAY_POSTBACK_FUTURE_SKEW", "-5m", "load"},
 		{"AFFRELAY_HTTP_MAX_BODY_BYTES", "1MB", "load"},
+		{"AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS", "10.0.0.0/33", "load"},
+		{"AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS", "http://crm.internal", "load"},
 		{"AFFRELAY_DATABASE_DRIVER", "mysql", "validate"},
 		{"AFFRELAY_HTTP_ADDR", "8080", "validate"},
 		{"AFFRELAY_TEMPORAL_ADDRESS", "localhost", "validate"},

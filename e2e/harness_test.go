@@ -24,6 +24,7 @@ import (
 
 	"github.com/affrelay/affrelay/app"
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/worker"
@@ -133,6 +134,9 @@ func startApp(t testing.TB, driver string, policy retrypolicy.Policy, tweaks ...
 	cfg.Admin.Tokens = []string{adminToken}
 	cfg.Delivery.Policy = policy
 	cfg.Delivery.Timeout = 2 * time.Second
+	// The tests' receivers listen on 127.0.0.1, which outbound requests refuse unless allowed.
+	cfg.Delivery.AllowPrivateTargets, err = outbound.ParseAllowlist("127.0.0.1")
+	require.NoError(t, err)
 	cfg.Database.Driver = driver
 	switch driver {
 	case "sqlite":

@@ -17,12 +17,13 @@ import (
 // MaxStoredResponseBytes is how much of a receiver's response body is kept.
 const MaxStoredResponseBytes = 4 << 10
 
-// NewClient returns a pooled, keep-alive HTTP client that never follows redirects. Nothing limits
-// connections per host, so a slow receiver holds only its own requests.
-func NewClient(timeout time.Duration) *http.Client {
+// NewClient returns a pooled, keep-alive HTTP client that never follows redirects and connects only to public
+// addresses, or to those the allowlist names (see Allowlist). Nothing limits connections per host, so a slow
+// receiver holds only its own requests. With HTTP(S)_PROXY set, the proxy is what is dialled and checked.
+func NewClient(timeout time.Duration, allow Allowlist) *http.Client {
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           guardedDial(&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}, allow),
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   32,
 		IdleConnTimeout:       90 * time.Second,

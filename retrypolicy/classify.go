@@ -49,7 +49,9 @@ type Verdict struct {
 //
 //   - transportErr != nil (timeout, connection refused, TLS, ...): Retryable,
 //     with Reason "timeout" for a deadline or net.Error timeout and
-//     "connection error: ..." otherwise. status is ignored.
+//     "connection error: ..." otherwise; Permanent when the error has a
+//     Permanent() method that says so (a refused target address). status
+//     is ignored.
 //   - 2xx: Delivered.
 //   - 408, 429 and 5xx: Retryable.
 //   - 410: Gone.
@@ -71,6 +73,11 @@ func Classify(status int, retryAfter string, transportErr error, now time.Time) 
 		var urlErr *url.Error
 		if errors.As(transportErr, &urlErr) && urlErr.Err != nil {
 			transportErr = urlErr.Err
+		}
+		// An error that knows retrying cannot help, such as a target address the outbound guard refuses.
+		var permanent interface{ Permanent() bool }
+		if errors.As(transportErr, &permanent) && permanent.Permanent() {
+			return Verdict{Outcome: Permanent, Reason: transportErr.Error()}
 		}
 		return Verdict{Outcome: Retryable, Reason: "connection error: " + transportErr.Error()}
 	}

@@ -159,6 +159,22 @@ func TestClassifyTransportError(t *testing.T) {
 	}
 }
 
+type refusedTarget struct{}
+
+func (refusedTarget) Error() string   { return "refused to connect to 10.0.0.1: private address" }
+func (refusedTarget) Permanent() bool { return true }
+
+// A transport error that says retrying cannot help (the outbound guard's refused address) is permanent, even
+// wrapped the way net/http returns it.
+func TestClassifyPermanentTransportError(t *testing.T) {
+	err := &url.Error{Op: "Get", URL: "http://t.example/?cid=secret", Err: &net.OpError{Op: "dial", Net: "tcp", Err: refusedTarget{}}}
+	got := Classify(0, "", err, now)
+	want := Verdict{Outcome: Permanent, Reason: "dial tcp: refused to connect to 10.0.0.1: private address"}
+	if got != want {
+		t.Errorf("Classify = %+v; want %+v", got, want)
+	}
+}
+
 func FuzzClassify(f *testing.F) {
 	f.Add(200, "")
 	f.Add(429, "120")

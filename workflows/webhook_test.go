@@ -25,6 +25,7 @@ import (
 
 	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/eventplan"
+	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
@@ -75,6 +76,13 @@ func (r *receiver) types(t *testing.T) []string {
 	return out
 }
 
+// testClient sends to the test's receivers, which listen on 127.0.0.1.
+func testClient(t *testing.T) *http.Client {
+	allow, err := outbound.ParseAllowlist("127.0.0.1")
+	require.NoError(t, err)
+	return outbound.NewClient(2*time.Second, allow)
+}
+
 type webhookFixture struct {
 	t      *testing.T
 	acts   *activities.Activities
@@ -88,7 +96,7 @@ func newWebhookFixture(t *testing.T, autoDisableAfter int) *webhookFixture {
 	require.NoError(t, s.Migrate(context.Background()))
 	t.Cleanup(func() { s.Close() })
 	policy := retrypolicy.Policy{Schedule: []time.Duration{time.Minute}, MaxAttempts: 2, Window: time.Hour, MaxRetryAfter: time.Minute}
-	acts := activities.New(s, policy, 2*time.Second, slog.New(slog.DiscardHandler))
+	acts := activities.New(s, policy, testClient(t), slog.New(slog.DiscardHandler))
 	acts.Webhooks.AutoDisableAfter = autoDisableAfter
 	return &webhookFixture{t: t, acts: acts, db: s.DB, policy: policy}
 }
