@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
+	sdklog "go.temporal.io/sdk/log"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -42,6 +42,12 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := cfg.Validate(true); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	// The demo's postbacks go to the built-in sink on this process's own (usually loopback) address.
+	allow, err := cfg.Delivery.AllowPrivateTargets.With(demoSinkHost(cfg.HTTP.Addr))
+	if err != nil {
+		return fmt.Errorf("demo sink host: %w", err)
+	}
+	cfg.Delivery.AllowPrivateTargets = allow
 	if _, err := os.Stat(cfg.Dev.TemporalPath); err != nil {
 		return fmt.Errorf("Temporal CLI not found at %s (dev.temporal_path); build it with 'make bin/temporal'", cfg.Dev.TemporalPath)
 	}
@@ -98,43 +104,84 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 }
 
-func startTemporal(ctx context.Context, cfg config.Config, log *os.File) (*testsuite.DevServer, error) {
-	var attrs []temporal.SearchAttributeUpdate
-	for _, k := range workflows.SearchAttributes {
-		attrs = append(attrs, k.(temporal.SearchAttributeKeyKeyword).ValueSet(""))
-	}
-	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	dev, err := testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
-		ExistingPath:     cfg.Dev.TemporalPath,
-		ClientOptions:    &client.Options{HostPort: cfg.Temporal.Address, Namespace: cfg.Temporal.Namespace},
-		DBFilename:       filepath.Join(cfg.Dev.DataDir, "temporal.db"),
-		EnableUI:         true,
-		UIPort:           fmt.Sprint(cfg.Dev.UIPort),
-		LogLevel:         "warn",
-		SearchAttributes: temporal.NewSearchAttributes(attrs...),
-		ExtraArgs:        []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
-		Stdout:           log,
-		Stderr:           log,
-	})
+// devTemporal is the Temporal CLI dev server that dev runs from dev.temporal_path (./bin/temporal). It is started
+// with os/exec rather than the SDK's testsuite, which would link test code into the production binary.
+type devTemporal struct {
+	cmd *exec.Cmd
+}
+
+func startTemporal(ctx context.Context, cfg config.Config, log *os.File) (*devTemporal, error) {
+	host, port, err := net.SplitHostPort(cfg.Temporal.Address)
 	if err != nil {
+		return nil, fmt.Errorf("temporal.address: %w", err)
+	}
+	args := []string{
+		"server", "start-dev", "--ip", host, "--port", port, "--namespace", cfg.Temporal.Namespace,
+		"--db-filename", filepath.Join(cfg.Dev.DataDir, "temporal.db"), "--ui-port", fmt.Sprint(cfg.Dev.UIPort),
+		"--log-level", "warn", "--dynamic-config-value", "frontend.enableServerVersionCheck=false",
+		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+	}
+	for _, k := range workflows.SearchAttributes {
+		args = append(args, "--search-attribute", k.GetName()+"="+k.GetValueType().String())
+	}
+	cmd := exec.Command(cfg.Dev.TemporalPath, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start Temporal dev server: %w", err)
+	}
+	dev := &devTemporal{cmd: cmd}
+	c, err := dialWhenUp(ctx, cfg.Temporal, time.Minute)
+	if err != nil {
+		_ = dev.Stop()
 		return nil, fmt.Errorf("start Temporal dev server (see %s): %w", log.Name(), err)
 	}
+	defer c.Close()
 	// Flags only register search attributes in a new database file; an existing one needs them added.
-	if err := worker.EnsureSearchAttributes(ctx, dev.Client(), cfg.Temporal.Namespace); err != nil {
+	if err := worker.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace); err != nil {
 		_ = dev.Stop()
 		return nil, err
 	}
 	return dev, nil
 }
 
+// dialWhenUp connects to the Temporal frontend, retrying while the server starts.
+func dialWhenUp(ctx context.Context, t config.Temporal, within time.Duration) (client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	for {
+		c, err := client.DialContext(ctx, client.Options{HostPort: t.Address, Namespace: t.Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no answer from %s within %s: %w", t.Address, within, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Stop interrupts the dev server, which then shuts down cleanly, and waits for it.
+func (d *devTemporal) Stop() error {
+	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
+		return err
+	}
+	return d.cmd.Wait()
+}
+
+// demoSinkHost is the host the demo endpoint's URL names: the listen address, or 127.0.0.1 when it listens on all.
+func demoSinkHost(httpAddr string) string {
+	host, _, _ := net.SplitHostPort(httpAddr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		return "127.0.0.1"
+	}
+	return host
+}
+
 // seedDemo creates the demo rows once; later runs find them and change nothing.
 func seedDemo(ctx context.Context, s *store.Store, httpAddr string) error {
-	host, port, _ := net.SplitHostPort(httpAddr)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	sink := "http://" + net.JoinHostPort(host, port) + "/demo/sink"
+	_, port, _ := net.SplitHostPort(httpAddr)
+	sink := "http://" + net.JoinHostPort(demoSinkHost(httpAddr), port) + "/demo/sink"
 	rows := []any{
 		&store.Integration{ID: demoIntegrationID, Name: "demo-casino"},
 		&store.APIKey{ID: "key_demo", IntegrationID: demoIntegrationID, Label: "demo", Hash: relay.HashKey(demoAPIKey), Prefix: demoAPIKey[:8]},
