@@ -52,6 +52,8 @@ func New(o Options) http.Handler {
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
+	// An API answers a path it does not serve with 404, not a redirect to a similar one.
+	r.RedirectTrailingSlash = false
 	// The client address comes from identify, which trusts only the configured proxies; gin trusts none.
 	if err := r.SetTrustedProxies(nil); err != nil {
 		panic(err)
