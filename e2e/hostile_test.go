@@ -15,8 +15,8 @@ package e2e
 // (no token, wrong token, wrong scheme, token in the query; and for a body route duplicate keys, lone
 // surrogates, invalid UTF-8, an unknown member, broken JSON, an oversized body) for free. req builds a request
 // from the method, target, headers and body, adding Host and Content-Length; raw(...) sends bytes exactly as
-// written. Placeholders such as {key}, {admin}, {aff} and {sw-sig} are filled in from the fixture at send time
-// (see hostileFixture.fill). The expected status is exact; 0 means any 4xx.
+// written. Placeholders such as {key}, {admin}, {aff}, {sw-sig} and {hmac-q} are filled in from the fixture at
+// send time (see hostileFixture.fill). The expected status is exact; 0 means any 4xx.
 
 import (
 	"bufio"
@@ -24,6 +24,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -40,6 +41,7 @@ import (
 
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -60,7 +62,15 @@ var (
 	// signedJSON is a Standard Webhooks signed request to the signing integration; {sw-sig} is a valid
 	// signature over the body as sent.
 	signedJSON = []string{"X-API-Key: {skey}", "Content-Type: application/json", "webhook-id: {msgid}", "webhook-timestamp: {ts}", "webhook-signature: {sw-sig}"}
+	// hmacJSON is an hmac-sha256 signed POST to the third integration; {hmac-b} signs "<X-Timestamp>.<body>".
+	hmacJSON = []string{"X-API-Key: {hkey}", "Content-Type: application/json", "X-Timestamp: {ts}", "X-Signature: {hmac-b}"}
+	hmacKey  = []string{"X-API-Key: {hkey}"}
 )
+
+// hmacQuery is an hmac-sha256 signed GET query ({hmac-q} signs the query without the signature).
+func hmacQuery(id, extra string) string {
+	return query(id, extra) + "&timestamp={ts}&signature={hmac-q}"
+}
 
 // req writes an HTTP/1.1 request: request line, Host, the headers, Content-Length when there is a body, body.
 func req(method, target string, headers []string, body string) string {
@@ -311,6 +321,32 @@ var hostileCases = []hostileCase{
 	{"signed: empty body", req("POST", "/v1/postbacks", signedJSON, ""), 400},
 	{"signed: plain key on signed integration's body", req("POST", "/v1/postbacks", []string{"X-API-Key: {key}", "Content-Type: application/json", "webhook-id: {msgid}", "webhook-timestamp: {ts}", "webhook-signature: {sw-sig}"}, event("s11", `,"event":"bogus"`)), 400},
 
+	// Signed requests (hmac-sha256: GET signs the query, POST "<timestamp>.<body>") to the third integration.
+	{"hmac: no signature", req("GET", query("t1", "&timestamp={ts}"), hmacKey, ""), 401},
+	{"hmac: no timestamp", req("GET", query("t2", "&signature=sha256=00"), hmacKey, ""), 401},
+	{"hmac: wrong signature", req("GET", query("t3", "&timestamp={ts}&signature=sha256="+strings.Repeat("0", 64)), hmacKey, ""), 401},
+	{"hmac: stale timestamp", req("GET", query("t4", "&timestamp=1000000000&signature={hmac-q}"), hmacKey, ""), 401},
+	{"hmac: timestamp not a number", req("GET", query("t5", "&timestamp=now&signature={hmac-q}"), hmacKey, ""), 401},
+	{"hmac: query changed after signing", req("GET", hmacQuery("t6", "")+"&amount=99999.00{tamper}", hmacKey, ""), 401},
+	{"hmac: signed NUL in sub1", req("GET", hmacQuery("t7", "&sub1=a%00b"), hmacKey, ""), 400},
+	{"hmac: signed event_id twice", req("GET", hmacQuery("t8", "&event_id=h-t8b"), hmacKey, ""), 400},
+	{"hmac: signed invalid UTF-8", req("GET", hmacQuery("t9", "&player_id=%FF%FE"), hmacKey, ""), 400},
+	{"hmac: signed unknown event", req("GET", hmacQuery("t10", "&event=bogus"), hmacKey, ""), 400},
+	{"hmac: body without timestamp", req("POST", "/v1/postbacks", []string{"X-API-Key: {hkey}", "Content-Type: application/json", "X-Signature: {hmac-b}"}, event("t11", "")), 401},
+	{"hmac: body changed after signing", req("POST", "/v1/postbacks", hmacJSON, event("t12", "")+"{tamper}"), 401},
+	{"hmac: signed member given twice", req("POST", "/v1/postbacks", hmacJSON, event("t13", `,"amount":"99999.00"`)), 400},
+	{"hmac: signed lone surrogate", req("POST", "/v1/postbacks", hmacJSON, event("t14", `,"sub1":"\ud800"`)), 400},
+	{"hmac: signed body, unsigned query", req("POST", "/v1/postbacks?amount=99999.00", hmacJSON, event("t15", "")), 400},
+
+	// More framing: targets and expectations a server must not take at face value.
+	{"HTTP/1.0 without Host or key", raw("GET " + query("p1", "") + " HTTP/1.0\r\n\r\n"), 401},
+	{"asterisk target", raw("GET * HTTP/1.1\r\nHost: a\r\n\r\n"), 404},
+	{"absolute target elsewhere", raw("GET http://other.example" + query("p2", "") + " HTTP/1.1\r\nHost: a\r\n\r\n"), 401},
+	{"CONNECT", raw("CONNECT affrelay.test:443 HTTP/1.1\r\nHost: affrelay.test:443\r\n\r\n"), 0},
+	{"HTTP/2 preface over HTTP/1", raw("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 0},
+	{"unknown expectation", raw("POST /v1/postbacks HTTP/1.1\r\nHost: a\r\nX-API-Key: {key}\r\nExpect: 100-continue-please\r\nContent-Length: 2\r\n\r\n{}"), 417},
+	{"signup of an unknown affiliate", req("POST", "/v1/admin/affiliates/caf%C3%A9/signup", adminJSON, ""), 404},
+
 	// The click tracker (issue 9, item 4).
 	{"click: NUL in sub1", req("GET", "/c/{aff}?to=https%3A%2F%2Fcasino.example%2F&sub1=a%00b", nil, ""), 400},
 	{"click: control in the code", req("GET", "/c/%01x?to=https%3A%2F%2Fcasino.example%2F", nil, ""), 400},
@@ -378,6 +414,16 @@ var hostileCases = []hostileCase{
 	{"admin: expire a secret of another integration", req("DELETE", "/v1/admin/integrations/{int}/secrets/{secretid}", adminJSON, ""), 404},
 }
 
+// protocolCases are answered by Go's HTTP server before affrelay sees them, with the 5xx that RFC 9110 and
+// RFC 9112 name for them (505 HTTP Version Not Supported, 501 for a transfer coding it does not implement):
+// the one place the suite accepts a 5xx, and still nothing may be written.
+var protocolCases = []hostileCase{
+	{"HTTP/2.0 request line", raw("GET " + query("v1", "") + " HTTP/2.0\r\nHost: a\r\nX-API-Key: {key}\r\n\r\n"), 505},
+	{"HTTP/3.0 request line", raw("GET /healthz HTTP/3.0\r\nHost: a\r\n\r\n"), 505},
+	{"gzip transfer coding", raw("POST /v1/postbacks HTTP/1.1\r\nHost: a\r\nX-API-Key: {key}\r\nTransfer-Encoding: gzip\r\n\r\n"), 501},
+	{"gzip, chunked transfer coding", raw("POST /v1/postbacks HTTP/1.1\r\nHost: a\r\nX-API-Key: {key}\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"), 501},
+}
+
 func tiersJSON(n int) string {
 	parts := make([]string, n)
 	for i := range parts {
@@ -389,8 +435,15 @@ func tiersJSON(n int) string {
 // hostileFixture is what the placeholders stand for.
 type hostileFixture struct {
 	values    map[string]string
-	swKey     []byte // the signing integration's secret
+	swKey     []byte // the Standard Webhooks integration's secret
+	hmacKey   string // the hmac-sha256 integration's secret
 	caseIndex int
+}
+
+func hmacHex(key, payload string) string {
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(payload))
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // fill replaces the placeholders of a case: fixture values, a fresh webhook-id, the time, a valid Standard
@@ -416,6 +469,23 @@ func (f *hostileFixture) fill(rawReq string, now time.Time) string {
 		mac.Write([]byte(msgID + "." + stamp + "." + signedBody))
 		head = strings.ReplaceAll(head, "{sw-sig}", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
 	}
+	if strings.Contains(head, "{hmac-b}") {
+		stamp, _, _ := strings.Cut(head[strings.Index(head, "X-Timestamp: ")+len("X-Timestamp: "):], "\r\n")
+		if !strings.Contains(head, "X-Timestamp: ") {
+			stamp = ts
+		}
+		head = strings.ReplaceAll(head, "{hmac-b}", hmacHex(f.hmacKey, stamp+"."+signedBody))
+	}
+	if strings.Contains(head, "{hmac-q}") {
+		target := strings.Fields(head)[1]
+		_, rawQuery, _ := strings.Cut(strings.ReplaceAll(target, "{tamper}", ""), "?")
+		if i := strings.Index(rawQuery, "&amount=99999.00"); i >= 0 && strings.Contains(target, "{tamper}") {
+			rawQuery = rawQuery[:i] // signed before the amount was added
+		}
+		payload := string(signing.HMACQueryPayload(rawQuery, "signature"))
+		head = strings.ReplaceAll(head, "{hmac-q}", hmacHex(f.hmacKey, payload))
+	}
+	head = strings.ReplaceAll(head, "{tamper}", "")
 	head = strings.ReplaceAll(head, "{content-length}", strconv.Itoa(len(body)))
 	return head + "\r\n\r\n" + body
 }
@@ -503,7 +573,7 @@ func TestHostileInput(t *testing.T) {
 		f, tracker, hooks := hostileSetup(t, e)
 		before := tableCounts(t, e)
 		start := time.Now()
-		perRoute := map[string]int{}
+		perRoute, perKind := map[string]int{}, map[string]int{}
 		for _, c := range cases {
 			status, body := sendRaw(t, e.app.Addr, f.fill(c.raw, time.Now()))
 			if c.status != 0 {
@@ -511,8 +581,16 @@ func TestHostileInput(t *testing.T) {
 			}
 			require.True(t, status >= 400 && status < 500, "%s: answered %d, want a 4xx: %s", c.name, status, body)
 			perRoute[routeOf(c.raw)]++
+			perKind[kindOf(c.name)]++
 		}
-		t.Logf("%d hostile requests; per route: %v", len(cases), perRoute)
+		for _, c := range protocolCases {
+			status, body := sendRaw(t, e.app.Addr, f.fill(c.raw, time.Now()))
+			require.Equal(t, c.status, status, "%s: %s", c.name, body)
+			perRoute[routeOf(c.raw)]++
+			perKind["framing and routes"]++
+		}
+		t.Logf("%d hostile requests; per kind: %v", len(cases)+len(protocolCases), perKind)
+		t.Logf("%d hostile requests; per route: %v", len(cases)+len(protocolCases), perRoute)
 
 		require.Equal(t, before, tableCounts(t, e), "a refused request wrote a row")
 		require.Empty(t, tracker.received(), "a receiver was called")
@@ -550,6 +628,21 @@ func TestHostileInput(t *testing.T) {
 		c.HTTP.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		c.Security.RateLimitRPS, c.Security.RateLimitBurst = 10000, 10000 // the per-key limit has its own tests
 	})
+}
+
+// kindOf groups a case by the prefix of its name: query, form, json, signed, hmac, click, admin, or the
+// generated admin cases ("/v1/…"); anything else is framing and routing.
+func kindOf(name string) string {
+	prefix, _, ok := strings.Cut(name, ":")
+	switch {
+	case !ok:
+		return "framing and routes"
+	case strings.Contains(prefix, " /v1/"):
+		return "admin (generated)"
+	case strings.Contains(prefix, " "):
+		return "framing and routes"
+	}
+	return prefix
 }
 
 // routeOf names a request's route for the report: method and path without query or ids.
@@ -590,6 +683,14 @@ func hostileSetup(t *testing.T, e *testEnv) (*hostileFixture, *sink, *sink) {
 	secretID, secret := r.Body["id"].(string), r.Body["secret"].(string)
 	swKey, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	require.NoError(t, err)
+	r = e.admin("POST", "/v1/admin/integrations", map[string]any{"name": "hmac-" + store.NewID("n")})
+	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+	hkey, hint := r.Body["api_key"].(string), r.Body["id"].(string)
+	r = e.admin("PATCH", "/v1/admin/integrations/"+hint, map[string]any{"signature_scheme": "hmac-sha256"})
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.admin("POST", "/v1/admin/integrations/"+hint+"/secrets", nil)
+	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+	hmacSecret := r.Body["secret"].(string)
 	r = e.admin("POST", "/v1/admin/integrations/"+integrationID+"/keys", map[string]any{"label": "spare"})
 	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
 	keyID := r.Body["id"].(string)
@@ -597,8 +698,8 @@ func hostileSetup(t *testing.T, e *testEnv) (*hostileFixture, *sink, *sink) {
 	for _, id := range []string{"affiliate-signup:" + affiliateID, signup2} {
 		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil))
 	}
-	return &hostileFixture{swKey: swKey, values: map[string]string{
-		"key": key, "skey": skey, "admin": adminToken, "int": integrationID, "sint": sint, "aff": affiliateID, "aff2": aff2,
+	return &hostileFixture{swKey: swKey, hmacKey: hmacSecret, values: map[string]string{
+		"key": key, "skey": skey, "hkey": hkey, "admin": adminToken, "int": integrationID, "sint": sint, "aff": affiliateID, "aff2": aff2,
 		"endpoint": eps.Body["id"].(string), "keyid": keyID, "secretid": secretID, "webhook": webhookID,
 	}}, tracker, hooks
 }
