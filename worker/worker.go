@@ -38,10 +38,9 @@ func Dial(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
 func New(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
 	// On shutdown, in-flight deliveries get time to finish instead of being cancelled and retried elsewhere.
 	w := worker.New(c, taskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
-	w.RegisterWorkflow(workflows.ConversionWorkflow)
-	w.RegisterWorkflow(workflows.DeliveryWorkflow)
-	w.RegisterWorkflow(workflows.AffiliateSignupWorkflow)
-	w.RegisterWorkflow(workflows.CommissionReportsWorkflow)
+	for _, wf := range workflows.All {
+		w.RegisterWorkflow(wf)
+	}
 	w.RegisterActivity(acts)
 	return w
 }

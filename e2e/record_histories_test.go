@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/affrelay/affrelay/workflows"
+)
+
+// TestRecordHistories runs one scenario per workflow path against the real dev server and writes each
+// workflow's history to $AFFRELAY_RECORD_HISTORIES/<WorkflowType>/<prefix><scenario>.json, for the replay test
+// in workflows/ (see docs/replay-tests.md). It is skipped unless that variable is set:
+//
+//	AFFRELAY_RECORD_HISTORIES=$PWD/workflows/testdata/histories go test ./e2e/ -run TestRecordHistories
+//
+// AFFRELAY_RECORD_PREFIX (e.g. "before-redeliver_") names histories recorded with an older commit's code.
+func TestRecordHistories(t *testing.T) {
+	dir := os.Getenv("AFFRELAY_RECORD_HISTORIES")
+	if dir == "" {
+		t.Skip("AFFRELAY_RECORD_HISTORIES is not set")
+	}
+	e := startApp(t, "sqlite", shortPolicy(2))
+	record := func(workflowType, scenario, workflowID string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		require.NoError(t, e.app.Temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, nil), workflowID)
+		var h historypb.History
+		iter := e.app.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			event, err := iter.Next()
+			require.NoError(t, err)
+			h.Events = append(h.Events, event)
+		}
+		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
+		require.NoError(t, err)
+		path := filepath.Join(dir, workflowType, os.Getenv("AFFRELAY_RECORD_PREFIX")+scenario+".json")
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
+		t.Logf("recorded %s (%d events)", path, len(h.Events))
+	}
+	deliveryOf := func(eventID string) string {
+		var id string
+		eventually(t, 30*time.Second, "the delivery of "+eventID, func() bool {
+			ds := e.deliveries("event_id=" + eventID)
+			if len(ds) == 1 {
+				id = ds[0]["id"].(string)
+			}
+			return id != ""
+		})
+		return id
+	}
+	awaitState := func(eventID, state string) {
+		eventually(t, 30*time.Second, eventID+" "+state, func() bool {
+			ds := e.deliveries("event_id=" + eventID)
+			return len(ds) == 1 && ds[0]["status"] == state
+		})
+	}
+	scenarios := map[string]func(){
+		// The happy path: the first attempt, inside the conversion's own workflow task, delivers.
+		"conversion-delivered": func() {
+			tracker := newSink(t, always(http.StatusOK))
+			key, integrationID, affiliateID := e.setup(tracker.srv.URL)
+			require.Equal(t, "accepted", e.postback(key, ftd("rec-ok", affiliateID)).Body["status"])
+			awaitState("rec-ok", "delivered")
+			record("ConversionWorkflow", "conversion-delivered", workflows.ConversionWorkflowID(integrationID, "rec-ok"))
+		},
+		// The first attempt fails: a DeliveryWorkflow child retries and delivers.
+		"conversion-retried": func() {
+			tracker := newSink(t, func(n int) int {
+				if n == 1 {
+					return http.StatusServiceUnavailable
+				}
+				return http.StatusOK
+			})
+			key, integrationID, affiliateID := e.setup(tracker.srv.URL)
+			require.Equal(t, "accepted", e.postback(key, ftd("rec-retry", affiliateID)).Body["status"])
+			id := deliveryOf("rec-retry")
+			awaitState("rec-retry", "delivered")
+			record("ConversionWorkflow", "conversion-first-attempt-failed", workflows.ConversionWorkflowID(integrationID, "rec-retry"))
+			record("DeliveryWorkflow", "retried-delivered", workflows.DeliveryWorkflowID(id))
+		},
+		// needs_review, then the operator redelivers and it is delivered; and needs_review, then skip.
+		"delivery-review": func() {
+			tracker := newSink(t, always(http.StatusInternalServerError))
+			key, _, affiliateID := e.setup(tracker.srv.URL)
+			require.Equal(t, "accepted", e.postback(key, ftd("rec-review", affiliateID)).Body["status"])
+			require.Equal(t, "accepted", e.postback(key, ftd("rec-skip", affiliateID)).Body["status"])
+			review, skip := deliveryOf("rec-review"), deliveryOf("rec-skip")
+			awaitState("rec-review", "needs_review")
+			awaitState("rec-skip", "needs_review")
+			tracker.setStatus(always(http.StatusOK))
+			r := e.admin("POST", "/v1/admin/deliveries/"+review+"/replay", nil)
+			require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+			r = e.admin("POST", "/v1/admin/deliveries/"+skip+"/skip", nil)
+			require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+			awaitState("rec-review", "delivered")
+			awaitState("rec-skip", "skipped")
+			record("DeliveryWorkflow", "review-redeliver-delivered", workflows.DeliveryWorkflowID(review))
+			record("DeliveryWorkflow", "review-skip", workflows.DeliveryWorkflowID(skip))
+		},
+		"affiliate-signup": func() {
+			crm := newSink(t, always(http.StatusOK))
+			e.subscribe("crm", crm.srv.URL, "affiliate.created")
+			id := e.signUp("Recorded Partner")
+			record("AffiliateSignupWorkflow", "signup", workflows.AffiliateSignupWorkflowID(id))
+		},
+		"commission-reports": func() {
+			tracker := newSink(t, always(http.StatusOK))
+			key, _, affiliateID := e.setup(tracker.srv.URL)
+			q := ftd("rec-week", affiliateID)
+			q.Set("occurred_at", workflows.WeekBefore(time.Now()).Add(36*time.Hour).Format(time.RFC3339))
+			require.Equal(t, "accepted", e.postback(key, q).Body["status"])
+			awaitState("rec-week", "delivered")
+			ctx := context.Background()
+			h := e.app.Temporal.ScheduleClient().GetHandle(ctx, workflows.CommissionReportScheduleID(e.app.Config.Temporal.TaskQueue))
+			require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
+			var runID string
+			eventually(t, 30*time.Second, "the scheduled run", func() bool {
+				d, err := h.Describe(ctx)
+				if err == nil && len(d.Info.RecentActions) == 1 {
+					runID = d.Info.RecentActions[0].StartWorkflowResult.WorkflowID
+				}
+				return runID != ""
+			})
+			record("CommissionReportsWorkflow", "weekly", runID)
+		},
+	}
+	only := os.Getenv("AFFRELAY_RECORD_SCENARIOS") // comma-separated names; all when empty
+	for name, run := range scenarios {
+		if only == "" || strings.Contains(","+only+",", ","+name+",") {
+			t.Run(name, func(*testing.T) { run() })
+		}
+	}
+}
