@@ -346,6 +346,14 @@ var hostileCases = []hostileCase{
 	{"HTTP/2 preface over HTTP/1", raw("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 0},
 	{"unknown expectation", raw("POST /v1/postbacks HTTP/1.1\r\nHost: a\r\nX-API-Key: {key}\r\nExpect: 100-continue-please\r\nContent-Length: 2\r\n\r\n{}"), 417},
 	{"signup of an unknown affiliate", req("POST", "/v1/admin/affiliates/caf%C3%A9/signup", adminJSON, ""), 404},
+	{"NUL in a path id", req("GET", "/v1/admin/integrations/int%00x", adminJSON, ""), 0},
+	{"invalid UTF-8 in a path id", req("GET", "/v1/admin/integrations/int%FF%FE", adminJSON, ""), 0},
+	{"NUL in an affiliate id", req("GET", "/v1/admin/affiliates/a%00/plans", adminJSON, ""), 0},
+	{"invalid UTF-8 in a delivery id", req("POST", "/v1/admin/deliveries/%C3%28/replay", adminJSON, ""), 0},
+	{"NUL in a webhook id", req("PATCH", "/v1/admin/webhooks/wh%00", adminJSON, `{"enabled":false}`), 0},
+	{"NUL in a query filter", req("GET", "/v1/admin/deliveries?event_id=a%00b", adminJSON, ""), 0},
+	{"invalid UTF-8 in a query filter", req("GET", "/v1/admin/deliveries?affiliate_id=%FF", adminJSON, ""), 0},
+	{"NUL in the requests filter", req("GET", "/v1/admin/requests?integration=a%00b", adminJSON, ""), 0},
 
 	// The click tracker (issue 9, item 4).
 	{"click: NUL in sub1", req("GET", "/c/{aff}?to=https%3A%2F%2Fcasino.example%2F&sub1=a%00b", nil, ""), 400},

@@ -77,8 +77,8 @@ func New(o Options) http.Handler {
 	pb.GET("", h.postback)
 	pb.POST("", h.postback)
 
-	v1.POST("/affiliates", adminAuth(o.AdminTokens), h.createAffiliate)
-	admin := v1.Group("/admin", adminAuth(o.AdminTokens))
+	v1.POST("/affiliates", adminAuth(o.AdminTokens), checkParams, h.createAffiliate)
+	admin := v1.Group("/admin", adminAuth(o.AdminTokens), checkParams)
 	admin.POST("/integrations", h.createIntegration)
 	admin.POST("/affiliates", h.createAffiliate)
 	admin.GET("/affiliates/:id/balance", h.balance)
@@ -106,7 +106,7 @@ func New(o Options) http.Handler {
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", o.Service.SkipDelivery))
 	h.webhookRoutes(admin.Group("/webhooks"))
 
-	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), h.commissionReport)
+	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), checkParams, h.commissionReport)
 	r.GET("/c/:affiliate_code", h.limitClicks, h.click)
 
 	if o.Sink != nil {
