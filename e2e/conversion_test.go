@@ -203,6 +203,9 @@ func TestExhaustedDeliveryNeedsReviewThenReplayDelivers(t *testing.T) {
 		require.Equal(t, http.StatusConflict, e.admin("POST", "/v1/admin/deliveries/"+id+"/replay", nil).Status)
 		require.Equal(t, http.StatusConflict, e.admin("POST", "/v1/admin/deliveries/"+id+"/skip", nil).Status)
 		require.Equal(t, http.StatusNotFound, e.admin("POST", "/v1/admin/deliveries/dlv_nope/replay", nil).Status)
+		// /redeliver is the new name of /replay.
+		require.Equal(t, http.StatusConflict, e.admin("POST", "/v1/admin/deliveries/"+id+"/redeliver", nil).Status)
+		require.Equal(t, http.StatusNotFound, e.admin("POST", "/v1/admin/deliveries/dlv_nope/redeliver", nil).Status)
 	})
 }
 

@@ -129,6 +129,7 @@ var adminRoutes = []adminRoute{
 	{"POST", "/v1/admin/fx-rates", `{"base":"EUR","quote":"USD","rate":"1.1","effective_from":"2026-01-01T00:00:00Z"}`},
 	{"GET", "/v1/admin/fx-rates", ""},
 	{"GET", "/v1/admin/deliveries", ""},
+	{"POST", "/v1/admin/deliveries/dlv_000000000000000000000000/redeliver", ""},
 	{"POST", "/v1/admin/deliveries/dlv_000000000000000000000000/replay", ""},
 	{"POST", "/v1/admin/deliveries/dlv_000000000000000000000000/skip", ""},
 	{"POST", "/v1/admin/webhooks", `{"kind":"webhook","url":"https://hooks.example/in","events":["conversion.recorded"]}`},

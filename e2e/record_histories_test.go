@@ -101,7 +101,7 @@ func TestRecordHistories(t *testing.T) {
 			awaitState("rec-review", "needs_review")
 			awaitState("rec-skip", "needs_review")
 			tracker.setStatus(always(http.StatusOK))
-			r := e.admin("POST", "/v1/admin/deliveries/"+review+"/replay", nil)
+			r := e.admin("POST", "/v1/admin/deliveries/"+review+"/redeliver", nil)
 			require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
 			r = e.admin("POST", "/v1/admin/deliveries/"+skip+"/skip", nil)
 			require.Equal(t, http.StatusAccepted, r.Status, r.Raw)

@@ -260,7 +260,7 @@ func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryW
 
 // RedeliverDelivery starts a new attempt series of a delivery waiting in needs_review.
 func (s *Service) RedeliverDelivery(ctx context.Context, deliveryID string) error {
-	return s.decideDelivery(ctx, deliveryID, workflows.ReplaySignal)
+	return s.decideDelivery(ctx, deliveryID, workflows.RedeliverSignal)
 }
 
 // SkipDelivery gives up a delivery waiting in needs_review for good.

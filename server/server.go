@@ -102,7 +102,8 @@ func New(o Options) http.Handler {
 	admin.POST("/fx-rates", h.addFXRate)
 	admin.GET("/fx-rates", h.listFXRates)
 	admin.GET("/deliveries", h.listDeliveries)
-	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", o.Service.RedeliverDelivery))
+	admin.POST("/deliveries/:id/redeliver", h.decideDelivery("redeliver", o.Service.RedeliverDelivery))
+	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", o.Service.RedeliverDelivery)) // the old name
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", o.Service.SkipDelivery))
 	h.webhookRoutes(admin.Group("/webhooks"))
 

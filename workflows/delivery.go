@@ -22,11 +22,16 @@ const (
 
 // Signals an operator sends to a delivery in needs_review (from the admin API, the CLI or the Temporal UI).
 const (
-	// ReplaySignal starts a new attempt series from attempt 1.
-	ReplaySignal = "replay"
+	// RedeliverSignal starts a new attempt series from attempt 1.
+	RedeliverSignal = "redeliver"
 	// SkipSignal gives the delivery up for good.
 	SkipSignal = "skip"
 )
+
+// replaySignal is RedeliverSignal's name until it was renamed (Temporal's own "replay" means something else).
+// Deliveries still listen to it, so a workflow or a script that sends the old name keeps working; both channels
+// are plain receives that issue no command, so listening to one more needs no GetVersion.
+const replaySignal = "replay"
 
 // DeliveryInput names the delivery and the retry policy it runs by.
 type DeliveryInput struct {
@@ -42,7 +47,7 @@ type DeliveryResult struct {
 }
 
 // DeliveryWorkflow sends one outbound message with the configured retry schedule. When an attempt series
-// fails for good it parks in needs_review and waits for replay or skip.
+// fails for good it parks in needs_review and waits for redeliver or skip.
 func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	d := &delivery{in: in}
 	d.setup(ctx)
@@ -50,13 +55,15 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (DeliveryResult, e
 }
 
 type delivery struct {
-	in     DeliveryInput
-	replay workflow.ReceiveChannel
-	skip   workflow.ReceiveChannel
+	in        DeliveryInput
+	redeliver workflow.ReceiveChannel
+	replay    workflow.ReceiveChannel // the old name of redeliver
+	skip      workflow.ReceiveChannel
 }
 
 func (d *delivery) setup(ctx workflow.Context) {
-	d.replay = workflow.GetSignalChannel(ctx, ReplaySignal)
+	d.redeliver = workflow.GetSignalChannel(ctx, RedeliverSignal)
+	d.replay = workflow.GetSignalChannel(ctx, replaySignal)
 	d.skip = workflow.GetSignalChannel(ctx, SkipSignal)
 }
 
@@ -117,26 +124,28 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 			}
 			return DeliveryResult{State: DeliveryStateSkipped}, nil
 		}
-		if _, err := setStatus(activities.SetDeliveryStatusInput{Status: DeliveryStatePending, Reason: "replayed by operator"}); err != nil {
+		if _, err := setStatus(activities.SetDeliveryStatusInput{Status: DeliveryStatePending, Reason: "redelivered by operator"}); err != nil {
 			return DeliveryResult{}, err
 		}
 	}
 }
 
-// dropStaleSignals discards replay or skip signals sent while the delivery was not in review, so a stray
+// dropStaleSignals discards redeliver or skip signals sent while the delivery was not in review, so a stray
 // signal cannot decide a review that had not started yet.
 func (d *delivery) dropStaleSignals() {
-	for d.replay.ReceiveAsync(nil) {
-	}
-	for d.skip.ReceiveAsync(nil) {
+	for _, ch := range []workflow.ReceiveChannel{d.redeliver, d.replay, d.skip} {
+		for ch.ReceiveAsync(nil) {
+		}
 	}
 }
 
-// awaitDecision blocks until an operator replays or skips; it returns the signal's name.
+// awaitDecision blocks until an operator redelivers or skips; it returns RedeliverSignal or SkipSignal.
 func (d *delivery) awaitDecision(ctx workflow.Context) string {
 	var decision string
 	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(d.replay, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = ReplaySignal })
+	for _, ch := range []workflow.ReceiveChannel{d.redeliver, d.replay} {
+		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = RedeliverSignal })
+	}
 	sel.AddReceive(d.skip, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = SkipSignal })
 	sel.Select(ctx)
 	return decision

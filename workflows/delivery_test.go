@@ -97,37 +97,42 @@ func TestDeliveryCustomScheduleFromConfig(t *testing.T) {
 	}
 }
 
+// Redeliver, and its old name replay that running workflows and old scripts may still send, start a new series.
 func TestDeliveryNeedsReviewThenReplayDelivers(t *testing.T) {
-	env := newEnv(t)
-	policy := retrypolicy.DefaultPolicy()
-	series := 0
-	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.AttemptDeliveryInput) (activities.AttemptDeliveryResult, error) {
-		if activity.GetInfo(ctx).Attempt == 1 {
-			series++
-		}
-		if series == 1 {
-			return activities.AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError("HTTP 404 is not retried", activities.ErrTypePermanent, nil)
-		}
-		return activities.AttemptDeliveryResult{Attempt: 2, StatusCode: 200}, nil
-	})
-	var statuses, reasons []string
-	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
-		statuses = append(statuses, in.Status)
-		reasons = append(reasons, in.Reason)
-		return activities.SetDeliveryStatusResult{}, nil
-	})
-	// A stray replay before the review must not count; the one sent during the review does.
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(ReplaySignal, nil) }, 0)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(ReplaySignal, nil) }, 2*time.Hour)
+	for _, signal := range []string{RedeliverSignal, replaySignal} {
+		t.Run(signal, func(t *testing.T) {
+			env := newEnv(t)
+			policy := retrypolicy.DefaultPolicy()
+			series := 0
+			env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.AttemptDeliveryInput) (activities.AttemptDeliveryResult, error) {
+				if activity.GetInfo(ctx).Attempt == 1 {
+					series++
+				}
+				if series == 1 {
+					return activities.AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError("HTTP 404 is not retried", activities.ErrTypePermanent, nil)
+				}
+				return activities.AttemptDeliveryResult{Attempt: 2, StatusCode: 200}, nil
+			})
+			var statuses, reasons []string
+			env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
+				statuses = append(statuses, in.Status)
+				reasons = append(reasons, in.Reason)
+				return activities.SetDeliveryStatusResult{}, nil
+			})
+			// A stray replay before the review must not count; the one sent during the review does.
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(signal, nil) }, 0)
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(signal, nil) }, 2*time.Hour)
 
-	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
-	require.NoError(t, env.GetWorkflowError())
-	var res DeliveryResult
-	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, DeliveryResult{State: DeliveryStateDelivered, Attempts: 2, StatusCode: 200}, res)
-	require.Equal(t, []string{DeliveryStateNeedsReview, DeliveryStatePending}, statuses)
-	require.Contains(t, reasons[0], "HTTP 404 is not retried")
-	require.Equal(t, 2, series)
+			env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
+			require.NoError(t, env.GetWorkflowError())
+			var res DeliveryResult
+			require.NoError(t, env.GetWorkflowResult(&res))
+			require.Equal(t, DeliveryResult{State: DeliveryStateDelivered, Attempts: 2, StatusCode: 200}, res)
+			require.Equal(t, []string{DeliveryStateNeedsReview, DeliveryStatePending}, statuses)
+			require.Contains(t, reasons[0], "HTTP 404 is not retried")
+			require.Equal(t, 2, series)
+		})
+	}
 }
 
 func TestConversionStartsOneDeliveryPerTarget(t *testing.T) {

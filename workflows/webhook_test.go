@@ -241,7 +241,7 @@ func TestWebhookNeedsReviewThenReplayDelivers(t *testing.T) {
 		require.Equal(t, store.DeliveryNeedsReview, f.status(id))
 		require.Equal(t, 1, f.sub(sub.ID).ConsecutiveFailures)
 		rcv.setStatus(http.StatusOK)
-		env.SignalWorkflow(ReplaySignal, nil)
+		env.SignalWorkflow(RedeliverSignal, nil)
 	})
 	require.Equal(t, DeliveryResult{State: DeliveryStateDelivered, Attempts: 3, StatusCode: 200}, res)
 	require.Equal(t, store.DeliveryDelivered, f.status(id))
