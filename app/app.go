@@ -20,6 +20,7 @@ import (
 	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/relay"
 	"github.com/affrelay/affrelay/server"
+	reconsvc "github.com/affrelay/affrelay/service/reconciliation"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/worker"
 )
@@ -43,6 +44,7 @@ type App struct {
 	Addr string
 
 	worker  sdkworker.Worker
+	acts    *activities.Activities
 	http    *http.Server
 	audit   *relay.AuditLog
 	stop    chan struct{} // closed by Stop; ends background loops
@@ -77,8 +79,8 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		acts := activities.New(a.Store, cfg.Delivery.Policy, httpClient, o.Logger)
 		acts.Webhooks.AutoDisableAfter = cfg.Delivery.AutoDisableAfter
-		a.worker = worker.New(a.Temporal, cfg.Temporal.TaskQueue, acts)
-		if err := a.worker.Start(); err != nil {
+		a.acts = acts
+		if err := a.StartWorker(); err != nil {
 			a.Stop(ctx)
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
@@ -105,6 +107,10 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 				Service: a.Service, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 				Postback: cfg.Postback, Security: cfg.Security, TrustedProxies: cfg.HTTP.TrustedProxies,
 				Audit: a.audit, Logger: o.Logger, Sink: a.Sink,
+				Reconciliation: &reconsvc.Service{
+					Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, MaxFileBytes: cfg.Reconciliation.MaxFileBytes,
+				},
+				ReconciliationMaxBytes: cfg.Reconciliation.MaxFileBytes,
 			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
@@ -156,6 +162,20 @@ func (a *App) pruneAuditLog(retention time.Duration) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// StartWorker starts a Temporal worker on the process's task queue (again, after StopWorker).
+func (a *App) StartWorker() error {
+	a.worker = worker.New(a.Temporal, a.Config.Temporal.TaskQueue, a.acts)
+	return a.worker.Start()
+}
+
+// StopWorker stops this process's Temporal worker only, as a worker process being shut down would.
+func (a *App) StopWorker() {
+	if a.worker != nil {
+		a.worker.Stop()
+		a.worker = nil
 	}
 }
 

@@ -38,6 +38,14 @@ type Config struct {
 	Affiliate Affiliate
 	Dev       Dev
 	Alert     Alert
+	// Reconciliation configures revenue file uploads.
+	Reconciliation Reconciliation
+}
+
+// Reconciliation configures revenue file uploads.
+type Reconciliation struct {
+	// MaxFileBytes caps an uploaded file, measured after gzip is undone.
+	MaxFileBytes int64
 }
 
 // Alert configures the queue-depth alarm.
@@ -120,6 +128,7 @@ type Dev struct {
 var defaults = map[string]any{
 	"http.addr":                      ":8080",
 	"http.max_body_bytes":            1 << 20,
+	"reconciliation.max_file_bytes":  256 << 20,
 	"http.tls_cert":                  "",
 	"http.tls_key":                   "",
 	"http.trusted_proxies":           "",
@@ -289,6 +298,7 @@ func fromViper(v *viper.Viper) (Config, error) {
 			SignatureTolerance:  duration("signature.tolerance"),
 			AuditRetention:      duration("audit.retention"),
 		},
+		Reconciliation: Reconciliation{MaxFileBytes: int64(integer("reconciliation.max_file_bytes"))},
 		Dev: Dev{
 			TemporalPath: v.GetString("dev.temporal_path"),
 			DataDir:      v.GetString("dev.data_dir"),
@@ -320,6 +330,9 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.HTTP.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("http.max_body_bytes (AFFRELAY_HTTP_MAX_BODY_BYTES): must be at least 1024"))
+	}
+	if c.Reconciliation.MaxFileBytes < 1024 {
+		errs = append(errs, errors.New("reconciliation.max_file_bytes (AFFRELAY_RECONCILIATION_MAX_FILE_BYTES): must be at least 1024"))
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		errs = append(errs, errors.New("http.tls_cert and http.tls_key (AFFRELAY_HTTP_TLS_CERT, AFFRELAY_HTTP_TLS_KEY): set both or neither"))

@@ -184,3 +184,13 @@ func ReviewEvents(d store.Delivery, sub *store.WebhookSubscription, failure *Fai
 	}
 	return r
 }
+
+// ReconciliationCompleted is reconciliation.completed of a finished batch, with its report's summary.
+func ReconciliationCompleted(b store.ReconciliationBatch, summary any, at time.Time) Event {
+	return Event{
+		Key: webhook.EventKey(webhook.ReconciliationDone, b.ID), Type: webhook.ReconciliationDone, At: at,
+		IntegrationID: b.IntegrationID,
+		Data: webhook.ReconciliationData{BatchID: b.ID, IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID,
+			Source: b.Source, FirstDay: b.FirstDay, LastDay: b.LastDay, Summary: summary},
+	}
+}

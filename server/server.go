@@ -38,6 +38,10 @@ type Options struct {
 	Sink *Sink
 	// Now is the clock; tests may fix it.
 	Now func() time.Time
+	// Reconciliation serves revenue file uploads and their reports, whose bodies may reach
+	// ReconciliationMaxBytes.
+	Reconciliation         Reconciliation
+	ReconciliationMaxBytes int64
 }
 
 // New builds the router.
@@ -109,6 +113,7 @@ func New(o Options) http.Handler {
 
 	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), checkParams, h.commissionReport)
 	r.GET("/c/:affiliate_code", h.limitClicks, h.click)
+	h.reconciliationRoutes(r)
 
 	if o.Sink != nil {
 		r.Any("/demo/sink", o.Sink.receive)

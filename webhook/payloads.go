@@ -124,3 +124,14 @@ type TestData struct {
 	SubscriptionID string `json:"subscription_id"`
 	Message        string `json:"message"`
 }
+
+// ReconciliationData is the data of reconciliation.completed: the batch and its report's summary.
+type ReconciliationData struct {
+	BatchID       string `json:"batch_id"`
+	IntegrationID string `json:"integration_id"`
+	WorkflowID    string `json:"workflow_id"`
+	Source        string `json:"source"`
+	FirstDay      string `json:"first_day"`
+	LastDay       string `json:"last_day"`
+	Summary       any    `json:"summary"`
+}

@@ -42,6 +42,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) worker.
 		w.RegisterWorkflow(wf)
 	}
 	w.RegisterActivity(acts)
+	w.RegisterActivity(activities.NewReconciliation(acts))
 	return w
 }
 

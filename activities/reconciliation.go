@@ -1,0 +1,306 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"gorm.io/gorm"
+
+	"github.com/affrelay/affrelay/eventplan"
+	"github.com/affrelay/affrelay/postback"
+	"github.com/affrelay/affrelay/reconciliation"
+	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/store"
+)
+
+// Reconciliation holds the activities of ReconciliationWorkflow. Corrections go through the same attribution,
+// conversion recording and commission engine as postbacks (the ledger's writeLedger).
+type Reconciliation struct {
+	Store *store.Store
+	// ledger writes the commission of each correcting conversion, and carries the delivery policy.
+	ledger *Activities
+	// ChunkRows is how many rows one transaction compares and corrects.
+	ChunkRows int
+}
+
+// NewReconciliation builds the reconciliation activities on the conversion activities' store and ledger.
+func NewReconciliation(a *Activities) *Reconciliation {
+	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: 1000}
+}
+
+// WorkflowIDPrefix marks conversions written by a reconciliation: their WorkflowID is the batch's workflow id.
+const WorkflowIDPrefix = "reconciliation:"
+
+// CorrectionEventID is the event id of one correction: derived from the batch, player-day and kind, so a
+// replayed chunk records the same conversion, which exists already and earns nothing twice.
+func CorrectionEventID(batchID, playerID, day, kind string) string {
+	sum := sha256.Sum256([]byte(batchID + "\x00" + playerID + "\x00" + day + "\x00" + kind))
+	return "recon_" + hex.EncodeToString(sum[:16])
+}
+
+// ReconciliationBatchInput names a batch.
+type ReconciliationBatchInput struct {
+	BatchID string
+}
+
+// FlagMissingInFileResult is empty: the rows are in the database.
+type FlagMissingInFileResult struct{}
+
+// FlagMissingInFile adds the player-days real time recorded within the file's days that the file lacks.
+func (r *Reconciliation) FlagMissingInFile(ctx context.Context, in ReconciliationBatchInput) (FlagMissingInFileResult, error) {
+	b, err := r.Store.Batch(ctx, "", in.BatchID)
+	if err != nil {
+		return FlagMissingInFileResult{}, err
+	}
+	return FlagMissingInFileResult{}, r.Store.FlagMissingInFile(ctx, b)
+}
+
+// ProcessReconciliationRowsInput says which batch, and how many rows this run may process before it returns
+// so the workflow's history records progress.
+type ProcessReconciliationRowsInput struct {
+	BatchID string
+	MaxRows int
+}
+
+// ProcessReconciliationRowsResult says how many rows were processed and whether none is left.
+type ProcessReconciliationRowsResult struct {
+	Processed int
+	Done      bool
+}
+
+// ProcessReconciliationRows compares and corrects the batch's rows a chunk at a time, each chunk in one
+// transaction that also marks its rows processed: a chunk is applied whole or not at all, and never twice.
+// The heartbeat carries the position, so a retry after a killed worker resumes after the last chunk.
+func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in ProcessReconciliationRowsInput) (ProcessReconciliationRowsResult, error) {
+	var res ProcessReconciliationRowsResult
+	b, err := r.Store.Batch(ctx, "", in.BatchID)
+	if err != nil {
+		return res, err
+	}
+	var cursor store.RowCursor
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &cursor) // no position: start over; processed rows are skipped anyway
+	}
+	for res.Processed < in.MaxRows {
+		var rows []store.ReconciliationRow
+		err := r.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var err error
+			if rows, err = store.UnprocessedRows(tx, b.ID, cursor, r.ChunkRows); err != nil || len(rows) == 0 {
+				return err
+			}
+			return r.applyChunk(tx, b, rows)
+		})
+		if err != nil {
+			return res, fmt.Errorf("reconciliation batch %s: %w", b.ID, err)
+		}
+		if len(rows) == 0 {
+			res.Done = true
+			return res, nil
+		}
+		last := rows[len(rows)-1]
+		cursor = store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}
+		activity.RecordHeartbeat(ctx, cursor)
+		res.Processed += len(rows)
+		select {
+		case <-activity.GetWorkerStopChannel(ctx):
+			return res, nil // this worker is stopping: the workflow hands the rest to another
+		default:
+		}
+	}
+	return res, nil
+}
+
+// applyChunk compares each row with real time and writes the differences, within tx.
+func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, rows []store.ReconciliationRow) error {
+	var players, affiliates []string
+	for _, row := range rows {
+		if len(players) == 0 || players[len(players)-1] != row.PlayerID {
+			players = append(players, row.PlayerID)
+		}
+		if row.AffiliateID != "" {
+			affiliates = append(affiliates, row.AffiliateID)
+		}
+	}
+	convs, err := store.PlayersConversions(tx, b.IntegrationID, players)
+	if err != nil {
+		return err
+	}
+	events := map[string][]reconciliation.Event{}
+	for _, c := range convs {
+		events[c.PlayerID] = append(events[c.PlayerID], reconciliation.Event{
+			ID: c.EventID, Type: c.Event, At: c.OccurredAt, AmountMinor: c.AmountMinor, Currency: c.Currency,
+			OriginalID: c.OriginalEventID, FromReconciliation: strings.HasPrefix(c.WorkflowID, WorkflowIDPrefix),
+		})
+		if c.AffiliateID != "" {
+			affiliates = append(affiliates, c.AffiliateID)
+		}
+	}
+	slices.Sort(affiliates)
+	registered, err := store.RegisteredAffiliates(tx, slices.Compact(affiliates))
+	if err != nil {
+		return err
+	}
+	// As attribution does for postbacks: a known player keeps the affiliate of its first attributed event.
+	attributed := map[string]string{}
+	for _, c := range convs {
+		if _, ok := attributed[c.PlayerID]; !ok && registered[c.AffiliateID] {
+			attributed[c.PlayerID] = c.AffiliateID
+		}
+	}
+	histories := map[string]reconciliation.History{}
+	for _, p := range players {
+		histories[p] = reconciliation.Summarize(events[p])
+	}
+	var matched []uint64
+	for _, row := range rows {
+		p := reconciliation.Player{Known: len(events[row.PlayerID]) > 0, AffiliateID: attributed[row.PlayerID]}
+		if p.AffiliateID == "" && registered[row.AffiliateID] {
+			p.AffiliateID = row.AffiliateID
+		}
+		var file *reconciliation.Row
+		if row.InFile {
+			file = &reconciliation.Row{
+				Date: row.Day, PlayerID: row.PlayerID, AffiliateID: row.AffiliateID, Currency: row.Currency,
+				HasFirstDeposit: row.HasFirstDeposit, FirstDepositMinor: row.FirstDepositMinor,
+				DepositsMinor: row.DepositsMinor, NGRMinor: row.NGRMinor,
+			}
+		}
+		h := histories[row.PlayerID]
+		cmp := reconciliation.Compare(file, h, row.Day, p)
+		if cmp.Status == reconciliation.StatusMatched && row.InFile {
+			matched = append(matched, row.ID)
+			continue
+		}
+		row.Status = cmp.Status
+		row.RTCurrencies = strings.Join(cmp.RealTime.Currencies, ",")
+		row.RTDepositsMinor, row.RTNGRMinor, row.RTFirstDeposit = cmp.RealTime.DepositsMinor, cmp.RealTime.NGRMinor, cmp.RealTime.HasFTD
+		row.DepositsDeltaMinor, row.NGRDeltaMinor = cmp.DepositsDeltaMinor, cmp.NGRDeltaMinor
+		if len(cmp.Corrections) > 0 {
+			row.CorrectedFor = p.AffiliateID
+		}
+		for _, c := range cmp.Corrections {
+			payout, currency, err := r.record(tx, b, row, c)
+			if err != nil {
+				return err
+			}
+			row.CommissionMinor += payout
+			if currency != "" {
+				row.CommissionCurrency = currency
+			}
+			row.FTDRecorded = row.FTDRecorded || c.Type == postback.FTD
+			row.FTDReversed = row.FTDReversed || c.Type == postback.Reversal
+			if c.Type == postback.FTD {
+				h.HasFTD = true // a later day of this chunk must not record a second first deposit
+				histories[row.PlayerID] = h
+			}
+		}
+		if err := store.SaveRowResult(tx, row); err != nil {
+			return err
+		}
+	}
+	return store.MarkRowsMatched(tx, matched, reconciliation.StatusMatched)
+}
+
+// record writes one correction as a conversion of the player-day, attributed as a postback would be, and its
+// commission through the engine. It returns what it earned the affiliate.
+func (r *Reconciliation) record(tx *gorm.DB, b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (int64, string, error) {
+	day, err := time.Parse(time.DateOnly, row.Day)
+	if err != nil {
+		return 0, "", err
+	}
+	ev := postback.Event{
+		EventID: CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type), Type: c.Type, AffiliateID: row.AffiliateID,
+		PlayerID: row.PlayerID, AmountMinor: c.AmountMinor, Currency: row.Currency,
+		OccurredAt: reconciliation.CorrectionAt(day, c), OriginalEventID: c.OriginalEventID,
+	}
+	if c.Type == postback.Reversal {
+		ev.Currency = ""
+	}
+	if ev, err = attribute(tx, b.IntegrationID, ev); err != nil {
+		return 0, "", err
+	}
+	conv, inserted, err := upsertConversion(tx, RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})
+	if err != nil || conv.AffiliateID == "" {
+		return 0, "", err
+	}
+	if !inserted {
+		return conversionPayout(tx, conv)
+	}
+	if err := tx.Where("id = ?", conv.AffiliateID).Take(&store.Affiliate{}).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, "", nil // an unregistered affiliate earns nothing, as for postbacks
+	} else if err != nil {
+		return 0, "", err
+	}
+	return r.ledger.writeLedger(tx, conv)
+}
+
+// FinishReconciliationResult is the batch's summary and the reconciliation.completed deliveries to start.
+type FinishReconciliationResult struct {
+	Summary    reconciliation.Summary
+	Deliveries []DeliveryRef
+	Policy     retrypolicy.Policy
+}
+
+// FinishReconciliation stores the batch's report, marks it completed and plans reconciliation.completed in the
+// same transaction. Run again, it keeps the stored report and plans nothing twice.
+func (r *Reconciliation) FinishReconciliation(ctx context.Context, in ReconciliationBatchInput) (FinishReconciliationResult, error) {
+	res := FinishReconciliationResult{Policy: r.ledger.Policy}
+	b, err := r.Store.Batch(ctx, "", in.BatchID)
+	if err != nil {
+		return res, err
+	}
+	if b.Status == store.BatchCompleted && b.Summary != "" {
+		err = json.Unmarshal([]byte(b.Summary), &res.Summary)
+	} else {
+		res.Summary, err = r.summarize(ctx, b.ID)
+	}
+	if err != nil {
+		return res, err
+	}
+	body, err := json.Marshal(res.Summary)
+	if err != nil {
+		return res, err
+	}
+	now := time.Now().UTC()
+	err = r.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if b.Status != store.BatchCompleted {
+			if err := store.CompleteBatch(tx, b.ID, string(body), now); err != nil {
+				return err
+			}
+		} else if b.CompletedAt != nil {
+			now = *b.CompletedAt
+		}
+		var err error
+		res.Deliveries, err = planWebhookEvent(tx, eventplan.ReconciliationCompleted(b, res.Summary, now))
+		return err
+	})
+	return res, err
+}
+
+func (r *Reconciliation) summarize(ctx context.Context, batchID string) (reconciliation.Summary, error) {
+	counts, totals, commissions, err := r.Store.BatchTotals(ctx, batchID, reconciliation.StatusCurrencyMismatch)
+	if err != nil {
+		return reconciliation.Summary{}, err
+	}
+	byStatus := map[string]int64{}
+	for _, c := range counts {
+		byStatus[c.Status] = c.N
+	}
+	t := make([]reconciliation.Totals, len(totals))
+	for i, x := range totals {
+		t[i] = reconciliation.Totals(x)
+	}
+	commission := map[string]int64{}
+	for _, c := range commissions {
+		commission[c.Currency] = c.Minor
+	}
+	return reconciliation.NewSummary(byStatus, t, commission), nil
+}

@@ -1,0 +1,294 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/money"
+	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
+)
+
+func (e *testEnv) uploadBatch(key, contentType, body string) response {
+	e.t.Helper()
+	return e.do("POST", "/v1/reconciliation/batches", map[string]string{"X-API-Key": key, "Content-Type": contentType}, strings.NewReader(body))
+}
+
+// batchDone waits for a batch to complete and returns its report.
+func (e *testEnv) batchDone(key, batchID string) response {
+	e.t.Helper()
+	var r response
+	eventually(e.t, 60*time.Second, "batch "+batchID+" completed", func() bool {
+		r = e.do("GET", "/v1/reconciliation/batches/"+batchID, map[string]string{"X-API-Key": key}, nil)
+		require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
+		return r.Body["status"] == store.BatchCompleted
+	})
+	return r
+}
+
+// reconSetup creates an integration and a hybrid affiliate: a 200.00 CPA on the first deposit, and 25% of
+// the month's NGR.
+func reconSetup(e *testEnv) (*commissionMonth, string) {
+	e.t.Helper()
+	r := e.admin("POST", "/v1/admin/integrations", map[string]any{"name": "casino-" + store.NewID("n")})
+	require.Equal(e.t, http.StatusCreated, r.Status, r.Raw)
+	m := &commissionMonth{e: e, key: r.Body["api_key"].(string), integrationID: r.Body["id"].(string)}
+	return m, m.createAffiliate("Recon", map[string]any{
+		"type": "hybrid", "amount": "200.00", "currency": "USD", "tier_mode": "tiered",
+		"tiers": []map[string]any{{"from": "0", "rate": "25"}},
+	}, nil)
+}
+
+const reconHeader = "date,player_id,affiliate_id,first_deposit,deposits,ngr,currency\n"
+
+// reconFile is October as the operator's books have it: it confirms p1's 10-01 and 10-15 and p2's 10-02,
+// corrects p1's NGR on 10-04 (+40.00) and p2's deposits on 10-05 (+15.00), adds p3 whom real time never saw
+// and a day of p1's real time lacks (10-20), and omits p1's 10-07.
+func reconFile(affiliateID, p1Oct04NGR string) string {
+	return reconHeader +
+		"2026-10-01,p1,,50.00,50.00,100.00,USD\n" +
+		"2026-10-04,p1,,,0," + p1Oct04NGR + ",USD\n" +
+		"2026-10-15,p1,,,0,80.00,USD\n" +
+		"2026-10-02,p2,,100.00,100.00,0,USD\n" +
+		"2026-10-05,p2,,,45.00,60.00,USD\n" +
+		"2026-10-10,p3," + affiliateID + ",80.00,80.00,20.00,USD\n" +
+		"2026-10-20,p1,,,,-10.00,USD\n"
+}
+
+func TestReconciliationCorrectsTheLedger(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		hooks := newWebhookReceiver(t, always(200))
+		_, hookSecret := e.subscribe("webhook", hooks.srv.URL+"/ops", webhook.ReconciliationDone)
+		m, aff := reconSetup(e)
+
+		// A month of postbacks.
+		m.send("p1-ftd", "ftd", aff, "p1", "50.00", "USD", "10-01")
+		m.send("p1-r01", "revenue", aff, "p1", "100.00", "USD", "10-01")
+		m.send("p2-ftd", "ftd", aff, "p2", "100.00", "USD", "10-02")
+		m.send("p1-r04", "revenue", aff, "p1", "200.00", "USD", "10-04")
+		m.send("p2-dep", "deposit", aff, "p2", "30.00", "USD", "10-05")
+		m.send("p2-r05", "revenue", aff, "p2", "60.00", "USD", "10-05")
+		m.send("p1-r07", "revenue", aff, "p1", "40.00", "USD", "10-07")
+		m.send("p1-r15", "revenue", aff, "p1", "80.00", "USD", "10-15")
+
+		// The independent computation: CPAs for every player with a first deposit, 25% of October's NGR.
+		expected := func(players int, ngrCents int64) int64 {
+			return int64(players)*20000 + commission.Percent(ngrCents, 2500)
+		}
+		before, _ := m.ledgerCents(aff)
+		require.Equal(t, expected(2, 10000+20000+6000+4000+8000), before)
+
+		up := e.uploadBatch(m.key, "text/csv", reconFile(aff, "240.00"))
+		require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+		require.Equal(t, "processing", up.Body["status"])
+		batchID := up.Body["batch_id"].(string)
+		require.True(t, strings.HasPrefix(up.Body["workflow_id"].(string), "reconciliation:"+m.integrationID+":"), up.Raw)
+		rep := e.batchDone(m.key, batchID)
+
+		// p1: 100 + 240 + 40 (10-07, not in the file, kept) + 80 - 10; p2: 60; p3: 20.
+		after, entries := m.ledgerCents(aff)
+		require.Equal(t, expected(3, 10000+24000+4000+8000-1000+6000+2000), after)
+
+		counts := rep.Body["counts"].(map[string]any)
+		require.Equal(t, map[string]any{"rows": 7.0, "matched": 3.0, "corrected": 2.0, "missing_in_realtime": 2.0, "missing_in_file": 1.0,
+			"unknown_players": 0.0, "unattributed": 0.0, "currency_mismatch": 0.0}, counts, rep.Raw)
+		cur := rep.Body["currencies"].([]any)
+		require.Len(t, cur, 1, rep.Raw)
+		usd := cur[0].(map[string]any)
+		require.Equal(t, "USD", usd["currency"])
+		require.Equal(t, map[string]any{"deposits": "180.00", "ngr": "480.00"}, usd["realtime"])
+		require.Equal(t, map[string]any{"deposits": "275.00", "ngr": "490.00"}, usd["file"])
+		require.Equal(t, map[string]any{"deposits": "95.00", "ngr": "10.00"}, usd["difference"])
+		// The report's commission delta is what the ledger moved.
+		require.Equal(t, commissionString(after-before), usd["commission_delta"])
+
+		// The differing rows, as JSON and as CSV.
+		rows := e.do("GET", "/v1/reconciliation/batches/"+batchID+"/rows?status=corrected", map[string]string{"X-API-Key": m.key}, nil)
+		require.Equal(t, http.StatusOK, rows.Status, rows.Raw)
+		require.Len(t, rows.Body["rows"], 2, rows.Raw)
+		first := rows.Body["rows"].([]any)[0].(map[string]any)
+		require.Equal(t, "p1", first["player_id"])
+		require.Equal(t, "40.00", first["ngr_difference"])
+		require.Equal(t, "10.00", first["commission_delta"])
+		csvResp := e.do("GET", "/v1/reconciliation/batches/"+batchID+"/rows", map[string]string{"X-API-Key": m.key, "Accept": "text/csv"}, nil)
+		require.Equal(t, http.StatusOK, csvResp.Status, csvResp.Raw)
+		records, err := csv.NewReader(strings.NewReader(csvResp.Raw)).ReadAll()
+		require.NoError(t, err)
+		require.Len(t, records, 1+5, csvResp.Raw) // header, 2 corrected, 2 missing in real time, 1 missing in file
+		require.Equal(t, "missing_in_file", records[len(records)-1][4], csvResp.Raw)
+
+		// reconciliation.completed, signed, with the summary.
+		eventually(t, 30*time.Second, "reconciliation.completed delivered", func() bool { return len(hooks.ofType(webhook.ReconciliationDone)) == 1 })
+		got := hooks.ofType(webhook.ReconciliationDone)[0]
+		require.NoError(t, verify(t, hookSecret, got))
+		var env struct {
+			Data struct {
+				BatchID string `json:"batch_id"`
+				Summary struct {
+					Counts map[string]float64 `json:"counts"`
+				} `json:"summary"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(got.Body, &env))
+		require.Equal(t, batchID, env.Data.BatchID)
+		require.Equal(t, 2.0, env.Data.Summary.Counts["corrected"])
+
+		// The same content again: a duplicate that changes nothing, gzip or not.
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		_, _ = zw.Write([]byte(reconFile(aff, "240.00")))
+		require.NoError(t, zw.Close())
+		dup := e.do("POST", "/v1/reconciliation/batches", map[string]string{"X-API-Key": m.key, "Content-Type": "text/csv", "Content-Encoding": "gzip"}, &gz)
+		require.Equal(t, http.StatusOK, dup.Status, dup.Raw)
+		require.Equal(t, "duplicate", dup.Body["status"])
+		require.Equal(t, batchID, dup.Body["batch_id"])
+		again, againEntries := m.ledgerCents(aff)
+		require.Equal(t, after, again)
+		require.Equal(t, entries, againEntries)
+		require.EqualValues(t, 1, e.count(&store.ReconciliationBatch{}, "integration_id = ?", m.integrationID))
+
+		// A restatement: p1's 10-04 NGR is 300.00 after all; the ledger moves by the difference only.
+		up2 := e.uploadBatch(m.key, "text/csv", reconFile(aff, "300.00"))
+		require.Equal(t, http.StatusAccepted, up2.Status, up2.Raw)
+		rep2 := e.batchDone(m.key, up2.Body["batch_id"].(string))
+		restated, _ := m.ledgerCents(aff)
+		require.Equal(t, expected(3, 10000+30000+4000+8000-1000+6000+2000), restated)
+		require.Equal(t, 1.0, rep2.Body["counts"].(map[string]any)["corrected"], rep2.Raw)
+		require.Equal(t, 6.0, rep2.Body["counts"].(map[string]any)["matched"], rep2.Raw)
+		require.Equal(t, commissionString(restated-after), rep2.Body["currencies"].([]any)[0].(map[string]any)["commission_delta"])
+	})
+}
+
+func commissionString(cents int64) string { return money.Format(cents, "USD") }
+
+// cutOff is a body that breaks off after its first part, as a dropped connection does.
+type cutOff struct{ r io.Reader }
+
+func (c *cutOff) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		return n, errors.New("connection dropped")
+	}
+	return n, err
+}
+
+func TestReconciliationBadInputChangesNothing(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		r := e.admin("POST", "/v1/admin/integrations", map[string]any{"name": "casino-recon-bad"})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		key := r.Body["api_key"].(string)
+		nothing := func() {
+			t.Helper()
+			require.EqualValues(t, 0, e.count(&store.ReconciliationBatch{}, "1 = 1"))
+			require.EqualValues(t, 0, e.count(&store.ReconciliationRow{}, "1 = 1"))
+			require.EqualValues(t, 0, e.count(&store.Conversion{}, "1 = 1"))
+		}
+
+		// Line and column of each error; the good rows beside them are not applied either.
+		bad := e.uploadBatch(key, "text/csv", reconHeader+
+			"2026-10-01,p1,,,10.00,1.00,USD\n"+
+			"2026-10-32,p2,,,10.00,1.00,USD\n"+
+			"2026-10-01,p3,,,10.001,1.00,USD\n"+
+			"2026-10-01,,,,1,1,USD\n")
+		require.Equal(t, http.StatusBadRequest, bad.Status, bad.Raw)
+		errs := bad.Body["error"].(map[string]any)["errors"].([]any)
+		require.Len(t, errs, 3, bad.Raw)
+		require.Equal(t, map[string]any{"line": 3.0, "column": 1.0, "field": "date", "message": `"2026-10-32" is not a date as YYYY-MM-DD`}, errs[0])
+		require.Equal(t, map[string]any{"line": 4.0, "column": 5.0, "field": "deposits", "message": `"10.001" has more than 2 decimal places for USD`}, errs[1])
+		require.Equal(t, map[string]any{"line": 5.0, "column": 2.0, "field": "player_id", "message": "is missing"}, errs[2])
+		nothing()
+
+		// One player-day in two currencies.
+		mixed := e.uploadBatch(key, "text/csv", reconHeader+"2026-10-01,p1,,,10.00,1.00,USD\n2026-10-02,p1,,,1,1,USD\n2026-10-01,p1,,,9.00,1.00,EUR\n")
+		require.Equal(t, http.StatusBadRequest, mixed.Status, mixed.Raw)
+		require.Contains(t, mixed.Raw, "in another currency")
+		require.Contains(t, mixed.Raw, `"line":4`)
+		nothing()
+
+		// A body cut off mid-way.
+		body := io.MultiReader(strings.NewReader(reconHeader+strings.Repeat("2026-10-01,p1,,,10.00,1.00,USD\n", 1)), &cutOff{strings.NewReader("2026-10-02,p")})
+		req, err := http.NewRequest("POST", e.base+"/v1/reconciliation/batches", body)
+		require.NoError(t, err)
+		req.Header.Set("X-API-Key", key)
+		req.Header.Set("Content-Type", "text/csv")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			require.NotEqual(t, http.StatusAccepted, resp.StatusCode)
+		}
+		eventually(t, 10*time.Second, "the cut-off upload's staging removed", func() bool {
+			return e.count(&store.ReconciliationBatch{}, "1 = 1") == 0
+		})
+		nothing()
+
+		// A gzip bomb: 10 MiB of zeros in a few KiB stops at the 1 MiB limit.
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		_, _ = zw.Write([]byte(reconHeader))
+		_, _ = zw.Write(bytes.Repeat([]byte("0"), 10<<20))
+		require.NoError(t, zw.Close())
+		bomb := e.do("POST", "/v1/reconciliation/batches", map[string]string{"X-API-Key": key, "Content-Type": "text/csv", "Content-Encoding": "gzip"}, &gz)
+		require.Equal(t, http.StatusRequestEntityTooLarge, bomb.Status, bomb.Raw)
+		nothing()
+
+		// JSON with an error on a later line, and an unsupported type.
+		js := e.uploadBatch(key, "application/json", "[\n{\"date\":\"2026-10-01\",\"player_id\":\"p1\",\"currency\":\"USD\",\"deposits\":\"1.00\"},\n{\"date\":\"2026-10-01\",\"player_id\":\"p2\",\"currency\":\"USD\",\"ngr\":\"1.5.0\"}\n]")
+		require.Equal(t, http.StatusBadRequest, js.Status, js.Raw)
+		require.Equal(t, 3.0, js.Body["error"].(map[string]any)["errors"].([]any)[0].(map[string]any)["line"])
+		require.Equal(t, http.StatusUnsupportedMediaType, e.uploadBatch(key, "application/xml", "<x/>").Status)
+		require.Equal(t, http.StatusUnauthorized, e.uploadBatch("ak_wrong", "text/csv", reconHeader).Status)
+		nothing()
+	}, func(c *config.Config) { c.Reconciliation.MaxFileBytes = 1 << 20 })
+}
+
+// A worker stopped mid-batch hands the rest to another worker; the batch ends on the same totals, each row
+// processed once.
+func TestReconciliationResumesAfterTheWorkerStops(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, aff := reconSetup(e)
+		m.send("k-ftd", "ftd", aff, "k", "50.00", "USD", "10-01")
+
+		// Many rows of players nobody attributed (flagged, nothing written) around corrections for known ones.
+		const unknown = 30000
+		var b strings.Builder
+		b.WriteString(reconHeader)
+		for i := range unknown {
+			fmt.Fprintf(&b, "2026-10-%02d,u%06d,,,1.00,1.00,USD\n", 1+i%28, i)
+		}
+		for _, p := range []string{"a", "k", "z"} { // first, middle and last in (player, day) order
+			fmt.Fprintf(&b, "2026-10-01,%s,%s,50.00,50.00,100.00,USD\n", p, aff)
+		}
+		up := e.uploadBatch(m.key, "text/csv", b.String())
+		require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+		batchID := up.Body["batch_id"].(string)
+		eventually(t, 60*time.Second, "the first chunks processed", func() bool {
+			return e.count(&store.ReconciliationRow{}, "batch_id = ? AND processed = ?", batchID, true) > 0
+		})
+		e.app.StopWorker()
+		processed := e.count(&store.ReconciliationRow{}, "batch_id = ? AND processed = ?", batchID, true)
+		require.Less(t, processed, int64(unknown), "the worker stopped mid-batch")
+
+		// A new worker takes over; on SQLite it must be this process's, which holds the database's one writer.
+		require.NoError(t, e.app.StartWorker())
+		rep := e.batchDone(m.key, batchID)
+		counts := rep.Body["counts"].(map[string]any)
+		require.Equal(t, float64(unknown), counts["unknown_players"], rep.Raw)
+		require.Equal(t, 2.0, counts["missing_in_realtime"], rep.Raw) // a and z: new players of aff
+		require.Equal(t, 1.0, counts["corrected"], rep.Raw)           // k: the NGR
+		sum, _ := m.ledgerCents(aff)
+		require.Equal(t, int64(3*20000+commission.Percent(3*10000, 2500)), sum)
+		require.EqualValues(t, 1+2*2+1, e.count(&store.Conversion{}, "integration_id = ?", m.integrationID))
+	})
+}

@@ -1,0 +1,233 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/money"
+	recon "github.com/affrelay/affrelay/reconciliation"
+	reconsvc "github.com/affrelay/affrelay/service/reconciliation"
+	"github.com/affrelay/affrelay/store"
+)
+
+// Reconciliation is what the reconciliation routes need of the application layer.
+type Reconciliation interface {
+	Submit(ctx context.Context, f reconsvc.File) (reconsvc.Accepted, error)
+	Batch(ctx context.Context, integrationID, id string) (reconsvc.Report, error)
+	Rows(ctx context.Context, integrationID, id, status string, after uint64, limit int) ([]store.ReconciliationRow, error)
+}
+
+// reconciliationRoutes mounts the batch upload (its own body limit: files are far larger than postbacks)
+// and the reports, all authenticated by the integration's key like postbacks.
+func (h *handlers) reconciliationRoutes(r *gin.Engine) {
+	if h.o.Reconciliation == nil {
+		return
+	}
+	key := []gin.HandlerFunc{h.audit, h.authenticateKey, h.allowIP, h.rateLimit}
+	r.POST("/v1/reconciliation/batches", append(key, limitBody(h.o.ReconciliationMaxBytes), h.verifyUploadSignature, h.uploadBatch)...)
+	r.GET("/v1/reconciliation/batches/:id", append(key, h.batchReport)...)
+	r.GET("/v1/reconciliation/batches/:id/rows", append(key, h.batchRows)...)
+}
+
+// verifyUploadSignature checks the signature of an integration that has secrets. The signature covers the
+// whole body, so such an upload is read into memory first (within the file limit); others stream.
+func (h *handlers) verifyUploadSignature(c *gin.Context) {
+	secrets, err := h.o.Service.ActiveSecrets(c, c.GetString(ctxIntegrationID), h.o.Now())
+	if err != nil {
+		internalError(c, h.o.Logger, err)
+		return
+	}
+	if len(secrets) == 0 {
+		c.Next()
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		bodyError(c, err)
+		return
+	}
+	c.Set(ctxRawBody, body)
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	h.verifySignature(c)
+}
+
+func (h *handlers) uploadBatch(c *gin.Context) {
+	acc, err := h.o.Reconciliation.Submit(c, reconsvc.File{
+		IntegrationID: c.GetString(ctxIntegrationID), Body: c.Request.Body, Source: reconsvc.SourceUpload,
+		ContentType: c.GetHeader("Content-Type"), ContentEncoding: c.GetHeader("Content-Encoding"),
+	})
+	if err != nil {
+		h.fileError(c, err)
+		return
+	}
+	if acc.Duplicate {
+		c.JSON(http.StatusOK, gin.H{"batch_id": acc.BatchID, "workflow_id": acc.WorkflowID, "status": "duplicate"})
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"batch_id": acc.BatchID, "workflow_id": acc.WorkflowID, "status": "processing"})
+}
+
+// fileError answers a refused file.
+func (h *handlers) fileError(c *gin.Context, err error) {
+	var fe *reconsvc.FileError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &fe):
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": gin.H{
+			"code": "invalid_file", "message": fe.Error(), "error_count": fe.Total, "errors": fe.Errors,
+		}})
+	case errors.Is(err, recon.ErrTooLarge), errors.As(err, &tooLarge):
+		abort(c, http.StatusRequestEntityTooLarge, "body_too_large", "the file is larger than the limit (after decompression); nothing was applied")
+	case errors.Is(err, recon.ErrUnsupportedFormat):
+		abort(c, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
+	case errors.Is(err, reconsvc.ErrBadEncoding):
+		abort(c, http.StatusBadRequest, "bad_encoding", err.Error())
+	case errors.Is(err, reconsvc.ErrUnavailable):
+		h.o.Logger.Error("reconciliation batch not started", "error", err)
+		abort(c, http.StatusServiceUnavailable, "unavailable", reconsvc.ErrUnavailable.Error())
+	case errors.Is(err, reconsvc.ErrNotFound):
+		abort(c, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF), c.Request.Context().Err() != nil:
+		abort(c, http.StatusBadRequest, "malformed_body", "the upload was cut off; nothing was applied")
+	default:
+		internalError(c, h.o.Logger, err)
+	}
+}
+
+func (h *handlers) batchReport(c *gin.Context) {
+	rep, err := h.o.Reconciliation.Batch(c, c.GetString(ctxIntegrationID), c.Param("id"))
+	if err != nil {
+		h.fileError(c, err)
+		return
+	}
+	b := rep.Batch
+	out := gin.H{
+		"batch_id": b.ID, "workflow_id": b.WorkflowID, "status": b.Status, "source": b.Source, "rows": b.Rows,
+		"first_day": b.FirstDay, "last_day": b.LastDay, "content_sha256": b.ContentSHA256, "created_at": b.CreatedAt,
+	}
+	if b.Error != "" {
+		out["error"] = b.Error
+	}
+	if b.CompletedAt != nil {
+		out["completed_at"] = b.CompletedAt
+	}
+	if rep.Summary != nil {
+		out["counts"], out["currencies"] = rep.Summary.Counts, rep.Summary.Currencies
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// rowsPage is the largest page of rows in JSON.
+const rowsPage = 1000
+
+// batchRows lists a batch's rows that are not matched (or those of ?status=), paged by ?after=<row id>; with
+// Accept: text/csv it streams all of them as CSV.
+func (h *handlers) batchRows(c *gin.Context) {
+	status := c.Query("status")
+	if !reconsvc.StatusOK(status) {
+		abortField(c, "status", "must be one of "+strings.Join(recon.Statuses, ", "))
+		return
+	}
+	after, err := strconv.ParseUint(c.DefaultQuery("after", "0"), 10, 64)
+	if err != nil {
+		abortField(c, "after", "must be a row id")
+		return
+	}
+	limit, err := strconv.Atoi(c.DefaultQuery("limit", "100"))
+	if err != nil || limit < 1 || limit > rowsPage {
+		abortField(c, "limit", "must be from 1 to 1000")
+		return
+	}
+	integrationID, id := c.GetString(ctxIntegrationID), c.Param("id")
+	if strings.Contains(c.GetHeader("Accept"), "text/csv") {
+		h.batchRowsCSV(c, integrationID, id, status)
+		return
+	}
+	rows, err := h.o.Reconciliation.Rows(c, integrationID, id, status, after, limit)
+	if err != nil {
+		h.fileError(c, err)
+		return
+	}
+	out := make([]gin.H, len(rows))
+	for i, r := range rows {
+		out[i] = rowJSON(r)
+	}
+	resp := gin.H{"rows": out}
+	if len(rows) == limit {
+		resp["next_after"] = rows[len(rows)-1].ID
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+var rowColumns = []string{"id", "line", "date", "player_id", "status", "currency", "file_first_deposit", "file_deposits", "file_ngr",
+	"realtime_currencies", "realtime_deposits", "realtime_ngr", "deposits_difference", "ngr_difference", "ftd_recorded", "ftd_reversed",
+	"affiliate_id", "commission_delta", "commission_currency"}
+
+func rowValues(r store.ReconciliationRow) []string {
+	cur := r.Currency
+	if !r.InFile {
+		cur = r.RTCurrencies
+	}
+	amount := func(v int64, currency string) string {
+		if !money.ValidCurrency(currency) {
+			return strconv.FormatInt(v, 10)
+		}
+		return money.Format(v, currency)
+	}
+	ftd := ""
+	if r.HasFirstDeposit {
+		ftd = amount(r.FirstDepositMinor, cur)
+	}
+	commission := ""
+	if r.CommissionCurrency != "" {
+		commission = amount(r.CommissionMinor, r.CommissionCurrency)
+	}
+	return []string{strconv.FormatUint(r.ID, 10), strconv.Itoa(r.Line), r.Day, r.PlayerID, r.Status, cur, ftd,
+		amount(r.DepositsMinor, cur), amount(r.NGRMinor, cur), r.RTCurrencies, amount(r.RTDepositsMinor, cur), amount(r.RTNGRMinor, cur),
+		amount(r.DepositsDeltaMinor, cur), amount(r.NGRDeltaMinor, cur), strconv.FormatBool(r.FTDRecorded), strconv.FormatBool(r.FTDReversed),
+		r.CorrectedFor, commission, r.CommissionCurrency}
+}
+
+func rowJSON(r store.ReconciliationRow) gin.H {
+	out := gin.H{}
+	for i, v := range rowValues(r) {
+		out[rowColumns[i]] = v
+	}
+	out["id"], out["line"], out["ftd_recorded"], out["ftd_reversed"] = r.ID, r.Line, r.FTDRecorded, r.FTDReversed
+	return out
+}
+
+// batchRowsCSV streams every matching row, a page at a time, so a large batch never sits in memory.
+func (h *handlers) batchRowsCSV(c *gin.Context, integrationID, id, status string) {
+	rows, err := h.o.Reconciliation.Rows(c, integrationID, id, status, 0, rowsPage)
+	if err != nil {
+		h.fileError(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", `attachment; filename="reconciliation-`+id+`.csv"`)
+	c.Status(http.StatusOK)
+	w := csv.NewWriter(c.Writer)
+	_ = w.Write(rowColumns)
+	for len(rows) > 0 {
+		for _, r := range rows {
+			_ = w.Write(rowValues(r))
+		}
+		if len(rows) < rowsPage {
+			break
+		}
+		if rows, err = h.o.Reconciliation.Rows(c, integrationID, id, status, rows[len(rows)-1].ID, rowsPage); err != nil {
+			h.o.Logger.Error("reconciliation rows CSV cut short", "batch_id", id, "error", err)
+			break
+		}
+	}
+	w.Flush()
+}

@@ -1,0 +1,321 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Reconciliation batch states.
+const (
+	BatchStaging    = "staging" // rows are being streamed in; not yet accepted
+	BatchProcessing = "processing"
+	BatchCompleted  = "completed"
+	BatchFailed     = "failed"
+)
+
+// ReconciliationBatch is one revenue file of an integration (uploaded or pulled). ContentSHA256 is unique per
+// integration, so the same content is one batch; while staging it holds a placeholder.
+type ReconciliationBatch struct {
+	ID            string `gorm:"primaryKey;size:40"`
+	IntegrationID string `gorm:"size:40;not null;uniqueIndex:idx_recon_batch_content"`
+	ContentSHA256 string `gorm:"size:80;not null;uniqueIndex:idx_recon_batch_content"`
+	WorkflowID    string `gorm:"size:300"`
+	Source        string `gorm:"size:16;not null"` // upload | pull
+	Status        string `gorm:"size:16;not null;index"`
+	Error         string `gorm:"size:1024"`
+	Rows          int64  `gorm:"not null;default:0"`
+	// FirstDay and LastDay bound the file's days (YYYY-MM-DD): real-time player-days between them that the
+	// file lacks are flagged as missing in the file.
+	FirstDay       string `gorm:"size:10"`
+	LastDay        string `gorm:"size:10"`
+	MissingFlagged bool   `gorm:"not null;default:false"`
+	Summary        string `gorm:"type:text"` // the report's summary, JSON, once completed
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CompletedAt    *time.Time
+}
+
+// ReconciliationRow is one player-day of a batch: the file's figures as staged, and once processed what real
+// time had recorded, the difference written and the commission it moved. InFile is false for a player-day
+// real time recorded that the file lacks.
+type ReconciliationRow struct {
+	ID                uint64 `gorm:"primaryKey;autoIncrement"`
+	BatchID           string `gorm:"size:40;not null;index:idx_recon_row_key,priority:1;index:idx_recon_row_status,priority:1"`
+	PlayerID          string `gorm:"size:128;not null;index:idx_recon_row_key,priority:2"`
+	Day               string `gorm:"size:10;not null;index:idx_recon_row_key,priority:3"`
+	Line              int    `gorm:"not null"`
+	InFile            bool   `gorm:"not null"`
+	AffiliateID       string `gorm:"size:128"` // as the file gives it
+	Currency          string `gorm:"size:3;not null"`
+	HasFirstDeposit   bool   `gorm:"not null"`
+	FirstDepositMinor int64  `gorm:"not null"`
+	DepositsMinor     int64  `gorm:"not null"`
+	NGRMinor          int64  `gorm:"not null"`
+	Processed         bool   `gorm:"not null;default:false"`
+	Status            string `gorm:"size:24;not null;default:'';index:idx_recon_row_status,priority:2"`
+	// RealTime* are what real time had recorded before this batch; RTCurrencies lists its currencies.
+	RTCurrencies       string `gorm:"size:64;not null;default:''"`
+	RTDepositsMinor    int64  `gorm:"not null;default:0"`
+	RTNGRMinor         int64  `gorm:"column:rt_ngr_minor;not null;default:0"`
+	RTFirstDeposit     bool   `gorm:"not null;default:false"`
+	DepositsDeltaMinor int64  `gorm:"not null;default:0"`
+	NGRDeltaMinor      int64  `gorm:"not null;default:0"`
+	FTDRecorded        bool   `gorm:"not null;default:false"`
+	FTDReversed        bool   `gorm:"not null;default:false"`
+	// CorrectedFor is the affiliate the corrections were attributed to.
+	CorrectedFor       string `gorm:"size:40;not null;default:''"`
+	CommissionMinor    int64  `gorm:"not null;default:0"`
+	CommissionCurrency string `gorm:"size:3;not null;default:''"`
+}
+
+// CreateBatch inserts a new batch.
+func (s *Store) CreateBatch(ctx context.Context, b *ReconciliationBatch) error {
+	return s.DB.WithContext(ctx).Create(b).Error
+}
+
+// stagedColumns are the columns a file's row fills; the others keep their defaults until it is processed.
+var stagedColumns = []string{"batch_id", "player_id", "day", "line", "in_file", "affiliate_id", "currency",
+	"has_first_deposit", "first_deposit_minor", "deposits_minor", "ngr_minor"}
+
+// StageRows inserts rows of a staging batch. The SQLite driver binds parameters in time quadratic in their
+// number per statement, so it gets small multi-row inserts.
+func (s *Store) StageRows(ctx context.Context, rows []ReconciliationRow) error {
+	per := 1000
+	if s.DB.Dialector.Name() == "sqlite" {
+		per = 60
+	}
+	return s.DB.WithContext(ctx).Select(stagedColumns).CreateInBatches(rows, per).Error
+}
+
+// DeleteBatch removes a batch and its rows (a refused or duplicate upload).
+func (s *Store) DeleteBatch(ctx context.Context, id string) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("batch_id = ?", id).Delete(&ReconciliationRow{}).Error; err != nil {
+			return err
+		}
+		return tx.Where("id = ?", id).Delete(&ReconciliationBatch{}).Error
+	})
+}
+
+// RepeatedPlayerDay is a player-day that a batch lists more than once.
+type RepeatedPlayerDay struct {
+	PlayerID   string
+	Day        string
+	FirstLine  int
+	LastLine   int
+	Currencies int
+}
+
+// RepeatedPlayerDays returns up to limit player-days the batch lists more than once.
+func (s *Store) RepeatedPlayerDays(ctx context.Context, batchID string, limit int) ([]RepeatedPlayerDay, error) {
+	var out []RepeatedPlayerDay
+	err := s.DB.WithContext(ctx).Model(&ReconciliationRow{}).
+		Select("player_id, day, MIN(line) AS first_line, MAX(line) AS last_line, COUNT(DISTINCT currency) AS currencies").
+		Where("batch_id = ?", batchID).Group("player_id, day").Having("COUNT(*) > 1").
+		Order("first_line").Limit(limit).Scan(&out).Error
+	return out, err
+}
+
+// AcceptBatch gives a staged batch its content hash, day range, row count and workflow id, and marks it
+// processing. When the integration already has a batch with that content, nothing changes and that batch
+// is returned with duplicate true.
+func (s *Store) AcceptBatch(ctx context.Context, b *ReconciliationBatch) (existing ReconciliationBatch, duplicate bool, err error) {
+	db := s.DB.WithContext(ctx)
+	err = db.Where("integration_id = ? AND content_sha256 = ?", b.IntegrationID, b.ContentSHA256).Take(&existing).Error
+	if err == nil {
+		return existing, true, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return existing, false, err
+	}
+	err = db.Model(&ReconciliationBatch{}).Where("id = ?", b.ID).Updates(map[string]any{
+		"content_sha256": b.ContentSHA256, "rows": b.Rows, "first_day": b.FirstDay, "last_day": b.LastDay,
+		"workflow_id": b.WorkflowID, "status": BatchProcessing,
+	}).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) { // the same content accepted concurrently
+		err = db.Where("integration_id = ? AND content_sha256 = ?", b.IntegrationID, b.ContentSHA256).Take(&existing).Error
+		return existing, true, err
+	}
+	b.Status = BatchProcessing
+	return *b, false, err
+}
+
+// Batch loads a batch; with integrationID set, only one of that integration.
+func (s *Store) Batch(ctx context.Context, integrationID, id string) (ReconciliationBatch, error) {
+	q := s.DB.WithContext(ctx).Where("id = ?", id)
+	if integrationID != "" {
+		q = q.Where("integration_id = ?", integrationID)
+	}
+	var b ReconciliationBatch
+	err := q.Take(&b).Error
+	return b, err
+}
+
+// FailBatch marks a batch failed with the reason.
+func (s *Store) FailBatch(ctx context.Context, id, reason string) error {
+	if len(reason) > 1024 {
+		reason = reason[:1024]
+	}
+	return s.DB.WithContext(ctx).Model(&ReconciliationBatch{}).Where("id = ?", id).
+		Updates(map[string]any{"status": BatchFailed, "error": reason}).Error
+}
+
+// FlagMissingInFile adds a row (InFile false) for every player-day from the batch's first to last day that
+// real time recorded and the file lacks. It runs once per batch: the flag is set in the same transaction.
+func (s *Store) FlagMissingInFile(ctx context.Context, b ReconciliationBatch) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var flagged ReconciliationBatch
+		if err := tx.Select("missing_flagged").Where("id = ?", b.ID).Take(&flagged).Error; err != nil || flagged.MissingFlagged {
+			return err
+		}
+		from, err := time.Parse(time.DateOnly, b.FirstDay)
+		if err != nil {
+			return err
+		}
+		to, err := time.Parse(time.DateOnly, b.LastDay)
+		if err != nil {
+			return err
+		}
+		day := "strftime('%Y-%m-%d', c.occurred_at)"
+		if tx.Dialector.Name() == "postgres" {
+			day = "to_char(c.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+		}
+		err = tx.Exec(`INSERT INTO reconciliation_rows (batch_id, player_id, day, line, in_file, affiliate_id, currency,
+			has_first_deposit, first_deposit_minor, deposits_minor, ngr_minor, processed, status, rt_currencies,
+			rt_deposits_minor, rt_ngr_minor, rt_first_deposit, deposits_delta_minor, ngr_delta_minor, ftd_recorded,
+			ftd_reversed, corrected_for, commission_minor, commission_currency)
+			SELECT ?, c.player_id, `+day+`, 0, false, '', '', false, 0, 0, 0, false, '', '', 0, 0, false, 0, 0, false, false, '', 0, ''
+			FROM conversions c
+			WHERE c.integration_id = ? AND c.player_id <> '' AND c.event IN ('ftd', 'deposit', 'revenue')
+			  AND c.occurred_at >= ? AND c.occurred_at < ?
+			  AND NOT EXISTS (SELECT 1 FROM reconciliation_rows r WHERE r.batch_id = ? AND r.player_id = c.player_id AND r.day = `+day+`)
+			GROUP BY c.player_id, `+day,
+			b.ID, b.IntegrationID, from, to.AddDate(0, 0, 1), b.ID).Error
+		if err != nil {
+			return err
+		}
+		return tx.Model(&ReconciliationBatch{}).Where("id = ?", b.ID).Update("missing_flagged", true).Error
+	})
+}
+
+// RowCursor is where processing of a batch's rows stands, in (player, day) order.
+type RowCursor struct {
+	PlayerID string
+	Day      string
+}
+
+// UnprocessedRows returns up to limit unprocessed rows of the batch after the cursor, by player and day, so
+// one player's days come together.
+func UnprocessedRows(tx *gorm.DB, batchID string, after RowCursor, limit int) ([]ReconciliationRow, error) {
+	var rows []ReconciliationRow
+	err := tx.Where("batch_id = ? AND (player_id > ? OR (player_id = ? AND day > ?)) AND processed = ?",
+		batchID, after.PlayerID, after.PlayerID, after.Day, false).
+		Order("player_id, day").Limit(limit).Find(&rows).Error
+	return rows, err
+}
+
+// PlayersConversions returns every recorded conversion of the players in the integration, oldest first.
+func PlayersConversions(tx *gorm.DB, integrationID string, players []string) ([]Conversion, error) {
+	var out []Conversion
+	err := tx.Select("event_id, event, player_id, affiliate_id, amount_minor, currency, original_event_id, occurred_at, workflow_id, created_at").
+		Where("integration_id = ? AND player_id IN ?", integrationID, players).Order("occurred_at, created_at").Find(&out).Error
+	return out, err
+}
+
+// RegisteredAffiliates returns which of the ids are registered affiliates.
+func RegisteredAffiliates(tx *gorm.DB, ids []string) (map[string]bool, error) {
+	var found []string
+	if err := tx.Model(&Affiliate{}).Where("id IN ?", ids).Pluck("id", &found).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// MarkRowsMatched records rows whose real-time figures equal the file's.
+func MarkRowsMatched(tx *gorm.DB, ids []uint64, status string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return tx.Model(&ReconciliationRow{}).Where("id IN ?", ids).Updates(map[string]any{
+		"processed": true, "status": status, "rt_deposits_minor": gorm.Expr("deposits_minor"),
+		"rt_ngr_minor": gorm.Expr("ngr_minor"), "rt_currencies": gorm.Expr("currency"),
+	}).Error
+}
+
+// SaveRowResult records a processed row's comparison and corrections.
+func SaveRowResult(tx *gorm.DB, r ReconciliationRow) error {
+	r.Processed = true
+	return tx.Model(&ReconciliationRow{}).Where("id = ?", r.ID).Select(
+		"processed", "status", "rt_currencies", "rt_deposits_minor", "rt_ngr_minor", "rt_first_deposit",
+		"deposits_delta_minor", "ngr_delta_minor", "ftd_recorded", "ftd_reversed", "corrected_for",
+		"commission_minor", "commission_currency").Updates(&r).Error
+}
+
+// StatusCount is how many rows of a batch have a status.
+type StatusCount struct {
+	Status string
+	N      int64
+}
+
+// CurrencyTotals sums a batch's rows of one currency; rows whose currencies do not match are left out.
+type CurrencyTotals struct {
+	Currency        string
+	DepositsMinor   int64
+	NGRMinor        int64
+	RTDepositsMinor int64
+	RTNGRMinor      int64 `gorm:"column:rt_ngr_minor"`
+}
+
+// CommissionTotal sums the commission a batch's corrections moved in one currency.
+type CommissionTotal struct {
+	Currency string
+	Minor    int64
+}
+
+// BatchTotals returns a batch's rows per status, its per-currency sums and its commission per currency.
+func (s *Store) BatchTotals(ctx context.Context, batchID string, mismatch string) ([]StatusCount, []CurrencyTotals, []CommissionTotal, error) {
+	db := s.DB.WithContext(ctx)
+	var counts []StatusCount
+	if err := db.Model(&ReconciliationRow{}).Select("status, COUNT(*) AS n").Where("batch_id = ?", batchID).
+		Group("status").Order("status").Scan(&counts).Error; err != nil {
+		return nil, nil, nil, err
+	}
+	var totals []CurrencyTotals
+	// A row missing in the file has no currency of its own: it counts under real time's.
+	currency := "CASE WHEN in_file THEN currency ELSE rt_currencies END"
+	if err := db.Model(&ReconciliationRow{}).Select(currency+" AS currency, SUM(deposits_minor) AS deposits_minor, SUM(ngr_minor) AS ngr_minor, "+
+		"SUM(rt_deposits_minor) AS rt_deposits_minor, SUM(rt_ngr_minor) AS rt_ngr_minor").
+		Where("batch_id = ? AND status <> ?", batchID, mismatch).Group(currency).Order(currency).Scan(&totals).Error; err != nil {
+		return nil, nil, nil, err
+	}
+	var commissions []CommissionTotal
+	err := db.Model(&ReconciliationRow{}).Select("commission_currency AS currency, SUM(commission_minor) AS minor").
+		Where("batch_id = ? AND commission_currency <> ''", batchID).Group("commission_currency").Order("commission_currency").Scan(&commissions).Error
+	return counts, totals, commissions, err
+}
+
+// CompleteBatch stores the summary and marks the batch completed.
+func CompleteBatch(tx *gorm.DB, id, summary string, at time.Time) error {
+	return tx.Model(&ReconciliationBatch{}).Where("id = ?", id).
+		Updates(map[string]any{"status": BatchCompleted, "summary": summary, "completed_at": at}).Error
+}
+
+// BatchRows returns a page of a batch's rows with the status ("" any but matched), after row id afterID.
+func (s *Store) BatchRows(ctx context.Context, batchID, status, matched string, afterID uint64, limit int) ([]ReconciliationRow, error) {
+	q := s.DB.WithContext(ctx).Where("batch_id = ? AND id > ?", batchID, afterID)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	} else {
+		q = q.Where("status <> ?", matched)
+	}
+	var rows []ReconciliationRow
+	err := q.Order("id").Limit(limit).Find(&rows).Error
+	return rows, err
+}
