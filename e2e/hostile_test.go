@@ -280,6 +280,20 @@ var hostileCases = []hostileCase{
 	{"form: broken content type", req("POST", "/v1/postbacks", []string{"X-API-Key: {key}", "Content-Type: ;;;"}, "event_id=h-r10&event=registration"), 415},
 	{"form: truncated body", raw("POST /v1/postbacks HTTP/1.1\r\nHost: a\r\nX-API-Key: {key}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\nConnection: close\r\n\r\nevent_id=h-r11&event=registration{eof}"), 400},
 
+	// Reconciliation files (issue 10): refused whole, nothing staged, no workflow.
+	{"reconciliation: no key", req("POST", "/v1/reconciliation/batches", []string{"Content-Type: text/csv"}, "date,player_id,currency\n2026-10-01,p1,USD\n"), 401},
+	{"reconciliation: bad date", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: text/csv"}, "date,player_id,currency\n2026-10-41,p1,USD\n"), 400},
+	{"reconciliation: header only", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: text/csv"}, "date,player_id,currency\n"), 400},
+	{"reconciliation: json member twice", req("POST", "/v1/reconciliation/batches", keyJSON, `[{"date":"2026-10-01","player_id":"p1","PLAYER_ID":"p2","currency":"USD"}]`), 400},
+	{"reconciliation: json lone surrogate", req("POST", "/v1/reconciliation/batches", keyJSON, `[{"date":"2026-10-01","player_id":"p\udfff","currency":"USD"}]`), 400},
+	{"reconciliation: json invalid UTF-8", req("POST", "/v1/reconciliation/batches", keyJSON, "[{\"date\":\"2026-10-01\",\"player_id\":\"p\xc3\x28\",\"currency\":\"USD\"}]"), 400},
+	{"reconciliation: float amount", req("POST", "/v1/reconciliation/batches", keyJSON, `[{"date":"2026-10-01","player_id":"p1","currency":"USD","ngr":1e400}]`), 400},
+	{"reconciliation: truncated body", raw("POST /v1/reconciliation/batches HTTP/1.1\r\nHost: a\r\nX-API-Key: {key}\r\nContent-Type: text/csv\r\nContent-Length: 500\r\nConnection: close\r\n\r\ndate,player_id,currency\n2026-10-01,p1,USD\n{eof}"), 400},
+	{"reconciliation: not gzip", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: text/csv", "Content-Encoding: gzip"}, "date,player_id,currency\n"), 400},
+	{"reconciliation: unknown type", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: application/xml"}, "<x/>"), 415},
+	{"reconciliation: someone else's batch", req("GET", "/v1/reconciliation/batches/rcb_0", keyOnly, ""), 404},
+	{"reconciliation: bad status filter", req("GET", "/v1/reconciliation/batches/rcb_0/rows?status=nope", keyOnly, ""), 400},
+
 	// Postbacks by JSON (issue 9, items 1–3 among them).
 	{"json: event given twice", req("POST", "/v1/postbacks", keyJSON, `{"event_id":"h-j1","event":"bogus","event":"ftd","affiliate_id":"{aff}","amount":"50.00","currency":"USD"}`), 400},
 	{"json: amount given twice", req("POST", "/v1/postbacks", keyJSON, event("j2", `,"amount":"99999.00"`)), 400},

@@ -343,8 +343,9 @@ func idProblem(get func(string) (string, int, bool), col string, required bool) 
 		return ""
 	case len(v) > maxIDLength:
 		return fmt.Sprintf("is longer than %d bytes", maxIDLength)
-	case !utf8.ValidString(v):
-		return "is not valid UTF-8"
+	case !utf8.ValidString(v) || strings.ContainsRune(v, utf8.RuneError):
+		// JSON decoding turns invalid bytes and lone surrogates into U+FFFD, which no real id contains.
+		return "is not valid UTF-8 (invalid bytes, a lone surrogate or U+FFFD)"
 	}
 	for _, r := range v {
 		if r < 0x20 || r == 0x7f {

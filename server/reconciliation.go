@@ -93,12 +93,10 @@ func (h *handlers) fileError(c *gin.Context, err error) {
 	case errors.Is(err, reconsvc.ErrUnavailable):
 		h.o.Logger.Error("reconciliation batch not started", "error", err)
 		abort(c, http.StatusServiceUnavailable, "unavailable", reconsvc.ErrUnavailable.Error())
-	case errors.Is(err, reconsvc.ErrNotFound):
-		abort(c, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, io.ErrUnexpectedEOF), c.Request.Context().Err() != nil:
 		abort(c, http.StatusBadRequest, "malformed_body", "the upload was cut off; nothing was applied")
 	default:
-		internalError(c, h.o.Logger, err)
+		serviceError(c, h.o.Logger, err)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/apperr"
 	recon "github.com/affrelay/affrelay/reconciliation"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -25,7 +26,6 @@ import (
 
 // Errors the HTTP layer maps to status codes.
 var (
-	ErrNotFound    = errors.New("not found")
 	ErrUnavailable = errors.New("the batch could not be started; retry later")
 	// ErrBadEncoding is an unknown Content-Encoding or a body that is not the gzip it claims.
 	ErrBadEncoding = errors.New("bad content encoding")
@@ -235,7 +235,7 @@ type Report struct {
 func (s *Service) Batch(ctx context.Context, integrationID, id string) (Report, error) {
 	b, err := s.Store.Batch(ctx, integrationID, id)
 	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && b.Status == store.BatchStaging) {
-		return Report{}, fmt.Errorf("%w: reconciliation batch %s", ErrNotFound, id)
+		return Report{}, apperr.NotFound("reconciliation batch " + id)
 	}
 	if err != nil {
 		return Report{}, err
