@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/affrelay/affrelay/webhook"
 	"github.com/affrelay/affrelay/workflows"
 )
 
@@ -135,6 +136,17 @@ func TestRecordHistories(t *testing.T) {
 				return runID != ""
 			})
 			record("CommissionReportsWorkflow", "weekly", runID)
+		},
+		"reconciliation": func() {
+			hooks := newWebhookReceiver(t, always(http.StatusOK))
+			e.subscribe("webhook", hooks.srv.URL, webhook.ReconciliationDone)
+			m, aff := reconSetup(e)
+			m.send("rec-p1", "ftd", aff, "p1", "50.00", "USD", "10-01")
+			up := e.uploadBatch(m.key, "text/csv", reconHeader+"2026-10-01,p1,,50.00,50.00,12.00,USD\n2026-10-02,p2,"+aff+",20.00,20.00,0,USD\n")
+			require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+			id := up.Body["workflow_id"].(string)
+			require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil))
+			record("ReconciliationWorkflow", "batch", id)
 		},
 	}
 	only := os.Getenv("AFFRELAY_RECORD_SCENARIOS") // comma-separated names; all when empty
