@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -285,13 +284,28 @@ func (s *Service) decideDelivery(ctx context.Context, deliveryID, signal string)
 	return err
 }
 
-// Ready checks the database and Temporal.
-func (s *Service) Ready(ctx context.Context) error {
-	if err := s.Store.Ping(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
+// DependencyCheck is one dependency's answer to a readiness check: Err is nil when it answered. Err is for the
+// log; callers of /readyz only learn the dependency's name.
+type DependencyCheck struct {
+	Dependency string // "database" or "temporal"
+	Err        error
+}
+
+// readyTimeout bounds each readiness check, so a hanging dependency reads as down instead of hanging the probe.
+const readyTimeout = 3 * time.Second
+
+// Ready checks every dependency the API needs, each in turn: the database, then Temporal.
+func (s *Service) Ready(ctx context.Context) []DependencyCheck {
+	check := func(name string, f func(context.Context) error) DependencyCheck {
+		ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+		return DependencyCheck{Dependency: name, Err: f(ctx)}
 	}
-	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		return fmt.Errorf("temporal: %w", err)
+	return []DependencyCheck{
+		check("database", s.Store.Ping),
+		check("temporal", func(ctx context.Context) error {
+			_, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}),
 	}
-	return nil
 }

@@ -129,12 +129,27 @@ type handlers struct {
 	clicks   *clientLimiters
 }
 
+// ready answers 200 when every dependency answers, else 503 naming the ones that did not. The probe needs no
+// credentials, so why a dependency failed (addresses, driver messages) goes to the log, not the answer.
 func (h *handlers) ready(c *gin.Context) {
-	if err := h.o.Service.Ready(c); err != nil {
-		abort(c, http.StatusServiceUnavailable, "not_ready", err.Error())
+	checks := gin.H{}
+	var down []string
+	for _, d := range h.o.Service.Ready(c) {
+		checks[d.Dependency] = "ok"
+		if d.Err != nil {
+			checks[d.Dependency] = "down"
+			down = append(down, d.Dependency)
+			h.o.Logger.Error("readiness check failed", "dependency", d.Dependency, "error", d.Err)
+		}
+	}
+	if len(down) > 0 {
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{
+			"status": "not_ready", "checks": checks,
+			"error": apiError{Code: "not_ready", Message: "not ready: " + strings.Join(down, ", ") + " did not answer"},
+		})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
 }
 
 // adminAuth checks the bearer token against every configured admin token in constant time.
