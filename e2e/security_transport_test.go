@@ -117,9 +117,9 @@ func TestClientIPBehindTrustedProxy(t *testing.T) {
 
 var docExample = regexp.MustCompile("(?s)<!-- example: ([a-z-]+) -->\n```[a-z]+\n(.*?)```")
 
-// TestSecurityDocExamples runs the signing examples of the README's Security section verbatim against the server.
+// TestSecurityDocExamples runs the signing examples of docs/security.md verbatim against the server.
 func TestSecurityDocExamples(t *testing.T) {
-	doc, err := os.ReadFile("../README.md")
+	doc, err := os.ReadFile("../docs/security.md")
 	require.NoError(t, err)
 	examples := map[string]string{}
 	for _, m := range docExample.FindAllStringSubmatch(string(doc), -1) {

@@ -27,7 +27,7 @@ Commands:
   dev       start a local Temporal dev server with its UI, SQLite, a demo setup, API and worker (what 'make run' runs)
   migrate   apply the database schema migrations this database has not had yet
 
-Configuration: defaults < affrelay.yaml < AFFRELAY_* environment < flags. See README.md.
+Configuration: defaults < affrelay.yaml < AFFRELAY_* environment < flags. See docs/configuration.md.
 `
 
 func main() {
