@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,10 +43,13 @@ func TestCommissionReportsWorkflowReportsEveryAffiliateOfTheWeek(t *testing.T) {
 		return activities.ListAffiliatesResult{IDs: page}, nil
 	})
 	reported := map[string]int{}
+	var mu sync.Mutex // the test environment runs the workflow's parallel activities at once
 	env.OnActivity(acts.StoreCommissionReport, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StoreCommissionReportInput) (activities.StoreCommissionReportResult, error) {
 		require.Equal(t, time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC), in.From)
 		require.Equal(t, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), in.To)
+		mu.Lock()
 		reported[in.AffiliateID]++
+		mu.Unlock()
 		return activities.StoreCommissionReportResult{ReportID: "rpt_" + in.AffiliateID, Stored: in.AffiliateID != "aff_0000"}, nil
 	})
 	env.ExecuteWorkflow(CommissionReportsWorkflow, CommissionReportsInput{})
