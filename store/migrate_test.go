@@ -163,3 +163,26 @@ func TestMigrationsExistForEveryDialect(t *testing.T) {
 	require.NotEmpty(t, names["sqlite"])
 	require.Equal(t, names["sqlite"], names["postgres"])
 }
+
+// Every migration can be undone: down to nothing (no table left but goose's own), then up again to the same schema.
+func TestMigrationsGoDownAndUpAgain(t *testing.T) {
+	for driver, open := range testDatabases(t) {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t)
+			require.NoError(t, s.Migrate(ctx))
+			before := describeSchema(t, s.DB)
+			p, err := s.migrationProvider(ctx)
+			require.NoError(t, err)
+			_, err = p.DownTo(ctx, 0)
+			require.NoError(t, err)
+			tables, err := s.DB.Migrator().GetTables()
+			require.NoError(t, err)
+			for _, table := range tables {
+				require.Contains(t, []string{"goose_db_version", "sqlite_sequence"}, table, "left after going down")
+			}
+			require.NoError(t, s.Migrate(ctx))
+			require.Equal(t, before, describeSchema(t, s.DB))
+		})
+	}
+}
