@@ -17,10 +17,17 @@ import (
 
 	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/infra"
 	"github.com/affrelay/affrelay/outbound"
-	"github.com/affrelay/affrelay/relay"
 	"github.com/affrelay/affrelay/server"
+	"github.com/affrelay/affrelay/service/affiliates"
+	"github.com/affrelay/affrelay/service/audit"
+	"github.com/affrelay/affrelay/service/conversions"
+	"github.com/affrelay/affrelay/service/deliveries"
+	"github.com/affrelay/affrelay/service/integrations"
 	reconsvc "github.com/affrelay/affrelay/service/reconciliation"
+	"github.com/affrelay/affrelay/service/start"
+	"github.com/affrelay/affrelay/service/webhooks"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/worker"
 )
@@ -38,18 +45,24 @@ type App struct {
 	Config   config.Config
 	Store    *store.Store
 	Temporal client.Client
-	Service  *relay.Service
-	Sink     *server.Sink
+	// The application services, one per concern.
+	Conversions  *conversions.Service
+	Integrations *integrations.Service
+	Affiliates   *affiliates.Service
+	Webhooks     *webhooks.Service
+	Deliveries   *deliveries.Service
+	Audit        *audit.Service
+	Sink         *server.Sink
 	// Addr is the address the HTTP server listens on (useful when configured with port 0).
 	Addr string
 
-	worker  sdkworker.Worker
-	acts    *activities.Activities
-	http    *http.Server
-	audit   *relay.AuditLog
-	stop    chan struct{} // closed by Stop; ends background loops
-	httpErr chan error
-	logger  *slog.Logger
+	worker   sdkworker.Worker
+	acts     *activities.Activities
+	http     *http.Server
+	auditLog *infra.AuditLog
+	stop     chan struct{} // closed by Stop; ends background loops
+	httpErr  chan error
+	logger   *slog.Logger
 	// stopWatch ends the queue-depth alarm.
 	stopWatch context.CancelFunc
 }
@@ -67,10 +80,15 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	// One pool for every outbound request: deliveries and the webhook test send.
 	httpClient := outbound.NewClient(cfg.Delivery.Timeout, cfg.Delivery.AllowPrivateTargets)
-	a.Service = &relay.Service{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, EagerStart: o.Work,
-		Webhooks: relay.WebhookSettings{
-			TrackingLink: cfg.Affiliate.TrackingLink, SecretGrace: cfg.Delivery.WebhookSecretGrace, HTTP: httpClient,
-		}}
+	starter := start.Starter{Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, Eager: o.Work}
+	a.Conversions = &conversions.Service{Store: a.Store, Start: starter}
+	a.Integrations = &integrations.Service{Store: a.Store}
+	a.Affiliates = &affiliates.Service{Store: a.Store, Start: starter, TrackingLink: cfg.Affiliate.TrackingLink}
+	a.Webhooks = &webhooks.Service{Store: a.Store, Settings: webhooks.Settings{
+		SecretGrace: cfg.Delivery.WebhookSecretGrace, HTTP: httpClient,
+	}}
+	a.Deliveries = &deliveries.Service{Store: a.Store, Temporal: a.Temporal}
+	a.Audit = &audit.Service{Store: a.Store}
 
 	if o.Work {
 		// Idempotent; a server that forbids it (Temporal Cloud) needs them created beforehand, so only warn.
@@ -100,13 +118,14 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 		}
 		a.Addr = ln.Addr().String()
-		a.audit = relay.NewAuditLog(a.Store, o.Logger, auditBuffer)
+		a.auditLog = infra.NewAuditLog(a.Store, o.Logger, auditBuffer)
 		go a.pruneAuditLog(cfg.Security.AuditRetention)
 		a.http = &http.Server{
 			Handler: server.New(server.Options{
-				Service: a.Service, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+				Conversions: a.Conversions, Integrations: a.Integrations, Affiliates: a.Affiliates, Webhooks: a.Webhooks,
+				Deliveries: a.Deliveries, Requests: a.Audit, Ready: infra.Readiness{Store: a.Store, Temporal: a.Temporal}.Check, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 				Postback: cfg.Postback, Security: cfg.Security, TrustedProxies: cfg.HTTP.TrustedProxies,
-				Audit: a.audit, Logger: o.Logger, Sink: a.Sink,
+				Audit: a.auditLog, Logger: o.Logger, Sink: a.Sink,
 				Reconciliation: &reconsvc.Service{
 					Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, MaxFileBytes: cfg.Reconciliation.MaxFileBytes,
 				},
@@ -138,7 +157,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		o.Logger.Info("HTTP API listening", "addr", a.Addr, "tls", cfg.HTTP.TLSCert != "")
 		watchCtx, stopWatch := context.WithCancel(context.Background())
 		a.stopWatch = stopWatch
-		go a.Service.WatchQueueDepth(watchCtx, int64(cfg.Alert.QueueDepthThreshold), cfg.Alert.CheckInterval, o.Logger)
+		go infra.WatchQueueDepth(watchCtx, a.Deliveries.QueueDepth, int64(cfg.Alert.QueueDepthThreshold), cfg.Alert.CheckInterval, o.Logger)
 	}
 	return a, nil
 }
@@ -151,7 +170,7 @@ func (a *App) pruneAuditLog(retention time.Duration) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
-		n, err := a.Service.PruneRequests(context.Background(), time.Now().Add(-retention))
+		n, err := a.Audit.PruneRequests(context.Background(), time.Now().Add(-retention))
 		if err != nil {
 			a.logger.Error("prune audit log", "error", err)
 		} else if n > 0 {
@@ -197,8 +216,8 @@ func (a *App) Stop(ctx context.Context) {
 	default:
 		close(a.stop)
 	}
-	if a.audit != nil {
-		a.audit.Close()
+	if a.auditLog != nil {
+		a.auditLog.Close()
 	}
 	if a.worker != nil {
 		a.worker.Stop()

@@ -15,7 +15,8 @@ import (
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/postbackurl"
-	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/service/affiliates"
+	"github.com/affrelay/affrelay/service/deliveries"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -30,7 +31,7 @@ func (h *handlers) createIntegration(c *gin.Context) {
 		abortField(c, "name", msg)
 		return
 	}
-	in, key, err := h.o.Service.CreateIntegration(c, req.Name)
+	in, key, err := h.o.Integrations.CreateIntegration(c, req.Name)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -72,7 +73,7 @@ func (h *handlers) createAffiliate(c *gin.Context) {
 	if !ok {
 		return
 	}
-	aff, plan, workflowID, err := h.o.Service.SignUpAffiliate(c, relay.NewAffiliate{
+	aff, plan, workflowID, err := h.o.Affiliates.SignUpAffiliate(c, affiliates.NewAffiliate{
 		Name: req.Name, Email: req.Email, Plan: plan, ParentID: parentID, ParentShareBP: share,
 	})
 	if err != nil {
@@ -141,7 +142,7 @@ func (h *handlers) addPostbackEndpoint(c *gin.Context) {
 		}
 		seen[e] = true
 	}
-	ep, err := h.o.Service.AddPostbackEndpoint(c, store.PostbackEndpoint{
+	ep, err := h.o.Affiliates.AddPostbackEndpoint(c, store.PostbackEndpoint{
 		AffiliateID: c.Param("id"), URL: req.URL, Method: req.Method, Events: strings.Join(req.Events, ","),
 	})
 	if err != nil {
@@ -162,7 +163,7 @@ func (h *handlers) updatePostbackEndpoint(c *gin.Context) {
 		abortField(c, "enabled", "is required (true or false)")
 		return
 	}
-	ep, err := h.o.Service.SetPostbackEndpointEnabled(c, c.Param("id"), c.Param("endpoint_id"), *req.Enabled)
+	ep, err := h.o.Affiliates.SetPostbackEndpointEnabled(c, c.Param("id"), c.Param("endpoint_id"), *req.Enabled)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -171,7 +172,7 @@ func (h *handlers) updatePostbackEndpoint(c *gin.Context) {
 }
 
 func (h *handlers) balance(c *gin.Context) {
-	balances, err := h.o.Service.Balances(c, c.Param("id"))
+	balances, err := h.o.Affiliates.Balances(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -211,7 +212,7 @@ type deliveryJSON struct {
 var deliveryStatuses = []string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryNeedsReview, store.DeliverySkipped}
 
 func (h *handlers) listDeliveries(c *gin.Context) {
-	f := relay.DeliveryFilter{
+	f := deliveries.Filter{
 		Status: c.Query("status"), AffiliateID: c.Query("affiliate_id"), EventID: c.Query("event_id"),
 	}
 	if f.Status != "" && !slices.Contains(deliveryStatuses, f.Status) {
@@ -222,7 +223,7 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 	if f.Limit, ok = queryLimit(c, 100); !ok {
 		return
 	}
-	ds, err := h.o.Service.Deliveries(c, f)
+	ds, err := h.o.Deliveries.List(c, f)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -246,9 +247,9 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 }
 
 // decideDelivery answers an operator's decision on a delivery in needs_review; requested names it in the answer.
-func (h *handlers) decideDelivery(requested string, decide func(ctx context.Context, deliveryID string) error) gin.HandlerFunc {
+func (h *handlers) decideDelivery(requested string, decide func(d Deliveries, ctx context.Context, deliveryID string) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := decide(c, c.Param("id")); err != nil {
+		if err := decide(h.o.Deliveries, c, c.Param("id")); err != nil {
 			serviceError(c, h.o.Logger, err)
 			return
 		}

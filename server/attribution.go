@@ -48,7 +48,7 @@ func (h *handlers) click(c *gin.Context) {
 		abortField(c, fe.Field, fe.Message)
 		return
 	}
-	_, redirect, err := h.o.Service.RecordClick(c, code, subs, to)
+	_, redirect, err := h.o.Conversions.RecordClick(c, code, subs, to)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -73,7 +73,7 @@ func (h *handlers) setLandingHosts(c *gin.Context) {
 			return
 		}
 	}
-	in, err := h.o.Service.SetLandingHosts(c, c.Param("id"), req.Hosts)
+	in, err := h.o.Integrations.SetLandingHosts(c, c.Param("id"), req.Hosts)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -103,7 +103,7 @@ func (h *handlers) unattributed(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rows, err := h.o.Service.UnattributedConversions(c, from, to, limit)
+	rows, err := h.o.Conversions.UnattributedConversions(c, from, to, limit)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return

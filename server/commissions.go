@@ -166,7 +166,7 @@ func (h *handlers) addPlanVersion(c *gin.Context) {
 	if !ok {
 		return
 	}
-	p, err := h.o.Service.AddPlanVersion(c, c.Param("id"), p)
+	p, err := h.o.Affiliates.AddPlanVersion(c, c.Param("id"), p)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -175,7 +175,7 @@ func (h *handlers) addPlanVersion(c *gin.Context) {
 }
 
 func (h *handlers) listPlanVersions(c *gin.Context) {
-	plans, err := h.o.Service.PlanVersions(c, c.Param("id"))
+	plans, err := h.o.Affiliates.PlanVersions(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -196,7 +196,7 @@ func (h *handlers) setParent(c *gin.Context) {
 	if !ok {
 		return
 	}
-	aff, err := h.o.Service.SetParent(c, c.Param("id"), parentID, share)
+	aff, err := h.o.Affiliates.SetParent(c, c.Param("id"), parentID, share)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -248,7 +248,7 @@ func (h *handlers) addFXRate(c *gin.Context) {
 		abortField(c, "effective_from", "is required (RFC 3339 time)")
 		return
 	}
-	r, err := h.o.Service.AddFXRate(c, store.FXRate{Base: req.Base, Quote: req.Quote, RateE8: rate, EffectiveFrom: req.EffectiveFrom.UTC()})
+	r, err := h.o.Affiliates.AddFXRate(c, store.FXRate{Base: req.Base, Quote: req.Quote, RateE8: rate, EffectiveFrom: req.EffectiveFrom.UTC()})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -257,7 +257,7 @@ func (h *handlers) addFXRate(c *gin.Context) {
 }
 
 func (h *handlers) listFXRates(c *gin.Context) {
-	rates, err := h.o.Service.FXRates(c)
+	rates, err := h.o.Affiliates.FXRates(c)
 	respondList(c, h.o.Logger, "fx_rates", rates, err, fxRateResponse)
 }
 
@@ -274,7 +274,7 @@ func (h *handlers) commissionReport(c *gin.Context) {
 		abortField(c, "group_by", fmt.Sprintf("%q is not one of %s", groupBy, strings.Join(commission.GroupBys, ", ")))
 		return
 	}
-	entries, err := h.o.Service.CommissionEntries(c, c.Param("id"), from, to)
+	entries, err := h.o.Affiliates.CommissionEntries(c, c.Param("id"), from, to)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return

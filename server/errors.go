@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/affrelay/affrelay/apperr"
-	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/service/affiliates"
 )
 
 // apiError is the one error shape of the API: {"error":{"code":"…","field":"…","message":"…"}}.
@@ -38,7 +38,7 @@ func serviceError(c *gin.Context, logger *slog.Logger, err error) {
 	switch {
 	case errors.As(err, &fieldErr):
 		abortField(c, fieldErr.Field, fieldErr.Message)
-	case errors.Is(err, relay.ErrSignupNotStarted):
+	case errors.Is(err, affiliates.ErrSignupNotStarted):
 		logger.Error("affiliate signup not started", "error", err)
 		abort(c, http.StatusServiceUnavailable, "signup_not_started", err.Error())
 	case errors.Is(err, apperr.ErrNotFound):

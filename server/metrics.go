@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/affrelay/affrelay/relay"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -21,7 +20,7 @@ type metrics struct {
 	postbacks *prometheus.CounterVec
 }
 
-func newMetrics(svc *relay.Service, logger *slog.Logger) *metrics {
+func newMetrics(svc Deliveries, logger *slog.Logger) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		postbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -45,7 +44,7 @@ var queueDepthDesc = prometheus.NewDesc("affrelay_delivery_queue_depth",
 
 // queueDepthCollector reads the depth from the database at scrape time, so every API replica reports the truth.
 type queueDepthCollector struct {
-	svc    *relay.Service
+	svc    Deliveries
 	logger *slog.Logger
 }
 

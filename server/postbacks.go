@@ -43,7 +43,7 @@ func (h *handlers) postback(c *gin.Context) {
 		abort(c, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	sub, err := h.o.Service.SubmitPostback(c, c.GetString(ctxIntegrationID), ev)
+	sub, err := h.o.Conversions.SubmitPostback(c, c.GetString(ctxIntegrationID), ev)
 	if err != nil {
 		// Nothing was acknowledged, so the sender retries; say so instead of a bare 500.
 		h.o.Logger.Error("postback not accepted", "event_id", ev.EventID, "error", err)

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/infra"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -28,10 +28,10 @@ func TestReadyzNamesTheDownDependencyWithoutItsError(t *testing.T) {
 	require.NoError(t, err)
 	defer temporal.Close()
 	var logs bytes.Buffer // written only by handlers, which run on this goroutine
-	audit := relay.NewAuditLog(s, slog.New(slog.DiscardHandler), 16)
+	audit := infra.NewAuditLog(s, slog.New(slog.DiscardHandler), 16)
 	defer audit.Close()
 	h := New(Options{
-		Service: &relay.Service{Store: s, Temporal: temporal}, AdminTokens: []string{"0123456789abcdef"}, MaxBodyBytes: 1 << 20,
+		Ready: infra.Readiness{Store: s, Temporal: temporal}.Check, AdminTokens: []string{"0123456789abcdef"}, MaxBodyBytes: 1 << 20,
 		Audit: audit, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	readyz := func() (int, map[string]any, string) {

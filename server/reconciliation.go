@@ -40,7 +40,7 @@ func (h *handlers) reconciliationRoutes(r *gin.Engine) {
 // verifyUploadSignature checks the signature of an integration that has secrets. The signature covers the
 // whole body, so such an upload is read into memory first (within the file limit); others stream.
 func (h *handlers) verifyUploadSignature(c *gin.Context) {
-	secrets, err := h.o.Service.ActiveSecrets(c, c.GetString(ctxIntegrationID), h.o.Now())
+	secrets, err := h.o.Integrations.ActiveSecrets(c, c.GetString(ctxIntegrationID), h.o.Now())
 	if err != nil {
 		internalError(c, h.o.Logger, err)
 		return

@@ -80,7 +80,7 @@ func (h *handlers) authenticateKey(c *gin.Context) {
 	if key == "" {
 		key, fromQuery = c.Query(queryToken), true
 	}
-	integrationID, keyID, err := h.o.Service.Authenticate(c, key)
+	integrationID, keyID, err := h.o.Integrations.Authenticate(c, key)
 	if errors.Is(err, apperr.ErrUnauthorized) {
 		abort(c, http.StatusUnauthorized, "unauthorized", "missing or unknown API key in the X-API-Key header")
 		return
@@ -89,7 +89,7 @@ func (h *handlers) authenticateKey(c *gin.Context) {
 		internalError(c, h.o.Logger, err)
 		return
 	}
-	in, err := h.o.Service.Integration(c, integrationID)
+	in, err := h.o.Integrations.Integration(c, integrationID)
 	if err != nil {
 		internalError(c, h.o.Logger, err)
 		return
@@ -180,7 +180,7 @@ func bufferBody(c *gin.Context) {
 // verifySignature requires a valid signature once the integration has an active secret.
 func (h *handlers) verifySignature(c *gin.Context) {
 	now := h.o.Now()
-	secrets, err := h.o.Service.ActiveSecrets(c, c.GetString(ctxIntegrationID), now)
+	secrets, err := h.o.Integrations.ActiveSecrets(c, c.GetString(ctxIntegrationID), now)
 	if err != nil {
 		internalError(c, h.o.Logger, err)
 		return

@@ -11,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/affrelay/affrelay/clientip"
-	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/service/audit"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -55,7 +55,7 @@ func integrationResponse(in store.Integration) gin.H {
 }
 
 func (h *handlers) getIntegration(c *gin.Context) {
-	in, err := h.o.Service.Integration(c, c.Param("id"))
+	in, err := h.o.Integrations.Integration(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -77,7 +77,7 @@ func (h *handlers) updateIntegration(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
-	in, err := h.o.Service.Integration(c, c.Param("id"))
+	in, err := h.o.Integrations.Integration(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -139,7 +139,7 @@ func (h *handlers) updateIntegration(c *gin.Context) {
 		}
 		sec.RateLimitBurst = *req.RateLimitBurst
 	}
-	in, err = h.o.Service.SetInboundSecurity(c, in.ID, sec)
+	in, err = h.o.Integrations.SetInboundSecurity(c, in.ID, sec)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -188,7 +188,7 @@ func (h *handlers) createKey(c *gin.Context) {
 		abortField(c, "label", msg)
 		return
 	}
-	k, key, err := h.o.Service.CreateAPIKey(c, c.Param("id"), req.Label)
+	k, key, err := h.o.Integrations.CreateAPIKey(c, c.Param("id"), req.Label)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -199,12 +199,12 @@ func (h *handlers) createKey(c *gin.Context) {
 }
 
 func (h *handlers) listKeys(c *gin.Context) {
-	keys, err := h.o.Service.APIKeys(c, c.Param("id"))
+	keys, err := h.o.Integrations.APIKeys(c, c.Param("id"))
 	respondList(c, h.o.Logger, "keys", keys, err, keyResponse)
 }
 
 func (h *handlers) revokeKey(c *gin.Context) {
-	k, err := h.o.Service.RevokeAPIKey(c, c.Param("id"), c.Param("key_id"), h.o.Now())
+	k, err := h.o.Integrations.RevokeAPIKey(c, c.Param("id"), c.Param("key_id"), h.o.Now())
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -235,7 +235,7 @@ func (h *handlers) addSecret(c *gin.Context) {
 		abortField(c, "expires_at", "must be in the future")
 		return
 	}
-	sec, err := h.o.Service.AddSigningSecret(c, c.Param("id"), req.ExpiresAt)
+	sec, err := h.o.Integrations.AddSigningSecret(c, c.Param("id"), req.ExpiresAt)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -246,12 +246,12 @@ func (h *handlers) addSecret(c *gin.Context) {
 }
 
 func (h *handlers) listSecrets(c *gin.Context) {
-	secs, err := h.o.Service.SigningSecrets(c, c.Param("id"))
+	secs, err := h.o.Integrations.SigningSecrets(c, c.Param("id"))
 	respondList(c, h.o.Logger, "secrets", secs, err, secretResponse)
 }
 
 func (h *handlers) expireSecret(c *gin.Context) {
-	sec, err := h.o.Service.ExpireSigningSecret(c, c.Param("id"), c.Param("secret_id"), h.o.Now())
+	sec, err := h.o.Integrations.ExpireSigningSecret(c, c.Param("id"), c.Param("secret_id"), h.o.Now())
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -272,7 +272,7 @@ type requestJSON struct {
 }
 
 func (h *handlers) listRequests(c *gin.Context) {
-	f := relay.RequestFilter{IntegrationID: c.Query("integration")}
+	f := audit.RequestFilter{IntegrationID: c.Query("integration")}
 	if v := c.Query("status"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 100 || n > 599 {
@@ -293,7 +293,7 @@ func (h *handlers) listRequests(c *gin.Context) {
 	if f.Limit, ok = queryLimit(c, 100); !ok {
 		return
 	}
-	rows, err := h.o.Service.Requests(c, f)
+	rows, err := h.o.Requests.Requests(c, f)
 	respondList(c, h.o.Logger, "requests", rows, err, func(r store.AuditRecord) requestJSON {
 		return requestJSON{
 			Time: r.Time, RequestID: r.RequestID, IntegrationID: r.IntegrationID, KeyID: r.KeyID, Method: r.Method,

@@ -17,7 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/affrelay/affrelay/config"
-	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/infra"
+	"github.com/affrelay/affrelay/service/conversions"
+	"github.com/affrelay/affrelay/service/integrations"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -35,7 +37,7 @@ func BenchmarkDuplicatePostback(b *testing.B) {
 			require.NoError(b, err)
 			require.NoError(b, s.Migrate(ctx))
 			defer s.Close()
-			svc := &relay.Service{Store: s}
+			svc := &integrations.Service{Store: s}
 			const key = "ak_benchmark_key_0123456789"
 			in, err := svc.CreateIntegrationWithKey(ctx, "bench", key)
 			require.NoError(b, err)
@@ -51,10 +53,10 @@ func BenchmarkDuplicatePostback(b *testing.B) {
 				secret = sec.Secret
 			}
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-			audit := relay.NewAuditLog(s, logger, 4096)
+			audit := infra.NewAuditLog(s, logger, 4096)
 			defer audit.Close()
 			h := New(Options{
-				Service: svc, MaxBodyBytes: 1 << 20, Postback: config.Postback{FutureSkew: time.Minute},
+				Integrations: svc, Conversions: &conversions.Service{Store: s}, MaxBodyBytes: 1 << 20, Postback: config.Postback{FutureSkew: time.Minute},
 				Security: config.Security{RateLimitRPS: 1, RateLimitBurst: 1, SignatureTolerance: time.Minute},
 				Audit:    audit, Logger: logger,
 			})

@@ -1,7 +1,8 @@
-// Package server is affrelay's HTTP layer: routing, middleware and handlers that translate HTTP to the relay service.
+// Package server is affrelay's HTTP layer: routing, middleware and handlers that translate HTTP to the application services.
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
@@ -12,7 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/affrelay/affrelay/config"
-	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/infra"
 )
 
 // Context keys set by the middleware.
@@ -24,7 +25,14 @@ const (
 
 // Options configures the HTTP handler.
 type Options struct {
-	Service      *relay.Service
+	Conversions  Conversions
+	Integrations Integrations
+	Affiliates   Affiliates
+	Webhooks     Webhooks
+	Deliveries   Deliveries
+	Requests     Requests
+	// Ready checks each dependency (database, Temporal); see infra.Readiness.
+	Ready        func(ctx context.Context) []infra.DependencyCheck
 	AdminTokens  []string
 	MaxBodyBytes int64
 	Postback     config.Postback
@@ -32,7 +40,7 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 	// Audit stores one row per API call.
-	Audit  *relay.AuditLog
+	Audit  AuditLog
 	Logger *slog.Logger
 	// Sink, when set, is mounted at /demo/sink: the built-in receiver of the dev demo's postbacks.
 	Sink *Sink
@@ -69,7 +77,7 @@ func New(o Options) http.Handler {
 	})
 
 	h := &handlers{
-		o: o, metrics: newMetrics(o.Service, o.Logger), limiters: &keyLimiters{},
+		o: o, metrics: newMetrics(o.Deliveries, o.Logger), limiters: &keyLimiters{},
 		clicks: newClientLimiters(o.Security.ClickRateLimitRPS, o.Security.ClickRateLimitBurst),
 	}
 	r.GET("/metrics", h.metrics.handler())
@@ -106,9 +114,9 @@ func New(o Options) http.Handler {
 	admin.POST("/fx-rates", h.addFXRate)
 	admin.GET("/fx-rates", h.listFXRates)
 	admin.GET("/deliveries", h.listDeliveries)
-	admin.POST("/deliveries/:id/redeliver", h.decideDelivery("redeliver", o.Service.RedeliverDelivery))
-	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", o.Service.RedeliverDelivery)) // the old name
-	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", o.Service.SkipDelivery))
+	admin.POST("/deliveries/:id/redeliver", h.decideDelivery("redeliver", Deliveries.Redeliver))
+	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", Deliveries.Redeliver)) // the old name
+	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", Deliveries.Skip))
 	h.webhookRoutes(admin.Group("/webhooks"))
 
 	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), checkParams, h.commissionReport)
@@ -134,7 +142,7 @@ type handlers struct {
 func (h *handlers) ready(c *gin.Context) {
 	checks := gin.H{}
 	var down []string
-	for _, d := range h.o.Service.Ready(c) {
+	for _, d := range h.o.Ready(c) {
 		checks[d.Dependency] = "ok"
 		if d.Err != nil {
 			checks[d.Dependency] = "down"

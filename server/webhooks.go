@@ -7,13 +7,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/service/webhooks"
 	"github.com/affrelay/affrelay/store"
 )
 
 // startAffiliateSignup (re)starts an affiliate's signup workflow, e.g. after Temporal was unreachable at signup.
 func (h *handlers) startAffiliateSignup(c *gin.Context) {
-	id, err := h.o.Service.StartAffiliateSignup(c, c.Param("id"))
+	id, err := h.o.Affiliates.StartAffiliateSignup(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -61,7 +61,7 @@ func (h *handlers) createWebhook(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
-	sub, secret, err := h.o.Service.CreateSubscription(c, relay.NewSubscription{
+	sub, secret, err := h.o.Webhooks.CreateSubscription(c, webhooks.NewSubscription{
 		Kind: req.Kind, URL: req.URL, Events: req.Events, Description: req.Description,
 	})
 	if err != nil {
@@ -74,12 +74,12 @@ func (h *handlers) createWebhook(c *gin.Context) {
 }
 
 func (h *handlers) listWebhooks(c *gin.Context) {
-	subs, err := h.o.Service.Subscriptions(c)
+	subs, err := h.o.Webhooks.Subscriptions(c)
 	respondList(c, h.o.Logger, "webhooks", subs, err, webhookResponse)
 }
 
 func (h *handlers) getWebhook(c *gin.Context) {
-	sub, err := h.o.Service.Subscription(c, c.Param("id"))
+	sub, err := h.o.Webhooks.Subscription(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -101,7 +101,7 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 		abort(c, http.StatusBadRequest, "malformed_body", "set at least one of url, events, enabled, description")
 		return
 	}
-	sub, err := h.o.Service.UpdateSubscription(c, c.Param("id"), relay.SubscriptionUpdate{
+	sub, err := h.o.Webhooks.UpdateSubscription(c, c.Param("id"), webhooks.SubscriptionUpdate{
 		URL: req.URL, Events: req.Events, Enabled: req.Enabled, Description: req.Description,
 	})
 	if err != nil {
@@ -112,7 +112,7 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 }
 
 func (h *handlers) deleteWebhook(c *gin.Context) {
-	if err := h.o.Service.DeleteSubscription(c, c.Param("id")); err != nil {
+	if err := h.o.Webhooks.DeleteSubscription(c, c.Param("id")); err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
@@ -120,7 +120,7 @@ func (h *handlers) deleteWebhook(c *gin.Context) {
 }
 
 func (h *handlers) rotateWebhookSecret(c *gin.Context) {
-	r, err := h.o.Service.RotateSecret(c, c.Param("id"))
+	r, err := h.o.Webhooks.RotateSecret(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -129,7 +129,7 @@ func (h *handlers) rotateWebhookSecret(c *gin.Context) {
 }
 
 func (h *handlers) testWebhook(c *gin.Context) {
-	r, err := h.o.Service.TestWebhook(c, c.Param("id"))
+	r, err := h.o.Webhooks.TestWebhook(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return

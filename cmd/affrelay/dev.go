@@ -18,7 +18,7 @@ import (
 
 	"github.com/affrelay/affrelay/app"
 	"github.com/affrelay/affrelay/config"
-	"github.com/affrelay/affrelay/relay"
+	"github.com/affrelay/affrelay/service/integrations"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/worker"
 	"github.com/affrelay/affrelay/workflows"
@@ -184,7 +184,7 @@ func seedDemo(ctx context.Context, s *store.Store, httpAddr string) error {
 	sink := "http://" + net.JoinHostPort(demoSinkHost(httpAddr), port) + "/demo/sink"
 	rows := []any{
 		&store.Integration{ID: demoIntegrationID, Name: "demo-casino"},
-		&store.APIKey{ID: "key_demo", IntegrationID: demoIntegrationID, Label: "demo", Hash: relay.HashKey(demoAPIKey), Prefix: demoAPIKey[:8]},
+		&store.APIKey{ID: "key_demo", IntegrationID: demoIntegrationID, Label: "demo", Hash: integrations.HashKey(demoAPIKey), Prefix: demoAPIKey[:8]},
 		&store.Affiliate{ID: demoAffiliateID, Name: "Demo Affiliate", Email: "demo@affiliate.example"},
 		&store.Plan{ID: "pln_demo", AffiliateID: demoAffiliateID, Type: "cpa", AmountMinor: 20000, Currency: "USD", EffectiveFrom: time.Unix(0, 0).UTC()},
 		&store.PostbackEndpoint{

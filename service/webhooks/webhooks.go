@@ -1,14 +1,14 @@
-package relay
+// Package webhooks is the application service for webhook subscriptions: their events, secrets (rotation)
+// and test sends.
+package webhooks
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
 	"github.com/affrelay/affrelay/apperr"
@@ -17,46 +17,20 @@ import (
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/webhook"
-	"github.com/affrelay/affrelay/workflows"
 )
 
-// WebhookSettings configures webhook subscriptions and affiliate signup.
-type WebhookSettings struct {
-	// TrackingLink is the tracking link template; {affiliate_id} is filled at signup.
-	TrackingLink string
+// Service manages webhook subscriptions.
+type Service struct {
+	Store    *store.Store
+	Settings Settings
+}
+
+// Settings configures webhook subscriptions.
+type Settings struct {
 	// SecretGrace is how long a rotated-out secret keeps signing.
 	SecretGrace time.Duration
 	// HTTP sends test events.
 	HTTP *http.Client
-}
-
-// ErrSignupNotStarted says the affiliate was created but its signup workflow could not be started yet;
-// StartAffiliateSignup (POST /v1/admin/affiliates/{id}/signup) starts it later.
-var ErrSignupNotStarted = errors.New("signup workflow not started")
-
-// SignUpAffiliate creates the affiliate and starts its AffiliateSignupWorkflow, which sends affiliate.created to
-// the operator's subscriptions and attribution tags to the CRM.
-func (s *Service) SignUpAffiliate(ctx context.Context, in NewAffiliate) (store.Affiliate, store.Plan, string, error) {
-	aff, plan, err := s.CreateAffiliate(ctx, in)
-	if err != nil {
-		return aff, plan, "", err
-	}
-	id, err := s.StartAffiliateSignup(ctx, aff.ID)
-	if err != nil {
-		return aff, plan, id, fmt.Errorf("%w: affiliate %s was created; retry POST /v1/admin/affiliates/%s/signup: %v", ErrSignupNotStarted, aff.ID, aff.ID, err)
-	}
-	return aff, plan, id, nil
-}
-
-// StartAffiliateSignup starts the affiliate's signup workflow; a workflow that already ran counts as started.
-func (s *Service) StartAffiliateSignup(ctx context.Context, affiliateID string) (string, error) {
-	id := workflows.AffiliateSignupWorkflowID(affiliateID)
-	if _, err := s.Affiliate(ctx, affiliateID); err != nil {
-		return id, err
-	}
-	_, err := s.startOnce(ctx, id, []temporal.SearchAttributeUpdate{workflows.AffiliateIDKey.ValueSet(affiliateID)},
-		workflows.AffiliateSignupWorkflow, workflows.AffiliateSignupInput{AffiliateID: affiliateID})
-	return id, err
 }
 
 // NewSubscription is what a webhook subscription is created with.
@@ -181,7 +155,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (RotatedSecret, e
 		return RotatedSecret{}, err
 	}
 	now := time.Now().UTC()
-	r := RotatedSecret{Secret: signing.NewSecret(), PreviousExpiresAt: now.Add(s.Webhooks.SecretGrace)}
+	r := RotatedSecret{Secret: signing.NewSecret(), PreviousExpiresAt: now.Add(s.Settings.SecretGrace)}
 	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&store.WebhookSecret{}).Where("subscription_id = ? AND expires_at IS NULL", id).
 			Update("expires_at", r.PreviousExpiresAt).Error; err != nil {
@@ -222,7 +196,7 @@ func (s *Service) TestWebhook(ctx context.Context, id string) (WebhookTestResult
 	if err != nil {
 		return WebhookTestResult{}, err
 	}
-	resp, sendErr := outbound.Send(ctx, s.Webhooks.HTTP, outbound.Request{Method: http.MethodPost, URL: sub.URL, Body: body, Header: header})
+	resp, sendErr := outbound.Send(ctx, s.Settings.HTTP, outbound.Request{Method: http.MethodPost, URL: sub.URL, Body: body, Header: header})
 	res.Latency = time.Since(now)
 	verdict := retrypolicy.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), sendErr, time.Now())
 	res.StatusCode, res.Delivered = resp.StatusCode, verdict.Outcome == retrypolicy.Delivered

@@ -1,4 +1,6 @@
-package relay
+// Package conversions is the application service for inbound conversion events: accepting postbacks (by
+// starting ConversionWorkflow), recording tracking-link clicks, and listing what could not be attributed.
+package conversions
 
 import (
 	"context"
@@ -7,19 +9,49 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/affrelay/affrelay/apperr"
+	"github.com/affrelay/affrelay/postback"
+	"github.com/affrelay/affrelay/service/start"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/workflows"
 )
 
-// SetLandingHosts replaces the hosts tracking links may send visitors to for an integration's brand.
-func (s *Service) SetLandingHosts(ctx context.Context, integrationID string, hosts []string) (store.Integration, error) {
-	var in store.Integration
-	db := s.Store.DB.WithContext(ctx)
-	if err := db.Where("id = ?", integrationID).Take(&in).Error; err != nil {
-		return in, store.NotFound(err, "integration "+integrationID)
+// Service accepts events and clicks.
+type Service struct {
+	Store *store.Store
+	Start start.Starter
+}
+
+// Submission is the answer to a postback.
+type Submission struct {
+	Duplicate  bool
+	WorkflowID string
+}
+
+// SubmitPostback starts the conversion workflow for the event. It returns only once Temporal has durably
+// accepted the start, or recognised the event as already seen.
+func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev postback.Event) (Submission, error) {
+	id := workflows.ConversionWorkflowID(integrationID, ev.EventID)
+	// Temporal forgets closed workflows after its retention period; the database remembers every event for ever.
+	var n int64
+	if err := s.Store.DB.WithContext(ctx).Model(&store.Conversion{}).
+		Where("integration_id = ? AND event_id = ?", integrationID, ev.EventID).Count(&n).Error; err != nil {
+		return Submission{}, err
 	}
-	in.LandingHosts = strings.Join(hosts, ",")
-	return in, db.Model(&in).Update("landing_hosts", in.LandingHosts).Error
+	if n > 0 {
+		return Submission{Duplicate: true, WorkflowID: id}, nil
+	}
+	attrs := []temporal.SearchAttributeUpdate{workflows.IntegrationIDKey.ValueSet(integrationID), workflows.EventIDKey.ValueSet(ev.EventID)}
+	if ev.AffiliateID != "" {
+		attrs = append(attrs, workflows.AffiliateIDKey.ValueSet(ev.AffiliateID))
+	}
+	duplicate, err := s.Start.Once(ctx, id, attrs, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev})
+	if err != nil {
+		return Submission{}, err
+	}
+	return Submission{Duplicate: duplicate, WorkflowID: id}, nil
 }
 
 // RecordClick records a visit through a tracking link and returns the URL to redirect to: the landing URL

@@ -1,13 +1,90 @@
-package relay
+// Package integrations is the application service for operator integrations: API keys, inbound signing
+// secrets, security settings (IP allowlist, rate limits) and landing-host allowlists.
+package integrations
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
 )
+
+// Service manages integrations and authenticates their requests.
+type Service struct {
+	Store *store.Store
+}
+
+// HashKey is how API keys are stored: a SHA-256, enough for a random 256-bit key.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// Authenticate returns the integration and key id an API key belongs to.
+func (s *Service) Authenticate(ctx context.Context, key string) (integrationID, keyID string, err error) {
+	if key == "" {
+		return "", "", apperr.ErrUnauthorized
+	}
+	hash := HashKey(key)
+	var k store.APIKey
+	err = s.Store.DB.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hash).Take(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", "", apperr.ErrUnauthorized
+	}
+	if err != nil {
+		return "", "", err
+	}
+	// The lookup is by hash; the constant-time comparison guards against a store that matched loosely.
+	if subtle.ConstantTimeCompare([]byte(k.Hash), []byte(hash)) != 1 {
+		return "", "", apperr.ErrUnauthorized
+	}
+	return k.IntegrationID, k.ID, nil
+}
+
+// NewAPIKey returns a fresh random API key.
+func NewAPIKey() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "ak_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CreateIntegration creates an integration with its first API key, returned in clear this once.
+func (s *Service) CreateIntegration(ctx context.Context, name string) (store.Integration, string, error) {
+	key := NewAPIKey()
+	in, err := s.CreateIntegrationWithKey(ctx, name, key)
+	return in, key, err
+}
+
+// CreateIntegrationWithKey creates an integration whose first API key is given (the dev demo uses a fixed one).
+func (s *Service) CreateIntegrationWithKey(ctx context.Context, name, key string) (store.Integration, error) {
+	in := store.Integration{ID: store.NewID("int"), Name: name}
+	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&in).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return apperr.Conflict("an integration named %q exists", name)
+			}
+			return err
+		}
+		return tx.Create(&store.APIKey{
+			ID: store.NewID("key"), IntegrationID: in.ID, Label: "initial", Hash: HashKey(key), Prefix: key[:min(len(key), 8)],
+		}).Error
+	})
+	return in, err
+}
 
 // Integration loads one integration with its inbound security settings.
 func (s *Service) Integration(ctx context.Context, id string) (store.Integration, error) {
@@ -121,4 +198,15 @@ func (s *Service) ActiveSecrets(ctx context.Context, integrationID string, now t
 		return nil, fmt.Errorf("load signing secrets: %w", err)
 	}
 	return secrets, nil
+}
+
+// SetLandingHosts replaces the hosts tracking links may send visitors to for an integration's brand.
+func (s *Service) SetLandingHosts(ctx context.Context, integrationID string, hosts []string) (store.Integration, error) {
+	var in store.Integration
+	db := s.Store.DB.WithContext(ctx)
+	if err := db.Where("id = ?", integrationID).Take(&in).Error; err != nil {
+		return in, store.NotFound(err, "integration "+integrationID)
+	}
+	in.LandingHosts = strings.Join(hosts, ",")
+	return in, db.Model(&in).Update("landing_hosts", in.LandingHosts).Error
 }

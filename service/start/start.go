@@ -1,4 +1,5 @@
-package relay
+// Package start starts a workflow by its business key exactly once, for the application services.
+package start
 
 import (
 	"context"
@@ -11,16 +12,24 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// startOnce starts the workflow under its business-key id unless a run with that id exists or existed; it
-// reports which. It returns once Temporal has durably accepted the start.
-func (s *Service) startOnce(ctx context.Context, id string, attrs []temporal.SearchAttributeUpdate, workflow, input any) (duplicate bool, err error) {
+// Starter starts workflows on a task queue.
+type Starter struct {
+	Temporal  client.Client
+	TaskQueue string
+	// Eager hands a new workflow's first task straight to the worker in this process, saving a round trip.
+	Eager bool
+}
+
+// Once starts the workflow with ID conflict policy FAIL and reuse policy REJECT_DUPLICATE; duplicate says
+// Temporal had already seen the ID (running or closed). It returns once Temporal durably accepted the start.
+func (s Starter) Once(ctx context.Context, id string, attrs []temporal.SearchAttributeUpdate, workflow, input any) (duplicate bool, err error) {
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                s.TaskQueue,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		EnableEagerStart:                         s.EagerStart,
+		EnableEagerStart:                         s.Eager,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
 	}, workflow, input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -1,4 +1,4 @@
-package relay
+package infra
 
 import (
 	"context"
@@ -7,21 +7,6 @@ import (
 
 	"github.com/affrelay/affrelay/store"
 )
-
-// QueueDepth counts the deliveries not yet delivered, by state.
-func (s *Service) QueueDepth(ctx context.Context) (map[string]int64, error) {
-	var rows []struct {
-		Status string
-		N      int64
-	}
-	err := s.Store.DB.WithContext(ctx).Model(&store.Delivery{}).Select("status, COUNT(*) AS n").
-		Where("status IN ?", []string{store.DeliveryPending, store.DeliveryNeedsReview}).Group("status").Scan(&rows).Error
-	depth := map[string]int64{}
-	for _, r := range rows {
-		depth[r.Status] = r.N
-	}
-	return depth, err
-}
 
 // QueueAlarm tracks whether the undelivered queue is over its threshold, so the alert fires once on the way
 // up and clears once on the way down instead of repeating every check.
@@ -40,7 +25,7 @@ func (a *QueueAlarm) Observe(depth int64) (fired, cleared bool) {
 
 // WatchQueueDepth checks the queue every interval until ctx ends and logs an error when it reaches the
 // threshold: a growing queue means a systemic integration failure, not a transient error.
-func (s *Service) WatchQueueDepth(ctx context.Context, threshold int64, interval time.Duration, logger *slog.Logger) {
+func WatchQueueDepth(ctx context.Context, queueDepth func(context.Context) (map[string]int64, error), threshold int64, interval time.Duration, logger *slog.Logger) {
 	alarm := QueueAlarm{Threshold: threshold}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -50,7 +35,7 @@ func (s *Service) WatchQueueDepth(ctx context.Context, threshold int64, interval
 			return
 		case <-t.C:
 		}
-		depth, err := s.QueueDepth(ctx)
+		depth, err := queueDepth(ctx)
 		if err != nil {
 			logger.Warn("queue depth check failed", "error", err)
 			continue

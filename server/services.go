@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/postback"
+	"github.com/affrelay/affrelay/service/affiliates"
+	"github.com/affrelay/affrelay/service/audit"
+	"github.com/affrelay/affrelay/service/conversions"
+	"github.com/affrelay/affrelay/service/deliveries"
+	"github.com/affrelay/affrelay/service/webhooks"
+	"github.com/affrelay/affrelay/store"
+)
+
+// The handlers reach the application services through these narrow interfaces, so handler tests run
+// against fakes without Temporal or a database. Each is implemented by the service/<concern> package named.
+
+// Conversions accepts postbacks and clicks (service/conversions).
+type Conversions interface {
+	SubmitPostback(ctx context.Context, integrationID string, ev postback.Event) (conversions.Submission, error)
+	RecordClick(ctx context.Context, affiliateCode string, subs [5]string, landing string) (store.Click, string, error)
+	UnattributedConversions(ctx context.Context, from, to time.Time, limit int) ([]conversions.Unattributed, error)
+}
+
+// Integrations authenticates inbound requests and manages integrations (service/integrations).
+type Integrations interface {
+	Authenticate(ctx context.Context, key string) (integrationID, keyID string, err error)
+	Integration(ctx context.Context, id string) (store.Integration, error)
+	ActiveSecrets(ctx context.Context, integrationID string, now time.Time) ([]string, error)
+	CreateIntegration(ctx context.Context, name string) (store.Integration, string, error)
+	SetInboundSecurity(ctx context.Context, id string, sec store.InboundSecurity) (store.Integration, error)
+	CreateAPIKey(ctx context.Context, integrationID, label string) (store.APIKey, string, error)
+	APIKeys(ctx context.Context, integrationID string) ([]store.APIKey, error)
+	RevokeAPIKey(ctx context.Context, integrationID, keyID string, now time.Time) (store.APIKey, error)
+	AddSigningSecret(ctx context.Context, integrationID string, expiresAt *time.Time) (store.SigningSecret, error)
+	SigningSecrets(ctx context.Context, integrationID string) ([]store.SigningSecret, error)
+	ExpireSigningSecret(ctx context.Context, integrationID, secretID string, now time.Time) (store.SigningSecret, error)
+	SetLandingHosts(ctx context.Context, integrationID string, hosts []string) (store.Integration, error)
+}
+
+// Affiliates manages affiliates, their plans and FX rates, and reads their commissions (service/affiliates).
+type Affiliates interface {
+	SignUpAffiliate(ctx context.Context, in affiliates.NewAffiliate) (store.Affiliate, store.Plan, string, error)
+	StartAffiliateSignup(ctx context.Context, affiliateID string) (string, error)
+	AddPostbackEndpoint(ctx context.Context, ep store.PostbackEndpoint) (store.PostbackEndpoint, error)
+	SetPostbackEndpointEnabled(ctx context.Context, affiliateID, endpointID string, enabled bool) (store.PostbackEndpoint, error)
+	Balances(ctx context.Context, affiliateID string) ([]affiliates.Balance, error)
+	AddPlanVersion(ctx context.Context, affiliateID string, p store.Plan) (store.Plan, error)
+	PlanVersions(ctx context.Context, affiliateID string) ([]store.Plan, error)
+	SetParent(ctx context.Context, affiliateID, parentID string, shareBP int64) (store.Affiliate, error)
+	AddFXRate(ctx context.Context, r store.FXRate) (store.FXRate, error)
+	FXRates(ctx context.Context) ([]store.FXRate, error)
+	CommissionEntries(ctx context.Context, affiliateID string, from, to time.Time) ([]commission.Entry, error)
+}
+
+// Webhooks manages webhook subscriptions (service/webhooks).
+type Webhooks interface {
+	CreateSubscription(ctx context.Context, in webhooks.NewSubscription) (store.WebhookSubscription, string, error)
+	Subscriptions(ctx context.Context) ([]store.WebhookSubscription, error)
+	Subscription(ctx context.Context, id string) (store.WebhookSubscription, error)
+	UpdateSubscription(ctx context.Context, id string, u webhooks.SubscriptionUpdate) (store.WebhookSubscription, error)
+	DeleteSubscription(ctx context.Context, id string) error
+	RotateSecret(ctx context.Context, id string) (webhooks.RotatedSecret, error)
+	TestWebhook(ctx context.Context, id string) (webhooks.WebhookTestResult, error)
+}
+
+// Deliveries lists deliveries and takes operators' decisions on them (service/deliveries).
+type Deliveries interface {
+	List(ctx context.Context, f deliveries.Filter) ([]deliveries.WithAttempts, error)
+	Redeliver(ctx context.Context, deliveryID string) error
+	Skip(ctx context.Context, deliveryID string) error
+	QueueDepth(ctx context.Context) (map[string]int64, error)
+}
+
+// AuditLog stores one row per API call, off the request path (infra.AuditLog).
+type AuditLog interface {
+	Record(r store.AuditRecord)
+}
+
+// Requests reads the audit log (service/audit).
+type Requests interface {
+	Requests(ctx context.Context, f audit.RequestFilter) ([]store.AuditRecord, error)
+}

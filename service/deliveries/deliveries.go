@@ -1,0 +1,113 @@
+// Package deliveries is the application service for outbound deliveries: listing them with their attempts,
+// an operator's redeliver or skip of one in needs_review, and the depth of the undelivered queue.
+package deliveries
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/affrelay/affrelay/apperr"
+	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/workflows"
+)
+
+// Service lists deliveries and sends operators' decisions to their workflows.
+type Service struct {
+	Store    *store.Store
+	Temporal client.Client
+}
+
+// Filter narrows a deliveries listing; empty fields match everything.
+type Filter struct {
+	Status, AffiliateID, EventID string
+	Limit                        int
+}
+
+// WithAttempts is a delivery and every attempt made so far.
+type WithAttempts struct {
+	store.Delivery
+	AttemptLog []store.DeliveryAttempt
+}
+
+// List lists deliveries, newest first, with their attempts.
+func (s *Service) List(ctx context.Context, f Filter) ([]WithAttempts, error) {
+	q := s.Store.DB.WithContext(ctx).Order("created_at DESC, id").Limit(f.Limit)
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.AffiliateID != "" {
+		q = q.Where("affiliate_id = ?", f.AffiliateID)
+	}
+	if f.EventID != "" {
+		q = q.Where("event_id = ?", f.EventID)
+	}
+	var ds []store.Delivery
+	if err := q.Find(&ds).Error; err != nil {
+		return nil, err
+	}
+	out := make([]WithAttempts, len(ds))
+	ids := make([]string, len(ds))
+	index := map[string]int{}
+	for i, d := range ds {
+		out[i].Delivery = d
+		ids[i] = d.ID
+		index[d.ID] = i
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var attempts []store.DeliveryAttempt
+	if err := s.Store.DB.WithContext(ctx).Where("delivery_id IN ?", ids).Order("delivery_id, number").Find(&attempts).Error; err != nil {
+		return nil, err
+	}
+	for _, a := range attempts {
+		i := index[a.DeliveryID]
+		out[i].AttemptLog = append(out[i].AttemptLog, a)
+	}
+	return out, nil
+}
+
+// Redeliver starts a new attempt series of a delivery waiting in needs_review.
+func (s *Service) Redeliver(ctx context.Context, deliveryID string) error {
+	return s.decide(ctx, deliveryID, workflows.RedeliverSignal)
+}
+
+// Skip gives up a delivery waiting in needs_review for good.
+func (s *Service) Skip(ctx context.Context, deliveryID string) error {
+	return s.decide(ctx, deliveryID, workflows.SkipSignal)
+}
+
+// decide sends an operator's decision to a delivery waiting in needs_review.
+func (s *Service) decide(ctx context.Context, deliveryID, signal string) error {
+	var d store.Delivery
+	if err := s.Store.DB.WithContext(ctx).Where("id = ?", deliveryID).Take(&d).Error; err != nil {
+		return store.NotFound(err, "delivery "+deliveryID)
+	}
+	if d.Status != store.DeliveryNeedsReview {
+		return apperr.Conflict("delivery %s is %s, not needs_review", d.ID, d.Status)
+	}
+	err := s.Temporal.SignalWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", signal, nil)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return apperr.Conflict("the workflow of delivery %s is no longer running", d.ID)
+	}
+	return err
+}
+
+// QueueDepth counts the deliveries not yet delivered, by state.
+func (s *Service) QueueDepth(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	err := s.Store.DB.WithContext(ctx).Model(&store.Delivery{}).Select("status, COUNT(*) AS n").
+		Where("status IN ?", []string{store.DeliveryPending, store.DeliveryNeedsReview}).Group("status").Scan(&rows).Error
+	depth := map[string]int64{}
+	for _, r := range rows {
+		depth[r.Status] = r.N
+	}
+	return depth, err
+}
