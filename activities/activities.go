@@ -4,6 +4,7 @@ package activities
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
@@ -11,11 +12,14 @@ import (
 
 // Activities holds the dependencies of every activity; it is registered once per worker.
 type Activities struct {
-	Store    *store.Store
-	HTTP     *http.Client
-	Policy   retrypolicy.Policy
-	Logger   *slog.Logger
-	Webhooks WebhookSettings
+	Store  *store.Store
+	HTTP   *http.Client
+	Policy retrypolicy.Policy
+	// FirstAttemptTimeout bounds the inline first attempt of a conversion's deliveries; 0 starts a
+	// DeliveryWorkflow for every delivery instead.
+	FirstAttemptTimeout time.Duration
+	Logger              *slog.Logger
+	Webhooks            WebhookSettings
 }
 
 // WebhookSettings configures webhook subscriptions.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -46,6 +47,9 @@ type RecordConversionResult struct {
 	Currency    string
 	Deliveries  []DeliveryRef
 	Policy      retrypolicy.Policy
+	// FirstAttemptTimeout is the worker's delivery.first_attempt_timeout: when set, the workflow makes each
+	// delivery's first attempt inline (zero in histories recorded before the inline first attempt existed).
+	FirstAttemptTimeout time.Duration
 }
 
 // DeliveryID is the stable id of the delivery of one event to one endpoint; receivers see it as idempotency key.
@@ -57,8 +61,11 @@ func DeliveryID(integrationID, eventID, endpointID string) string {
 // RecordConversion stores the conversion, its ledger entries and its pending deliveries in one transaction.
 // Every insert is keyed, so running it again (activity retry, workflow reset) writes nothing new.
 func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionInput) (RecordConversionResult, error) {
-	res := RecordConversionResult{Policy: a.Policy}
+	res := RecordConversionResult{Policy: a.Policy, FirstAttemptTimeout: a.FirstAttemptTimeout}
 	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := store.LockKeys(tx, eventLockKey(in.IntegrationID, in.Event)); err != nil {
+			return err
+		}
 		var err error
 		if in.Event, err = attribute(tx, in.IntegrationID, in.Event); err != nil {
 			return err

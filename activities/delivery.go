@@ -29,6 +29,9 @@ const (
 type AttemptDeliveryInput struct {
 	DeliveryID string
 	Policy     retrypolicy.Policy
+	// PriorAttempts is how many attempts of this series were made before this activity (the inline first
+	// attempt), so that the activity's attempt n is the series' attempt PriorAttempts+n on the schedule.
+	PriorAttempts int
 }
 
 // AttemptDeliveryResult describes the successful attempt.
@@ -44,64 +47,157 @@ type target struct {
 	request        outbound.Request
 }
 
+// attemptOutcome is what one attempt did. A disabled target is not attempted (number 0).
+type attemptOutcome struct {
+	number         int
+	statusCode     int
+	verdict        retrypolicy.Verdict
+	started        time.Time
+	disabledReason string
+}
+
 // AttemptDelivery sends the delivery once and stores the attempt. A retryable failure is returned as an
 // application error carrying the schedule's next delay; Temporal's activity retry then runs the series.
 func (a *Activities) AttemptDelivery(ctx context.Context, in AttemptDeliveryInput) (AttemptDeliveryResult, error) {
-	db := a.Store.DB.WithContext(ctx)
-	var d store.Delivery
-	if err := db.Where("id = ?", in.DeliveryID).Take(&d).Error; err != nil {
-		return AttemptDeliveryResult{}, fmt.Errorf("load delivery %s: %w", in.DeliveryID, err)
+	d, err := a.loadDelivery(ctx, in.DeliveryID)
+	if err != nil {
+		return AttemptDeliveryResult{}, err
 	}
 	if d.Status == store.DeliveryDelivered {
 		return AttemptDeliveryResult{Attempt: d.Attempts, StatusCode: d.LastStatusCode}, nil
 	}
-	started := time.Now()
-	t, err := a.loadTarget(db, d, started)
+	o, err := a.attemptOnce(ctx, &d, 0)
 	if err != nil {
 		return AttemptDeliveryResult{}, err
 	}
-	if !t.enabled {
+	switch {
+	case o.number == 0:
 		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(
-			"endpoint "+d.EndpointID+" is disabled: "+t.disabledReason, ErrTypeEndpointDisabled, nil)
-	}
-
-	d.URL = t.request.URL
-	resp, sendErr := outbound.Send(ctx, a.HTTP, t.request)
-	verdict := retrypolicy.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), sendErr, time.Now())
-	attempt := store.DeliveryAttempt{
-		DeliveryID: d.ID, StartedAt: started.UTC(), DurationMS: time.Since(started).Milliseconds(),
-		StatusCode: resp.StatusCode, ResponseBody: resp.Body,
-	}
-	if verdict.Outcome != retrypolicy.Delivered {
-		attempt.Error = truncate(verdict.Reason, 1024)
-	}
-	number, err := a.storeAttempt(ctx, &d, attempt, verdict.Outcome == retrypolicy.Delivered)
-	if err != nil {
-		return AttemptDeliveryResult{}, err
-	}
-	a.Logger.Info("delivery attempt", "delivery_id", d.ID, "kind", d.Kind, "attempt", number, "status_code", resp.StatusCode,
-		"outcome", verdict.Outcome.String(), "duration_ms", attempt.DurationMS)
-
-	switch verdict.Outcome {
-	case retrypolicy.Delivered:
-		return AttemptDeliveryResult{Attempt: number, StatusCode: resp.StatusCode}, nil
-	case retrypolicy.Gone:
-		// A webhook subscription is disabled when the delivery enters review, in the transaction that announces it.
-		if d.Kind == store.DeliveryKindPostback {
-			if err := db.Model(&store.PostbackEndpoint{}).Where("id = ?", d.EndpointID).
-				Updates(map[string]any{"enabled": false, "disabled_reason": "receiver answered 410 Gone"}).Error; err != nil {
-				return AttemptDeliveryResult{}, err
-			}
-			a.Logger.Warn("endpoint disabled: receiver answered 410 Gone", "endpoint_id", d.EndpointID, "affiliate_id", d.AffiliateID)
-		}
-		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(verdict.Reason+"; endpoint disabled", ErrTypeGone, nil)
-	case retrypolicy.Permanent:
-		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(verdict.Reason, ErrTypePermanent, nil)
+			"endpoint "+d.EndpointID+" is disabled: "+o.disabledReason, ErrTypeEndpointDisabled, nil)
+	case o.verdict.Outcome == retrypolicy.Delivered:
+		return AttemptDeliveryResult{Attempt: o.number, StatusCode: o.statusCode}, nil
+	case o.verdict.Outcome == retrypolicy.Gone:
+		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(o.verdict.Reason+"; endpoint disabled", ErrTypeGone, nil)
+	case o.verdict.Outcome == retrypolicy.Permanent:
+		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(o.verdict.Reason, ErrTypePermanent, nil)
 	default:
 		// Returned unwrapped: Temporal reads NextRetryDelay only from the top-level error.
-		return AttemptDeliveryResult{}, temporal.NewApplicationErrorWithOptions(verdict.Reason, ErrTypeRetryable,
-			temporal.ApplicationErrorOptions{NextRetryDelay: in.Policy.NextDelay(int(activity.GetInfo(ctx).Attempt), verdict)})
+		n := in.PriorAttempts + int(activity.GetInfo(ctx).Attempt)
+		return AttemptDeliveryResult{}, temporal.NewApplicationErrorWithOptions(o.verdict.Reason, ErrTypeRetryable,
+			temporal.ApplicationErrorOptions{NextRetryDelay: in.Policy.NextDelay(n, o.verdict)})
 	}
+}
+
+// FirstAttemptInput names a newly planned delivery whose first attempt runs inline, in the workflow task that
+// recorded it, as a local activity; Timeout bounds the request so one slow receiver holds no one else up.
+type FirstAttemptInput struct {
+	DeliveryID string
+	Policy     retrypolicy.Policy
+	Timeout    time.Duration
+}
+
+// FirstAttemptResult is how the inline first attempt ended. A delivery that is not delivered continues in a
+// DeliveryWorkflow, which takes this result to go on with attempt 2 on the schedule, or straight to review.
+type FirstAttemptResult struct {
+	// Delivered: the receiver accepted it (now or before).
+	Delivered bool
+	// Attempted is false when nothing was sent: the delivery was attempted before (a DeliveryWorkflow owns
+	// it), or its target is disabled (ErrorType says so).
+	Attempted  bool
+	StartedAt  time.Time
+	StatusCode int
+	// ErrorType is the failure's kind (ErrTypeRetryable, ErrTypePermanent, ErrTypeGone, ErrTypeEndpointDisabled).
+	ErrorType string
+	Reason    string
+	// NextDelay is the wait before attempt 2 after a retryable failure.
+	NextDelay time.Duration
+}
+
+// FirstAttempt makes attempt 1 of a pending delivery that nothing has attempted yet, and stores it like every
+// other attempt. It never sends a delivery twice: one delivered or attempted before is reported, not sent.
+func (a *Activities) FirstAttempt(ctx context.Context, in FirstAttemptInput) (FirstAttemptResult, error) {
+	d, err := a.loadDelivery(ctx, in.DeliveryID)
+	if err != nil {
+		return FirstAttemptResult{}, err
+	}
+	if d.Status == store.DeliveryDelivered {
+		return FirstAttemptResult{Delivered: true, StatusCode: d.LastStatusCode}, nil
+	}
+	if d.Attempts > 0 || d.Status != store.DeliveryPending {
+		return FirstAttemptResult{}, nil
+	}
+	o, err := a.attemptOnce(ctx, &d, in.Timeout)
+	if err != nil {
+		return FirstAttemptResult{}, err
+	}
+	res := FirstAttemptResult{Attempted: o.number > 0, StartedAt: o.started, StatusCode: o.statusCode, Reason: o.verdict.Reason}
+	switch {
+	case o.number == 0:
+		res.ErrorType, res.Reason = ErrTypeEndpointDisabled, "endpoint "+d.EndpointID+" is disabled: "+o.disabledReason
+	case o.verdict.Outcome == retrypolicy.Delivered:
+		res.Delivered = true
+	case o.verdict.Outcome == retrypolicy.Gone:
+		res.ErrorType, res.Reason = ErrTypeGone, o.verdict.Reason+"; endpoint disabled"
+	case o.verdict.Outcome == retrypolicy.Permanent:
+		res.ErrorType = ErrTypePermanent
+	default:
+		res.ErrorType, res.NextDelay = ErrTypeRetryable, in.Policy.NextDelay(1, o.verdict)
+	}
+	return res, nil
+}
+
+func (a *Activities) loadDelivery(ctx context.Context, id string) (store.Delivery, error) {
+	var d store.Delivery
+	if err := a.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&d).Error; err != nil {
+		return d, fmt.Errorf("load delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// attemptOnce sends a delivery once (within timeout, when set) and stores the attempt. A 410 Gone disables a
+// postback endpoint at once; a webhook subscription is disabled when the delivery enters review, in the
+// transaction that announces it.
+func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout time.Duration) (attemptOutcome, error) {
+	db := a.Store.DB.WithContext(ctx)
+	o := attemptOutcome{started: time.Now()}
+	t, err := a.loadTarget(db, *d, o.started)
+	if err != nil {
+		return o, err
+	}
+	if !t.enabled {
+		o.disabledReason = t.disabledReason
+		return o, nil
+	}
+	sendCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	d.URL = t.request.URL
+	resp, sendErr := outbound.Send(sendCtx, a.HTTP, t.request)
+	o.statusCode = resp.StatusCode
+	o.verdict = retrypolicy.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), sendErr, time.Now())
+	attempt := store.DeliveryAttempt{
+		DeliveryID: d.ID, StartedAt: o.started.UTC(), DurationMS: time.Since(o.started).Milliseconds(),
+		StatusCode: resp.StatusCode, ResponseBody: resp.Body,
+	}
+	if o.verdict.Outcome != retrypolicy.Delivered {
+		attempt.Error = truncate(o.verdict.Reason, 1024)
+	}
+	if o.number, err = a.storeAttempt(ctx, d, attempt, o.verdict.Outcome == retrypolicy.Delivered); err != nil {
+		return o, err
+	}
+	a.Logger.Info("delivery attempt", "delivery_id", d.ID, "kind", d.Kind, "attempt", o.number, "status_code", resp.StatusCode,
+		"outcome", o.verdict.Outcome.String(), "duration_ms", attempt.DurationMS)
+	if o.verdict.Outcome == retrypolicy.Gone && d.Kind == store.DeliveryKindPostback {
+		if err := db.Model(&store.PostbackEndpoint{}).Where("id = ?", d.EndpointID).
+			Updates(map[string]any{"enabled": false, "disabled_reason": "receiver answered 410 Gone"}).Error; err != nil {
+			return o, err
+		}
+		a.Logger.Warn("endpoint disabled: receiver answered 410 Gone", "endpoint_id", d.EndpointID, "affiliate_id", d.AffiliateID)
+	}
+	return o, nil
 }
 
 // loadTarget builds the request of one attempt. A postback goes as rendered when planned; a webhook goes to the

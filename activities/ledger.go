@@ -10,6 +10,7 @@ import (
 
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/commission/commissionrow"
+	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -109,13 +110,12 @@ func (s ledgerSource) Rate(from, to string, at time.Time) (int64, error) {
 // writeLedger calculates and writes the commission entries of a newly recorded conversion and returns what
 // it earned the affiliate. It runs in RecordConversion's transaction: the conversion row and its entries
 // commit together, so a conversion that is already recorded already has its entries and is never
-// calculated again. The affiliate row is locked first (PostgreSQL; SQLite has one writer) so that two
-// events of one affiliate cannot both read the RevShare written so far and both add to it.
+// calculated again. It first locks what the calculation reads and others may change (see lockLedgerState).
 //
 // A chargeback, refund or reversal that arrived before the event it undoes was recorded with no effect; it
 // is applied now, right after the original, under its own keys.
 func (a *Activities) writeLedger(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", conv.AffiliateID).Take(&store.Affiliate{}).Error; err != nil {
+	if err := lockLedgerState(tx, conv); err != nil {
 		return 0, "", err
 	}
 	payout, currency, err := a.calculate(tx, conv)
@@ -144,6 +144,45 @@ func (a *Activities) writeLedger(tx *gorm.DB, conv store.Conversion) (int64, str
 		}
 	}
 	return payout, currency, nil
+}
+
+// eventLockKey names the lock that an event and the events undoing it share, so that a chargeback arriving
+// while its original is being recorded either is seen by the original or sees it. RecordConversion takes it
+// first (PostgreSQL; SQLite has one writer).
+func eventLockKey(integrationID string, ev postback.Event) string {
+	id := ev.EventID
+	if commission.IsNegative(ev.Type) {
+		id = ev.OriginalEventID
+	}
+	return "event:" + integrationID + ":" + id
+}
+
+// lockLedgerState locks, for the rest of the transaction, only the recorded state that the conversion's
+// calculation reads and that a concurrent conversion could change (PostgreSQL; SQLite has one writer), in the
+// order player, RevShare (after the event's lock) so that two transactions cannot wait for each other:
+//   - the player, for a deposit that can qualify for a CPA (the player's history and the CPA entry);
+//   - the affiliate's RevShare, for revenue (tiers and carryover read every period's sums).
+//
+// A chargeback, refund or reversal takes its original's player and the RevShare: it can undo either.
+// Conversions of one affiliate that touch neither (distinct players' deposits) do not wait for each other.
+func lockLedgerState(tx *gorm.DB, conv store.Conversion) error {
+	playerKey := func(player string) string {
+		return "player:" + conv.AffiliateID + ":" + conv.IntegrationID + ":" + player
+	}
+	revShareKey := "revshare:" + conv.AffiliateID
+	switch {
+	case commission.IsNegative(conv.Event):
+		orig, ok, err := ledgerSource{tx: tx, affiliateID: conv.AffiliateID, integrationID: conv.IntegrationID}.Conversion(conv.OriginalEventID)
+		if err != nil || !ok {
+			return err // not recorded yet: this one has no effect now and is applied under the original's locks
+		}
+		return store.LockKeys(tx, playerKey(orig.PlayerID), revShareKey)
+	case conv.Event == postback.Revenue:
+		return store.LockKeys(tx, revShareKey)
+	case (conv.Event == postback.FTD || conv.Event == postback.Deposit) && conv.PlayerID != "":
+		return store.LockKeys(tx, playerKey(conv.PlayerID))
+	}
+	return nil
 }
 
 // calculate writes the entries the engine gives for one conversion, each with its parent's share, and

@@ -97,6 +97,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		acts := activities.New(a.Store, cfg.Delivery.Policy, httpClient, o.Logger)
 		acts.Webhooks.AutoDisableAfter = cfg.Delivery.AutoDisableAfter
+		acts.FirstAttemptTimeout = cfg.Delivery.FirstAttemptTimeout
 		a.acts = acts
 		if err := a.StartWorker(); err != nil {
 			a.Stop(ctx)

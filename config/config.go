@@ -23,6 +23,9 @@ import (
 // MinAdminTokenLength is the shortest admin token accepted outside dev mode.
 const MinAdminTokenLength = 16
 
+// MaxFirstAttemptTimeout bounds the inline first attempt: it holds the conversion's workflow task open.
+const MaxFirstAttemptTimeout = 5 * time.Second
+
 // MaxDeliveryTimeout bounds one outbound request; an attempt activity must finish well within its own timeout.
 const MaxDeliveryTimeout = time.Minute
 
@@ -98,6 +101,10 @@ type Admin struct {
 type Delivery struct {
 	Policy  retrypolicy.Policy
 	Timeout time.Duration
+	// FirstAttemptTimeout bounds each delivery's first attempt, made inline in the conversion's first workflow
+	// task; a delivery whose first attempt fails continues in a DeliveryWorkflow. 0 sends every delivery
+	// through a DeliveryWorkflow.
+	FirstAttemptTimeout time.Duration
 	// WebhookSecretGrace is how long a webhook secret keeps signing after a rotation.
 	WebhookSecretGrace time.Duration
 	// AutoDisableAfter disables a webhook subscription after this many deliveries in a row ended in needs_review.
@@ -149,6 +156,7 @@ var defaults = map[string]any{
 	"delivery.window":                "24h",
 	"delivery.max_retry_after":       "1h",
 	"delivery.timeout":               "10s",
+	"delivery.first_attempt_timeout": "2s",
 	"delivery.webhook_secret_grace":  "24h",
 	"delivery.auto_disable_after":    5,
 	"delivery.allow_private_targets": "",
@@ -280,9 +288,10 @@ func fromViper(v *viper.Viper) (Config, error) {
 				Window:        duration("delivery.window"),
 				MaxRetryAfter: duration("delivery.max_retry_after"),
 			},
-			Timeout:            duration("delivery.timeout"),
-			WebhookSecretGrace: duration("delivery.webhook_secret_grace"),
-			AutoDisableAfter:   integer("delivery.auto_disable_after"),
+			Timeout:             duration("delivery.timeout"),
+			FirstAttemptTimeout: duration("delivery.first_attempt_timeout"),
+			WebhookSecretGrace:  duration("delivery.webhook_secret_grace"),
+			AutoDisableAfter:    integer("delivery.auto_disable_after"),
 		},
 		Postback:  Postback{FutureSkew: duration("postback.future_skew")},
 		Affiliate: Affiliate{TrackingLink: v.GetString("affiliate.tracking_link")},
@@ -381,6 +390,9 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Delivery.Timeout > MaxDeliveryTimeout {
 		errs = append(errs, fmt.Errorf("delivery.timeout (AFFRELAY_DELIVERY_TIMEOUT): %s is longer than %s", c.Delivery.Timeout, MaxDeliveryTimeout))
+	}
+	if c.Delivery.FirstAttemptTimeout < 0 || c.Delivery.FirstAttemptTimeout > MaxFirstAttemptTimeout {
+		errs = append(errs, fmt.Errorf("delivery.first_attempt_timeout (AFFRELAY_DELIVERY_FIRST_ATTEMPT_TIMEOUT): %s is not between 0 and %s", c.Delivery.FirstAttemptTimeout, MaxFirstAttemptTimeout))
 	}
 	if c.Delivery.AutoDisableAfter < 1 {
 		errs = append(errs, errors.New("delivery.auto_disable_after (AFFRELAY_DELIVERY_AUTO_DISABLE_AFTER): must be at least 1"))

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/affrelay/affrelay/activities"
@@ -19,13 +20,19 @@ type ConversionResult struct {
 	PayoutMinor  int64
 	Currency     string
 	Deliveries   []string
+	// Delivered lists the deliveries whose inline first attempt succeeded: they have no DeliveryWorkflow.
+	// The others continue in one each.
+	Delivered []string
 }
 
 // attributedAffiliateChange marks the version that sets the AffiliateID search attribute from attribution.
 const attributedAffiliateChange = "attributed-affiliate-search-attribute"
 
-// ConversionWorkflow records the event and its commission (one local activity, one transaction), then starts one
-// DeliveryWorkflow per outbound target and finishes without waiting for them.
+// ConversionWorkflow records the event and its commission (one local activity, one transaction), then makes
+// the first attempt of every delivery inline, as parallel local activities in the same workflow task; only a
+// delivery whose first attempt failed gets a DeliveryWorkflow, which goes on with attempt 2 on the schedule.
+// Conversions recorded before the inline first attempt existed (their RecordConversion result has no
+// FirstAttemptTimeout), or by a worker configured without it, start a DeliveryWorkflow per delivery.
 func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionResult, error) {
 	var a *activities.Activities
 	lctx := withDatabaseWrite(ctx)
@@ -39,16 +46,33 @@ func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionRes
 		return ConversionResult{}, err
 	}
 
+	attrs := []temporal.SearchAttributeUpdate{IntegrationIDKey.ValueSet(in.IntegrationID), EventIDKey.ValueSet(in.Event.EventID)}
+	result := ConversionResult{ConversionID: rec.ConversionID, PayoutMinor: rec.PayoutMinor, Currency: rec.Currency}
+	if rec.FirstAttemptTimeout > 0 {
+		// The version is in the recorded result, so this path needs no GetVersion marker (and no
+		// TemporalChangeVersion search-attribute write on every event).
+		if err := upsertAttributedAffiliate(ctx, rec.AffiliateID, in.Event.AffiliateID); err != nil {
+			return ConversionResult{}, err
+		}
+		result.Deliveries, result.Delivered, err = deliverInline(ctx, rec.Deliveries, rec.Policy, rec.FirstAttemptTimeout, attrs...)
+		return result, err
+	}
+
 	// Ops search by the affiliate the event was attributed to, not only the one it was sent with.
-	if workflow.GetVersion(ctx, attributedAffiliateChange, workflow.DefaultVersion, 1) == 1 &&
-		rec.AffiliateID != "" && rec.AffiliateID != in.Event.AffiliateID {
-		if err := workflow.UpsertTypedSearchAttributes(ctx, AffiliateIDKey.ValueSet(rec.AffiliateID)); err != nil {
+	if workflow.GetVersion(ctx, attributedAffiliateChange, workflow.DefaultVersion, 1) == 1 {
+		if err := upsertAttributedAffiliate(ctx, rec.AffiliateID, in.Event.AffiliateID); err != nil {
 			return ConversionResult{}, err
 		}
 	}
-
-	result := ConversionResult{ConversionID: rec.ConversionID, PayoutMinor: rec.PayoutMinor, Currency: rec.Currency}
-	result.Deliveries, err = startDeliveries(ctx, rec.Deliveries, rec.Policy,
-		IntegrationIDKey.ValueSet(in.IntegrationID), EventIDKey.ValueSet(in.Event.EventID))
+	result.Deliveries, err = startDeliveries(ctx, rec.Deliveries, rec.Policy, attrs...)
 	return result, err
+}
+
+// upsertAttributedAffiliate sets AffiliateID to the affiliate the event was attributed to when that is not the
+// one it was sent with (set at start).
+func upsertAttributedAffiliate(ctx workflow.Context, attributed, sent string) error {
+	if attributed == "" || attributed == sent {
+		return nil
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, AffiliateIDKey.ValueSet(attributed))
 }

@@ -14,9 +14,17 @@ import (
 // startDeliveries starts one DeliveryWorkflow child per planned delivery and waits for the starts only; the
 // deliveries outlive the caller. attrs are search attributes every child gets besides its state and affiliate.
 func startDeliveries(ctx workflow.Context, refs []activities.DeliveryRef, policy retrypolicy.Policy, attrs ...temporal.SearchAttributeUpdate) ([]string, error) {
+	inputs := make([]DeliveryInput, len(refs))
+	for i, d := range refs {
+		inputs[i] = DeliveryInput{DeliveryID: d.ID, Policy: policy}
+	}
+	return startDeliveryWorkflows(ctx, refs, inputs, attrs)
+}
+
+func startDeliveryWorkflows(ctx workflow.Context, refs []activities.DeliveryRef, inputs []DeliveryInput, attrs []temporal.SearchAttributeUpdate) ([]string, error) {
 	var starts []workflow.ChildWorkflowFuture
 	var ids []string
-	for _, d := range refs {
+	for i, d := range refs {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: DeliveryWorkflowID(d.ID),
 			// The delivery outlives this workflow: retries can take a day, and replays longer.
@@ -27,7 +35,7 @@ func startDeliveries(ctx workflow.Context, refs []activities.DeliveryRef, policy
 				AffiliateIDKey.ValueSet(d.AffiliateID),
 			}, attrs...)...),
 		})
-		starts = append(starts, workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflow, DeliveryInput{DeliveryID: d.ID, Policy: policy}))
+		starts = append(starts, workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflow, inputs[i]))
 		ids = append(ids, d.ID)
 	}
 	for _, f := range starts {
@@ -37,6 +45,49 @@ func startDeliveries(ctx workflow.Context, refs []activities.DeliveryRef, policy
 		}
 	}
 	return ids, nil
+}
+
+// firstAttemptStoreTime is what the inline first attempt may take beyond its request's timeout, to load the
+// delivery and store the attempt.
+const firstAttemptStoreTime = 10 * time.Second
+
+// deliverInline makes the first attempt of every delivery at once, in parallel, as local activities of the
+// current workflow task, each request bounded by timeout; a delivery that is not delivered continues in a
+// DeliveryWorkflow from attempt 2 (or in review, after a permanent failure). It returns every delivery's id
+// and those delivered inline.
+func deliverInline(ctx workflow.Context, refs []activities.DeliveryRef, policy retrypolicy.Policy, timeout time.Duration, attrs ...temporal.SearchAttributeUpdate) (ids, delivered []string, err error) {
+	var a *activities.Activities
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: timeout + firstAttemptStoreTime,
+		// One try: a failure is retried on the schedule by the DeliveryWorkflow, durably.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	attempts := make([]workflow.Future, len(refs))
+	for i, d := range refs {
+		attempts[i] = workflow.ExecuteLocalActivity(lctx, a.FirstAttempt, activities.FirstAttemptInput{DeliveryID: d.ID, Policy: policy, Timeout: timeout})
+		ids = append(ids, d.ID)
+	}
+	var rest []activities.DeliveryRef
+	var inputs []DeliveryInput
+	for i, f := range attempts {
+		in := DeliveryInput{DeliveryID: refs[i].ID, Policy: policy}
+		var res activities.FirstAttemptResult
+		if err := f.Get(ctx, &res); err != nil {
+			// The attempt could not be made or stored (database, worker): the DeliveryWorkflow makes it.
+			workflow.GetLogger(ctx).Warn("inline first attempt failed; a DeliveryWorkflow takes over", "delivery_id", refs[i].ID, "error", err)
+		} else if res.Delivered {
+			delivered = append(delivered, refs[i].ID)
+			continue
+		} else if res.Attempted || res.ErrorType != "" {
+			in.FirstAttempt = &res
+		}
+		rest = append(rest, refs[i])
+		inputs = append(inputs, in)
+	}
+	if len(rest) > 0 {
+		_, err = startDeliveryWorkflows(ctx, rest, inputs, attrs)
+	}
+	return ids, delivered, err
 }
 
 // withDatabaseWrite runs a local activity that writes to the database in one transaction. The database may be

@@ -37,6 +37,9 @@ const replaySignal = "replay"
 type DeliveryInput struct {
 	DeliveryID string
 	Policy     retrypolicy.Policy
+	// FirstAttempt is the inline first attempt the conversion workflow made, when it made one: the series
+	// goes on from attempt 2 at the time the schedule gives, or straight to review after a permanent failure.
+	FirstAttempt *activities.FirstAttemptResult `json:",omitempty"`
 }
 
 // DeliveryResult is the final state of a delivery.
@@ -70,18 +73,6 @@ func (d *delivery) setup(ctx workflow.Context) {
 func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 	var a *activities.Activities
 	p := d.in.Policy
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// One series: at most MaxAttempts attempts within Window; NextRetryDelay on each failure sets the exact gap.
-		ScheduleToCloseTimeout: p.Window,
-		StartToCloseTimeout:    2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        p.DelayAfter(1),
-			BackoffCoefficient:     2,
-			MaximumInterval:        maxDuration(p.Schedule),
-			MaximumAttempts:        int32(p.MaxAttempts),
-			NonRetryableErrorTypes: []string{activities.ErrTypePermanent, activities.ErrTypeGone, activities.ErrTypeEndpointDisabled},
-		},
-	})
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
@@ -96,18 +87,23 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 		return res, err
 	}
 
+	// The first series may have begun inline: its failure, or its attempt count and start.
+	prior, seriesStart, failed := d.continueFirstAttempt(ctx)
 	for {
-		var res activities.AttemptDeliveryResult
-		err := workflow.ExecuteActivity(actx, a.AttemptDelivery, activities.AttemptDeliveryInput{DeliveryID: d.in.DeliveryID, Policy: p}).Get(ctx, &res)
-		if err == nil {
-			if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(DeliveryStateDelivered)); err != nil {
-				return DeliveryResult{}, err
+		if failed == nil {
+			var res activities.AttemptDeliveryResult
+			failed = workflow.ExecuteActivity(d.seriesOptions(ctx, prior, seriesStart), a.AttemptDelivery,
+				activities.AttemptDeliveryInput{DeliveryID: d.in.DeliveryID, Policy: p, PriorAttempts: prior}).Get(ctx, &res)
+			if failed == nil {
+				if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(DeliveryStateDelivered)); err != nil {
+					return DeliveryResult{}, err
+				}
+				return DeliveryResult{State: DeliveryStateDelivered, Attempts: res.Attempt, StatusCode: res.StatusCode}, nil
 			}
-			return DeliveryResult{State: DeliveryStateDelivered, Attempts: res.Attempt, StatusCode: res.StatusCode}, nil
 		}
 		d.dropStaleSignals()
 		review, err := setStatus(activities.SetDeliveryStatusInput{
-			Status: DeliveryStateNeedsReview, Reason: failureReason(err), TargetGone: isErrorType(err, activities.ErrTypeGone),
+			Status: DeliveryStateNeedsReview, Reason: failureReason(failed), TargetGone: isErrorType(failed, activities.ErrTypeGone),
 		})
 		if err != nil {
 			return DeliveryResult{}, err
@@ -127,7 +123,48 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 		if _, err := setStatus(activities.SetDeliveryStatusInput{Status: DeliveryStatePending, Reason: "redelivered by operator"}); err != nil {
 			return DeliveryResult{}, err
 		}
+		// A redelivery is a new series from attempt 1, at once.
+		prior, seriesStart, failed = 0, workflow.Now(ctx), nil
 	}
+}
+
+// continueFirstAttempt picks up after the conversion's inline first attempt. A permanent failure is returned
+// as the series' failure; after a retryable one it waits until attempt 2 is due and returns one prior attempt
+// and when the series began. Without an inline attempt the series begins now, at attempt 1.
+func (d *delivery) continueFirstAttempt(ctx workflow.Context) (prior int, seriesStart time.Time, failed error) {
+	first, p := d.in.FirstAttempt, d.in.Policy
+	if first == nil {
+		return 0, workflow.Now(ctx), nil
+	}
+	if first.ErrorType != activities.ErrTypeRetryable {
+		return 0, first.StartedAt, temporal.NewNonRetryableApplicationError(first.Reason, first.ErrorType, nil)
+	}
+	if p.MaxAttempts <= 1 || first.NextDelay > p.Window {
+		return 0, first.StartedAt, temporal.NewNonRetryableApplicationError(first.Reason, activities.ErrTypeRetryable, nil)
+	}
+	if wait := first.StartedAt.Add(first.NextDelay).Sub(workflow.Now(ctx)); wait > 0 {
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return 0, first.StartedAt, err
+		}
+	}
+	return 1, first.StartedAt, nil
+}
+
+// seriesOptions runs one attempt series as one activity: at most MaxAttempts attempts (prior ones made
+// elsewhere included) within Window of the series' start; NextRetryDelay on each failure sets the exact gap.
+func (d *delivery) seriesOptions(ctx workflow.Context, prior int, seriesStart time.Time) workflow.Context {
+	p := d.in.Policy
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ScheduleToCloseTimeout: p.Window - workflow.Now(ctx).Sub(seriesStart),
+		StartToCloseTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        p.DelayAfter(prior + 1),
+			BackoffCoefficient:     2,
+			MaximumInterval:        maxDuration(p.Schedule),
+			MaximumAttempts:        int32(p.MaxAttempts - prior),
+			NonRetryableErrorTypes: []string{activities.ErrTypePermanent, activities.ErrTypeGone, activities.ErrTypeEndpointDisabled},
+		},
+	})
 }
 
 // dropStaleSignals discards redeliver or skip signals sent while the delivery was not in review, so a stray

@@ -39,7 +39,7 @@ func failingAttempt(policy retrypolicy.Policy, starts *[]time.Time, now func() t
 		*starts = append(*starts, now())
 		v := retrypolicy.Verdict{Outcome: retrypolicy.Retryable, Reason: "HTTP 503"}
 		return activities.AttemptDeliveryResult{}, temporal.NewApplicationErrorWithOptions("HTTP 503", activities.ErrTypeRetryable,
-			temporal.ApplicationErrorOptions{NextRetryDelay: policy.NextDelay(int(activity.GetInfo(ctx).Attempt), v)})
+			temporal.ApplicationErrorOptions{NextRetryDelay: policy.NextDelay(in.PriorAttempts+int(activity.GetInfo(ctx).Attempt), v)})
 	}
 }
 

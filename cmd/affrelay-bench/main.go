@@ -1,0 +1,267 @@
+// Command affrelay-bench measures affrelay's conversion path under load against the engine's own floor.
+//
+// It starts its own stack (a Temporal dev server on a file SQLite database with WAL, and `affrelay all` as a
+// separate process per variant, so their CPU and memory are read from /proc) and its own receiver on
+// 127.0.0.1, sends distinct ftd postbacks open-loop at fixed rates and closed-loop at a fixed concurrency,
+// and measures, on the same dev server in the same run, bare-SDK workflows for comparison. It prints a table
+// and one JSON line. Every loop is bounded in count and time, and all traffic stays on the loopback.
+//
+//	affrelay-bench [--variant label=path/to/affrelay[,KEY=VALUE...]]... [--rates 10,50] [--duration 20s]
+//	               [--concurrency 20] [--closed 600] [--baseline 400] [--dead 10000] [--db sqlite|postgres]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type options struct {
+	temporalPath, temporalAddr string
+	temporalPID                int
+	variants                   []variant
+	rates                      []float64
+	duration, drain            time.Duration
+	concurrency, closed        int
+	baseline, dead             int
+	database, postgresDSN      string
+	jsonPath, dir              string
+}
+
+// variant is one affrelay binary with its extra environment, measured under the same load.
+type variant struct {
+	label, binary string
+	env           []string
+}
+
+func parseVariant(s string) (variant, error) {
+	label, rest, ok := strings.Cut(s, "=")
+	if !ok || label == "" {
+		return variant{}, fmt.Errorf("--variant %q: want label=path[,KEY=VALUE...]", s)
+	}
+	parts := strings.Split(rest, ",")
+	v := variant{label: label, binary: parts[0]}
+	for _, kv := range parts[1:] {
+		if !strings.Contains(kv, "=") {
+			return variant{}, fmt.Errorf("--variant %q: %q is not KEY=VALUE", s, kv)
+		}
+		v.env = append(v.env, kv)
+	}
+	return v, nil
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("affrelay-bench", flag.ContinueOnError)
+	fs.StringVar(&o.temporalPath, "temporal-path", "./bin/temporal", "the Temporal CLI that runs the dev server")
+	fs.StringVar(&o.temporalAddr, "temporal-address", "", "use this Temporal frontend instead of starting a dev server")
+	fs.IntVar(&o.temporalPID, "temporal-pid", 0, "with --temporal-address: the server's process id, to read its CPU")
+	var variants []string
+	fs.Func("variant", "label=path/to/affrelay[,KEY=VALUE...] (repeatable; default affrelay=./bin/affrelay)", func(s string) error {
+		variants = append(variants, s)
+		return nil
+	})
+	rates := fs.String("rates", "10,50", "open-loop rates in events per second")
+	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long each open-loop rate is sent")
+	fs.DurationVar(&o.drain, "drain", 90*time.Second, "how long to wait for the outbound postbacks after each phase")
+	fs.IntVar(&o.concurrency, "concurrency", 20, "closed-loop senders (and bare-SDK starters)")
+	fs.IntVar(&o.closed, "closed", 600, "closed-loop events")
+	fs.IntVar(&o.baseline, "baseline", 400, "workflows per bare-SDK baseline (0: none)")
+	fs.IntVar(&o.dead, "dead", 0, "events whose receiver is down, to measure memory with that many deliveries waiting (0: none)")
+	fs.StringVar(&o.database, "db", "sqlite", "affrelay's database: sqlite or postgres")
+	fs.StringVar(&o.postgresDSN, "postgres-dsn", os.Getenv("AFFRELAY_TEST_POSTGRES_DSN"), "PostgreSQL DSN for --db postgres (a fresh schema is made in it)")
+	fs.StringVar(&o.jsonPath, "json", "", "also write the JSON line to this file")
+	fs.StringVar(&o.dir, "dir", "", "where databases and logs go (default: a new temporary folder)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if len(variants) == 0 {
+		variants = []string{"affrelay=./bin/affrelay"}
+	}
+	for _, s := range variants {
+		v, err := parseVariant(s)
+		if err != nil {
+			return o, err
+		}
+		o.variants = append(o.variants, v)
+	}
+	for _, r := range strings.Split(*rates, ",") {
+		if strings.TrimSpace(r) == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || f <= 0 || f > 1000 {
+			return o, fmt.Errorf("--rates: %q is not a rate from 0 to 1000", r)
+		}
+		o.rates = append(o.rates, f)
+	}
+	if o.concurrency < 1 || o.concurrency > 500 || o.closed < 0 || o.closed > 100000 || o.baseline < 0 || o.baseline > 100000 || o.dead < 0 || o.dead > 100000 {
+		return o, errors.New("--concurrency is 1..500; --closed, --baseline and --dead are 0..100000")
+	}
+	if o.duration <= 0 || o.duration > 10*time.Minute {
+		return o, errors.New("--duration is at most 10m")
+	}
+	if o.database == "postgres" && o.postgresDSN == "" {
+		return o, errors.New("--db postgres needs --postgres-dsn (or AFFRELAY_TEST_POSTGRES_DSN)")
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err == nil {
+		var rep report
+		rep, err = run(context.Background(), o)
+		if err == nil {
+			rep.print(os.Stdout)
+			err = rep.writeJSON(os.Stdout, o.jsonPath)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "affrelay-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) (report, error) {
+	rep := report{Database: o.database, Concurrency: o.concurrency, LoadBefore: loadAverage(), Started: time.Now().UTC()}
+	if o.dir == "" {
+		dir, err := os.MkdirTemp("", "affrelay-bench-")
+		if err != nil {
+			return rep, err
+		}
+		defer os.RemoveAll(dir)
+		o.dir = dir
+	}
+	if o.temporalAddr == "" {
+		dev, err := startDevServer(ctx, o.temporalPath, o.dir)
+		if err != nil {
+			return rep, err
+		}
+		defer dev.stop()
+		o.temporalAddr, o.temporalPID = dev.addr, dev.pid()
+	}
+	recv, err := startReceiver()
+	if err != nil {
+		return rep, err
+	}
+	defer recv.srv.Close()
+
+	for _, kind := range baselineKinds {
+		if o.baseline == 0 {
+			break
+		}
+		b, err := runBaseline(o.temporalAddr, o.temporalPID, kind, o.concurrency, o.baseline, recv.url)
+		if err != nil {
+			return rep, fmt.Errorf("baseline %s: %w", kind, err)
+		}
+		rep.Baselines = append(rep.Baselines, b)
+	}
+	for _, v := range o.variants {
+		vr, err := runVariant(ctx, o, v, recv)
+		if err != nil {
+			return rep, fmt.Errorf("variant %s: %w", v.label, err)
+		}
+		rep.Variants = append(rep.Variants, vr)
+	}
+	rep.LoadAfter = loadAverage()
+	rep.ratios()
+	return rep, nil
+}
+
+// runVariant starts one affrelay and runs every phase against it.
+func runVariant(ctx context.Context, o options, v variant, recv *receiver) (variantResult, error) {
+	vr := variantResult{Label: v.label, Env: v.env}
+	p, err := startAffrelay(ctx, v, o.temporalAddr, o.dir, o)
+	if err != nil {
+		return vr, err
+	}
+	defer p.stop()
+	t, err := setupTenant(p.base, p.admin, recv.url)
+	if err != nil {
+		return vr, err
+	}
+	prefix := fmt.Sprintf("%s-%d", v.label, time.Now().UnixNano())
+	// Warm up connections, caches and the worker before measuring.
+	newSender(p.base, t, prefix+"-warm").closedLoop(min(o.concurrency, 5), 10)
+
+	for _, rate := range o.rates {
+		name := fmt.Sprintf("open %g/s", rate)
+		s := newSender(p.base, t, fmt.Sprintf("%s-open%g", prefix, rate))
+		n := max(1, int(rate*o.duration.Seconds()))
+		vr.Phases = append(vr.Phases, measure(name, o, p, recv, func() []sent { return s.openLoop(rate, n) }))
+	}
+	if o.closed > 0 {
+		s := newSender(p.base, t, prefix+"-closed")
+		ph := measure(fmt.Sprintf("closed c=%d", o.concurrency), o, p, recv, func() []sent { return s.closedLoop(o.concurrency, o.closed) })
+		vr.Phases = append(vr.Phases, ph)
+		if ph.Delivered > 0 {
+			vr.History, err = inspectHistory(o.temporalAddr, t.integrationID, prefix+"-closed-0")
+			if err != nil {
+				return vr, err
+			}
+		}
+	}
+	if o.dead > 0 {
+		if vr.Dead, err = measureDead(o, p, recv); err != nil {
+			return vr, err
+		}
+	}
+	return vr, nil
+}
+
+// measure runs one load phase and waits for its deliveries.
+func measure(name string, o options, p *affrelayProcess, recv *receiver, load func() []sent) phaseResult {
+	ph := phaseResult{Name: name}
+	recv.mu.Lock()
+	dupsBefore := recv.duplicates
+	recv.mu.Unlock()
+	rss := watchRSS(p.pid())
+	cpu := meterCPU(p.pid(), o.temporalPID)
+	sends := load()
+	events := make([]string, 0, len(sends))
+	var acks []time.Duration
+	for _, s := range sends {
+		acks = append(acks, s.ack)
+		if s.accepted {
+			events = append(events, s.event)
+			ph.Accepted++
+		} else if ph.FirstError == "" {
+			ph.FirstError = s.err
+		}
+	}
+	ph.Events = len(sends)
+	ph.Delivered = recv.await(events, o.drain)
+	cpuPer := cpu.perEvent(len(sends))
+	ph.PeakRSSMB = rss.stop()
+	ph.CPUAffrelayMS, ph.CPUTemporalMS = cpuPer[0], cpuPer[1]
+	ph.CPUPerEventMS = ph.CPUAffrelayMS + ph.CPUTemporalMS
+	ph.AckP50, ph.AckP99 = percentile(acks, 50), percentile(acks, 99)
+	var e2e []time.Duration
+	first, last := time.Time{}, time.Time{}
+	for _, s := range sends {
+		if first.IsZero() || s.at.Before(first) {
+			first = s.at
+		}
+		if at, ok := recv.arrival(s.event); ok {
+			e2e = append(e2e, at.Sub(s.at))
+			if at.After(last) {
+				last = at
+			}
+		}
+	}
+	ph.E2EP50, ph.E2EP95, ph.E2EP99 = percentile(e2e, 50), percentile(e2e, 95), percentile(e2e, 99)
+	if ph.Delivered > 0 {
+		ph.DeliveredPerSec = float64(ph.Delivered) / last.Sub(first).Seconds()
+	}
+	recv.mu.Lock()
+	ph.Duplicates = recv.duplicates - dupsBefore
+	recv.mu.Unlock()
+	ph.Load = loadAverage()
+	return ph
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/affrelay/affrelay/workflows"
+)
+
+type report struct {
+	Started     time.Time        `json:"started"`
+	Database    string           `json:"database"`
+	Concurrency int              `json:"concurrency"`
+	LoadBefore  string           `json:"load_before"`
+	LoadAfter   string           `json:"load_after"`
+	Baselines   []baselineResult `json:"baselines"`
+	Variants    []variantResult  `json:"variants"`
+}
+
+type variantResult struct {
+	Label   string        `json:"label"`
+	Env     []string      `json:"env,omitempty"`
+	Phases  []phaseResult `json:"phases"`
+	History *historyCheck `json:"history,omitempty"`
+	Dead    *deadResult   `json:"dead,omitempty"`
+	// Ratios to the bare baselines of the same run.
+	ClosedToActivityEager float64 `json:"closed_throughput_to_activity_eager"`
+	CPUToNoop             float64 `json:"cpu_per_event_to_noop_eager"`
+}
+
+type phaseResult struct {
+	Name            string  `json:"name"`
+	Events          int     `json:"events"`
+	Accepted        int     `json:"accepted"`
+	Delivered       int     `json:"delivered"`
+	Duplicates      int     `json:"duplicates_received"`
+	AckP50          float64 `json:"ack_p50_ms"`
+	AckP99          float64 `json:"ack_p99_ms"`
+	E2EP50          float64 `json:"e2e_p50_ms"`
+	E2EP95          float64 `json:"e2e_p95_ms"`
+	E2EP99          float64 `json:"e2e_p99_ms"`
+	DeliveredPerSec float64 `json:"delivered_per_s"`
+	CPUAffrelayMS   float64 `json:"cpu_affrelay_ms_per_event"`
+	CPUTemporalMS   float64 `json:"cpu_temporal_ms_per_event"`
+	CPUPerEventMS   float64 `json:"cpu_ms_per_event"`
+	PeakRSSMB       float64 `json:"peak_rss_mb"`
+	Load            string  `json:"load"`
+	FirstError      string  `json:"first_error,omitempty"`
+}
+
+// historyCheck describes one conversion's history: how many workflow tasks it took, and whether its first
+// task was started eagerly (in the start call itself, with no time between start and task start).
+type historyCheck struct {
+	WorkflowID         string  `json:"workflow_id"`
+	Events             int     `json:"events"`
+	WorkflowTasks      int     `json:"workflow_tasks"`
+	Activities         int     `json:"activities"`
+	Children           int     `json:"children"`
+	Markers            int     `json:"markers"`
+	SearchAttrUpserts  int     `json:"search_attribute_upserts"`
+	FirstTaskStartedMS float64 `json:"first_task_started_after_ms"`
+	Eager              bool    `json:"eager"`
+}
+
+type deadResult struct {
+	Events    int     `json:"events"`
+	Waiting   int64   `json:"waiting"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	Seconds   float64 `json:"seconds"`
+}
+
+func (r *report) baseline(kind string) *baselineResult {
+	for i := range r.Baselines {
+		if r.Baselines[i].Kind == kind {
+			return &r.Baselines[i]
+		}
+	}
+	return nil
+}
+
+func (r *report) ratios() {
+	act, noop := r.baseline(baselineActivityEagr), r.baseline(baselineNoop)
+	for i := range r.Variants {
+		v := &r.Variants[i]
+		for _, ph := range v.Phases {
+			if ph.Name[:6] != "closed" {
+				continue
+			}
+			if act != nil && act.PerSecond > 0 {
+				v.ClosedToActivityEager = ph.DeliveredPerSec / act.PerSecond
+			}
+			if noop != nil && noop.CPUPerWorkflow > 0 {
+				v.CPUToNoop = ph.CPUPerEventMS / noop.CPUPerWorkflow
+			}
+		}
+	}
+}
+
+func (r report) print(out io.Writer) {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(out, "affrelay-bench  %s  database=%s  concurrency=%d  load average %s → %s\n\n",
+		r.Started.Format(time.RFC3339), r.Database, r.Concurrency, r.LoadBefore, r.LoadAfter)
+	fmt.Fprintln(w, "bare SDK\tworkflows\tper s\tCPU temporal ms\tCPU client+worker ms\tCPU total ms\tfailed\t")
+	for _, b := range r.Baselines {
+		fmt.Fprintf(w, "%s\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%d\t\n", b.Kind, b.Count, b.PerSecond, b.CPUTemporalMS, b.CPUClientMS, b.CPUPerWorkflow, b.FailedWorkflows)
+	}
+	fmt.Fprintln(w, "\t\t\t\t\t\t\t")
+	fmt.Fprintln(w, "variant\tphase\tsent\tacked\tdelivered\tdup\tack p50\tack p99\te2e p50\te2e p95\te2e p99\tdelivered/s\tCPU affrelay ms\tCPU temporal ms\tpeak RSS MB\tload\t")
+	for _, v := range r.Variants {
+		for _, ph := range v.Phases {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.2f\t%.2f\t%.0f\t%s\t\n",
+				v.Label, ph.Name, ph.Events, ph.Accepted, ph.Delivered, ph.Duplicates, ph.AckP50, ph.AckP99,
+				ph.E2EP50, ph.E2EP95, ph.E2EP99, ph.DeliveredPerSec, ph.CPUAffrelayMS, ph.CPUTemporalMS, ph.PeakRSSMB, ph.Load)
+		}
+	}
+	w.Flush()
+	fmt.Fprintln(out)
+	for _, v := range r.Variants {
+		fmt.Fprintf(out, "%s: closed-loop delivered/s ÷ bare start+activity (eager) = %.2f×; CPU per event ÷ bare no-op (eager) = %.2f×\n",
+			v.Label, v.ClosedToActivityEager, v.CPUToNoop)
+		if h := v.History; h != nil {
+			fmt.Fprintf(out, "  history of %s: %d events, %d workflow tasks, %d activities, %d children, %d markers, %d search-attribute upserts; first task started %.1f ms after start (eager: %t)\n",
+				h.WorkflowID, h.Events, h.WorkflowTasks, h.Activities, h.Children, h.Markers, h.SearchAttrUpserts, h.FirstTaskStartedMS, h.Eager)
+		}
+		if d := v.Dead; d != nil {
+			fmt.Fprintf(out, "  %d events to a dead receiver: %d deliveries waiting after %.0f s, peak RSS %.0f MB\n", d.Events, d.Waiting, d.Seconds, d.PeakRSSMB)
+		}
+	}
+}
+
+func (r report) writeJSON(out io.Writer, path string) error {
+	line, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nBENCH_JSON %s\n", line)
+	if path != "" {
+		return os.WriteFile(path, append(line, '\n'), 0o644)
+	}
+	return nil
+}
+
+// inspectHistory reads one conversion's history from Temporal.
+func inspectHistory(temporalAddr, integrationID, eventID string) (*historyCheck, error) {
+	c, err := dial(temporalAddr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	h := &historyCheck{WorkflowID: workflows.ConversionWorkflowID(integrationID, eventID)}
+	it := c.GetWorkflowHistory(context.Background(), h.WorkflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var started time.Time
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		h.Events++
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			started = ev.GetEventTime().AsTime()
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			if h.WorkflowTasks == 0 {
+				h.FirstTaskStartedMS = ms(ev.GetEventTime().AsTime().Sub(started))
+				// An eager first task is started in the start call's own transaction, as event 3, microseconds
+				// after the start; a polled one waits at least for matching's dispatch.
+				h.Eager = ev.GetEventId() == 3 && h.FirstTaskStartedMS < 1
+			}
+			h.WorkflowTasks++
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			h.Activities++
+		case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+			h.Children++
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			h.Markers++
+		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+			h.SearchAttrUpserts++
+		}
+	}
+	return h, nil
+}
