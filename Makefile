@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 BIN := $(CURDIR)/bin
 FUZZTIME ?= 2m
 
-.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench vet fmt clean
+.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load vet fmt clean
 
 bin/temporal:
 	@echo "==> building the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (once; takes about 3 minutes)"
@@ -43,6 +43,13 @@ fuzz:
 bench: bin/temporal
 	@echo "==> benchmarks (Go benchmarks, and the end-to-end throughput benchmark against a real dev server)"
 	AFFRELAY_TEST_TEMPORAL_PATH=$(BIN)/temporal $(GO) test -run='^$$' -bench=. -benchmem -timeout 30m ./...
+
+# The load benchmark: its own dev server, `affrelay all` and receiver on 127.0.0.1; open loop at 10/s and 50/s,
+# closed loop, bare-SDK baselines, and memory with 10,000 deliveries waiting on a dead receiver. See docs/performance.md.
+BENCH_FLAGS ?= --rates 10,50 --duration 20s --concurrency 20 --closed 600 --baseline 400 --dead 10000
+bench-load: bin/temporal build
+	$(GO) build -o bin/affrelay-bench ./cmd/affrelay-bench
+	./bin/affrelay-bench --temporal-path $(BIN)/temporal --variant affrelay=$(BIN)/affrelay $(BENCH_FLAGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/workflows"
+)
+
+// history returns the events of a workflow's current run.
+func (e *testEnv) history(workflowID string) []*history.HistoryEvent {
+	e.t.Helper()
+	it := e.app.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []*history.HistoryEvent
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(e.t, err)
+		events = append(events, ev)
+	}
+	return events
+}
+
+func countEvents(events []*history.HistoryEvent, t enumspb.EventType) int {
+	n := 0
+	for _, ev := range events {
+		if ev.GetEventType() == t {
+			n++
+		}
+	}
+	return n
+}
+
+func TestInlineFirstAttemptDeliversInOneWorkflowTask(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(http.StatusOK))
+		key, integrationID, affiliateID := e.setup(tracker.srv.URL)
+		require.Equal(t, "accepted", e.postback(key, ftd("evt-inline", affiliateID)).Body["status"])
+		eventually(t, 20*time.Second, "delivered", func() bool {
+			ds := e.deliveries("event_id=evt-inline")
+			return len(ds) == 1 && ds[0]["status"] == "delivered"
+		})
+		d := e.deliveries("event_id=evt-inline")[0]
+		attempts := d["attempts"].([]any)
+		require.Len(t, attempts, 1, "the inline attempt is stored like any other")
+		require.EqualValues(t, 1, attempts[0].(map[string]any)["number"])
+		require.EqualValues(t, 200, attempts[0].(map[string]any)["status_code"])
+		require.False(t, e.workflowExists(workflows.DeliveryWorkflowID(d["id"].(string))), "a delivery that succeeded inline has no workflow")
+
+		// The whole conversion is one eagerly started workflow task: no activity task, no child, no timer.
+		id := workflows.ConversionWorkflowID(integrationID, "evt-inline")
+		eventually(t, 10*time.Second, "the conversion completed", func() bool {
+			desc, err := e.app.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+			return err == nil && desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		})
+		events := e.history(id)
+		require.Equal(t, 1, countEvents(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED))
+		require.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, events[2].GetEventType())
+		require.Zero(t, countEvents(events, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED))
+		require.Zero(t, countEvents(events, enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED))
+		require.Zero(t, countEvents(events, enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES), "no search-attribute write on the happy path")
+		var res workflows.ConversionResult
+		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), &res))
+		require.Equal(t, []string{d["id"].(string)}, res.Delivered, "ops see the inline delivery in the conversion's result")
+	})
+}
+
+func TestInlineFirstAttemptFailsThenDeliveryWorkflowContinuesAtAttemptTwo(t *testing.T) {
+	policy := retrypolicy.Policy{Schedule: []time.Duration{2 * time.Second, 3 * time.Second}, MaxAttempts: 5, Window: 5 * time.Minute, MaxRetryAfter: 2 * time.Second}
+	forEachStore(t, policy, func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, func(n int) int {
+			if n <= 2 {
+				return http.StatusServiceUnavailable
+			}
+			return http.StatusOK
+		})
+		key, _, affiliateID := e.setup(tracker.srv.URL)
+		require.Equal(t, "accepted", e.postback(key, ftd("evt-continue", affiliateID)).Body["status"])
+		eventually(t, 30*time.Second, "delivered at attempt 3", func() bool {
+			ds := e.deliveries("event_id=evt-continue")
+			return len(ds) == 1 && ds[0]["status"] == "delivered"
+		})
+		d := e.deliveries("event_id=evt-continue")[0]
+		attempts := d["attempts"].([]any)
+		require.Len(t, attempts, 3)
+		var starts []time.Time
+		for i, want := range []float64{503, 503, 200} {
+			a := attempts[i].(map[string]any)
+			require.EqualValues(t, i+1, a["number"])
+			require.Equal(t, want, a["status_code"])
+			at, err := time.Parse(time.RFC3339Nano, a["started_at"].(string))
+			require.NoError(t, err)
+			starts = append(starts, at)
+		}
+		// Attempt 2 waits the schedule's first delay after the inline attempt 1, attempt 3 the second one.
+		require.GreaterOrEqual(t, starts[1].Sub(starts[0]), 2*time.Second)
+		require.GreaterOrEqual(t, starts[2].Sub(starts[1]), 3*time.Second)
+
+		// The DeliveryWorkflow took over at attempt 2: one activity series with two attempts, after a timer.
+		id := workflows.DeliveryWorkflowID(d["id"].(string))
+		eventually(t, 10*time.Second, "the delivery workflow completed", func() bool {
+			desc, err := e.app.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+			return err == nil && desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		})
+		events := e.history(id)
+		require.Equal(t, 1, countEvents(events, enumspb.EVENT_TYPE_TIMER_STARTED))
+		require.Equal(t, 1, countEvents(events, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED))
+		for _, ev := range events {
+			if ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED {
+				require.EqualValues(t, 2, ev.GetActivityTaskStartedEventAttributes().GetAttempt(), "the activity's second try is attempt 3")
+			}
+		}
+		require.Len(t, tracker.received(), 3)
+	})
+}
+
+func TestResetOfInlineDeliveredConversionSendsNothingTwice(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(http.StatusOK))
+		key, integrationID, affiliateID := e.setup(tracker.srv.URL)
+		require.Equal(t, "accepted", e.postback(key, ftd("evt-reset", affiliateID)).Body["status"])
+		id := workflows.ConversionWorkflowID(integrationID, "evt-reset")
+		eventually(t, 20*time.Second, "delivered and completed", func() bool {
+			desc, err := e.app.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+			return len(tracker.received()) == 1 && err == nil && desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		})
+
+		// Reset to the first workflow task, as an operator would from the Temporal UI ("reset to first workflow
+		// task": its completion event): the whole task runs again.
+		var firstTask int64
+		for _, ev := range e.history(id) {
+			if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && firstTask == 0 {
+				firstTask = ev.GetEventId()
+			}
+		}
+		desc, err := e.app.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+		require.NoError(t, err)
+		reset, err := e.app.Temporal.ResetWorkflowExecution(context.Background(), &workflowservice.ResetWorkflowExecutionRequest{
+			Namespace: "default", WorkflowExecution: desc.WorkflowExecutionInfo.Execution,
+			Reason: "e2e: reset to the first task", WorkflowTaskFinishEventId: firstTask, RequestId: store.NewID("req"),
+		})
+		require.NoError(t, err)
+		var res workflows.ConversionResult
+		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, reset.RunId).Get(context.Background(), &res))
+		require.Empty(t, res.Delivered, "the delivered delivery is not planned again")
+
+		require.Len(t, tracker.received(), 1, "nothing is sent twice")
+		d := e.deliveries("event_id=evt-reset")
+		require.Len(t, d, 1)
+		require.Len(t, d[0]["attempts"].([]any), 1)
+		require.EqualValues(t, 1, e.count(&store.Conversion{}, "event_id = ?", "evt-reset"))
+		require.EqualValues(t, 1, e.count(&store.LedgerEntry{}, "affiliate_id = ?", affiliateID))
+	})
+}
