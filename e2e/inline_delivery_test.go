@@ -39,20 +39,30 @@ func countEvents(events []*history.HistoryEvent, t enumspb.EventType) int {
 	return n
 }
 
+// deliveredAttempts waits until the event's one delivery is delivered and returns it with its attempts.
+func (e *testEnv) deliveredAttempts(eventID string) (map[string]any, []map[string]any) {
+	e.t.Helper()
+	eventually(e.t, 30*time.Second, "delivered", func() bool {
+		ds := e.deliveries("event_id=" + eventID)
+		return len(ds) == 1 && ds[0]["status"] == "delivered"
+	})
+	d := e.deliveries("event_id=" + eventID)[0]
+	var attempts []map[string]any
+	for _, a := range d["attempts"].([]any) {
+		attempts = append(attempts, a.(map[string]any))
+	}
+	return d, attempts
+}
+
 func TestInlineFirstAttemptDeliversInOneWorkflowTask(t *testing.T) {
 	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
 		tracker := newSink(t, always(http.StatusOK))
 		key, integrationID, affiliateID := e.setup(tracker.srv.URL)
 		require.Equal(t, "accepted", e.postback(key, ftd("evt-inline", affiliateID)).Body["status"])
-		eventually(t, 20*time.Second, "delivered", func() bool {
-			ds := e.deliveries("event_id=evt-inline")
-			return len(ds) == 1 && ds[0]["status"] == "delivered"
-		})
-		d := e.deliveries("event_id=evt-inline")[0]
-		attempts := d["attempts"].([]any)
+		d, attempts := e.deliveredAttempts("evt-inline")
 		require.Len(t, attempts, 1, "the inline attempt is stored like any other")
-		require.EqualValues(t, 1, attempts[0].(map[string]any)["number"])
-		require.EqualValues(t, 200, attempts[0].(map[string]any)["status_code"])
+		require.EqualValues(t, 1, attempts[0]["number"])
+		require.EqualValues(t, 200, attempts[0]["status_code"])
 		require.False(t, e.workflowExists(workflows.DeliveryWorkflowID(d["id"].(string))), "a delivery that succeeded inline has no workflow")
 
 		// The whole conversion is one eagerly started workflow task: no activity task, no child, no timer.
@@ -84,16 +94,11 @@ func TestInlineFirstAttemptFailsThenDeliveryWorkflowContinuesAtAttemptTwo(t *tes
 		})
 		key, _, affiliateID := e.setup(tracker.srv.URL)
 		require.Equal(t, "accepted", e.postback(key, ftd("evt-continue", affiliateID)).Body["status"])
-		eventually(t, 30*time.Second, "delivered at attempt 3", func() bool {
-			ds := e.deliveries("event_id=evt-continue")
-			return len(ds) == 1 && ds[0]["status"] == "delivered"
-		})
-		d := e.deliveries("event_id=evt-continue")[0]
-		attempts := d["attempts"].([]any)
+		d, attempts := e.deliveredAttempts("evt-continue")
 		require.Len(t, attempts, 3)
 		var starts []time.Time
 		for i, want := range []float64{503, 503, 200} {
-			a := attempts[i].(map[string]any)
+			a := attempts[i]
 			require.EqualValues(t, i+1, a["number"])
 			require.Equal(t, want, a["status_code"])
 			at, err := time.Parse(time.RFC3339Nano, a["started_at"].(string))

@@ -83,18 +83,23 @@ func TestDeliveryCustomScheduleFromConfig(t *testing.T) {
 	policy := retrypolicy.Policy{Schedule: []time.Duration{time.Second, 5 * time.Second}, MaxAttempts: 4, Window: time.Hour, MaxRetryAfter: time.Minute}
 	var starts []time.Time
 	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(failingAttempt(policy, &starts, env.Now))
-	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
-		if in.Status == DeliveryStateNeedsReview {
-			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
-		}
-		return activities.SetDeliveryStatusResult{}, nil
-	})
+	skipAfterReview(env)
 	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
 	require.NoError(t, env.GetWorkflowError())
 	require.Len(t, starts, 4)
 	for i, want := range []time.Duration{0, time.Second, 6 * time.Second, 11 * time.Second} {
 		require.InDelta(t, want.Seconds(), starts[i].Sub(starts[0]).Seconds(), 0.5, "attempt %d", i+1)
 	}
+}
+
+// skipAfterReview has ops skip the delivery a minute after it enters review.
+func skipAfterReview(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
+		if in.Status == DeliveryStateNeedsReview {
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
+		}
+		return activities.SetDeliveryStatusResult{}, nil
+	})
 }
 
 // Redeliver, and its old name replay that running workflows and old scripts may still send, start a new series.

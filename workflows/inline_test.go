@@ -83,12 +83,7 @@ func TestDeliveryContinuesFromAttemptTwoOnTheSchedule(t *testing.T) {
 	first := env.Now()
 	var starts []time.Time
 	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(failingAttempt(policy, &starts, env.Now))
-	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
-		if in.Status == DeliveryStateNeedsReview {
-			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
-		}
-		return activities.SetDeliveryStatusResult{}, nil
-	})
+	skipAfterReview(env)
 	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy, FirstAttempt: &activities.FirstAttemptResult{
 		Attempted: true, StartedAt: first, StatusCode: 503, ErrorType: activities.ErrTypeRetryable, Reason: "HTTP 503", NextDelay: 30 * time.Second,
 	}})
