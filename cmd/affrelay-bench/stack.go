@@ -138,6 +138,8 @@ func startAffrelay(ctx context.Context, v variant, temporalAddr, dir string, o o
 		"AFFRELAY_DATABASE_DRIVER="+o.database,
 		"AFFRELAY_DATABASE_DSN="+p.dsn,
 		"AFFRELAY_ADMIN_TOKEN="+benchAdminToken,
+		// The receiver (and the dead one) are on the loopback, which outbound traffic may not reach otherwise.
+		"AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS=127.0.0.1",
 		// The load is the point: lift the per-key rate limit.
 		"AFFRELAY_RATE_LIMIT_RPS=1000000", "AFFRELAY_RATE_LIMIT_BURST=1000000",
 	)
