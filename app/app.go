@@ -98,6 +98,8 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		acts := activities.New(a.Store, cfg.Delivery.Policy, httpClient, o.Logger)
 		acts.Webhooks.AutoDisableAfter = cfg.Delivery.AutoDisableAfter
 		acts.FirstAttemptTimeout = cfg.Delivery.FirstAttemptTimeout
+		// The cache is per process and must be sized before the worker starts.
+		sdkworker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
 		a.acts = acts
 		if err := a.StartWorker(); err != nil {
 			a.Stop(ctx)

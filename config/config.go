@@ -84,6 +84,9 @@ type Temporal struct {
 	Address   string
 	Namespace string
 	TaskQueue string
+	// WorkflowCacheSize is how many workflow executions the worker keeps in memory between their tasks
+	// (Temporal's sticky cache); one evicted is rebuilt from its history at its next task.
+	WorkflowCacheSize int
 }
 
 // Database selects the application store.
@@ -148,6 +151,7 @@ var defaults = map[string]any{
 	"temporal.address":               "127.0.0.1:7233",
 	"temporal.namespace":             "default",
 	"temporal.task_queue":            "affrelay",
+	"temporal.workflow_cache_size":   10000,
 	"database.driver":                "sqlite",
 	"database.dsn":                   ".data/affrelay.db",
 	"admin.token":                    "",
@@ -276,9 +280,10 @@ func fromViper(v *viper.Viper) (Config, error) {
 			TLSCert: v.GetString("http.tls_cert"), TLSKey: v.GetString("http.tls_key"),
 		},
 		Temporal: Temporal{
-			Address:   v.GetString("temporal.address"),
-			Namespace: v.GetString("temporal.namespace"),
-			TaskQueue: v.GetString("temporal.task_queue"),
+			Address:           v.GetString("temporal.address"),
+			Namespace:         v.GetString("temporal.namespace"),
+			TaskQueue:         v.GetString("temporal.task_queue"),
+			WorkflowCacheSize: integer("temporal.workflow_cache_size"),
 		},
 		Database: Database{Driver: v.GetString("database.driver"), DSN: v.GetString("database.dsn")},
 		Admin:    Admin{Tokens: splitList(v.GetString("admin.token"))},
@@ -366,6 +371,9 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Temporal.TaskQueue == "" {
 		errs = append(errs, errors.New("temporal.task_queue (AFFRELAY_TEMPORAL_TASK_QUEUE): must not be empty"))
+	}
+	if c.Temporal.WorkflowCacheSize < 1 {
+		errs = append(errs, errors.New("temporal.workflow_cache_size (AFFRELAY_TEMPORAL_WORKFLOW_CACHE_SIZE): must be at least 1"))
 	}
 	switch c.Database.Driver {
 	case "sqlite", "postgres":
