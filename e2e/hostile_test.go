@@ -68,6 +68,11 @@ var (
 	hmacKey  = []string{"X-API-Key: {hkey}"}
 )
 
+// reconCSV is a reconciliation file that would be accepted; reconKey uploads CSV with the plain key.
+const reconCSV = "date,player_id,currency,ngr\n2026-01-01,p-1,USD,1.00\n"
+
+var reconKey = []string{"X-API-Key: {key}", "Content-Type: text/csv"}
+
 // hmacQuery is an hmac-sha256 signed GET query ({hmac-q} signs the query without the signature).
 func hmacQuery(id, extra string) string {
 	return query(id, extra) + "&timestamp={ts}&signature={hmac-q}"
@@ -370,6 +375,36 @@ var hostileCases = []hostileCase{
 	{"NUL in a query filter", req("GET", "/v1/admin/deliveries?event_id=a%00b", adminJSON, ""), 0},
 	{"invalid UTF-8 in a query filter", req("GET", "/v1/admin/deliveries?affiliate_id=%FF", adminJSON, ""), 0},
 	{"NUL in the requests filter", req("GET", "/v1/admin/requests?integration=a%00b", adminJSON, ""), 0},
+
+	// Reconciliation uploads and reports (authenticated by the integration's key, like postbacks).
+	{"recon: no key", req("POST", "/v1/reconciliation/batches", []string{"Content-Type: text/csv"}, reconCSV), 401},
+	{"recon: wrong key", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}x", "Content-Type: text/csv"}, reconCSV), 401},
+	{"recon: admin token", req("POST", "/v1/reconciliation/batches", []string{"Authorization: Bearer {admin}", "Content-Type: text/csv"}, reconCSV), 401},
+	{"recon: signed integration, no signature", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {skey}", "Content-Type: text/csv"}, reconCSV), 401},
+	{"recon: no player_id column", req("POST", "/v1/reconciliation/batches", reconKey, "date,currency,ngr\n2026-01-01,USD,1.00\n"), 400},
+	{"recon: bad date", req("POST", "/v1/reconciliation/batches", reconKey, "date,player_id,currency,ngr\n2026-13-01,p1,USD,1.00\n"), 400},
+	{"recon: player-day twice", req("POST", "/v1/reconciliation/batches", reconKey, reconCSV+"2026-01-01,p-1,USD,2.00\n"), 400},
+	{"recon: NUL in a player id", req("POST", "/v1/reconciliation/batches", reconKey, "date,player_id,currency,ngr\n2026-01-01,p\x001,USD,1.00\n"), 400},
+	{"recon: invalid UTF-8 player id", req("POST", "/v1/reconciliation/batches", reconKey, "date,player_id,currency,ngr\n2026-01-01,p\xff\xfe,USD,1.00\n"), 400},
+	{"recon: float amount", req("POST", "/v1/reconciliation/batches", reconKey, "date,player_id,currency,ngr\n2026-01-01,p1,USD,1e3\n"), 400},
+	{"recon: column given twice", req("POST", "/v1/reconciliation/batches", reconKey, "date,player_id,currency,ngr,ngr\n2026-01-01,p1,USD,1.00,2.00\n"), 400},
+	{"recon: JSON member given twice", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: application/json"}, `[{"date":"2026-01-01","player_id":"p1","currency":"USD","ngr":"1.00","ngr":"99999.00"}]`), 400},
+	{"recon: JSON lone surrogate", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: application/json"}, `[{"date":"2026-01-01","player_id":"p\udfff","currency":"USD","ngr":"1.00"}]`), 400},
+	{"recon: JSON invalid UTF-8", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: application/json"}, "[{\"date\":\"2026-01-01\",\"player_id\":\"p\xc3\x28\",\"currency\":\"USD\",\"ngr\":\"1.00\"}]"), 400},
+	{"recon: JSON broken", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: application/json"}, `[{"date":"2026-01-01",`), 400},
+	{"recon: no rows", req("POST", "/v1/reconciliation/batches", reconKey, "date,player_id,currency,ngr\n"), 400},
+	{"recon: a PDF", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: application/pdf"}, reconCSV), 415},
+	{"recon: gzip that is not", req("POST", "/v1/reconciliation/batches", []string{"X-API-Key: {key}", "Content-Type: text/csv", "Content-Encoding: gzip"}, reconCSV), 400},
+	{"recon: truncated body", raw("POST /v1/reconciliation/batches HTTP/1.1\r\nHost: a\r\nX-API-Key: {key}\r\nContent-Type: text/csv\r\nContent-Length: 500\r\nConnection: close\r\n\r\n" + reconCSV + "{eof}"), 400},
+	{"recon: GET without key", req("GET", "/v1/reconciliation/batches/rcb_x", nil, ""), 401},
+	{"recon: unknown batch", req("GET", "/v1/reconciliation/batches/rcb_000000000000000000000000", keyOnly, ""), 404},
+	{"recon: NUL in a batch id", req("GET", "/v1/reconciliation/batches/rcb%00", keyOnly, ""), 0},
+	{"recon: invalid UTF-8 batch id", req("GET", "/v1/reconciliation/batches/%FF/rows", keyOnly, ""), 0},
+	{"recon: rows, limit 0", req("GET", "/v1/reconciliation/batches/rcb_x/rows?limit=0", keyOnly, ""), 400},
+	{"recon: rows, unknown status", req("GET", "/v1/reconciliation/batches/rcb_x/rows?status=lost", keyOnly, ""), 400},
+	{"recon: rows, negative after", req("GET", "/v1/reconciliation/batches/rcb_x/rows?after=-1", keyOnly, ""), 400},
+	{"recon: rows as CSV, NUL id", req("GET", "/v1/reconciliation/batches/a%00b/rows", []string{"X-API-Key: {key}", "Accept: text/csv"}, ""), 0},
+	{"recon: DELETE a batch", req("DELETE", "/v1/reconciliation/batches/rcb_x", keyOnly, ""), 405},
 
 	// The click tracker (issue 9, item 4).
 	{"click: NUL in sub1", req("GET", "/c/{aff}?to=https%3A%2F%2Fcasino.example%2F&sub1=a%00b", nil, ""), 400},

@@ -10,10 +10,10 @@ import (
 	"github.com/affrelay/affrelay/postback"
 )
 
-// maxParamBytes bounds a path or query parameter of an admin route.
+// maxParamBytes bounds a path or query parameter.
 const maxParamBytes = 2048
 
-// checkParams holds the path and query parameters of admin routes to the field rules of postbacks
+// checkParams holds the path and query parameters of admin and reconciliation routes to the field rules of postbacks
 // (postback.Fields.Value): given once, bounded, valid UTF-8 without control characters. Ids in paths and
 // filters in queries go to the database as they are, and PostgreSQL answers a NUL or invalid UTF-8 with an
 // error: a 500 for input that can never succeed.

@@ -31,7 +31,7 @@ func (h *handlers) reconciliationRoutes(r *gin.Engine) {
 	if h.o.Reconciliation == nil {
 		return
 	}
-	key := []gin.HandlerFunc{h.audit, h.authenticateKey, h.allowIP, h.rateLimit}
+	key := []gin.HandlerFunc{h.audit, h.authenticateKey, h.allowIP, h.rateLimit, checkParams}
 	r.POST("/v1/reconciliation/batches", append(key, limitBody(h.o.ReconciliationMaxBytes), h.verifyUploadSignature, h.uploadBatch)...)
 	r.GET("/v1/reconciliation/batches/:id", append(key, h.batchReport)...)
 	r.GET("/v1/reconciliation/batches/:id/rows", append(key, h.batchRows)...)
