@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 BIN := $(CURDIR)/bin
 FUZZTIME ?= 2m
 
-.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load vet fmt clean
+.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation vet fmt clean
 
 bin/temporal:
 	@echo "==> building the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (once; takes about 3 minutes)"
@@ -50,6 +50,15 @@ BENCH_FLAGS ?= --rates 10,50 --duration 20s --concurrency 20 --closed 600 --base
 bench-load: bin/temporal build
 	$(GO) build -o bin/affrelay-bench ./cmd/affrelay-bench
 	./bin/affrelay-bench --temporal-path $(BIN)/temporal --variant affrelay=$(BIN)/affrelay $(BENCH_FLAGS)
+
+# A 1,000,000-row reconciliation file against the same real time: time, peak RSS, history size.
+# BENCH_ROWS=… for another size, BENCH_DATABASE=postgres (with AFFRELAY_TEST_POSTGRES_DSN) for PostgreSQL.
+BENCH_ROWS ?= 1000000
+BENCH_DATABASE ?= sqlite
+bench-reconciliation: bin/temporal
+	@echo "==> reconciling $(BENCH_ROWS) rows on $(BENCH_DATABASE)"
+	AFFRELAY_TEST_TEMPORAL_PATH=$(BIN)/temporal AFFRELAY_BENCH_RECONCILIATION_ROWS=$(BENCH_ROWS) AFFRELAY_BENCH_DATABASE=$(BENCH_DATABASE) \
+		$(GO) test -count=1 -run '^TestReconciliationScale$$' -v -timeout 40m ./e2e/ | grep -E 'RESULT|seeded|^(--- |ok|FAIL)'
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -20,6 +20,8 @@ type Activities struct {
 	FirstAttemptTimeout time.Duration
 	Logger              *slog.Logger
 	Webhooks            WebhookSettings
+	// ReconciliationMaxBytes caps a pulled revenue file, as reconciliation.max_file_bytes caps an upload.
+	ReconciliationMaxBytes int64
 }
 
 // WebhookSettings configures webhook subscriptions.
@@ -35,6 +37,6 @@ const DefaultAutoDisableAfter = 5
 func New(s *store.Store, policy retrypolicy.Policy, client *http.Client, logger *slog.Logger) *Activities {
 	return &Activities{
 		Store: s, Policy: policy, Logger: logger, HTTP: client,
-		Webhooks: WebhookSettings{AutoDisableAfter: DefaultAutoDisableAfter},
+		Webhooks: WebhookSettings{AutoDisableAfter: DefaultAutoDisableAfter}, ReconciliationMaxBytes: 256 << 20,
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -29,15 +31,25 @@ type Reconciliation struct {
 	ledger *Activities
 	// ChunkRows is how many rows one transaction compares and corrects.
 	ChunkRows int
+	// HTTP fetches scheduled pulls (the outbound client: no private targets unless allowed).
+	HTTP   *http.Client
+	Logger *slog.Logger
+	// MaxFileBytes caps a pulled file after decompression.
+	MaxFileBytes int64
 }
 
 // NewReconciliation builds the reconciliation activities on the conversion activities' store and ledger.
 func NewReconciliation(a *Activities) *Reconciliation {
-	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: 1000}
+	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: 1000, HTTP: a.HTTP, Logger: a.Logger, MaxFileBytes: a.ReconciliationMaxBytes}
 }
 
 // WorkflowIDPrefix marks conversions written by a reconciliation: their WorkflowID is the batch's workflow id.
 const WorkflowIDPrefix = "reconciliation:"
+
+// BatchWorkflowID is the workflow id of a batch: its integration and content hash (workflows.ReconciliationWorkflowID).
+func BatchWorkflowID(integrationID, contentSHA256 string) string {
+	return WorkflowIDPrefix + integrationID + ":" + contentSHA256
+}
 
 // CorrectionEventID is the event id of one correction: derived from the batch, player-day and kind, so a
 // replayed chunk records the same conversion, which exists already and earns nothing twice.

@@ -100,6 +100,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		acts.FirstAttemptTimeout = cfg.Delivery.FirstAttemptTimeout
 		// The cache is per process and must be sized before the worker starts.
 		sdkworker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
+		acts.ReconciliationMaxBytes = cfg.Reconciliation.MaxFileBytes
 		a.acts = acts
 		if err := a.StartWorker(); err != nil {
 			a.Stop(ctx)

@@ -3,17 +3,21 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/config"
@@ -290,5 +294,80 @@ func TestReconciliationResumesAfterTheWorkerStops(t *testing.T) {
 		sum, _ := m.ledgerCents(aff)
 		require.Equal(t, int64(3*20000+commission.Percent(3*10000, 2500)), sum)
 		require.EqualValues(t, 1+2*2+1, e.count(&store.Conversion{}, "integration_id = ?", m.integrationID))
+	})
+}
+
+// operatorAPI stands in for an operator's reporting endpoint: one player-day of NGR 4.00 per day asked for,
+// behind a key header.
+func operatorAPI(t *testing.T, affiliateID string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Operator-Key") != "op-secret-123" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		day := r.URL.Query().Get("day")
+		w.Header().Set("Content-Type", "text/csv")
+		fmt.Fprintf(w, "%s%s,pull-player,%s,,0,4.00,USD\n", reconHeader, day, affiliateID)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestReconciliationScheduledPull(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, aff := reconSetup(e)
+		op := operatorAPI(t, aff)
+		base := "/v1/admin/integrations/" + m.integrationID + "/reconciliation/"
+		r := e.admin("PUT", base+"pull-settings", map[string]any{
+			"url_template": op.URL + "/revenue?day={date}", "auth_header": "X-Operator-Key", "auth_value": "op-secret-123",
+			"cron": "0 3 * * *", "time_zone": "Europe/Malta",
+		})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.Equal(t, true, r.Body["auth_value_set"])
+		require.NotContains(t, r.Raw, "op-secret-123")
+		bad := e.admin("PUT", base+"pull-settings", map[string]any{"url_template": op.URL + "/revenue", "cron": "0 3 * * *"})
+		require.Equal(t, http.StatusBadRequest, bad.Status, bad.Raw)
+
+		completed := func(day string) bool {
+			return e.count(&store.ReconciliationBatch{}, "integration_id = ? AND source = ? AND first_day = ? AND status = ?",
+				m.integrationID, "pull", day, store.BatchCompleted) == 1
+		}
+		// The Schedule, triggered through its handle, pulls the UTC day before the run.
+		ctx := context.Background()
+		h := e.app.Temporal.ScheduleClient().GetHandle(ctx, "reconciliation-pull:"+m.integrationID)
+		desc, err := h.Describe(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "Europe/Malta", desc.Schedule.Spec.TimeZoneName)
+		require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
+		yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+		eventually(t, 60*time.Second, "yesterday pulled and reconciled", func() bool { return completed(yesterday) })
+
+		// The Schedule's own backfill (the Temporal UI's): each run pulls the day before the time it was due,
+		// 03:00 in Malta being 01:00 UTC.
+		malta, err := time.LoadLocation("Europe/Malta")
+		require.NoError(t, err)
+		require.NoError(t, h.Backfill(ctx, client.ScheduleBackfillOptions{Backfill: []client.ScheduleBackfill{{
+			Start: time.Date(2026, 9, 10, 0, 0, 0, 0, malta), End: time.Date(2026, 9, 11, 12, 0, 0, 0, malta),
+			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
+		}}}))
+		for _, day := range []string{"2026-09-09", "2026-09-10"} {
+			eventually(t, 60*time.Second, day+" backfilled by the Schedule", func() bool { return completed(day) })
+		}
+
+		// A backfill of three days: one workflow per day; again, nothing new.
+		bf := e.admin("POST", base+"pull", map[string]any{"from": "2026-10-01", "to": "2026-10-03"})
+		require.Equal(t, http.StatusAccepted, bf.Status, bf.Raw)
+		require.Len(t, bf.Body["workflows"], 3, bf.Raw)
+		for _, day := range []string{"2026-10-01", "2026-10-02", "2026-10-03"} {
+			eventually(t, 60*time.Second, day+" pulled and reconciled", func() bool { return completed(day) })
+		}
+		again := e.admin("POST", base+"pull", map[string]any{"from": "2026-10-01", "to": "2026-10-03"})
+		require.Equal(t, http.StatusAccepted, again.Status, again.Raw)
+		require.Equal(t, "duplicate", again.Body["workflows"].([]any)[2].(map[string]any)["status"], again.Raw)
+
+		// 25% of 4.00 for each of the six days pulled.
+		sum, _ := m.ledgerCents(aff)
+		require.EqualValues(t, 6*100, sum)
+		require.NotContains(t, e.logs.String(), "op-secret-123", "the auth value is never logged")
 	})
 }

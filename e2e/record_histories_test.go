@@ -148,6 +148,19 @@ func TestRecordHistories(t *testing.T) {
 			require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil))
 			record("ReconciliationWorkflow", "batch", id)
 		},
+		"reconciliation-pull": func() {
+			m, aff := reconSetup(e)
+			op := operatorAPI(t, aff)
+			r := e.admin("PUT", "/v1/admin/integrations/"+m.integrationID+"/reconciliation/pull-settings", map[string]any{
+				"url_template": op.URL + "/revenue?day={date}", "auth_header": "X-Operator-Key", "auth_value": "op-secret-123", "cron": "0 3 * * *",
+			})
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			bf := e.admin("POST", "/v1/admin/integrations/"+m.integrationID+"/reconciliation/pull", map[string]any{"from": "2026-10-01", "to": "2026-10-01"})
+			require.Equal(t, http.StatusAccepted, bf.Status, bf.Raw)
+			id := workflows.ReconciliationPullWorkflowID(m.integrationID, "2026-10-01")
+			require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil))
+			record("ReconciliationPullWorkflow", "backfill-day", id)
+		},
 	}
 	only := os.Getenv("AFFRELAY_RECORD_SCENARIOS") // comma-separated names; all when empty
 	for name, run := range scenarios {

@@ -126,11 +126,11 @@ func Decode(r io.Reader, contentEncoding string, limit int64) (io.Reader, error)
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, fmt.Errorf("%w: gzip: %v", ErrBadEncoding, err)
 		}
 		r = zr
 	default:
-		return nil, fmt.Errorf("unsupported Content-Encoding %q: send gzip or none", contentEncoding)
+		return nil, fmt.Errorf("%w: unsupported Content-Encoding %q: send gzip or none", ErrBadEncoding, contentEncoding)
 	}
 	return &limitedReader{r: r, left: limit}, nil
 }
@@ -547,3 +547,16 @@ func (l *lineCounter) lineAt(offset int64) int {
 	l.pending = l.pending[k:]
 	return l.passed + 1
 }
+
+// FileError refuses a whole file: the first errors (at most MaxErrors) and how many there were.
+type FileError struct {
+	Errors []RowError
+	Total  int
+}
+
+func (e *FileError) Error() string {
+	return fmt.Sprintf("the file has %d error(s); nothing was applied; first: %s", e.Total, e.Errors[0].Error())
+}
+
+// ErrBadEncoding is an unknown Content-Encoding or a body that is not the gzip it claims.
+var ErrBadEncoding = errors.New("bad content encoding")

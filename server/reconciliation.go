@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,6 +24,9 @@ type Reconciliation interface {
 	Submit(ctx context.Context, f reconsvc.File) (reconsvc.Accepted, error)
 	Batch(ctx context.Context, integrationID, id string) (reconsvc.Report, error)
 	Rows(ctx context.Context, integrationID, id, status string, after uint64, limit int) ([]store.ReconciliationRow, error)
+	SetPull(ctx context.Context, integrationID string, p reconsvc.PullSettings) (store.ReconciliationPull, error)
+	Pull(ctx context.Context, integrationID string) (store.ReconciliationPull, error)
+	Backfill(ctx context.Context, integrationID, from, to string) (ids []string, started []bool, err error)
 }
 
 // reconciliationRoutes mounts the batch upload (its own body limit: files are far larger than postbacks)
@@ -32,9 +36,79 @@ func (h *handlers) reconciliationRoutes(r *gin.Engine) {
 		return
 	}
 	key := []gin.HandlerFunc{h.audit, h.authenticateKey, h.allowIP, h.rateLimit, checkParams}
-	r.POST("/v1/reconciliation/batches", append(key, limitBody(h.o.ReconciliationMaxBytes), h.verifyUploadSignature, h.uploadBatch)...)
+	r.POST("/v1/reconciliation/batches", append(key, limitBody(h.o.ReconciliationMaxBytes), h.extendUploadDeadline, h.verifyUploadSignature, h.uploadBatch)...)
 	r.GET("/v1/reconciliation/batches/:id", append(key, h.batchReport)...)
 	r.GET("/v1/reconciliation/batches/:id/rows", append(key, h.batchRows)...)
+}
+
+// reconciliationAdminRoutes mounts the scheduled pull's settings and the backfill under /v1/admin/integrations.
+func (h *handlers) reconciliationAdminRoutes(admin *gin.RouterGroup) {
+	if h.o.Reconciliation == nil {
+		return
+	}
+	admin.PUT("/integrations/:id/reconciliation/pull-settings", h.setPull)
+	admin.GET("/integrations/:id/reconciliation/pull-settings", h.getPull)
+	admin.POST("/integrations/:id/reconciliation/pull", h.backfillPull)
+}
+
+func (h *handlers) setPull(c *gin.Context) {
+	var req struct {
+		URLTemplate string `json:"url_template"`
+		AuthHeader  string `json:"auth_header"`
+		AuthValue   string `json:"auth_value"`
+		Format      string `json:"format"`
+		Cron        string `json:"cron"`
+		TimeZone    string `json:"time_zone"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	p, err := h.o.Reconciliation.SetPull(c, c.Param("id"), reconsvc.PullSettings(req))
+	if err != nil {
+		h.fileError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, pullJSON(p))
+}
+
+func (h *handlers) getPull(c *gin.Context) {
+	p, err := h.o.Reconciliation.Pull(c, c.Param("id"))
+	if err != nil {
+		h.fileError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, pullJSON(p))
+}
+
+// pullJSON shows the settings; the auth value never leaves the server.
+func pullJSON(p store.ReconciliationPull) gin.H {
+	return gin.H{"integration_id": p.IntegrationID, "url_template": p.URLTemplate, "auth_header": p.AuthHeader,
+		"auth_value_set": p.AuthValue != "", "format": p.Format, "cron": p.Cron, "time_zone": p.TimeZone,
+		"schedule_id": "reconciliation-pull:" + p.IntegrationID}
+}
+
+func (h *handlers) backfillPull(c *gin.Context) {
+	var req struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	ids, started, err := h.o.Reconciliation.Backfill(c, c.Param("id"), req.From, req.To)
+	if err != nil {
+		h.fileError(c, err)
+		return
+	}
+	out := make([]gin.H, len(ids))
+	for i, id := range ids {
+		status := "started"
+		if !started[i] {
+			status = "duplicate"
+		}
+		out[i] = gin.H{"workflow_id": id, "status": status}
+	}
+	c.JSON(http.StatusAccepted, gin.H{"workflows": out})
 }
 
 // verifyUploadSignature checks the signature of an integration that has secrets. The signature covers the
@@ -59,6 +133,18 @@ func (h *handlers) verifyUploadSignature(c *gin.Context) {
 	h.verifySignature(c)
 }
 
+// uploadDeadline bounds an upload's reading and answer: the server's 30 s timeouts suit postbacks, not files
+// of a million rows, which are staged while they arrive.
+const uploadDeadline = 15 * time.Minute
+
+func (h *handlers) extendUploadDeadline(c *gin.Context) {
+	rc := http.NewResponseController(c.Writer)
+	if err := errors.Join(rc.SetReadDeadline(time.Now().Add(uploadDeadline)), rc.SetWriteDeadline(time.Now().Add(uploadDeadline))); err != nil {
+		h.o.Logger.Warn("reconciliation upload keeps the server's timeouts", "error", err)
+	}
+	c.Next()
+}
+
 func (h *handlers) uploadBatch(c *gin.Context) {
 	acc, err := h.o.Reconciliation.Submit(c, reconsvc.File{
 		IntegrationID: c.GetString(ctxIntegrationID), Body: c.Request.Body, Source: reconsvc.SourceUpload,
@@ -77,7 +163,7 @@ func (h *handlers) uploadBatch(c *gin.Context) {
 
 // fileError answers a refused file.
 func (h *handlers) fileError(c *gin.Context, err error) {
-	var fe *reconsvc.FileError
+	var fe *recon.FileError
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &fe):
@@ -88,7 +174,7 @@ func (h *handlers) fileError(c *gin.Context, err error) {
 		abort(c, http.StatusRequestEntityTooLarge, "body_too_large", "the file is larger than the limit (after decompression); nothing was applied")
 	case errors.Is(err, recon.ErrUnsupportedFormat):
 		abort(c, http.StatusUnsupportedMediaType, "unsupported_media_type", err.Error())
-	case errors.Is(err, reconsvc.ErrBadEncoding):
+	case errors.Is(err, recon.ErrBadEncoding):
 		abort(c, http.StatusBadRequest, "bad_encoding", err.Error())
 	case errors.Is(err, reconsvc.ErrUnavailable):
 		h.o.Logger.Error("reconciliation batch not started", "error", err)

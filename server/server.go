@@ -118,6 +118,7 @@ func New(o Options) http.Handler {
 	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", Deliveries.Redeliver)) // the old name
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", Deliveries.Skip))
 	h.webhookRoutes(admin.Group("/webhooks"))
+	h.reconciliationAdminRoutes(admin)
 
 	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), checkParams, h.commissionReport)
 	r.GET("/c/:affiliate_code", h.limitClicks, h.click)

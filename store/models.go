@@ -241,5 +241,5 @@ var models = []any{
 	&Conversion{}, &LedgerEntry{}, &RevSharePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
 	&WebhookSubscription{}, &WebhookSecret{},
 	&SigningSecret{}, &AuditRecord{},
-	&ReconciliationBatch{}, &ReconciliationRow{},
+	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},
 }

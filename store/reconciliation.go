@@ -211,8 +211,8 @@ type RowCursor struct {
 // one player's days come together.
 func UnprocessedRows(tx *gorm.DB, batchID string, after RowCursor, limit int) ([]ReconciliationRow, error) {
 	var rows []ReconciliationRow
-	err := tx.Where("batch_id = ? AND (player_id > ? OR (player_id = ? AND day > ?)) AND processed = ?",
-		batchID, after.PlayerID, after.PlayerID, after.Day, false).
+	// A row-value comparison, so both databases seek in idx_recon_row_key instead of scanning the batch.
+	err := tx.Where("batch_id = ? AND (player_id, day) > (?, ?) AND processed = ?", batchID, after.PlayerID, after.Day, false).
 		Order("player_id, day").Limit(limit).Find(&rows).Error
 	return rows, err
 }
@@ -318,4 +318,38 @@ func (s *Store) BatchRows(ctx context.Context, batchID, status, matched string, 
 	var rows []ReconciliationRow
 	err := q.Order("id").Limit(limit).Find(&rows).Error
 	return rows, err
+}
+
+// ReconciliationPull is an integration's operator endpoint that a Temporal Schedule fetches a day from.
+// AuthValue is a secret: kept in clear because the request needs it, never logged or shown again.
+type ReconciliationPull struct {
+	IntegrationID string `gorm:"primaryKey;size:40"`
+	// URLTemplate has {date} for the day (YYYY-MM-DD).
+	URLTemplate string `gorm:"size:2048;not null"`
+	AuthHeader  string `gorm:"size:128"`
+	AuthValue   string `gorm:"size:1024"`
+	Format      string `gorm:"size:8"` // csv | json | "" (the response's Content-Type)
+	Cron        string `gorm:"size:128;not null"`
+	TimeZone    string `gorm:"size:64;not null"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// SavePull creates or replaces an integration's pull settings.
+func (s *Store) SavePull(ctx context.Context, p ReconciliationPull) error {
+	return s.DB.WithContext(ctx).Save(&p).Error
+}
+
+// Pull loads an integration's pull settings.
+func (s *Store) Pull(ctx context.Context, integrationID string) (ReconciliationPull, error) {
+	var p ReconciliationPull
+	err := s.DB.WithContext(ctx).Where("integration_id = ?", integrationID).Take(&p).Error
+	return p, err
+}
+
+// IntegrationExists reports whether the integration exists.
+func (s *Store) IntegrationExists(ctx context.Context, id string) (bool, error) {
+	var n int64
+	err := s.DB.WithContext(ctx).Model(&Integration{}).Where("id = ?", id).Count(&n).Error
+	return n > 0, err
 }

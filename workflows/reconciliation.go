@@ -13,7 +13,7 @@ import (
 // ReconciliationWorkflowID is the business key of a batch: the same content for the same integration is the
 // same workflow, so a second upload of it is recognised as a duplicate.
 func ReconciliationWorkflowID(integrationID, contentSHA256 string) string {
-	return activities.WorkflowIDPrefix + integrationID + ":" + contentSHA256
+	return activities.BatchWorkflowID(integrationID, contentSHA256)
 }
 
 // BatchIDKey finds a reconciliation workflow by its batch in the Temporal UI.

@@ -1,0 +1,94 @@
+package workflows
+
+import (
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/affrelay/affrelay/activities"
+)
+
+// ReconciliationPullScheduleID is the id of an integration's Temporal Schedule of daily pulls; the Schedule's
+// runs get ids that begin with it.
+func ReconciliationPullScheduleID(integrationID string) string {
+	return "reconciliation-pull:" + integrationID
+}
+
+// ReconciliationPullWorkflowID is the workflow id of a backfill's pull of one day: one per integration and day.
+func ReconciliationPullWorkflowID(integrationID, day string) string {
+	return ReconciliationPullScheduleID(integrationID) + ":" + day
+}
+
+// ReconciliationPullInput names the integration and the day; an empty Day is the UTC day before the run.
+type ReconciliationPullInput struct {
+	IntegrationID string
+	Day           string
+}
+
+// ReconciliationPullResult is the day's batch: the one fetched, the earlier one with the same content, or
+// the failed batch that records a fetch that gave up.
+type ReconciliationPullResult struct {
+	Day        string
+	BatchID    string
+	WorkflowID string
+	Duplicate  bool
+	Failed     bool
+}
+
+// scheduledStartTimeKey is the search attribute Temporal sets on a Schedule's runs: the time it was due.
+var scheduledStartTimeKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// reconciliationFetchRetry retries an operator endpoint that fails for about a quarter of an hour.
+var reconciliationFetchRetry = &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 6}
+
+// ReconciliationPullWorkflow fetches a day from the integration's operator endpoint into a staged batch and
+// starts its ReconciliationWorkflow (the same as for an upload, under the content's hash). A fetch that gives
+// up leaves a failed batch and an ALERT line.
+func ReconciliationPullWorkflow(ctx workflow.Context, in ReconciliationPullInput) (ReconciliationPullResult, error) {
+	if in.Day == "" {
+		// A Schedule's run (triggered, or backfilled from the Temporal UI) pulls the day before its scheduled time.
+		at := workflow.Now(ctx)
+		if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTimeKey); ok {
+			at = t
+		}
+		in.Day = at.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	}
+	res := ReconciliationPullResult{Day: in.Day}
+	var a *activities.Reconciliation
+	fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Minute, HeartbeatTimeout: 0, RetryPolicy: reconciliationFetchRetry,
+	})
+	var fetched activities.FetchReconciliationDayResult
+	err := workflow.ExecuteActivity(fctx, a.FetchReconciliationDay, activities.PullInput{IntegrationID: in.IntegrationID, Day: in.Day}).Get(ctx, &fetched)
+	if err != nil {
+		var failed activities.RecordPullFailureResult
+		rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 0},
+		})
+		if rerr := workflow.ExecuteActivity(rctx, a.RecordPullFailure, activities.RecordPullFailureInput{
+			IntegrationID: in.IntegrationID, Day: in.Day, Error: err.Error(),
+		}).Get(ctx, &failed); rerr != nil {
+			return res, rerr
+		}
+		res.BatchID, res.Failed = failed.BatchID, true
+		return res, nil
+	}
+	res.BatchID, res.WorkflowID, res.Duplicate = fetched.BatchID, fetched.WorkflowID, fetched.Duplicate
+	if fetched.Duplicate {
+		return res, nil
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            fetched.WorkflowID,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(IntegrationIDKey.ValueSet(in.IntegrationID), BatchIDKey.ValueSet(fetched.BatchID)),
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, ReconciliationWorkflow, ReconciliationInput{BatchID: fetched.BatchID, IntegrationID: in.IntegrationID})
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return res, err
+	}
+	return res, nil
+}
