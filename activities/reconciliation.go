@@ -171,7 +171,6 @@ func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, ro
 	for _, p := range players {
 		histories[p] = reconciliation.Summarize(events[p])
 	}
-	var matched []uint64
 	for _, row := range rows {
 		p := reconciliation.Player{Known: len(events[row.PlayerID]) > 0, AffiliateID: attributed[row.PlayerID]}
 		if p.AffiliateID == "" && registered[row.AffiliateID] {
@@ -188,8 +187,7 @@ func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, ro
 		h := histories[row.PlayerID]
 		cmp := reconciliation.Compare(file, h, row.Day, p)
 		if cmp.Status == reconciliation.StatusMatched && row.InFile {
-			matched = append(matched, row.ID)
-			continue
+			continue // marked below, with the chunk's other matches
 		}
 		row.Status = cmp.Status
 		row.RTCurrencies = strings.Join(cmp.RealTime.Currencies, ",")
@@ -218,7 +216,9 @@ func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, ro
 			return err
 		}
 	}
-	return store.MarkRowsMatched(tx, matched, reconciliation.StatusMatched)
+	first, last := rows[0], rows[len(rows)-1]
+	return store.MarkRowsMatched(tx, b.ID, store.RowCursor{PlayerID: first.PlayerID, Day: first.Day},
+		store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}, reconciliation.StatusMatched)
 }
 
 // record writes one correction as a conversion of the player-day, attributed as a postback would be, and its

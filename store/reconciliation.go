@@ -238,15 +238,17 @@ func RegisteredAffiliates(tx *gorm.DB, ids []string) (map[string]bool, error) {
 	return out, nil
 }
 
-// MarkRowsMatched records rows whose real-time figures equal the file's.
-func MarkRowsMatched(tx *gorm.DB, ids []uint64, status string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	return tx.Model(&ReconciliationRow{}).Where("id IN ?", ids).Updates(map[string]any{
-		"processed": true, "status": status, "rt_deposits_minor": gorm.Expr("deposits_minor"),
-		"rt_ngr_minor": gorm.Expr("ngr_minor"), "rt_currencies": gorm.Expr("currency"),
-	}).Error
+// MarkRowsMatched records every row of a chunk not yet processed, from first to last in (player, day) order,
+// as matching: real time equals the file. It runs after the chunk's other rows were saved, and a chunk holds
+// every unprocessed row of its range, so no list of ids has to be bound.
+func MarkRowsMatched(tx *gorm.DB, batchID string, first, last RowCursor, status string) error {
+	return tx.Model(&ReconciliationRow{}).
+		Where("batch_id = ? AND (player_id, day) >= (?, ?) AND (player_id, day) <= (?, ?) AND processed = ?",
+			batchID, first.PlayerID, first.Day, last.PlayerID, last.Day, false).
+		Updates(map[string]any{
+			"processed": true, "status": status, "rt_deposits_minor": gorm.Expr("deposits_minor"),
+			"rt_ngr_minor": gorm.Expr("ngr_minor"), "rt_currencies": gorm.Expr("currency"),
+		}).Error
 }
 
 // SaveRowResult records a processed row's comparison and corrections.
