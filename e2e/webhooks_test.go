@@ -29,13 +29,16 @@ type receivedWebhook struct {
 }
 
 // webhookReceiver is an operator's, internal system's or CRM's endpoint. It answers with the status its
-// script gives; hold, when set, keeps each request open that long (or until the sender gives up).
+// script gives; once hold is called it keeps each request open until the test releases it (or the sender
+// gives up), keeping count of the requests open per affiliate and of those the sender gave up on.
 type webhookReceiver struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	got    []receivedWebhook
 	status func(n int) int
-	hold   time.Duration
+	held   chan struct{}
+	open   map[string]int // affiliate_id → requests for it held open now
+	gaveUp int
 }
 
 func newWebhookReceiver(t *testing.T, status func(n int) int) *webhookReceiver {
@@ -44,16 +47,32 @@ func newWebhookReceiver(t *testing.T, status func(n int) int) *webhookReceiver {
 		body, _ := io.ReadAll(req.Body)
 		var env struct {
 			Type string `json:"type"`
+			Data struct {
+				AffiliateID string `json:"affiliate_id"`
+			} `json:"data"`
 		}
 		_ = json.Unmarshal(body, &env)
 		r.mu.Lock()
 		r.got = append(r.got, receivedWebhook{At: time.Now(), Path: req.URL.Path, Header: req.Header.Clone(), Body: body, Type: env.Type})
-		n, st, hold := len(r.got), r.status, r.hold
+		n, st, held := len(r.got), r.status, r.held
+		if held != nil {
+			r.open[env.Data.AffiliateID]++
+		}
 		r.mu.Unlock()
-		if hold > 0 {
+		if held != nil {
+			gaveUp := false
 			select {
-			case <-time.After(hold):
+			case <-held:
 			case <-req.Context().Done():
+				gaveUp = true
+			}
+			r.mu.Lock()
+			r.open[env.Data.AffiliateID]--
+			if gaveUp {
+				r.gaveUp++
+			}
+			r.mu.Unlock()
+			if gaveUp {
 				return
 			}
 		}
@@ -61,6 +80,31 @@ func newWebhookReceiver(t *testing.T, status func(n int) int) *webhookReceiver {
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// hold keeps every request from now on open until release is called. Release also runs at cleanup, before
+// the server closes (closing waits for the requests still open).
+func (r *webhookReceiver) hold(t *testing.T) (release func()) {
+	held := make(chan struct{})
+	r.mu.Lock()
+	r.held, r.open = held, map[string]int{}
+	r.mu.Unlock()
+	release = sync.OnceFunc(func() { close(held) })
+	t.Cleanup(release)
+	return release
+}
+
+// heldOpen reports the affiliates a request is held open for now, and how many requests the sender gave up on.
+func (r *webhookReceiver) heldOpen() (affiliates map[string]bool, gaveUp int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	affiliates = map[string]bool{}
+	for id, n := range r.open {
+		if n > 0 {
+			affiliates[id] = true
+		}
+	}
+	return affiliates, r.gaveUp
 }
 
 func (r *webhookReceiver) received() []receivedWebhook {
@@ -284,39 +328,72 @@ func TestWebhookSecretRotationGracePeriod(t *testing.T) {
 	}, func(c *config.Config) { c.Delivery.WebhookSecretGrace = grace })
 }
 
+// TestSlowWebhookSubscriberDoesNotHoldBackHealthyOne proves isolation by causality, not by the clock: the
+// slow receiver answers nothing until the test releases it, and the per-request timeout is longer than the
+// test waits, so every healthy delivery that is delivered while no slow attempt has ended did not wait for one.
 func TestSlowWebhookSubscriberDoesNotHoldBackHealthyOne(t *testing.T) {
 	forEachStore(t, shortPolicy(10), func(t *testing.T, e *testEnv) {
 		slow := newWebhookReceiver(t, always(http.StatusOK))
-		slow.hold = 10 * time.Second // far past the 2s per-request timeout
+		release := slow.hold(t)
 		healthy := newWebhookReceiver(t, always(http.StatusOK))
 		slowID, _ := e.subscribe("webhook", slow.srv.URL, "affiliate.created")
 		healthyID, _ := e.subscribe("webhook", healthy.srv.URL, "affiliate.created")
+		slowAttempts := func() int64 {
+			return e.count(&store.DeliveryAttempt{}, "delivery_id IN (?)",
+				e.app.Store.DB.Model(&store.Delivery{}).Select("id").Where("endpoint_id = ?", slowID))
+		}
 
 		const signups = 5
+		var affiliates []string
 		for i := range signups {
-			e.signUp(fmt.Sprintf("Partner %d", i))
+			affiliates = append(affiliates, e.signUp(fmt.Sprintf("Partner %d", i)))
 		}
 		eventually(t, 30*time.Second, "every healthy delivery delivered", func() bool {
 			return e.count(&store.Delivery{}, "endpoint_id = ? AND status = ?", healthyID, store.DeliveryDelivered) == signups
 		})
-		// None of the slow deliveries held a healthy one back: each signup's healthy delivery arrived before the
-		// first attempt of the same signup's slow delivery had even timed out.
-		eventually(t, 10*time.Second, "all slow deliveries in flight", func() bool { return len(slow.received()) >= signups })
-		slowFirst := map[string]time.Time{}
-		for _, w := range slow.received() {
-			if id := data(t, w)["affiliate_id"].(string); slowFirst[id].IsZero() {
-				slowFirst[id] = w.At
-			}
+		// Every slow delivery is in flight at once, each held open by the receiver, none answered or given up.
+		eventually(t, 30*time.Second, "a slow request held open for every signup", func() bool {
+			open, _ := slow.heldOpen()
+			return len(open) == signups
+		})
+		open, gaveUp := slow.heldOpen()
+		for _, id := range affiliates {
+			require.True(t, open[id], "the slow request for %s is held open", id)
 		}
+		require.Zero(t, gaveUp, "no slow request timed out: the healthy deliveries did not wait for a timeout")
+		require.Zero(t, slowAttempts(), "no slow attempt has ended")
+		require.EqualValues(t, signups, e.count(&store.Delivery{}, "endpoint_id = ? AND status = ?", slowID, store.DeliveryPending))
 		for _, w := range healthy.received() {
-			timedOut := slowFirst[data(t, w)["affiliate_id"].(string)].Add(2 * time.Second)
-			require.True(t, w.At.Before(timedOut), "healthy delivery waited for the slow subscriber")
+			require.True(t, open[data(t, w)["affiliate_id"].(string)], "a healthy delivery is for a held signup")
 		}
-		// Meanwhile the slow subscriber's deliveries retry after timeouts.
+
+		// Released, the slow subscriber gets each of its deliveries through too.
+		release()
+		eventually(t, 30*time.Second, "every slow delivery delivered once released", func() bool {
+			return e.count(&store.Delivery{}, "endpoint_id = ? AND status = ?", slowID, store.DeliveryDelivered) == signups
+		})
+		require.EqualValues(t, signups, slowAttempts())
+	}, func(c *config.Config) { c.Delivery.Timeout = config.MaxDeliveryTimeout })
+}
+
+// TestSlowWebhookSubscriberRetriesAfterTimeouts: a receiver that never answers within the per-request timeout
+// (2 s in these tests) gets its deliveries retried, each attempt recorded as a timeout, and they stay pending.
+func TestSlowWebhookSubscriberRetriesAfterTimeouts(t *testing.T) {
+	forEachStore(t, shortPolicy(10), func(t *testing.T, e *testEnv) {
+		slow := newWebhookReceiver(t, always(http.StatusOK))
+		slow.hold(t)
+		slowID, _ := e.subscribe("webhook", slow.srv.URL, "affiliate.created")
+
+		const signups = 3
+		for i := range signups {
+			e.signUp(fmt.Sprintf("Partner %d", i))
+		}
 		eventually(t, 30*time.Second, "slow deliveries retried after timeouts", func() bool {
 			return e.count(&store.DeliveryAttempt{}, "delivery_id IN (?) AND error = ?",
 				e.app.Store.DB.Model(&store.Delivery{}).Select("id").Where("endpoint_id = ?", slowID), "timeout") >= 2*signups
 		})
+		_, gaveUp := slow.heldOpen()
+		require.GreaterOrEqual(t, gaveUp, 2*signups, "the sender gave up on the held requests")
 		require.EqualValues(t, signups, e.count(&store.Delivery{}, "endpoint_id = ? AND status = ?", slowID, store.DeliveryPending))
 	})
 }
