@@ -225,7 +225,11 @@ func TestCommissionMonth(t *testing.T) {
 // resetToFirstTask resets a finished workflow to its first completed workflow task, as an operator would in
 // the Temporal UI, and returns the new run's result.
 func resetToFirstTask(t *testing.T, e *testEnv, workflowID string) workflows.ConversionResult {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), loadedWait)
+	defer cancel()
+	// The conversion is recorded inside the first workflow task, before that task completes: wait for the
+	// workflow to finish, so that its history has that task and the reset replaces a closed run.
+	require.NoError(t, e.app.Temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, nil), workflowID)
 	var firstTask int64
 	iter := e.app.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for iter.HasNext() && firstTask == 0 {
