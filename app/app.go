@@ -38,6 +38,9 @@ type Options struct {
 	Work     bool // the Temporal worker
 	DemoSink bool // mount the dev demo's postback receiver
 	Logger   *slog.Logger
+	// Now is the HTTP API's clock (signature tolerance, secret expiry, rate limits); nil is time.Now. Tests
+	// move it to see an expiry pass without waiting for it.
+	Now func() time.Time
 }
 
 // App is a running affrelay process.
@@ -129,7 +132,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 				Conversions: a.Conversions, Integrations: a.Integrations, Affiliates: a.Affiliates, Webhooks: a.Webhooks,
 				Deliveries: a.Deliveries, Requests: a.Audit, Ready: infra.Readiness{Store: a.Store, Temporal: a.Temporal}.Check, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 				Postback: cfg.Postback, Security: cfg.Security, TrustedProxies: cfg.HTTP.TrustedProxies,
-				Audit: a.auditLog, Logger: o.Logger, Sink: a.Sink,
+				Audit: a.auditLog, Logger: o.Logger, Sink: a.Sink, Now: o.Now,
 				Reconciliation: &reconsvc.Service{
 					Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, MaxFileBytes: cfg.Reconciliation.MaxFileBytes,
 				},

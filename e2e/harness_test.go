@@ -103,6 +103,26 @@ type testEnv struct {
 	base string
 	// logs holds everything the app logged, at every level, for tests that check what never appears in logs.
 	logs *lockedBuffer
+	// clock is the HTTP API's clock: tests move it forward to pass an expiry instead of sleeping until it.
+	clock *testClock
+}
+
+// testClock is the wall clock plus an offset a test can move forward.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 // lockedBuffer is a bytes.Buffer safe for the app's goroutines to write while a test reads.
@@ -161,14 +181,15 @@ func startApp(t testing.TB, driver string, policy retrypolicy.Policy, tweaks ...
 		slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}),
 		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 	))
-	a, err := app.Start(context.Background(), cfg, app.Options{Serve: true, Work: true, Logger: logger})
+	clock := &testClock{}
+	a, err := app.Start(context.Background(), cfg, app.Options{Serve: true, Work: true, Logger: logger, Now: clock.Now})
 	require.NoError(t, err)
 	t.Cleanup(func() { a.Stop(context.Background()) })
 	scheme := "http://"
 	if cfg.HTTP.TLSCert != "" {
 		scheme = "https://"
 	}
-	return &testEnv{t: t, app: a, base: scheme + a.Addr, logs: logs}
+	return &testEnv{t: t, app: a, base: scheme + a.Addr, logs: logs, clock: clock}
 }
 
 // postgresSchema makes a fresh schema for one test and returns a DSN that uses it.
