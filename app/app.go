@@ -19,12 +19,14 @@ import (
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/infra"
 	"github.com/affrelay/affrelay/outbound"
+	"github.com/affrelay/affrelay/payout"
 	"github.com/affrelay/affrelay/server"
 	"github.com/affrelay/affrelay/service/affiliates"
 	"github.com/affrelay/affrelay/service/audit"
 	"github.com/affrelay/affrelay/service/conversions"
 	"github.com/affrelay/affrelay/service/deliveries"
 	"github.com/affrelay/affrelay/service/integrations"
+	"github.com/affrelay/affrelay/service/payouts"
 	reconsvc "github.com/affrelay/affrelay/service/reconciliation"
 	"github.com/affrelay/affrelay/service/start"
 	"github.com/affrelay/affrelay/service/webhooks"
@@ -55,12 +57,14 @@ type App struct {
 	Webhooks     *webhooks.Service
 	Deliveries   *deliveries.Service
 	Audit        *audit.Service
+	Payouts      *payouts.Service
 	Sink         *server.Sink
 	// Addr is the address the HTTP server listens on (useful when configured with port 0).
 	Addr string
 
 	worker   sdkworker.Worker
 	acts     *activities.Activities
+	payouts  *activities.Payouts
 	http     *http.Server
 	auditLog *infra.AuditLog
 	stop     chan struct{} // closed by Stop; ends background loops
@@ -92,6 +96,12 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}}
 	a.Deliveries = &deliveries.Service{Store: a.Store, Temporal: a.Temporal}
 	a.Audit = &audit.Service{Store: a.Store}
+	cycle, err := payout.NewCycle(cfg.Payout.Cycle, cfg.Payout.TimeZone)
+	if err != nil {
+		a.Stop(ctx)
+		return nil, fmt.Errorf("payout.cycle: %w", err)
+	}
+	a.Payouts = &payouts.Service{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, Cycle: cycle}
 
 	if o.Work {
 		// Idempotent; a server that forbids it (Temporal Cloud) needs them created beforehand, so only warn.
@@ -105,12 +115,19 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		sdkworker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
 		acts.ReconciliationMaxBytes = cfg.Reconciliation.MaxFileBytes
 		a.acts = acts
+		a.payouts = &activities.Payouts{Store: a.Store, Policy: cfg.Delivery.Policy, Settings: activities.PayoutSettings{
+			Minimums: cfg.Payout.Minimums, ReminderAfter: cfg.Payout.ReminderAfter,
+		}}
 		if err := a.StartWorker(); err != nil {
 			a.Stop(ctx)
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 		o.Logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue, "namespace", cfg.Temporal.Namespace)
 		if err := worker.EnsureCommissionReportSchedule(ctx, a.Temporal, cfg.Temporal.TaskQueue); err != nil {
+			a.Stop(ctx)
+			return nil, err
+		}
+		if err := worker.EnsurePayoutSchedule(ctx, a.Temporal, cfg.Temporal.TaskQueue, cfg.Payout); err != nil {
 			a.Stop(ctx)
 			return nil, err
 		}
@@ -130,7 +147,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.http = &http.Server{
 			Handler: server.New(server.Options{
 				Conversions: a.Conversions, Integrations: a.Integrations, Affiliates: a.Affiliates, Webhooks: a.Webhooks,
-				Deliveries: a.Deliveries, Requests: a.Audit, Ready: infra.Readiness{Store: a.Store, Temporal: a.Temporal}.Check, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+				Deliveries: a.Deliveries, Requests: a.Audit, Payouts: a.Payouts, Ready: infra.Readiness{Store: a.Store, Temporal: a.Temporal}.Check, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 				Postback: cfg.Postback, Security: cfg.Security, TrustedProxies: cfg.HTTP.TrustedProxies,
 				Audit: a.auditLog, Logger: o.Logger, Sink: a.Sink, Now: o.Now,
 				Reconciliation: &reconsvc.Service{
@@ -193,7 +210,7 @@ func (a *App) pruneAuditLog(retention time.Duration) {
 
 // StartWorker starts a Temporal worker on the process's task queue (again, after StopWorker).
 func (a *App) StartWorker() error {
-	a.worker = worker.New(a.Temporal, a.Config.Temporal.TaskQueue, a.acts)
+	a.worker = worker.New(a.Temporal, a.Config.Temporal.TaskQueue, a.acts, a.payouts)
 	return a.worker.Start()
 }
 

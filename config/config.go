@@ -17,6 +17,7 @@ import (
 
 	"github.com/affrelay/affrelay/clientip"
 	"github.com/affrelay/affrelay/outbound"
+	"github.com/affrelay/affrelay/payout"
 	"github.com/affrelay/affrelay/retrypolicy"
 )
 
@@ -43,6 +44,24 @@ type Config struct {
 	Alert     Alert
 	// Reconciliation configures revenue file uploads.
 	Reconciliation Reconciliation
+	Payout         Payout
+}
+
+// Payout configures the payout cycle (see docs/payouts.md).
+type Payout struct {
+	// Cycle is monthly, weekly or biweekly. Periods start at midnight in TimeZone: months on the 1st,
+	// weeks on Mondays.
+	Cycle string
+	// DayOfMonth is the day a monthly cycle runs (1–28); weekly and bi-weekly cycles run on Mondays.
+	DayOfMonth int
+	// Hour and Minute are when, in TimeZone, the cycle runs.
+	Hour, Minute int
+	TimeZone     string
+	// ReminderAfter is how long a payout waits for its confirmation before payout.reminder, and again before
+	// needs_review.
+	ReminderAfter time.Duration
+	// Minimums is the program's minimum payout per currency, minor units; affiliates may have their own.
+	Minimums map[string]int64
 }
 
 // Reconciliation configures revenue file uploads.
@@ -171,6 +190,12 @@ var defaults = map[string]any{
 	"dev.temporal_path":              "./bin/temporal",
 	"dev.data_dir":                   ".data",
 	"dev.ui_port":                    8233,
+	"payout.cycle":                   "monthly",
+	"payout.day_of_month":            1,
+	"payout.time":                    "06:00",
+	"payout.time_zone":               "UTC",
+	"payout.reminder_after":          "168h",
+	"payout.minimums":                "",
 }
 
 // Flags registers the command-line flags that override configuration keys.
@@ -319,6 +344,19 @@ func fromViper(v *viper.Viper) (Config, error) {
 			UIPort:       integer("dev.ui_port"),
 		},
 	}
+	c.Payout = Payout{
+		Cycle: v.GetString("payout.cycle"), DayOfMonth: integer("payout.day_of_month"), TimeZone: v.GetString("payout.time_zone"),
+		ReminderAfter: duration("payout.reminder_after"),
+	}
+	if _, err := fmt.Sscanf(v.GetString("payout.time"), "%d:%d", &c.Payout.Hour, &c.Payout.Minute); err != nil ||
+		c.Payout.Hour < 0 || c.Payout.Hour > 23 || c.Payout.Minute < 0 || c.Payout.Minute > 59 {
+		errs = append(errs, fmt.Errorf("payout.time (AFFRELAY_PAYOUT_TIME): %q is not a time of day such as 06:00", v.GetString("payout.time")))
+	}
+	minimums, err := payout.ParseMinimums(v.GetString("payout.minimums"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("payout.minimums (AFFRELAY_PAYOUT_MINIMUMS): %w", err))
+	}
+	c.Payout.Minimums = minimums
 	schedule, err := retrypolicy.ParseSchedule(v.GetString("delivery.retry_schedule"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("delivery.retry_schedule (AFFRELAY_DELIVERY_RETRY_SCHEDULE): %w", err))
@@ -407,6 +445,12 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Affiliate.TrackingLink == "" {
 		errs = append(errs, errors.New("affiliate.tracking_link (AFFRELAY_AFFILIATE_TRACKING_LINK): must not be empty"))
+	}
+	if _, err := payout.NewCycle(c.Payout.Cycle, c.Payout.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("payout.cycle, payout.time_zone (AFFRELAY_PAYOUT_CYCLE, AFFRELAY_PAYOUT_TIME_ZONE): %w", err))
+	}
+	if c.Payout.DayOfMonth < 1 || c.Payout.DayOfMonth > 28 {
+		errs = append(errs, errors.New("payout.day_of_month (AFFRELAY_PAYOUT_DAY_OF_MONTH): must be 1 to 28, so every month has it"))
 	}
 	if err := c.Delivery.Policy.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("delivery (AFFRELAY_DELIVERY_*): %w", err))

@@ -80,7 +80,7 @@ func TestClickAttribution(t *testing.T) {
 		require.NoError(t, e.app.Store.DB.Where("event_id = ?", "dep-1").Take(&dep).Error)
 		require.Equal(t, affiliateID, dep.AffiliateID)
 		bal := e.admin("GET", "/v1/admin/affiliates/"+affiliateID+"/balance", nil)
-		require.Equal(t, []any{map[string]any{"currency": "USD", "amount": "200.00"}}, bal.Body["balances"])
+		require.Equal(t, []any{map[string]any{"currency": "USD", "amount": "200.00", "pending": "0.00", "approved": "200.00", "on_hold": "0.00", "paid": "0.00"}}, bal.Body["balances"])
 
 		// Unknown click or affiliate code: recorded, not rejected, and listed as unattributed.
 		resp = e.visit("/c/aff_nobody?to=" + url.QueryEscape("https://casino.example/"))

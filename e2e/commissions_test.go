@@ -211,7 +211,7 @@ func TestCommissionMonth(t *testing.T) {
 		_, entriesBefore := m.ledgerCents(m.rs)
 		// Each new run re-ran RecordConversion, which found the conversion recorded and read its payout back.
 		for eventID, payout := range map[string]int64{"b-oct2": 175000, "a2-dep2": 15000, "c2-ngr": -9000, "a4-cb": -15000} {
-			res := resetToFirstTask(t, e, workflows.ConversionWorkflowID(m.integrationID, eventID))
+			res := resetToFirstTask[workflows.ConversionResult](t, e, workflows.ConversionWorkflowID(m.integrationID, eventID))
 			require.Equal(t, payout, res.PayoutMinor, eventID)
 		}
 		sumA, _ = m.ledgerCents(m.cpa)
@@ -224,10 +224,10 @@ func TestCommissionMonth(t *testing.T) {
 
 // resetToFirstTask resets a finished workflow to its first completed workflow task, as an operator would in
 // the Temporal UI, and returns the new run's result.
-func resetToFirstTask(t *testing.T, e *testEnv, workflowID string) workflows.ConversionResult {
+func resetToFirstTask[R any](t *testing.T, e *testEnv, workflowID string) R {
 	ctx, cancel := context.WithTimeout(context.Background(), loadedWait)
 	defer cancel()
-	// The conversion is recorded inside the first workflow task, before that task completes: wait for the
+	// A conversion is recorded inside the first workflow task, before that task completes: wait for the
 	// workflow to finish, so that its history has that task and the reset replaces a closed run.
 	require.NoError(t, e.app.Temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, nil), workflowID)
 	var firstTask int64
@@ -251,7 +251,7 @@ func resetToFirstTask(t *testing.T, e *testEnv, workflowID string) workflows.Con
 	})
 	require.NoError(t, err)
 	run := e.app.Temporal.GetWorkflow(ctx, workflowID, resp.GetRunId())
-	var res workflows.ConversionResult
+	var res R
 	require.NoError(t, run.Get(ctx, &res))
 	require.NotEqual(t, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), run.GetRunID())
 	return res

@@ -61,7 +61,7 @@ func TestPostbackAcceptedRecordedAndDelivered(t *testing.T) {
 
 		bal := e.admin("GET", "/v1/admin/affiliates/"+affiliateID+"/balance", nil)
 		require.Equal(t, http.StatusOK, bal.Status)
-		require.Equal(t, []any{map[string]any{"currency": "USD", "amount": "200.00"}}, bal.Body["balances"])
+		require.Equal(t, []any{map[string]any{"currency": "USD", "amount": "200.00", "pending": "0.00", "approved": "200.00", "on_hold": "0.00", "paid": "0.00"}}, bal.Body["balances"])
 
 		// A form POST and a JSON POST are accepted the same way; a deposit earns no CPA but is still delivered.
 		form := e.do("POST", "/v1/postbacks", map[string]string{"X-API-Key": key, "Content-Type": "application/x-www-form-urlencoded"},

@@ -285,11 +285,17 @@ func (e *testEnv) workflowExists(id string) bool {
 
 func (e *testEnv) deliveries(query string) []map[string]any {
 	e.t.Helper()
-	r := e.admin("GET", "/v1/admin/deliveries?"+query, nil)
+	return e.listing("/v1/admin/deliveries?"+query, "deliveries")
+}
+
+// listing GETs an admin listing and returns its items, found under name.
+func (e *testEnv) listing(path, name string) []map[string]any {
+	e.t.Helper()
+	r := e.admin("GET", path, nil)
 	require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
 	var out []map[string]any
-	for _, d := range r.Body["deliveries"].([]any) {
-		out = append(out, d.(map[string]any))
+	for _, item := range r.Body[name].([]any) {
+		out = append(out, item.(map[string]any))
 	}
 	return out
 }

@@ -149,6 +149,18 @@ var adminRoutes = []adminRoute{
 	{"POST", "/v1/admin/webhooks/{webhook}/rotate-secret", ""},
 	{"POST", "/v1/admin/webhooks/{webhook}/test", ""},
 	{"GET", "/v1/affiliates/{aff}/commissions?from=2026-01-01&to=2026-02-01", ""},
+	{"GET", "/v1/admin/payouts", ""},
+	{"GET", "/v1/admin/payouts/export?period=2026-09", ""},
+	{"GET", "/v1/admin/payouts/pay_000000000000000000000000", ""},
+	{"POST", "/v1/admin/payouts/pay_000000000000000000000000/confirm", `{"status":"paid","external_ref":"wire-1","paid_at":"2026-10-02T10:00:00Z"}`},
+	{"POST", "/v1/admin/payouts/run", `{"period":"2026-09"}`},
+	{"POST", "/v1/admin/payout-keys", `{"label":"finance"}`},
+	{"DELETE", "/v1/admin/payout-keys/pkey_000000000000000000000000", ""},
+	{"PUT", "/v1/admin/affiliates/{aff}/payout-minimums/USD", `{"amount":"50.00"}`},
+	{"GET", "/v1/admin/affiliates/{aff}/ledger-entries", ""},
+	{"GET", "/v1/admin/ledger-entries/led_000000000000000000000000/transitions", ""},
+	{"POST", "/v1/admin/ledger-entries/led_000000000000000000000000/hold", `{"reason":"fraud review"}`},
+	{"POST", "/v1/admin/ledger-entries/led_000000000000000000000000/release", `{"reason":"cleared"}`},
 }
 
 // adminCases are, for every admin route, the requests without a valid token and, for body routes, the
@@ -474,6 +486,22 @@ var hostileCases = []hostileCase{
 	{"admin: unknown delivery", req("POST", "/v1/admin/deliveries/caf%C3%A9/replay", adminJSON, ""), 404},
 	{"admin: revoke a key of another integration", req("DELETE", "/v1/admin/integrations/{sint}/keys/{keyid}", adminJSON, ""), 404},
 	{"admin: expire a secret of another integration", req("DELETE", "/v1/admin/integrations/{int}/secrets/{secretid}", adminJSON, ""), 404},
+	{"payouts: confirm an unknown payout", req("POST", "/v1/admin/payouts/pay_000000000000000000000000/confirm", adminJSON, `{"status":"paid","external_ref":"w","paid_at":"2026-10-02T10:00:00Z"}`), 404},
+	{"payouts: confirm status maybe", req("POST", "/v1/admin/payouts/pay_000000000000000000000000/confirm", adminJSON, `{"status":"maybe","external_ref":"w"}`), 400},
+	{"payouts: confirm paid without paid_at", req("POST", "/v1/admin/payouts/pay_000000000000000000000000/confirm", adminJSON, `{"status":"paid","external_ref":"w"}`), 400},
+	{"payouts: confirm amount a number", req("POST", "/v1/admin/payouts/pay_000000000000000000000000/confirm", adminJSON, `{"status":"paid","external_ref":"w","paid_at":"2026-10-02T10:00:00Z","amount":1,"currency":"USD"}`), 400},
+	{"payouts: confirm external_ref with a newline", req("POST", "/v1/admin/payouts/pay_000000000000000000000000/confirm", adminJSON, `{"status":"paid","external_ref":"w\n","paid_at":"2026-10-02T10:00:00Z"}`), 400},
+	{"payouts: run a period not ended", req("POST", "/v1/admin/payouts/run", adminJSON, `{"period":"2999-01"}`), 400},
+	{"payouts: run month 13", req("POST", "/v1/admin/payouts/run", adminJSON, `{"period":"2026-13"}`), 400},
+	{"payouts: limit 0", req("GET", "/v1/admin/payouts?limit=0", adminJSON, ""), 400},
+	{"payouts: bad cursor", req("GET", "/v1/admin/payouts?cursor=%25%25", adminJSON, ""), 400},
+	{"payouts: unknown status", req("GET", "/v1/admin/payouts?status=lost", adminJSON, ""), 400},
+	{"payouts: export without a period", req("GET", "/v1/admin/payouts/export", adminJSON, ""), 400},
+	{"payouts: negative minimum", req("PUT", "/v1/admin/affiliates/{aff}/payout-minimums/USD", adminJSON, `{"amount":"-1.00"}`), 400},
+	{"payouts: minimum in a bad currency", req("PUT", "/v1/admin/affiliates/{aff}/payout-minimums/usd", adminJSON, `{"amount":"1.00"}`), 400},
+	{"payouts: hold without a reason", req("POST", "/v1/admin/ledger-entries/led_000000000000000000000000/hold", adminJSON, `{"reason":""}`), 400},
+	{"payouts: hold an unknown entry", req("POST", "/v1/admin/ledger-entries/led_000000000000000000000000/hold", adminJSON, `{"reason":"fraud"}`), 404},
+	{"payouts: unknown entry status", req("GET", "/v1/admin/affiliates/{aff}/ledger-entries?status=gone", adminJSON, ""), 400},
 }
 
 // protocolCases are answered by Go's HTTP server before affrelay sees them, with the 5xx that RFC 9110 and

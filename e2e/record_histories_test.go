@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/webhook"
 	"github.com/affrelay/affrelay/workflows"
 )
@@ -31,7 +32,8 @@ func TestRecordHistories(t *testing.T) {
 	if dir == "" {
 		t.Skip("AFFRELAY_RECORD_HISTORIES is not set")
 	}
-	e := startApp(t, "sqlite", shortPolicy(2))
+	// Payouts remind after 3 seconds, so the reminder and needs_review path is recorded in real time.
+	e := startApp(t, "sqlite", shortPolicy(2), func(c *config.Config) { c.Payout.ReminderAfter = 3 * time.Second })
 	record := func(workflowType, scenario, workflowID string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -160,6 +162,32 @@ func TestRecordHistories(t *testing.T) {
 			id := workflows.ReconciliationPullWorkflowID(m.integrationID, "2026-10-01")
 			require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil))
 			record("ReconciliationPullWorkflow", "backfill-day", id)
+		},
+		// A cycle run by hand: one payout paid at once, one failed, one rolled over (its net is zero), one
+		// reminded, moved to needs_review, then paid.
+		"payouts": func() {
+			key, _, _ := e.setup(newSink(t, always(http.StatusOK)).srv.URL)
+			p := &payoutTest{testEnv: e, t: t, key: key, model: &payoutModel{}}
+			sep := time.Date(2026, 9, 10, 12, 0, 0, 0, time.UTC)
+			ids := map[string]string{}
+			for _, name := range []string{"paid", "failed", "rolled-over", "reminded-needs-review-paid"} {
+				ids[name] = p.affiliate("Rec "+name, "10.00")
+				p.ftd(ids[name], "rec-pay-"+name, sep, 1000)
+			}
+			p.chargeback(ids["rolled-over"], "rec-pay-rolled-over", sep.Add(time.Hour), 1000)
+			p.waitForEntries()
+			st := p.run("2026-09", 4)
+			payoutID := func(name string) string { return st[ids[name]]["payout_id"].(string) }
+			require.Equal(t, http.StatusOK, p.confirm(payoutID("paid"), nil, paid("rec-wire-1")).Status)
+			require.Equal(t, http.StatusOK, p.confirm(payoutID("failed"), nil, map[string]any{"status": "failed", "external_ref": "rec-wire-2", "reason": "account closed"}).Status)
+			eventually(t, 30*time.Second, "needs_review", func() bool {
+				return p.admin("GET", "/v1/admin/payouts/"+payoutID("reminded-needs-review-paid"), nil).Body["status"] == "needs_review"
+			})
+			require.Equal(t, http.StatusOK, p.confirm(payoutID("reminded-needs-review-paid"), nil, paid("rec-wire-3")).Status)
+			record("PayoutCycleWorkflow", "manual-run", workflows.PayoutCycleWorkflowID("monthly", "2026-09"))
+			for name, aff := range ids {
+				record("PayoutWorkflow", name, workflows.PayoutWorkflowID(aff, "2026-09", "USD"))
+			}
 		},
 	}
 	only := os.Getenv("AFFRELAY_RECORD_SCENARIOS") // comma-separated names; all when empty

@@ -33,7 +33,8 @@ type Event struct {
 func (ev Event) Deliveries(subs []store.WebhookSubscription) ([]store.Delivery, error) {
 	var out []store.Delivery
 	for _, sub := range subs {
-		if !webhook.Subscribed(sub.Events, ev.Type) {
+		// A subscription limited to one affiliate gets only that affiliate's events.
+		if !webhook.Subscribed(sub.Events, ev.Type) || (sub.AffiliateID != "" && sub.AffiliateID != ev.AffiliateID) {
 			continue
 		}
 		data := ev.Data

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/postbackurl"
 	"github.com/affrelay/affrelay/service/affiliates"
@@ -169,19 +168,6 @@ func (h *handlers) updatePostbackEndpoint(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, endpointResponse(ep))
-}
-
-func (h *handlers) balance(c *gin.Context) {
-	balances, err := h.o.Affiliates.Balances(c, c.Param("id"))
-	if err != nil {
-		serviceError(c, h.o.Logger, err)
-		return
-	}
-	out := make([]gin.H, 0, len(balances))
-	for _, b := range balances {
-		out = append(out, gin.H{"currency": b.Currency, "amount": money.Format(b.AmountMinor, b.Currency)})
-	}
-	c.JSON(http.StatusOK, gin.H{"affiliate_id": c.Param("id"), "balances": out})
 }
 
 type attemptJSON struct {

@@ -41,11 +41,15 @@ type planJSON struct {
 	Tiers         []tierJSON         `json:"tiers,omitempty"`
 	TierMode      string             `json:"tier_mode,omitempty"`
 	Carryover     bool               `json:"carryover,omitempty"`
+	HoldDays      int                `json:"hold_days,omitempty"`
 	EffectiveFrom *time.Time         `json:"effective_from,omitempty"`
 }
 
 // maxPlanTiers bounds a RevShare plan's tiers: real programmes have a handful, and each event walks them.
 const maxPlanTiers = 20
+
+// maxHoldDays bounds a plan's hold: a year is longer than any chargeback window.
+const maxHoldDays = 366
 
 // parsePlan validates a plan version; on failure it has answered 400 naming the field under prefix.
 func parsePlan(c *gin.Context, prefix string, j planJSON) (store.Plan, bool) {
@@ -71,7 +75,10 @@ func parsePlan(c *gin.Context, prefix string, j planJSON) (store.Plan, bool) {
 		}
 		return v, true
 	}
-	p := store.Plan{Type: j.Type, Currency: j.Currency, TierMode: j.TierMode, Carryover: j.Carryover}
+	if j.HoldDays < 0 || j.HoldDays > maxHoldDays {
+		return fail("hold_days", fmt.Sprintf("must be 0 to %d days", maxHoldDays))
+	}
+	p := store.Plan{Type: j.Type, Currency: j.Currency, TierMode: j.TierMode, Carryover: j.Carryover, HoldDays: j.HoldDays}
 	var ok bool
 	if p.AmountMinor, ok = amount("amount", j.Amount); !ok {
 		return p, false
@@ -113,7 +120,7 @@ func parsePlan(c *gin.Context, prefix string, j planJSON) (store.Plan, bool) {
 }
 
 func planResponse(p store.Plan) planJSON {
-	j := planJSON{ID: p.ID, Type: p.Type, Currency: p.Currency, TierMode: p.TierMode, Carryover: p.Carryover}
+	j := planJSON{ID: p.ID, Type: p.Type, Currency: p.Currency, TierMode: p.TierMode, Carryover: p.Carryover, HoldDays: p.HoldDays}
 	from := p.EffectiveFrom.UTC()
 	j.EffectiveFrom = &from
 	if p.AmountMinor != 0 {

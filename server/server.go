@@ -31,6 +31,7 @@ type Options struct {
 	Webhooks     Webhooks
 	Deliveries   Deliveries
 	Requests     Requests
+	Payouts      PayoutService
 	// Ready checks each dependency (database, Temporal); see infra.Readiness.
 	Ready        func(ctx context.Context) []infra.DependencyCheck
 	AdminTokens  []string
@@ -119,6 +120,7 @@ func New(o Options) http.Handler {
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", Deliveries.Skip))
 	h.webhookRoutes(admin.Group("/webhooks"))
 	h.reconciliationAdminRoutes(admin)
+	h.payoutRoutes(v1, admin)
 
 	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), checkParams, h.commissionReport)
 	r.GET("/c/:affiliate_code", h.limitClicks, h.click)
@@ -164,17 +166,22 @@ func (h *handlers) ready(c *gin.Context) {
 // adminAuth checks the bearer token against every configured admin token in constant time.
 func adminAuth(tokens []string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		given, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		match := 0
-		for _, t := range tokens {
-			match |= subtle.ConstantTimeCompare([]byte(given), []byte(t))
-		}
-		if !ok || given == "" || match != 1 {
+		if !hasAdminToken(c, tokens) {
 			abort(c, http.StatusUnauthorized, "unauthorized", "missing or wrong admin token in the Authorization: Bearer header")
 			return
 		}
 		c.Next()
 	}
+}
+
+// hasAdminToken reports whether the request's bearer token is one of the admin tokens, compared in constant time.
+func hasAdminToken(c *gin.Context, tokens []string) bool {
+	given, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	match := 0
+	for _, t := range tokens {
+		match |= subtle.ConstantTimeCompare([]byte(given), []byte(t))
+	}
+	return ok && given != "" && match == 1
 }
 
 // limitBody refuses a body over the limit: at once when Content-Length says so, else when reading passes it.

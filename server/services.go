@@ -46,7 +46,6 @@ type Affiliates interface {
 	StartAffiliateSignup(ctx context.Context, affiliateID string) (string, error)
 	AddPostbackEndpoint(ctx context.Context, ep store.PostbackEndpoint) (store.PostbackEndpoint, error)
 	SetPostbackEndpointEnabled(ctx context.Context, affiliateID, endpointID string, enabled bool) (store.PostbackEndpoint, error)
-	Balances(ctx context.Context, affiliateID string) ([]affiliates.Balance, error)
 	AddPlanVersion(ctx context.Context, affiliateID string, p store.Plan) (store.Plan, error)
 	PlanVersions(ctx context.Context, affiliateID string) ([]store.Plan, error)
 	SetParent(ctx context.Context, affiliateID, parentID string, shareBP int64) (store.Affiliate, error)

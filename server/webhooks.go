@@ -37,6 +37,7 @@ type webhookJSON struct {
 	URL                 string    `json:"url"`
 	Events              []string  `json:"events"`
 	Description         string    `json:"description"`
+	AffiliateID         string    `json:"affiliate_id,omitempty"`
 	Enabled             bool      `json:"enabled"`
 	DisabledReason      string    `json:"disabled_reason,omitempty"`
 	ConsecutiveFailures int       `json:"consecutive_failures"`
@@ -47,7 +48,7 @@ type webhookJSON struct {
 func webhookResponse(s store.WebhookSubscription) webhookJSON {
 	return webhookJSON{
 		ID: s.ID, Kind: s.Kind, URL: s.URL, Events: strings.Split(s.Events, ","), Description: s.Description,
-		Enabled: s.Enabled, DisabledReason: s.DisabledReason, ConsecutiveFailures: s.ConsecutiveFailures, CreatedAt: s.CreatedAt,
+		AffiliateID: s.AffiliateID, Enabled: s.Enabled, DisabledReason: s.DisabledReason, ConsecutiveFailures: s.ConsecutiveFailures, CreatedAt: s.CreatedAt,
 	}
 }
 
@@ -57,12 +58,13 @@ func (h *handlers) createWebhook(c *gin.Context) {
 		URL         string   `json:"url"`
 		Events      []string `json:"events"`
 		Description string   `json:"description"`
+		AffiliateID string   `json:"affiliate_id"`
 	}
 	if !decodeJSON(c, &req) {
 		return
 	}
 	sub, secret, err := h.o.Webhooks.CreateSubscription(c, webhooks.NewSubscription{
-		Kind: req.Kind, URL: req.URL, Events: req.Events, Description: req.Description,
+		Kind: req.Kind, URL: req.URL, Events: req.Events, Description: req.Description, AffiliateID: req.AffiliateID,
 	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)

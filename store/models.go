@@ -52,19 +52,21 @@ type Affiliate struct {
 // Plan is one version of an affiliate's commission plan, effective from a point in time so later versions
 // never rewrite the past. Entries name the version that paid them.
 type Plan struct {
-	ID                     string    `gorm:"primaryKey;size:40"`
-	AffiliateID            string    `gorm:"size:40;not null;uniqueIndex:idx_plan_affiliate_from"`
-	Type                   string    `gorm:"size:16;not null"` // cpa, revshare, hybrid
-	AmountMinor            int64     `gorm:"not null"`         // the CPA
-	Currency               string    `gorm:"size:3;not null"`
-	MinFirstDepositMinor   int64     `gorm:"not null;default:0"`
-	CumulativeDepositMinor int64     `gorm:"not null;default:0"`
-	WindowDays             int       `gorm:"not null;default:0"`
-	Tiers                  string    `gorm:"type:text"` // JSON [{"from_minor":0,"rate_bp":2500},...]
-	TierMode               string    `gorm:"size:8"`
-	Carryover              bool      `gorm:"not null;default:false"`
-	EffectiveFrom          time.Time `gorm:"not null;uniqueIndex:idx_plan_affiliate_from"`
-	CreatedAt              time.Time
+	ID                     string `gorm:"primaryKey;size:40"`
+	AffiliateID            string `gorm:"size:40;not null;uniqueIndex:idx_plan_affiliate_from"`
+	Type                   string `gorm:"size:16;not null"` // cpa, revshare, hybrid
+	AmountMinor            int64  `gorm:"not null"`         // the CPA
+	Currency               string `gorm:"size:3;not null"`
+	MinFirstDepositMinor   int64  `gorm:"not null;default:0"`
+	CumulativeDepositMinor int64  `gorm:"not null;default:0"`
+	WindowDays             int    `gorm:"not null;default:0"`
+	Tiers                  string `gorm:"type:text"` // JSON [{"from_minor":0,"rate_bp":2500},...]
+	TierMode               string `gorm:"size:8"`
+	Carryover              bool   `gorm:"not null;default:false"`
+	// HoldDays is how long the version's entries stay pending (for chargebacks) before they can be paid.
+	HoldDays      int       `gorm:"not null;default:0"`
+	EffectiveFrom time.Time `gorm:"not null;uniqueIndex:idx_plan_affiliate_from"`
+	CreatedAt     time.Time
 }
 
 // FXRate is how many units of Quote one unit of Base buys, scaled by 10^8, from EffectiveFrom on.
@@ -134,7 +136,10 @@ type LedgerEntry struct {
 	Period      string `gorm:"size:7"`
 	BaseMinor   int64  `gorm:"not null;default:0"`
 	OriginalKey string `gorm:"size:300"`
-	CreatedAt   time.Time
+	// Status is pending, approved, on_hold or paid (package payout). Only the status ever changes; every
+	// change is recorded in entry_transitions.
+	Status    string `gorm:"size:16;not null;default:pending;index"`
+	CreatedAt time.Time
 }
 
 // RevSharePeriod sums an affiliate's RevShare entries of one period (month and plan version): the NGR added
@@ -215,6 +220,8 @@ type WebhookSubscription struct {
 	URL         string `gorm:"size:2048;not null"`
 	Events      string `gorm:"size:1024;not null"` // comma-separated event types
 	Description string `gorm:"size:512"`
+	// AffiliateID, when set, limits the subscription to events about that affiliate (e.g. its own payouts).
+	AffiliateID string `gorm:"size:40;index"`
 	Enabled     bool   `gorm:"not null"`
 	// DisabledReason says why the subscription was disabled (auto-disable, 410, operator).
 	DisabledReason string `gorm:"size:256"`
@@ -242,4 +249,5 @@ var models = []any{
 	&WebhookSubscription{}, &WebhookSecret{},
 	&SigningSecret{}, &AuditRecord{},
 	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},
+	&EntryTransition{}, &Payout{}, &PayoutLine{}, &AffiliatePayoutMinimum{}, &PayoutKey{},
 }

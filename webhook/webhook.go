@@ -23,6 +23,10 @@ const (
 	DeliveryNeedsReview  = "delivery.needs_review"
 	EndpointDisabled     = "endpoint.disabled"
 	ReconciliationDone   = "reconciliation.completed"
+	PayoutRequested      = "payout.requested"
+	PayoutReminder       = "payout.reminder"
+	PayoutProcessed      = "payout.processed"
+	PayoutFailed         = "payout.failed"
 	Test                 = "webhook.test"
 )
 
@@ -37,6 +41,7 @@ const (
 var EventTypes = []string{
 	ConversionRecorded, CommissionCalculated, CommissionReversed, CommissionReport, AffiliateCreated,
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
+	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
 }
 
 // Subscription kinds. A CRM subscription receives the CRM payload shape, and only for CRMEventTypes.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/payout"
 	"github.com/affrelay/affrelay/workflows"
 )
 
@@ -35,7 +36,7 @@ func Dial(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
 }
 
 // New registers every workflow and activity on a worker for the task queue.
-func New(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
+func New(c client.Client, taskQueue string, acts *activities.Activities, payouts *activities.Payouts) worker.Worker {
 	// On shutdown, in-flight deliveries get time to finish instead of being cancelled and retried elsewhere.
 	w := worker.New(c, taskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
 	for _, wf := range workflows.All {
@@ -43,6 +44,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) worker.
 	}
 	w.RegisterActivity(acts)
 	w.RegisterActivity(activities.NewReconciliation(acts))
+	w.RegisterActivity(payouts)
 	return w
 }
 
@@ -74,6 +76,36 @@ func EnsureCommissionReportSchedule(ctx context.Context, c client.Client, taskQu
 			ID:        "commission-reports:" + taskQueue,
 			Workflow:  workflows.CommissionReportsWorkflow,
 			Args:      []any{workflows.CommissionReportsInput{}},
+			TaskQueue: taskQueue,
+		},
+	})
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule %s: %w", id, err)
+	}
+	return nil
+}
+
+// EnsurePayoutSchedule creates the payout cycle's Schedule for the task queue unless it exists: monthly on the
+// configured day, or weekly on Mondays (a bi-weekly cycle skips every other week), at the configured time in
+// the configured time zone. Like the report Schedule, an existing one is left as an operator may have edited it.
+func EnsurePayoutSchedule(ctx context.Context, c client.Client, taskQueue string, cfg config.Payout) error {
+	id := workflows.PayoutScheduleID(cfg.Cycle, taskQueue)
+	at := client.ScheduleCalendarSpec{
+		Hour:   []client.ScheduleRange{{Start: cfg.Hour}},
+		Minute: []client.ScheduleRange{{Start: cfg.Minute}},
+	}
+	if cfg.Cycle == payout.Monthly {
+		at.DayOfMonth = []client.ScheduleRange{{Start: cfg.DayOfMonth}}
+	} else {
+		at.DayOfWeek = []client.ScheduleRange{{Start: int(time.Monday)}}
+	}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   id,
+		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{at}, TimeZoneName: cfg.TimeZone},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        "payout-cycle:" + cfg.Cycle + ":" + taskQueue,
+			Workflow:  workflows.PayoutCycleWorkflow,
+			Args:      []any{workflows.PayoutCycleInput{Cycle: cfg.Cycle, TimeZone: cfg.TimeZone}},
 			TaskQueue: taskQueue,
 		},
 	})

@@ -21,11 +21,16 @@ import (
 
 var acts *activities.Activities
 
-func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
-	t.Helper()
+// quietEnv is a test environment that logs nothing.
+func quietEnv() *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := s.NewTestWorkflowEnvironment()
+	return s.NewTestWorkflowEnvironment()
+}
+
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	env := quietEnv()
 	env.RegisterWorkflow(DeliveryWorkflow)
 	env.RegisterWorkflow(ConversionWorkflow)
 	env.RegisterWorkflow(AffiliateSignupWorkflow)

@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 	"gorm.io/gorm"
@@ -132,9 +131,7 @@ func (f *webhookFixture) planOne(key string) string {
 // run executes the delivery's workflow; decide, when set, is what an operator does three hours in, long after
 // the series ended in review. It returns the workflow IDs of the child deliveries the workflow started.
 func (f *webhookFixture) run(deliveryID string, decide func(env *testsuite.TestWorkflowEnvironment)) (DeliveryResult, []string) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := s.NewTestWorkflowEnvironment()
+	env := quietEnv()
 	env.RegisterWorkflow(DeliveryWorkflow)
 	env.RegisterActivity(f.acts)
 	var children []string

@@ -95,24 +95,6 @@ func (s *Service) Affiliate(ctx context.Context, id string) (store.Affiliate, er
 	return aff, store.NotFound(err, "affiliate "+id)
 }
 
-// Balance is an affiliate's ledger total in one currency.
-type Balance struct {
-	Currency    string
-	AmountMinor int64
-}
-
-// Balances sums an affiliate's ledger per currency.
-func (s *Service) Balances(ctx context.Context, affiliateID string) ([]Balance, error) {
-	if _, err := s.Affiliate(ctx, affiliateID); err != nil {
-		return nil, err
-	}
-	var out []Balance
-	err := s.Store.DB.WithContext(ctx).Model(&store.LedgerEntry{}).
-		Select("currency, SUM(amount_minor) AS amount_minor").Where("affiliate_id = ?", affiliateID).
-		Group("currency").Order("currency").Scan(&out).Error
-	return out, err
-}
-
 // ErrSignupNotStarted says the affiliate was created but its signup workflow could not be started yet;
 // StartAffiliateSignup (POST /v1/admin/affiliates/{id}/signup) starts it later.
 var ErrSignupNotStarted = errors.New("signup workflow not started")

@@ -33,10 +33,11 @@ type Settings struct {
 	HTTP *http.Client
 }
 
-// NewSubscription is what a webhook subscription is created with.
+// NewSubscription is what a webhook subscription is created with. AffiliateID, when set, limits it to events
+// about that affiliate.
 type NewSubscription struct {
-	Kind, URL, Description string
-	Events                 []string
+	Kind, URL, Description, AffiliateID string
+	Events                              []string
 }
 
 // SubscriptionUpdate changes the fields that are set.
@@ -62,7 +63,10 @@ func (s *Service) CreateSubscription(ctx context.Context, in NewSubscription) (s
 	}
 	sub := store.WebhookSubscription{
 		ID: store.NewID("whs"), Kind: in.Kind, URL: in.URL, Events: strings.Join(in.Events, ","),
-		Description: in.Description, Enabled: true,
+		Description: in.Description, AffiliateID: in.AffiliateID, Enabled: true,
+	}
+	if in.AffiliateID != "" && store.AffiliateExists(s.Store.DB.WithContext(ctx), in.AffiliateID) != nil {
+		return sub, "", apperr.Invalid("affiliate_id", "names no affiliate")
 	}
 	if len(in.Events) == 0 {
 		return sub, "", apperr.Invalid("events", "must name at least one event")
