@@ -286,8 +286,10 @@ func CreateStatement(tx *gorm.DB, in NewStatement, now time.Time) (Payout, bool,
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return p, false, err
 	}
+	// Locked (PostgreSQL), so an admin's hold of one of them waits for this statement and then finds it on it.
 	var entries []LedgerEntry
-	if err := unlocked(tx).Where("affiliate_id = ? AND currency = ? AND event_at < ?", in.AffiliateID, in.Currency, in.Period.End).
+	if err := unlocked(tx).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("affiliate_id = ? AND currency = ? AND event_at < ?", in.AffiliateID, in.Currency, in.Period.End).
 		Order("event_at, id").Find(&entries).Error; err != nil {
 		return p, false, err
 	}

@@ -183,3 +183,22 @@ func TestPayoutWorkflowStartedTwiceMakesOneStatement(t *testing.T) {
 	require.NoError(t, f.db.Model(&store.Payout{}).Count(&n).Error)
 	require.EqualValues(t, 1, n)
 }
+
+// An affiliate's own minimum overrides the program's, both ways.
+func TestPayoutMinimumOverride(t *testing.T) {
+	f := newPayoutFixture(t)
+	period := payout.Period{Key: "2026-11", Start: utc(2026, 11, 1, 0), End: utc(2026, 12, 1, 0)}
+	lower, _ := f.affiliate(0, dated{utc(2026, 11, 5, 12), 1000})  // 10.00: under the program's 20.00, over its own 5.00
+	higher, _ := f.affiliate(0, dated{utc(2026, 11, 5, 12), 5000}) // 50.00: over the program's 20.00, under its own 100.00
+	require.NoError(t, store.SetPayoutMinimum(f.db, store.AffiliatePayoutMinimum{AffiliateID: lower, Currency: "USD", AmountMinor: 500}))
+	require.NoError(t, store.SetPayoutMinimum(f.db, store.AffiliatePayoutMinimum{AffiliateID: higher, Currency: "USD", AmountMinor: 10000}))
+	_, err := store.ApproveDueEntries(f.db, "", utc(2026, 12, 1, 6))
+	require.NoError(t, err)
+	for aff, want := range map[string]string{lower: payout.Awaiting, higher: payout.RolledOver} {
+		env := f.env(utc(2026, 12, 1, 6))
+		env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+		env.ExecuteWorkflow(PayoutWorkflow, PayoutInput{AffiliateID: aff, Currency: "USD", Cycle: payout.Monthly, Period: period})
+		require.Equal(t, want, f.payout(aff, "2026-11").Status)
+	}
+	require.Equal(t, "net 50.00 is below the minimum payout of 100.00: carried to the next statement", f.payout(higher, "2026-11").Reason)
+}
