@@ -291,6 +291,13 @@ func fromViper(v *viper.Viper) (Config, error) {
 		}
 		return d
 	}
+	// optionalDuration is a duration where 0 turns the feature off.
+	optionalDuration := func(key string) time.Duration {
+		if strings.TrimSpace(v.GetString(key)) == "0" {
+			return 0
+		}
+		return duration(key)
+	}
 	integer := func(key string) int {
 		n, err := castInt(v.Get(key))
 		if err != nil {
@@ -319,7 +326,7 @@ func fromViper(v *viper.Viper) (Config, error) {
 				MaxRetryAfter: duration("delivery.max_retry_after"),
 			},
 			Timeout:             duration("delivery.timeout"),
-			FirstAttemptTimeout: duration("delivery.first_attempt_timeout"),
+			FirstAttemptTimeout: optionalDuration("delivery.first_attempt_timeout"),
 			WebhookSecretGrace:  duration("delivery.webhook_secret_grace"),
 			AutoDisableAfter:    integer("delivery.auto_disable_after"),
 		},

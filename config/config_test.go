@@ -96,6 +96,9 @@ func TestLoadEnv(t *testing.T) {
 			require.Equal(t, 3, c.Delivery.Policy.MaxAttempts)
 			require.Equal(t, 24*time.Hour, c.Delivery.Policy.Window) // untouched default
 		}},
+		{"the first attempt inline by default, or not at all", map[string]string{"AFFRELAY_DELIVERY_FIRST_ATTEMPT_TIMEOUT": "0"}, func(t *testing.T, c Config) {
+			require.Zero(t, c.Delivery.FirstAttemptTimeout)
+		}},
 		{"timeout, window and skew", map[string]string{"AFFRELAY_DELIVERY_TIMEOUT": "2500ms", "AFFRELAY_DELIVERY_WINDOW": "48h", "AFFRELAY_POSTBACK_FUTURE_SKEW": "90s"}, func(t *testing.T, c Config) {
 			require.Equal(t, 2500*time.Millisecond, c.Delivery.Timeout)
 			require.Equal(t, 48*time.Hour, c.Delivery.Policy.Window)
@@ -265,6 +268,9 @@ func TestLoadInvalidValues(t *testing.T) {
 		{"AFFRELAY_DELIVERY_TIMEOUT", "0s", "load"},
 		{"AFFRELAY_DELIVERY_TIMEOUT", "10", "load"},
 		{"AFFRELAY_DELIVERY_WINDOW", "forever", "load"},
+		{"AFFRELAY_DELIVERY_FIRST_ATTEMPT_TIMEOUT", "-1s", "load"},
+		{"AFFRELAY_DELIVERY_FIRST_ATTEMPT_TIMEOUT", "6s", "validate"},
+		{"AFFRELAY_TEMPORAL_WORKFLOW_CACHE_SIZE", "0", "validate"},
 		{"AFFRELAY_POSTBACK_FUTURE_SKEW", "-5m", "load"},
 		{"AFFRELAY_HTTP_MAX_BODY_BYTES", "1MB", "load"},
 		{"AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS", "10.0.0.0/33", "load"},
