@@ -165,3 +165,40 @@ func TestResetOfInlineDeliveredConversionSendsNothingTwice(t *testing.T) {
 		require.EqualValues(t, 1, e.count(&store.LedgerEntry{}, "affiliate_id = ?", affiliateID))
 	})
 }
+
+func TestHangingReceiverDoesNotHoldOtherFirstAttempts(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		healthy := newSink(t, always(http.StatusOK))
+		hanging := newSink(t, func(int) int { time.Sleep(4 * time.Second); return http.StatusOK })
+		key, integrationID, affiliateID := e.setup(healthy.srv.URL)
+		r := e.admin("POST", "/v1/admin/affiliates/"+affiliateID+"/postback-endpoints", map[string]any{
+			"url": hanging.srv.URL + "/pb?tx={transaction_id}", "method": "GET", "events": []string{"ftd"},
+		})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		require.Equal(t, "accepted", e.postback(key, ftd("evt-hang", affiliateID)).Body["status"])
+
+		// Both first attempts ran at once; the hanging one was cut at the first-attempt timeout (2 s) and went on
+		// in a DeliveryWorkflow, the healthy one was delivered inline.
+		id := workflows.ConversionWorkflowID(integrationID, "evt-hang")
+		var res workflows.ConversionResult
+		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), &res))
+		require.Len(t, res.Deliveries, 2)
+		require.Len(t, res.Delivered, 1)
+		var slowID string
+		for _, d := range e.deliveries("event_id=evt-hang") {
+			attempts := d["attempts"].([]any)
+			require.Len(t, attempts, 1)
+			first := attempts[0].(map[string]any)
+			if d["id"] == res.Delivered[0] {
+				require.Equal(t, "delivered", d["status"])
+				require.False(t, e.workflowExists(workflows.DeliveryWorkflowID(d["id"].(string))))
+				continue
+			}
+			slowID = d["id"].(string)
+			require.Equal(t, "pending", d["status"])
+			require.Equal(t, "timeout", first["error"])
+		}
+		require.True(t, e.workflowExists(workflows.DeliveryWorkflowID(slowID)), "the timed-out delivery continues in its workflow")
+		require.Len(t, healthy.received(), 1)
+	})
+}

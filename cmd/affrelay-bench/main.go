@@ -163,9 +163,10 @@ func run(ctx context.Context, o options) (report, error) {
 		rep.Baselines = append(rep.Baselines, b)
 	}
 	for _, v := range o.variants {
+		// A variant that fails is reported as failed; the others still run.
 		vr, err := runVariant(ctx, o, v, recv)
 		if err != nil {
-			return rep, fmt.Errorf("variant %s: %w", v.label, err)
+			vr.Error = err.Error()
 		}
 		rep.Variants = append(rep.Variants, vr)
 	}

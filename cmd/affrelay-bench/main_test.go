@@ -47,6 +47,7 @@ func TestSmoke(t *testing.T) {
 	}
 	require.Len(t, rep.Variants, 1)
 	v := rep.Variants[0]
+	require.Empty(t, v.Error)
 	require.Len(t, v.Phases, 2)
 	for _, ph := range v.Phases {
 		require.Empty(t, ph.FirstError, ph.Name)

@@ -27,6 +27,7 @@ type report struct {
 type variantResult struct {
 	Label   string        `json:"label"`
 	Env     []string      `json:"env,omitempty"`
+	Error   string        `json:"error,omitempty"`
 	Phases  []phaseResult `json:"phases"`
 	History *historyCheck `json:"history,omitempty"`
 	Dead    *deadResult   `json:"dead,omitempty"`
@@ -123,6 +124,9 @@ func (r report) print(out io.Writer) {
 	w.Flush()
 	fmt.Fprintln(out)
 	for _, v := range r.Variants {
+		if v.Error != "" {
+			fmt.Fprintf(out, "%s: FAILED: %s\n", v.Label, v.Error)
+		}
 		fmt.Fprintf(out, "%s: closed-loop delivered/s ÷ bare start+activity (eager) = %.2f×; CPU per event ÷ bare no-op (eager) = %.2f×\n",
 			v.Label, v.ClosedToActivityEager, v.CPUToNoop)
 		if h := v.History; h != nil {
