@@ -2,7 +2,6 @@
 package activities
 
 import (
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -10,7 +9,8 @@ import (
 	"github.com/affrelay/affrelay/store"
 )
 
-// Activities holds the dependencies of every activity; it is registered once per worker.
+// Activities holds the dependencies of every activity; it is registered once per worker. Activities log
+// through activity.GetLogger, so every line carries the workflow id, run id and attempt.
 type Activities struct {
 	Store  *store.Store
 	HTTP   *http.Client
@@ -18,7 +18,6 @@ type Activities struct {
 	// FirstAttemptTimeout bounds the inline first attempt of a conversion's deliveries; 0 starts a
 	// DeliveryWorkflow for every delivery instead.
 	FirstAttemptTimeout time.Duration
-	Logger              *slog.Logger
 	Webhooks            WebhookSettings
 	// ReconciliationMaxBytes caps a pulled revenue file, as reconciliation.max_file_bytes caps an upload.
 	ReconciliationMaxBytes int64
@@ -34,9 +33,9 @@ type WebhookSettings struct {
 const DefaultAutoDisableAfter = 5
 
 // New builds the activities; client sends the deliveries (outbound.NewClient).
-func New(s *store.Store, policy retrypolicy.Policy, client *http.Client, logger *slog.Logger) *Activities {
+func New(s *store.Store, policy retrypolicy.Policy, client *http.Client) *Activities {
 	return &Activities{
-		Store: s, Policy: policy, Logger: logger, HTTP: client,
+		Store: s, Policy: policy, HTTP: client,
 		Webhooks: WebhookSettings{AutoDisableAfter: DefaultAutoDisableAfter}, ReconciliationMaxBytes: 256 << 20,
 	}
 }

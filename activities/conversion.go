@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -108,10 +110,42 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 		res.Deliveries = append(postbacks, res.Deliveries...)
 		return err
 	})
+	var missing *MissingRate
+	if errors.As(err, &missing) {
+		// Nothing was written; the workflow waits for the rate (fx.rate_missing) and runs this again.
+		return RecordConversionResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeFXRateMissing, nil, *missing)
+	}
 	if err != nil {
 		return RecordConversionResult{}, fmt.Errorf("record conversion %s: %w", in.WorkflowID, err)
 	}
 	return res, nil
+}
+
+// ReportConversionProblemInput says why a conversion cannot be recorded yet: Type is webhook.FXRateMissing
+// (with the missing rate) or webhook.ConversionStuck.
+type ReportConversionProblemInput struct {
+	Type string
+	Data webhook.ConversionProblemData
+}
+
+// ReportConversionProblemResult lists the deliveries announcing the problem, to start by Policy.
+type ReportConversionProblemResult struct {
+	Deliveries []DeliveryRef
+	Policy     retrypolicy.Policy
+}
+
+// ReportConversionProblem plans the ops event of a conversion that waits (fx.rate_missing) or is stuck
+// (conversion.stuck), once per workflow run, and logs it.
+func (a *Activities) ReportConversionProblem(ctx context.Context, in ReportConversionProblemInput) (ReportConversionProblemResult, error) {
+	info := activity.GetInfo(ctx)
+	activity.GetLogger(ctx).Error("conversion cannot be recorded yet", "event_type", in.Type, "reason", in.Data.Reason)
+	res := ReportConversionProblemResult{Policy: a.Policy}
+	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		res.Deliveries, err = planWebhookEvent(tx, eventplan.ConversionProblem(in.Type, info.WorkflowExecution.RunID, time.Now().UTC(), in.Data))
+		return err
+	})
+	return res, err
 }
 
 // upsertConversion inserts the conversion unless it is recorded already, and says whether it inserted it.

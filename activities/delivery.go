@@ -149,7 +149,7 @@ func (a *Activities) FirstAttempt(ctx context.Context, in FirstAttemptInput) (Fi
 func (a *Activities) loadDelivery(ctx context.Context, id string) (store.Delivery, error) {
 	var d store.Delivery
 	if err := a.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&d).Error; err != nil {
-		return d, fmt.Errorf("load delivery %s: %w", id, err)
+		return d, notFound(fmt.Errorf("load delivery %s: %w", id, err), "delivery "+id)
 	}
 	return d, nil
 }
@@ -188,14 +188,14 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 	if o.number, err = a.storeAttempt(ctx, d, attempt, o.verdict.Outcome == retrypolicy.Delivered); err != nil {
 		return o, err
 	}
-	a.Logger.Info("delivery attempt", "delivery_id", d.ID, "kind", d.Kind, "attempt", o.number, "status_code", resp.StatusCode,
+	activity.GetLogger(ctx).Info("delivery attempt", "delivery_id", d.ID, "kind", d.Kind, "attempt", o.number, "status_code", resp.StatusCode,
 		"outcome", o.verdict.Outcome.String(), "duration_ms", attempt.DurationMS)
 	if o.verdict.Outcome == retrypolicy.Gone && d.Kind == store.DeliveryKindPostback {
 		if err := db.Model(&store.PostbackEndpoint{}).Where("id = ?", d.EndpointID).
 			Updates(map[string]any{"enabled": false, "disabled_reason": "receiver answered 410 Gone"}).Error; err != nil {
 			return o, err
 		}
-		a.Logger.Warn("endpoint disabled: receiver answered 410 Gone", "endpoint_id", d.EndpointID, "affiliate_id", d.AffiliateID)
+		activity.GetLogger(ctx).Warn("endpoint disabled: receiver answered 410 Gone", "endpoint_id", d.EndpointID, "affiliate_id", d.AffiliateID)
 	}
 	return o, nil
 }
@@ -206,7 +206,7 @@ func (a *Activities) loadTarget(db *gorm.DB, d store.Delivery, now time.Time) (t
 	if d.Kind != store.DeliveryKindWebhook {
 		var ep store.PostbackEndpoint
 		if err := db.Where("id = ?", d.EndpointID).Take(&ep).Error; err != nil {
-			return target{}, fmt.Errorf("load endpoint %s: %w", d.EndpointID, err)
+			return target{}, notFound(fmt.Errorf("load endpoint %s: %w", d.EndpointID, err), "postback endpoint "+d.EndpointID)
 		}
 		h := http.Header{"Idempotency-Key": {d.ID}}
 		if d.Body != "" {
@@ -291,7 +291,7 @@ func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatus
 	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var d store.Delivery
 		if err := tx.Where("id = ?", in.DeliveryID).Take(&d).Error; err != nil {
-			return err
+			return notFound(err, "delivery "+in.DeliveryID)
 		}
 		subscriptionID = d.EndpointID
 		entersReview := in.Status == store.DeliveryNeedsReview && d.Status != store.DeliveryNeedsReview
@@ -307,15 +307,19 @@ func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatus
 		res.Deliveries, disabledReason, err = a.planReviewEvents(tx, d, entersReview, in.TargetGone)
 		return err
 	})
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return SetDeliveryStatusResult{}, err // returned as it is, so Temporal sees that it is non-retryable
+	}
 	if err != nil {
 		return SetDeliveryStatusResult{}, fmt.Errorf("set delivery %s %s: %w", in.DeliveryID, in.Status, err)
 	}
 	if in.Status == store.DeliveryNeedsReview {
 		// The alert: ops find these in the log, the Temporal UI (DeliveryState) and /v1/admin/deliveries.
-		a.Logger.Error("delivery needs review", "delivery_id", in.DeliveryID, "reason", in.Reason)
+		activity.GetLogger(ctx).Error("delivery needs review", "delivery_id", in.DeliveryID, "reason", in.Reason)
 	}
 	if disabledReason != "" {
-		a.Logger.Warn("webhook subscription disabled", "subscription_id", subscriptionID, "delivery_id", in.DeliveryID, "reason", disabledReason)
+		activity.GetLogger(ctx).Warn("webhook subscription disabled", "subscription_id", subscriptionID, "delivery_id", in.DeliveryID, "reason", disabledReason)
 	}
 	return res, nil
 }

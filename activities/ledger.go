@@ -95,14 +95,21 @@ func addToRevSharePeriod(tx *gorm.DB, e commission.Entry) error {
 	}).Create(&store.RevSharePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, NGRMinor: e.BaseMinor, WrittenMinor: e.AmountMinor}).Error
 }
 
-// ErrNoRate says an event cannot be converted yet; the activity retries until an admin adds the rate.
-var ErrNoRate = errors.New("no FX rate")
+// MissingRate says an event cannot be converted until an admin adds the rate; the conversion waits for it.
+type MissingRate struct {
+	Base, Quote string
+	At          time.Time
+}
+
+func (e *MissingRate) Error() string {
+	return fmt.Sprintf("no FX rate from %s to %s in force at %s: add one with POST /v1/admin/fx-rates", e.Base, e.Quote, e.At.Format(time.RFC3339))
+}
 
 func (s ledgerSource) Rate(from, to string, at time.Time) (int64, error) {
 	var r store.FXRate
 	err := s.tx.Where("base = ? AND quote = ? AND effective_from <= ?", from, to, at).Order("effective_from DESC").Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return 0, fmt.Errorf("%w from %s to %s in force at %s: add one with POST /v1/admin/fx-rates", ErrNoRate, from, to, at.Format(time.RFC3339))
+		return 0, &MissingRate{Base: from, Quote: to, At: at}
 	}
 	return r.RateE8, err
 }

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -36,7 +35,7 @@ func TestRecordConversionWritesEntriesOnce(t *testing.T) {
 		Tiers: `[{"from_minor":0,"rate_bp":2500}]`, TierMode: "tiered", EffectiveFrom: time.Unix(0, 0).UTC(),
 	}).Error)
 	require.NoError(t, db.Create(&store.FXRate{ID: "fx1", Base: "EUR", Quote: "USD", RateE8: 110000000, EffectiveFrom: time.Unix(0, 0).UTC()}).Error)
-	a := New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}), slog.Default())
+	a := New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}))
 	at := time.Date(2026, 10, 5, 10, 0, 0, 0, time.UTC)
 	events := []postback.Event{
 		{EventID: "f", Type: postback.FTD, AffiliateID: "child", PlayerID: "p", AmountMinor: 5000, Currency: "USD", OccurredAt: at},
@@ -87,7 +86,7 @@ func BenchmarkRecordConversionRevShare(b *testing.B) {
 		ID: "v1", AffiliateID: "child", Type: "revshare", Currency: "USD", Carryover: true,
 		Tiers: `[{"from_minor":0,"rate_bp":2500},{"from_minor":1000000,"rate_bp":3000}]`, TierMode: "ladder", EffectiveFrom: time.Unix(0, 0).UTC(),
 	}).Error)
-	a := New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}), slog.Default())
+	a := New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}))
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ResetTimer()
 	for i := range b.N {
@@ -105,7 +104,7 @@ func TestChargebackBeforeItsDepositIsAppliedWhenTheDepositArrives(t *testing.T) 
 	s := openStore(t)
 	require.NoError(t, s.DB.Create(&store.Affiliate{ID: "aff", Name: "A"}).Error)
 	require.NoError(t, s.DB.Create(&store.Plan{ID: "v1", AffiliateID: "aff", Type: "cpa", AmountMinor: 20000, Currency: "USD", EffectiveFrom: time.Unix(0, 0).UTC()}).Error)
-	a := New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}), slog.Default())
+	a := New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}))
 	at := time.Date(2026, 10, 5, 10, 0, 0, 0, time.UTC)
 	record := func(ev postback.Event) RecordConversionResult {
 		res, err := a.RecordConversion(context.Background(), RecordConversionInput{IntegrationID: "int", WorkflowID: "wf-" + ev.EventID, Event: ev})

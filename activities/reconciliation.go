@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -32,15 +31,14 @@ type Reconciliation struct {
 	// ChunkRows is how many rows one transaction compares and corrects.
 	ChunkRows int
 	// HTTP fetches scheduled pulls (the outbound client: no private targets unless allowed).
-	HTTP   *http.Client
-	Logger *slog.Logger
+	HTTP *http.Client
 	// MaxFileBytes caps a pulled file after decompression.
 	MaxFileBytes int64
 }
 
 // NewReconciliation builds the reconciliation activities on the conversion activities' store and ledger.
 func NewReconciliation(a *Activities) *Reconciliation {
-	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: 1000, HTTP: a.HTTP, Logger: a.Logger, MaxFileBytes: a.ReconciliationMaxBytes}
+	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: 1000, HTTP: a.HTTP, MaxFileBytes: a.ReconciliationMaxBytes}
 }
 
 // WorkflowIDPrefix marks conversions written by a reconciliation: their WorkflowID is the batch's workflow id.

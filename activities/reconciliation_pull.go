@@ -113,7 +113,7 @@ func (r *Reconciliation) RecordPullFailure(ctx context.Context, in RecordPullFai
 	} else if err != nil {
 		return RecordPullFailureResult{}, err
 	}
-	r.Logger.Error("ALERT reconciliation pull failed", "integration_id", in.IntegrationID, "day", in.Day, "batch_id", b.ID,
+	activity.GetLogger(ctx).Error("ALERT reconciliation pull failed", "integration_id", in.IntegrationID, "day", in.Day, "batch_id", b.ID,
 		"error", in.Error, "at", time.Now().UTC())
 	return RecordPullFailureResult{BatchID: b.ID}, nil
 }

@@ -90,7 +90,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	starter := start.Starter{Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, Eager: o.Work}
 	a.Conversions = &conversions.Service{Store: a.Store, Start: starter}
 	a.Integrations = &integrations.Service{Store: a.Store}
-	a.Affiliates = &affiliates.Service{Store: a.Store, Start: starter, TrackingLink: cfg.Affiliate.TrackingLink}
+	a.Affiliates = &affiliates.Service{Store: a.Store, Start: starter, TrackingLink: cfg.Affiliate.TrackingLink, Logger: o.Logger}
 	a.Webhooks = &webhooks.Service{Store: a.Store, Settings: webhooks.Settings{
 		SecretGrace: cfg.Delivery.WebhookSecretGrace, HTTP: httpClient,
 	}}
@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		if err := worker.EnsureSearchAttributes(ctx, a.Temporal, cfg.Temporal.Namespace); err != nil {
 			o.Logger.Warn("could not register search attributes; create them on the server", "error", err)
 		}
-		acts := activities.New(a.Store, cfg.Delivery.Policy, httpClient, o.Logger)
+		acts := activities.New(a.Store, cfg.Delivery.Policy, httpClient)
 		acts.Webhooks.AutoDisableAfter = cfg.Delivery.AutoDisableAfter
 		acts.FirstAttemptTimeout = cfg.Delivery.FirstAttemptTimeout
 		// The cache is per process and must be sized before the worker starts.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/webhook"
 	"github.com/affrelay/affrelay/workflows"
 )
@@ -93,6 +96,26 @@ func TestRecordHistories(t *testing.T) {
 			awaitState("rec-retry", "delivered")
 			record("ConversionWorkflow", "conversion-first-attempt-failed", workflows.ConversionWorkflowID(integrationID, "rec-retry"))
 			record("DeliveryWorkflow", "retried-delivered", workflows.DeliveryWorkflowID(id))
+		},
+		// The FX rate is missing: the conversion waits (fx_rate_missing) until the rate is added.
+		"conversion-fx-rate-missing": func() {
+			r := e.admin("POST", "/v1/admin/integrations", map[string]any{"name": "casino-" + store.NewID("n")})
+			key, integrationID := r.Body["api_key"].(string), r.Body["id"].(string)
+			r = e.admin("POST", "/v1/admin/affiliates", map[string]any{"name": "FX", "plan": map[string]any{
+				"type": "cpa", "amount": "150.00", "currency": "USD", "qualification": map[string]any{"min_first_deposit": "50.00"},
+			}})
+			q := url.Values{"event_id": {"rec-fx"}, "event": {"ftd"}, "affiliate_id": {r.Body["id"].(string)}, "amount": {"75.00"}, "currency": {"EUR"}}
+			require.Equal(t, "accepted", e.postback(key, q).Body["status"])
+			id := workflows.ConversionWorkflowID(integrationID, "rec-fx")
+			eventually(t, 30*time.Second, "rec-fx waiting for its rate", func() bool {
+				res, err := e.app.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+					Query: workflows.ConversionStateKey.GetName() + " = '" + workflows.ConversionStateFXRateMissing + "' AND WorkflowId = '" + id + "'",
+				})
+				return err == nil && len(res.GetExecutions()) == 1
+			})
+			r = e.admin("POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "1.08", "effective_from": "2020-01-01T00:00:00Z"})
+			require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+			record("ConversionWorkflow", "conversion-fx-rate-missing", id)
 		},
 		// needs_review, then the operator redelivers and it is delivered; and needs_review, then skip.
 		"delivery-review": func() {

@@ -195,3 +195,12 @@ func ReconciliationCompleted(b store.ReconciliationBatch, summary any, at time.T
 			Source: b.Source, FirstDay: b.FirstDay, LastDay: b.LastDay, Summary: summary},
 	}
 }
+
+// ConversionProblem is fx.rate_missing or conversion.stuck (eventType) about the conversion workflow in data,
+// announced once per workflow run.
+func ConversionProblem(eventType, runID string, at time.Time, data webhook.ConversionProblemData) Event {
+	return Event{
+		Key: webhook.EventKey(eventType, data.WorkflowID+":"+runID), Type: eventType, At: at, Data: data,
+		IntegrationID: data.IntegrationID, EventID: data.EventID, AffiliateID: data.AffiliateID,
+	}
+}

@@ -119,6 +119,18 @@ type EndpointDisabledData struct {
 	ConsecutiveFailures int    `json:"consecutive_failures"`
 }
 
+// ConversionProblemData is the data of fx.rate_missing and conversion.stuck: which conversion waits, and why.
+// Base and Quote name the missing rate of fx.rate_missing.
+type ConversionProblemData struct {
+	WorkflowID    string `json:"workflow_id"`
+	IntegrationID string `json:"integration_id"`
+	EventID       string `json:"event_id"`
+	AffiliateID   string `json:"affiliate_id,omitempty"`
+	Reason        string `json:"reason"`
+	Base          string `json:"base,omitempty"`
+	Quote         string `json:"quote,omitempty"`
+}
+
 // TestData is the data of webhook.test.
 type TestData struct {
 	SubscriptionID string `json:"subscription_id"`

@@ -27,7 +27,11 @@ const (
 	PayoutReminder       = "payout.reminder"
 	PayoutProcessed      = "payout.processed"
 	PayoutFailed         = "payout.failed"
-	Test                 = "webhook.test"
+	// FXRateMissing: a conversion waits for an FX rate an admin must add; it resumes when the rate is added.
+	FXRateMissing = "fx.rate_missing"
+	// ConversionStuck: a conversion could not be recorded after its bounded retries; it keeps retrying.
+	ConversionStuck = "conversion.stuck"
+	Test            = "webhook.test"
 )
 
 // Limits on a subscription's fields.
@@ -42,6 +46,7 @@ var EventTypes = []string{
 	ConversionRecorded, CommissionCalculated, CommissionReversed, CommissionReport, AffiliateCreated,
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
 	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
+	FXRateMissing, ConversionStuck,
 }
 
 // Subscription kinds. A CRM subscription receives the CRM payload shape, and only for CRMEventTypes.

@@ -28,7 +28,7 @@ type AffiliateSignupResult struct {
 func AffiliateSignupWorkflow(ctx workflow.Context, in AffiliateSignupInput) (AffiliateSignupResult, error) {
 	var a *activities.Activities
 	var planned activities.AffiliateSignupDeliveriesResult
-	if err := workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.AffiliateSignupDeliveries, activities.AffiliateSignupDeliveriesInput{
+	if err := workflow.ExecuteLocalActivity(withDatabaseRead(ctx), a.AffiliateSignupDeliveries, activities.AffiliateSignupDeliveriesInput{
 		AffiliateID: in.AffiliateID,
 	}).Get(ctx, &planned); err != nil {
 		return AffiliateSignupResult{}, err

@@ -34,14 +34,11 @@ const attributedAffiliateChange = "attributed-affiliate-search-attribute"
 // Conversions recorded before the inline first attempt existed (their RecordConversion result has no
 // FirstAttemptTimeout), or by a worker configured without it, start a DeliveryWorkflow per delivery.
 func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionResult, error) {
-	var a *activities.Activities
-	lctx := withDatabaseWrite(ctx)
-	var rec activities.RecordConversionResult
-	err := workflow.ExecuteLocalActivity(lctx, a.RecordConversion, activities.RecordConversionInput{
+	rec, err := recordConversion(ctx, activities.RecordConversionInput{
 		IntegrationID: in.IntegrationID,
 		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Event:         in.Event,
-	}).Get(ctx, &rec)
+	})
 	if err != nil {
 		return ConversionResult{}, err
 	}

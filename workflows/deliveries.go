@@ -90,9 +90,22 @@ func deliverInline(ctx workflow.Context, refs []activities.DeliveryRef, policy r
 	return ids, delivered, err
 }
 
-// withDatabaseWrite runs a local activity that writes to the database in one transaction. The database may be
-// down for a while; what the workflow was started with is safe in history, so it keeps trying.
+// withDatabaseWrite runs a local activity that writes to the database in one transaction. Its retries are
+// bounded (about two minutes) so that a failure surfaces instead of retrying forever out of sight; the caller
+// decides what then (recordConversion shows the state and tries again later).
 func withDatabaseWrite(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &databaseWriteRetry,
+	})
+}
+
+// databaseWriteRetry is the bounded retry of local activities that write the database: 1s, 2s, 4s … 30s.
+var databaseWriteRetry = temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 8}
+
+// withDatabaseRead runs a local activity that only reads the database: it keeps trying, as the database may
+// be down for a while and what the workflow was started with is safe in history.
+func withDatabaseRead(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 0},

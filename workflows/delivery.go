@@ -197,6 +197,12 @@ func isErrorType(err error, errType string) bool {
 	return errors.As(err, &appErr) && appErr.Type() == errType
 }
 
+// details reads the details of an activity's application error into v; false when it has none.
+func details(err error, v any) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(v) == nil
+}
+
 // failureReason is the last attempt's error text, without the SDK's wrapping.
 func failureReason(err error) string {
 	var appErr *temporal.ApplicationError

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -95,7 +94,7 @@ func newWebhookFixture(t *testing.T, autoDisableAfter int) *webhookFixture {
 	require.NoError(t, s.Migrate(context.Background()))
 	t.Cleanup(func() { s.Close() })
 	policy := retrypolicy.Policy{Schedule: []time.Duration{time.Minute}, MaxAttempts: 2, Window: time.Hour, MaxRetryAfter: time.Minute}
-	acts := activities.New(s, policy, testClient(t), slog.New(slog.DiscardHandler))
+	acts := activities.New(s, policy, testClient(t))
 	acts.Webhooks.AutoDisableAfter = autoDisableAfter
 	return &webhookFixture{t: t, acts: acts, db: s.DB, policy: policy}
 }

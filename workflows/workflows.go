@@ -15,6 +15,8 @@ var (
 	AffiliateIDKey   = temporal.NewSearchAttributeKeyKeyword("AffiliateID")
 	IntegrationIDKey = temporal.NewSearchAttributeKeyKeyword("IntegrationID")
 	EventIDKey       = temporal.NewSearchAttributeKeyKeyword("EventID")
+	// ConversionStateKey is set once recording a conversion failed: fx_rate_missing, stuck, then recorded.
+	ConversionStateKey = temporal.NewSearchAttributeKeyKeyword("ConversionState")
 )
 
 // All lists every workflow type: the worker registers them, and TestReplayRecordedHistories replays each one's
@@ -23,7 +25,7 @@ var (
 var All = []any{ConversionWorkflow, DeliveryWorkflow, AffiliateSignupWorkflow, CommissionReportsWorkflow, ReconciliationWorkflow, ReconciliationPullWorkflow, PayoutCycleWorkflow, PayoutWorkflow}
 
 // SearchAttributes lists every custom search attribute the workflows set; the server must know them.
-var SearchAttributes = []temporal.SearchAttributeKey{DeliveryStateKey, AffiliateIDKey, IntegrationIDKey, EventIDKey, BatchIDKey, PayoutStateKey}
+var SearchAttributes = []temporal.SearchAttributeKey{DeliveryStateKey, AffiliateIDKey, IntegrationIDKey, EventIDKey, BatchIDKey, PayoutStateKey, ConversionStateKey}
 
 // ConversionWorkflowID is the business key of the workflow for one event of one integration; Temporal
 // refuses a second start with it, which is how duplicates are recognised. The event id goes in through

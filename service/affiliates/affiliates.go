@@ -6,8 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -27,6 +30,7 @@ type Service struct {
 	Start start.Starter
 	// TrackingLink is the tracking link template; {affiliate_id} is filled at signup.
 	TrackingLink string
+	Logger       *slog.Logger
 }
 
 // NewAffiliate is what an affiliate is created with: its first plan version (which applies to every event
@@ -183,14 +187,45 @@ func (s *Service) SetParent(ctx context.Context, affiliateID, parentID string, s
 	return aff, err
 }
 
-// AddFXRate stores a rate from its effective time on; a rate for the same pair and time is a conflict.
+// AddFXRate stores a rate from its effective time on; a rate for the same pair and time is a conflict. The
+// conversions waiting for a rate (fx_rate_missing) are woken to try again.
 func (s *Service) AddFXRate(ctx context.Context, r store.FXRate) (store.FXRate, error) {
 	r.ID = store.NewID("fx")
 	err := s.Store.DB.WithContext(ctx).Create(&r).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return r, apperr.Conflict("a %s/%s rate from %s exists", r.Base, r.Quote, r.EffectiveFrom.UTC().Format(time.RFC3339))
 	}
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	if err := s.wakeConversionsWaitingForRates(ctx); err != nil {
+		// The rate is stored, and a waiting conversion tries again by itself within the hour.
+		s.Logger.Warn("could not wake the conversions waiting for an FX rate", "error", err)
+	}
+	return r, nil
+}
+
+// wakeConversionsWaitingForRates signals every running conversion in the fx_rate_missing state. Each tries
+// again; one still without its rate goes back to waiting.
+func (s *Service) wakeConversionsWaitingForRates(ctx context.Context) error {
+	query := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.ConversionStateKey.GetName(), workflows.ConversionStateFXRateMissing)
+	var token []byte
+	for {
+		page, err := s.Start.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+		if err != nil {
+			return err
+		}
+		for _, wf := range page.GetExecutions() {
+			err := s.Start.Temporal.SignalWorkflow(ctx, wf.GetExecution().GetWorkflowId(), wf.GetExecution().GetRunId(), workflows.FXRateAddedSignal, nil)
+			var gone *serviceerror.NotFound
+			if err != nil && !errors.As(err, &gone) { // one that finished meanwhile needs no wake-up
+				return err
+			}
+		}
+		if token = page.GetNextPageToken(); len(token) == 0 {
+			return nil
+		}
+	}
 }
 
 // FXRates lists every rate by pair and time.

@@ -1,0 +1,85 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/affrelay/affrelay/activities"
+	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/webhook"
+)
+
+// A conversion whose FX rate is missing waits visibly (ConversionState, fx.rate_missing) and is recorded
+// as soon as the rate's signal arrives, long before its own retry timer.
+func TestConversionWaitsForMissingFXRateUntilSignalled(t *testing.T) {
+	env := newEnv(t)
+	rateAdded := false
+	var recordAttempts []time.Time
+	env.OnActivity(acts.RecordConversion, mock.Anything, mock.Anything).Return(func(context.Context, activities.RecordConversionInput) (activities.RecordConversionResult, error) {
+		recordAttempts = append(recordAttempts, env.Now())
+		if !rateAdded {
+			return activities.RecordConversionResult{}, temporal.NewNonRetryableApplicationError("no FX rate from EUR to USD", activities.ErrTypeFXRateMissing, nil,
+				activities.MissingRate{Base: "EUR", Quote: "USD"})
+		}
+		return activities.RecordConversionResult{ConversionID: "cnv_1", PayoutMinor: 15000, Currency: "USD", Policy: retrypolicy.DefaultPolicy()}, nil
+	})
+	var reported []activities.ReportConversionProblemInput
+	env.OnActivity(acts.ReportConversionProblem, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportConversionProblemInput) (activities.ReportConversionProblemResult, error) {
+		reported = append(reported, in)
+		return activities.ReportConversionProblemResult{}, nil
+	})
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateFXRateMissing))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateRecorded))).Return(nil).Once()
+	env.RegisterDelayedCallback(func() {
+		rateAdded = true
+		env.SignalWorkflow(FXRateAddedSignal, nil)
+	}, 5*time.Minute)
+
+	env.ExecuteWorkflow(ConversionWorkflow, ConversionInput{IntegrationID: "int_1"})
+	require.NoError(t, env.GetWorkflowError())
+	var res ConversionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "cnv_1", res.ConversionID)
+	env.AssertExpectations(t)
+
+	require.Len(t, recordAttempts, 2, "a missing rate is not retried in a loop: once, then once more when the rate is added")
+	require.InDelta(t, (5 * time.Minute).Seconds(), recordAttempts[1].Sub(recordAttempts[0]).Seconds(), 1)
+	require.Len(t, reported, 1)
+	require.Equal(t, webhook.FXRateMissing, reported[0].Type)
+	require.Equal(t, "EUR", reported[0].Data.Base)
+	require.Equal(t, "USD", reported[0].Data.Quote)
+}
+
+// A conversion whose recording fails (here without retries, as the test environment sleeps through local
+// activity backoff) shows as stuck, is announced once, and tries again on a timer until it is recorded.
+func TestConversionThatCannotBeRecordedSurfacesAsStuck(t *testing.T) {
+	env := newEnv(t)
+	var recordAttempts int
+	env.OnActivity(acts.RecordConversion, mock.Anything, mock.Anything).Return(func(context.Context, activities.RecordConversionInput) (activities.RecordConversionResult, error) {
+		recordAttempts++
+		if recordAttempts <= 2 {
+			return activities.RecordConversionResult{}, temporal.NewNonRetryableApplicationError("database is down", "Test", nil)
+		}
+		return activities.RecordConversionResult{ConversionID: "cnv_1", Policy: retrypolicy.DefaultPolicy()}, nil
+	})
+	var reported []string
+	env.OnActivity(acts.ReportConversionProblem, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportConversionProblemInput) (activities.ReportConversionProblemResult, error) {
+		reported = append(reported, in.Type+": "+in.Data.Reason)
+		return activities.ReportConversionProblemResult{}, nil
+	})
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateStuck))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateRecorded))).Return(nil).Once()
+	start := env.Now()
+
+	env.ExecuteWorkflow(ConversionWorkflow, ConversionInput{IntegrationID: "int_1"})
+	require.NoError(t, env.GetWorkflowError())
+	env.AssertExpectations(t)
+	require.Equal(t, 3, recordAttempts)
+	require.Equal(t, []string{webhook.ConversionStuck + ": database is down"}, reported, "announced once, not per series")
+	require.GreaterOrEqual(t, env.Now().Sub(start), 2*stuckRetryEvery)
+}
