@@ -161,19 +161,20 @@ func TestDeliveryDecisionsMapServiceErrors(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, w.Code)
 }
 
-func TestAffiliateSignupNotStartedIsUnavailable(t *testing.T) {
+// A bad plan is refused before the service is called; a signup the service could not start is a 503.
+func TestCreateAffiliateAnswers(t *testing.T) {
 	h := newTestHandler(Options{Affiliates: fakeAffiliates{}})
-	w := serve(h, http.MethodPost, "/v1/admin/affiliates", `{"name":"Ann","plan":{"type":"cpa","amount":"50","currency":"EUR"}}`,
-		map[string]string{"Authorization": "Bearer " + testAdminToken, "Content-Type": "application/json"})
-	require.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
-	require.Equal(t, "signup_not_started", errorCode(t, w))
-}
-
-func TestBadPlanIsRefusedBeforeTheService(t *testing.T) {
-	h := newTestHandler(Options{Affiliates: fakeAffiliates{}})
-	w := serve(h, http.MethodPost, "/v1/admin/affiliates", `{"name":"Ann","plan":{"type":"cpa","amount":"50","currency":"EURO"}}`,
-		map[string]string{"Authorization": "Bearer " + testAdminToken, "Content-Type": "application/json"})
-	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
-	require.Equal(t, "invalid_field", errorCode(t, w))
-	require.Contains(t, w.Body.String(), `"field":"plan.currency"`)
+	for _, tc := range []struct {
+		currency, wantCode, wantField string
+		wantStatus                    int
+	}{
+		{"EUR", "signup_not_started", "", http.StatusServiceUnavailable},
+		{"EURO", "invalid_field", `"field":"plan.currency"`, http.StatusBadRequest},
+	} {
+		w := serve(h, http.MethodPost, "/v1/admin/affiliates", `{"name":"Ann","plan":{"type":"cpa","amount":"50","currency":"`+tc.currency+`"}}`,
+			map[string]string{"Authorization": "Bearer " + testAdminToken, "Content-Type": "application/json"})
+		require.Equal(t, tc.wantStatus, w.Code, w.Body.String())
+		require.Equal(t, tc.wantCode, errorCode(t, w))
+		require.Contains(t, w.Body.String(), tc.wantField)
+	}
 }
