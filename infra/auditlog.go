@@ -96,7 +96,7 @@ func (a *AuditLog) write(rows []store.AuditRecord) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := a.store.DB.WithContext(ctx).Create(&rows).Error
+	err := a.store.Audit(ctx).Insert(rows)
 	if err == nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"time"
 
 	"gorm.io/gorm"
@@ -47,4 +48,68 @@ func PlanWebhookEvent(db *gorm.DB, ev WebhookEvent) ([]Delivery, error) {
 		}
 	}
 	return pending, nil
+}
+
+// WebhookQueries are the typed queries on webhook subscriptions and their secrets, bound to one context.
+type WebhookQueries struct{ db *gorm.DB }
+
+// Webhooks returns the webhook-subscription queries for ctx.
+func (s *Store) Webhooks(ctx context.Context) WebhookQueries {
+	return WebhookQueries{db: s.DB.WithContext(ctx)}
+}
+
+// CreateSubscription stores a subscription with its first secret, in one transaction.
+func (q WebhookQueries) CreateSubscription(sub *WebhookSubscription, secret WebhookSecret) error {
+	return q.db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(sub).Error; err != nil {
+			return err
+		}
+		return tx.Create(&secret).Error
+	})
+}
+
+// Subscriptions lists every subscription, oldest first.
+func (q WebhookQueries) Subscriptions() ([]WebhookSubscription, error) {
+	var subs []WebhookSubscription
+	return subs, q.db.Order("created_at, id").Find(&subs).Error
+}
+
+// Subscription loads one subscription; a missing one is apperr.ErrNotFound.
+func (q WebhookQueries) Subscription(id string) (WebhookSubscription, error) {
+	var sub WebhookSubscription
+	err := q.db.Where("id = ?", id).Take(&sub).Error
+	return sub, NotFound(err, "webhook subscription "+id)
+}
+
+// SaveSubscription writes a subscription's changeable fields, zero values included.
+func (q WebhookQueries) SaveSubscription(sub *WebhookSubscription) error {
+	return q.db.Model(sub).Select("url", "description", "events", "enabled", "disabled_reason", "consecutive_failures", "updated_at").
+		Updates(sub).Error
+}
+
+// DeleteSubscription removes a subscription and its secrets, in one transaction.
+func (q WebhookQueries) DeleteSubscription(id string) error {
+	return q.db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("subscription_id = ?", id).Delete(&WebhookSecret{}).Error; err != nil {
+			return err
+		}
+		return tx.Where("id = ?", id).Delete(&WebhookSubscription{}).Error
+	})
+}
+
+// RotateSecret makes next the subscription's current secret and lets the current ones expire at
+// previousExpiresAt, in one transaction.
+func (q WebhookQueries) RotateSecret(next WebhookSecret, previousExpiresAt time.Time) error {
+	return q.db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&WebhookSecret{}).Where("subscription_id = ? AND expires_at IS NULL", next.SubscriptionID).
+			Update("expires_at", previousExpiresAt).Error; err != nil {
+			return err
+		}
+		return tx.Create(&next).Error
+	})
+}
+
+// ActiveSecrets returns the secrets that sign a subscription's messages at now (ActiveWebhookSecrets).
+func (q WebhookQueries) ActiveSecrets(subscriptionID string, now time.Time) ([]string, error) {
+	return ActiveWebhookSecrets(q.db, subscriptionID, now)
 }

@@ -21,10 +21,7 @@ type Service struct {
 }
 
 // Filter narrows a deliveries listing; empty fields match everything.
-type Filter struct {
-	Status, AffiliateID, EventID string
-	Limit                        int
-}
+type Filter = store.DeliveryFilter
 
 // WithAttempts is a delivery and every attempt made so far.
 type WithAttempts struct {
@@ -34,18 +31,9 @@ type WithAttempts struct {
 
 // List lists deliveries, newest first, with their attempts.
 func (s *Service) List(ctx context.Context, f Filter) ([]WithAttempts, error) {
-	q := s.Store.DB.WithContext(ctx).Order("created_at DESC, id").Limit(f.Limit)
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
-	if f.AffiliateID != "" {
-		q = q.Where("affiliate_id = ?", f.AffiliateID)
-	}
-	if f.EventID != "" {
-		q = q.Where("event_id = ?", f.EventID)
-	}
-	var ds []store.Delivery
-	if err := q.Find(&ds).Error; err != nil {
+	q := s.Store.Deliveries(ctx)
+	ds, err := q.ListByFilter(f)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]WithAttempts, len(ds))
@@ -56,11 +44,8 @@ func (s *Service) List(ctx context.Context, f Filter) ([]WithAttempts, error) {
 		ids[i] = d.ID
 		index[d.ID] = i
 	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var attempts []store.DeliveryAttempt
-	if err := s.Store.DB.WithContext(ctx).Where("delivery_id IN ?", ids).Order("delivery_id, number").Find(&attempts).Error; err != nil {
+	attempts, err := q.AttemptsOf(ids)
+	if err != nil {
 		return nil, err
 	}
 	for _, a := range attempts {
@@ -82,14 +67,14 @@ func (s *Service) Skip(ctx context.Context, deliveryID string) error {
 
 // decide sends an operator's decision to a delivery waiting in needs_review.
 func (s *Service) decide(ctx context.Context, deliveryID, signal string) error {
-	var d store.Delivery
-	if err := s.Store.DB.WithContext(ctx).Where("id = ?", deliveryID).Take(&d).Error; err != nil {
-		return store.NotFound(err, "delivery "+deliveryID)
+	d, err := s.Store.Deliveries(ctx).Get(deliveryID)
+	if err != nil {
+		return err
 	}
 	if d.Status != store.DeliveryNeedsReview {
 		return apperr.Conflict("delivery %s is %s, not needs_review", d.ID, d.Status)
 	}
-	err := s.Temporal.SignalWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", signal, nil)
+	err = s.Temporal.SignalWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", signal, nil)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return apperr.Conflict("the workflow of delivery %s is no longer running", d.ID)
@@ -99,15 +84,5 @@ func (s *Service) decide(ctx context.Context, deliveryID, signal string) error {
 
 // QueueDepth counts the deliveries not yet delivered, by state.
 func (s *Service) QueueDepth(ctx context.Context) (map[string]int64, error) {
-	var rows []struct {
-		Status string
-		N      int64
-	}
-	err := s.Store.DB.WithContext(ctx).Model(&store.Delivery{}).Select("status, COUNT(*) AS n").
-		Where("status IN ?", []string{store.DeliveryPending, store.DeliveryNeedsReview}).Group("status").Scan(&rows).Error
-	depth := map[string]int64{}
-	for _, r := range rows {
-		depth[r.Status] = r.N
-	}
-	return depth, err
+	return s.Store.Deliveries(ctx).QueueDepth()
 }

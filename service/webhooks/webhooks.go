@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/retrypolicy"
@@ -75,27 +73,18 @@ func (s *Service) CreateSubscription(ctx context.Context, in NewSubscription) (s
 		return sub, "", err
 	}
 	secret := signing.NewSecret()
-	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&sub).Error; err != nil {
-			return err
-		}
-		return tx.Create(&store.WebhookSecret{ID: store.NewID("wss"), SubscriptionID: sub.ID, Secret: secret}).Error
-	})
+	err := s.Store.Webhooks(ctx).CreateSubscription(&sub, store.WebhookSecret{ID: store.NewID("wss"), SubscriptionID: sub.ID, Secret: secret})
 	return sub, secret, err
 }
 
 // Subscriptions lists every subscription, oldest first.
 func (s *Service) Subscriptions(ctx context.Context) ([]store.WebhookSubscription, error) {
-	var subs []store.WebhookSubscription
-	err := s.Store.DB.WithContext(ctx).Order("created_at, id").Find(&subs).Error
-	return subs, err
+	return s.Store.Webhooks(ctx).Subscriptions()
 }
 
 // Subscription loads one subscription.
 func (s *Service) Subscription(ctx context.Context, id string) (store.WebhookSubscription, error) {
-	var sub store.WebhookSubscription
-	err := s.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&sub).Error
-	return sub, store.NotFound(err, "webhook subscription "+id)
+	return s.Store.Webhooks(ctx).Subscription(id)
 }
 
 // UpdateSubscription changes a subscription. Enabling it again clears its run of failures.
@@ -129,9 +118,7 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, u Subscript
 	if err := validateSubscription(sub); err != nil {
 		return sub, err
 	}
-	err = s.Store.DB.WithContext(ctx).Model(&sub).Select("url", "description", "events", "enabled", "disabled_reason", "consecutive_failures", "updated_at").
-		Updates(&sub).Error
-	return sub, err
+	return sub, s.Store.Webhooks(ctx).SaveSubscription(&sub)
 }
 
 // DeleteSubscription removes a subscription and its secrets; its pending deliveries end in needs_review.
@@ -139,12 +126,7 @@ func (s *Service) DeleteSubscription(ctx context.Context, id string) error {
 	if _, err := s.Subscription(ctx, id); err != nil {
 		return err
 	}
-	return s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("subscription_id = ?", id).Delete(&store.WebhookSecret{}).Error; err != nil {
-			return err
-		}
-		return tx.Where("id = ?", id).Delete(&store.WebhookSubscription{}).Error
-	})
+	return s.Store.Webhooks(ctx).DeleteSubscription(id)
 }
 
 // RotatedSecret is a subscription's new secret and when the previous one stops signing.
@@ -160,13 +142,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (RotatedSecret, e
 	}
 	now := time.Now().UTC()
 	r := RotatedSecret{Secret: signing.NewSecret(), PreviousExpiresAt: now.Add(s.Settings.SecretGrace)}
-	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&store.WebhookSecret{}).Where("subscription_id = ? AND expires_at IS NULL", id).
-			Update("expires_at", r.PreviousExpiresAt).Error; err != nil {
-			return err
-		}
-		return tx.Create(&store.WebhookSecret{ID: store.NewID("wss"), SubscriptionID: id, Secret: r.Secret, CreatedAt: now}).Error
-	})
+	err := s.Store.Webhooks(ctx).RotateSecret(store.WebhookSecret{ID: store.NewID("wss"), SubscriptionID: id, Secret: r.Secret, CreatedAt: now}, r.PreviousExpiresAt)
 	return r, err
 }
 
@@ -187,7 +163,7 @@ func (s *Service) TestWebhook(ctx context.Context, id string) (WebhookTestResult
 		return WebhookTestResult{}, err
 	}
 	now := time.Now()
-	secrets, err := store.ActiveWebhookSecrets(s.Store.DB.WithContext(ctx), sub.ID, now)
+	secrets, err := s.Store.Webhooks(ctx).ActiveSecrets(sub.ID, now)
 	if err != nil {
 		return WebhookTestResult{}, err
 	}
