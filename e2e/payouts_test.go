@@ -426,3 +426,19 @@ func TestPayoutHoldsAndFailedPayout(t *testing.T) {
 		require.Equal(t, []any{"200.00", "0.00", "200.00"}, []any{bal["amount"], bal["approved"], bal["paid"]})
 	})
 }
+
+// A weekly cycle in a configured time zone: the Schedule fires Mondays at the configured time there.
+func TestPayoutScheduleWeeklyInTimeZone(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		h := e.app.Temporal.ScheduleClient().GetHandle(ctx, workflows.PayoutScheduleID(payout.Weekly, e.app.Config.Temporal.TaskQueue))
+		desc, err := h.Describe(ctx)
+		require.NoError(t, err)
+		malta, err := time.LoadLocation("Europe/Malta")
+		require.NoError(t, err)
+		for _, next := range desc.Info.NextActionTimes {
+			local := next.In(malta)
+			require.Equal(t, []any{time.Monday, 7, 30}, []any{local.Weekday(), local.Hour(), local.Minute()}, next)
+		}
+	}, func(c *config.Config) { c.Payout.Cycle, c.Payout.TimeZone, c.Payout.Hour, c.Payout.Minute = payout.Weekly, "Europe/Malta", 7, 30 })
+}
