@@ -35,12 +35,11 @@ type Submission struct {
 func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev postback.Event) (Submission, error) {
 	id := workflows.ConversionWorkflowID(integrationID, ev.EventID)
 	// Temporal forgets closed workflows after its retention period; the database remembers every event for ever.
-	var n int64
-	if err := s.Store.DB.WithContext(ctx).Model(&store.Conversion{}).
-		Where("integration_id = ? AND event_id = ?", integrationID, ev.EventID).Count(&n).Error; err != nil {
+	recorded, err := s.Store.Conversions(ctx).Recorded(integrationID, ev.EventID)
+	if err != nil {
 		return Submission{}, err
 	}
-	if n > 0 {
+	if recorded {
 		return Submission{Duplicate: true, WorkflowID: id}, nil
 	}
 	attrs := []temporal.SearchAttributeUpdate{workflows.IntegrationIDKey.ValueSet(integrationID), workflows.EventIDKey.ValueSet(ev.EventID)}
@@ -64,8 +63,8 @@ func (s *Service) RecordClick(ctx context.Context, affiliateCode string, subs [5
 		return store.Click{}, "", apperr.Invalid("to", fmt.Sprintf("landing URL not allowed: %q is not an absolute http(s) URL without credentials", landing))
 	}
 	host := strings.ToLower(u.Hostname())
-	var candidates []store.Integration
-	if err := s.Store.DB.WithContext(ctx).Where("landing_hosts LIKE ?", "%"+host+"%").Order("id").Find(&candidates).Error; err != nil {
+	candidates, err := s.Store.Integrations(ctx).WithLandingHostLike(host)
+	if err != nil {
 		return store.Click{}, "", err
 	}
 	integrationID := ""
@@ -83,7 +82,7 @@ func (s *Service) RecordClick(ctx context.Context, affiliateCode string, subs [5
 		ID: store.NewID("clk"), AffiliateID: affiliateCode, IntegrationID: integrationID, LandingURL: landing,
 		Sub1: subs[0], Sub2: subs[1], Sub3: subs[2], Sub4: subs[3], Sub5: subs[4],
 	}
-	if err := s.Store.DB.WithContext(ctx).Create(&c).Error; err != nil {
+	if err := s.Store.Conversions(ctx).CreateClick(&c); err != nil {
 		return c, "", err
 	}
 	q := u.Query()
@@ -100,10 +99,7 @@ type Unattributed struct {
 
 // UnattributedConversions lists conversions recorded in [from, to) that belong to no known affiliate.
 func (s *Service) UnattributedConversions(ctx context.Context, from, to time.Time, limit int) ([]Unattributed, error) {
-	var rows []store.Conversion
-	db := s.Store.DB.WithContext(ctx)
-	err := db.Where("occurred_at >= ? AND occurred_at < ? AND (affiliate_id = '' OR affiliate_id NOT IN (?))", from, to,
-		db.Model(&store.Affiliate{}).Select("id")).Order("occurred_at, event_id").Limit(limit).Find(&rows).Error
+	rows, err := s.Store.Conversions(ctx).Unattributed(from, to, limit)
 	out := make([]Unattributed, len(rows))
 	for i, c := range rows {
 		out[i] = Unattributed{Conversion: c, Reason: unattributedReason(c)}

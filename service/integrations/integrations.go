@@ -38,8 +38,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (integrationID, 
 		return "", "", apperr.ErrUnauthorized
 	}
 	hash := HashKey(key)
-	var k store.APIKey
-	err = s.Store.DB.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hash).Take(&k).Error
+	k, err := s.Store.Integrations(ctx).ActiveKeyByHash(hash)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return "", "", apperr.ErrUnauthorized
 	}
@@ -72,25 +71,15 @@ func (s *Service) CreateIntegration(ctx context.Context, name string) (store.Int
 // CreateIntegrationWithKey creates an integration whose first API key is given (the dev demo uses a fixed one).
 func (s *Service) CreateIntegrationWithKey(ctx context.Context, name, key string) (store.Integration, error) {
 	in := store.Integration{ID: store.NewID("int"), Name: name}
-	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&in).Error; err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return apperr.Conflict("an integration named %q exists", name)
-			}
-			return err
-		}
-		return tx.Create(&store.APIKey{
-			ID: store.NewID("key"), IntegrationID: in.ID, Label: "initial", Hash: HashKey(key), Prefix: key[:min(len(key), 8)],
-		}).Error
+	err := s.Store.Integrations(ctx).Create(&in, store.APIKey{
+		ID: store.NewID("key"), IntegrationID: in.ID, Label: "initial", Hash: HashKey(key), Prefix: key[:min(len(key), 8)],
 	})
 	return in, err
 }
 
 // Integration loads one integration with its inbound security settings.
 func (s *Service) Integration(ctx context.Context, id string) (store.Integration, error) {
-	var in store.Integration
-	err := s.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&in).Error
-	return in, store.NotFound(err, "integration "+id)
+	return s.Store.Integrations(ctx).Get(id)
 }
 
 // SetInboundSecurity replaces an integration's inbound security settings; the caller has validated them.
@@ -100,13 +89,7 @@ func (s *Service) SetInboundSecurity(ctx context.Context, id string, sec store.I
 		return in, err
 	}
 	in.Security = sec
-	// A map, so that false and zero values are written too.
-	err = s.Store.DB.WithContext(ctx).Model(&in).Updates(map[string]any{
-		"sec_allow_query_token": sec.AllowQueryToken, "sec_signature_scheme": sec.SignatureScheme,
-		"sec_signature_header": sec.SignatureHeader, "sec_tolerance_seconds": sec.ToleranceSeconds,
-		"sec_ip_allowlist": sec.IPAllowlist, "sec_rate_limit_rps": sec.RateLimitRPS, "sec_rate_limit_burst": sec.RateLimitBurst,
-	}).Error
-	return in, err
+	return in, s.Store.Integrations(ctx).SetSecurity(in.ID, sec)
 }
 
 // CreateAPIKey adds an API key to an integration; the key is returned in clear this once.
@@ -116,7 +99,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, integrationID, label string)
 	}
 	key := NewAPIKey()
 	k := store.APIKey{ID: store.NewID("key"), IntegrationID: integrationID, Label: label, Hash: HashKey(key), Prefix: key[:8]}
-	return k, key, s.Store.DB.WithContext(ctx).Create(&k).Error
+	return k, key, s.Store.Integrations(ctx).CreateKey(&k)
 }
 
 // APIKeys lists an integration's keys, revoked ones included, oldest first.
@@ -124,24 +107,19 @@ func (s *Service) APIKeys(ctx context.Context, integrationID string) ([]store.AP
 	if _, err := s.Integration(ctx, integrationID); err != nil {
 		return nil, err
 	}
-	var keys []store.APIKey
-	err := s.Store.DB.WithContext(ctx).Where("integration_id = ?", integrationID).Order("created_at, id").Find(&keys).Error
-	return keys, err
+	return s.Store.Integrations(ctx).Keys(integrationID)
 }
 
 // RevokeAPIKey revokes a key; authentication refuses it from the next request on.
 func (s *Service) RevokeAPIKey(ctx context.Context, integrationID, keyID string, now time.Time) (store.APIKey, error) {
-	var k store.APIKey
-	db := s.Store.DB.WithContext(ctx)
-	if err := db.Where("id = ? AND integration_id = ?", keyID, integrationID).Take(&k).Error; err != nil {
-		return k, store.NotFound(err, "API key "+keyID+" of integration "+integrationID)
-	}
-	if k.RevokedAt != nil {
-		return k, nil
+	q := s.Store.Integrations(ctx)
+	k, err := q.Key(integrationID, keyID)
+	if err != nil || k.RevokedAt != nil {
+		return k, err
 	}
 	now = now.UTC()
 	k.RevokedAt = &now
-	return k, db.Model(&k).Update("revoked_at", now).Error
+	return k, q.RevokeKey(k.ID, now)
 }
 
 // AddSigningSecret adds a fresh secret, returned in clear this once. Older secrets keep working until they
@@ -160,7 +138,7 @@ func (s *Service) AddSigningSecret(ctx context.Context, integrationID string, ex
 		ID: store.NewID("sec"), IntegrationID: integrationID, Secret: secret,
 		Prefix: secret[:len(signing.SecretPrefix)+4], ExpiresAt: expiresAt,
 	}
-	return sec, s.Store.DB.WithContext(ctx).Create(&sec).Error
+	return sec, s.Store.Integrations(ctx).CreateSecret(&sec)
 }
 
 // SigningSecrets lists an integration's secrets, expired ones included, oldest first.
@@ -168,32 +146,24 @@ func (s *Service) SigningSecrets(ctx context.Context, integrationID string) ([]s
 	if _, err := s.Integration(ctx, integrationID); err != nil {
 		return nil, err
 	}
-	var secs []store.SigningSecret
-	err := s.Store.DB.WithContext(ctx).Where("integration_id = ?", integrationID).Order("created_at, id").Find(&secs).Error
-	return secs, err
+	return s.Store.Integrations(ctx).Secrets(integrationID)
 }
 
 // ExpireSigningSecret ends a secret now (if it was not already over).
 func (s *Service) ExpireSigningSecret(ctx context.Context, integrationID, secretID string, now time.Time) (store.SigningSecret, error) {
-	var sec store.SigningSecret
-	db := s.Store.DB.WithContext(ctx)
-	if err := db.Where("id = ? AND integration_id = ?", secretID, integrationID).Take(&sec).Error; err != nil {
-		return sec, store.NotFound(err, "signing secret "+secretID+" of integration "+integrationID)
-	}
-	if sec.ExpiresAt != nil && !sec.ExpiresAt.After(now) {
-		return sec, nil
+	q := s.Store.Integrations(ctx)
+	sec, err := q.Secret(integrationID, secretID)
+	if err != nil || (sec.ExpiresAt != nil && !sec.ExpiresAt.After(now)) {
+		return sec, err
 	}
 	now = now.UTC()
 	sec.ExpiresAt = &now
-	return sec, db.Model(&sec).Update("expires_at", now).Error
+	return sec, q.ExpireSecret(sec.ID, now)
 }
 
 // ActiveSecrets returns the secrets an inbound request of the integration may be signed with at now.
 func (s *Service) ActiveSecrets(ctx context.Context, integrationID string, now time.Time) ([]string, error) {
-	var secrets []string
-	err := s.Store.DB.WithContext(ctx).Model(&store.SigningSecret{}).
-		Where("integration_id = ? AND (expires_at IS NULL OR expires_at > ?)", integrationID, now.UTC()).
-		Order("created_at DESC").Pluck("secret", &secrets).Error
+	secrets, err := s.Store.Integrations(ctx).ActiveSecrets(integrationID, now)
 	if err != nil {
 		return nil, fmt.Errorf("load signing secrets: %w", err)
 	}
@@ -202,11 +172,11 @@ func (s *Service) ActiveSecrets(ctx context.Context, integrationID string, now t
 
 // SetLandingHosts replaces the hosts tracking links may send visitors to for an integration's brand.
 func (s *Service) SetLandingHosts(ctx context.Context, integrationID string, hosts []string) (store.Integration, error) {
-	var in store.Integration
-	db := s.Store.DB.WithContext(ctx)
-	if err := db.Where("id = ?", integrationID).Take(&in).Error; err != nil {
-		return in, store.NotFound(err, "integration "+integrationID)
+	q := s.Store.Integrations(ctx)
+	in, err := q.Get(integrationID)
+	if err != nil {
+		return in, err
 	}
 	in.LandingHosts = strings.Join(hosts, ",")
-	return in, db.Model(&in).Update("landing_hosts", in.LandingHosts).Error
+	return in, q.SetLandingHosts(in.ID, in.LandingHosts)
 }
