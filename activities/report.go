@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/commission/commissionrow"
 	"github.com/affrelay/affrelay/eventplan"
@@ -30,8 +27,8 @@ type ListAffiliatesResult struct {
 // ListAffiliates returns the next page of affiliate ids.
 func (a *Activities) ListAffiliates(ctx context.Context, in ListAffiliatesInput) (ListAffiliatesResult, error) {
 	var res ListAffiliatesResult
-	err := a.Store.DB.WithContext(ctx).Model(&store.Affiliate{}).Where("id > ?", in.AfterID).Order("id").
-		Limit(in.Limit).Pluck("id", &res.IDs).Error
+	var err error
+	res.IDs, err = a.Store.Affiliates(ctx).IDsAfter(in.AfterID, in.Limit)
 	return res, err
 }
 
@@ -55,10 +52,10 @@ type StoreCommissionReportResult struct {
 // delivery ids make a retried or re-run activity store and plan nothing twice.
 func (a *Activities) StoreCommissionReport(ctx context.Context, in StoreCommissionReportInput) (StoreCommissionReportResult, error) {
 	res := StoreCommissionReportResult{Policy: a.Policy}
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var rows []store.LedgerEntry
-		if err := tx.Where("affiliate_id = ? AND event_at >= ? AND event_at < ?", in.AffiliateID, in.From, in.To).
-			Order("event_at, source_key").Find(&rows).Error; err != nil {
+	err := a.Store.Transaction(ctx, func(txs *store.Store) error {
+		q := txs.Affiliates(ctx)
+		rows, err := q.EntriesFor(in.AffiliateID, in.From, in.To)
+		if err != nil {
 			return err
 		}
 		rep, err := commission.Summarize(commissionrow.Entries(rows), commission.GroupByDay)
@@ -72,17 +69,12 @@ func (a *Activities) StoreCommissionReport(ctx context.Context, in StoreCommissi
 		report := store.CommissionReport{
 			ID: store.NewID("rpt"), AffiliateID: in.AffiliateID, PeriodStart: in.From, PeriodEnd: in.To, Body: string(body),
 		}
-		created := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&report)
-		if created.Error != nil {
-			return created.Error
-		}
-		res.Stored = created.RowsAffected == 1
-		var stored store.CommissionReport
-		if err := tx.Where("affiliate_id = ? AND period_start = ?", in.AffiliateID, in.From).Take(&stored).Error; err != nil {
+		stored, created, err := q.StoreReport(report)
+		if err != nil {
 			return err
 		}
-		res.ReportID = stored.ID
-		res.Deliveries, err = planWebhookEvent(tx, eventplan.CommissionReport(stored))
+		res.Stored, res.ReportID = created, stored.ID
+		res.Deliveries, err = planWebhookEvent(txs.DB, eventplan.CommissionReport(stored))
 		return err
 	})
 	if err != nil {

@@ -12,8 +12,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/temporal"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/commission"
@@ -48,19 +46,20 @@ func (s *Service) CreateAffiliate(ctx context.Context, in NewAffiliate) (store.A
 	aff := store.Affiliate{ID: store.NewID("aff"), Name: in.Name, Email: in.Email, ParentID: in.ParentID, ParentShareBP: in.ParentShareBP}
 	plan := in.Plan
 	plan.ID, plan.AffiliateID, plan.EffectiveFrom = store.NewID("pln"), aff.ID, time.Unix(0, 0).UTC()
-	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.Store.Transaction(ctx, func(tx *store.Store) error {
+		q := tx.Affiliates(ctx)
 		if in.ParentID != "" {
-			if err := tx.Where("id = ?", in.ParentID).Take(&store.Affiliate{}).Error; err != nil {
-				return store.NotFound(err, "parent affiliate "+in.ParentID)
+			if _, err := q.Get(in.ParentID, "parent affiliate"); err != nil {
+				return err
 			}
 		}
-		if err := tx.Create(&aff).Error; err != nil {
+		if err := q.Create(&aff); err != nil {
 			return err
 		}
-		if err := tx.Create(&plan).Error; err != nil {
+		if err := q.CreatePlan(&plan); err != nil {
 			return err
 		}
-		_, err := store.PlanWebhookEvent(tx, eventplan.AffiliateCreated(aff, plan, s.TrackingLink))
+		_, err := store.PlanWebhookEvent(tx.DB, eventplan.AffiliateCreated(aff, plan, s.TrackingLink))
 		return err
 	})
 	return aff, plan, err
@@ -73,30 +72,28 @@ func (s *Service) AddPostbackEndpoint(ctx context.Context, ep store.PostbackEndp
 	}
 	ep.ID = store.NewID("pbe")
 	ep.Enabled = true
-	return ep, s.Store.DB.WithContext(ctx).Create(&ep).Error
+	return ep, s.Store.Affiliates(ctx).CreateEndpoint(&ep)
 }
 
 // SetPostbackEndpointEnabled re-enables (or disables) an endpoint, e.g. after a 410 was fixed.
 func (s *Service) SetPostbackEndpointEnabled(ctx context.Context, affiliateID, endpointID string, enabled bool) (store.PostbackEndpoint, error) {
-	var ep store.PostbackEndpoint
-	db := s.Store.DB.WithContext(ctx)
-	if err := db.Where("id = ? AND affiliate_id = ?", endpointID, affiliateID).Take(&ep).Error; err != nil {
-		return ep, store.NotFound(err, "postback endpoint "+endpointID+" of affiliate "+affiliateID)
+	q := s.Store.Affiliates(ctx)
+	ep, err := q.Endpoint(affiliateID, endpointID)
+	if err != nil {
+		return ep, err
 	}
 	reason := ""
 	if !enabled {
 		reason = "disabled by operator"
 	}
-	err := db.Model(&ep).Updates(map[string]any{"enabled": enabled, "disabled_reason": reason}).Error
+	err = q.SetEndpointEnabled(ep.ID, enabled, reason)
 	ep.Enabled, ep.DisabledReason = enabled, reason
 	return ep, err
 }
 
 // Affiliate loads one affiliate.
 func (s *Service) Affiliate(ctx context.Context, id string) (store.Affiliate, error) {
-	var aff store.Affiliate
-	err := s.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&aff).Error
-	return aff, store.NotFound(err, "affiliate "+id)
+	return s.Store.Affiliates(ctx).Get(id, "affiliate")
 }
 
 // ErrSignupNotStarted says the affiliate was created but its signup workflow could not be started yet;
@@ -132,12 +129,13 @@ func (s *Service) StartAffiliateSignup(ctx context.Context, affiliateID string) 
 // version's: entries already written keep the version that paid them, events from then on use the new one.
 // The currency cannot change, so an affiliate's RevShare periods add up in one currency.
 func (s *Service) AddPlanVersion(ctx context.Context, affiliateID string, p store.Plan) (store.Plan, error) {
-	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var latest store.Plan
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", affiliateID).Take(&store.Affiliate{}).Error; err != nil {
-			return store.NotFound(err, "affiliate "+affiliateID)
+	err := s.Store.Transaction(ctx, func(tx *store.Store) error {
+		q := tx.Affiliates(ctx)
+		if _, err := q.Lock(affiliateID); err != nil {
+			return err
 		}
-		if err := tx.Where("affiliate_id = ?", affiliateID).Order("effective_from DESC").Take(&latest).Error; err != nil {
+		latest, err := q.LatestPlan(affiliateID)
+		if err != nil {
 			return err
 		}
 		if !p.EffectiveFrom.After(latest.EffectiveFrom) {
@@ -147,7 +145,7 @@ func (s *Service) AddPlanVersion(ctx context.Context, affiliateID string, p stor
 			return apperr.Conflict("the plan currency is %s and cannot change", latest.Currency)
 		}
 		p.ID, p.AffiliateID = store.NewID("pln"), affiliateID
-		return tx.Create(&p).Error
+		return q.CreatePlan(&p)
 	})
 	return p, err
 }
@@ -157,32 +155,32 @@ func (s *Service) PlanVersions(ctx context.Context, affiliateID string) ([]store
 	if _, err := s.Affiliate(ctx, affiliateID); err != nil {
 		return nil, err
 	}
-	var out []store.Plan
-	err := s.Store.DB.WithContext(ctx).Where("affiliate_id = ?", affiliateID).Order("effective_from").Find(&out).Error
-	return out, err
+	return s.Store.Affiliates(ctx).Plans(affiliateID)
 }
 
 // SetParent makes parentID the affiliate's parent (empty: none), earning shareBP of its later commission.
 // Entries already written keep the parent entries they had.
 func (s *Service) SetParent(ctx context.Context, affiliateID, parentID string, shareBP int64) (store.Affiliate, error) {
 	var aff store.Affiliate
-	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", affiliateID).Take(&aff).Error; err != nil {
-			return store.NotFound(err, "affiliate "+affiliateID)
+	err := s.Store.Transaction(ctx, func(tx *store.Store) error {
+		q := tx.Affiliates(ctx)
+		var err error
+		if aff, err = q.Lock(affiliateID); err != nil {
+			return err
 		}
 		// Walk up from the new parent: meeting the affiliate would make a cycle.
 		for id, depth := parentID, 0; id != ""; depth++ {
 			if id == affiliateID || depth > 100 {
 				return apperr.Conflict("%s is below %s, so it cannot be its parent", parentID, affiliateID)
 			}
-			var up store.Affiliate
-			if err := tx.Where("id = ?", id).Take(&up).Error; err != nil {
-				return store.NotFound(err, "parent affiliate "+id)
+			up, err := q.Get(id, "parent affiliate")
+			if err != nil {
+				return err
 			}
 			id = up.ParentID
 		}
 		aff.ParentID, aff.ParentShareBP = parentID, shareBP
-		return tx.Model(&aff).Updates(map[string]any{"parent_id": parentID, "parent_share_bp": shareBP}).Error
+		return q.SetParent(aff.ID, parentID, shareBP)
 	})
 	return aff, err
 }
@@ -191,11 +189,7 @@ func (s *Service) SetParent(ctx context.Context, affiliateID, parentID string, s
 // conversions waiting for a rate (fx_rate_missing) are woken to try again.
 func (s *Service) AddFXRate(ctx context.Context, r store.FXRate) (store.FXRate, error) {
 	r.ID = store.NewID("fx")
-	err := s.Store.DB.WithContext(ctx).Create(&r).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return r, apperr.Conflict("a %s/%s rate from %s exists", r.Base, r.Quote, r.EffectiveFrom.UTC().Format(time.RFC3339))
-	}
-	if err != nil {
+	if err := s.Store.Affiliates(ctx).CreateFXRate(&r); err != nil {
 		return r, err
 	}
 	if err := s.wakeConversionsWaitingForRates(ctx); err != nil {
@@ -230,9 +224,7 @@ func (s *Service) wakeConversionsWaitingForRates(ctx context.Context) error {
 
 // FXRates lists every rate by pair and time.
 func (s *Service) FXRates(ctx context.Context) ([]store.FXRate, error) {
-	var out []store.FXRate
-	err := s.Store.DB.WithContext(ctx).Order("base, quote, effective_from").Find(&out).Error
-	return out, err
+	return s.Store.Affiliates(ctx).FXRates()
 }
 
 // CommissionEntries returns an affiliate's ledger entries for events in [from, to).
@@ -240,9 +232,8 @@ func (s *Service) CommissionEntries(ctx context.Context, affiliateID string, fro
 	if _, err := s.Affiliate(ctx, affiliateID); err != nil {
 		return nil, err
 	}
-	var rows []store.LedgerEntry
-	if err := s.Store.DB.WithContext(ctx).Where("affiliate_id = ? AND event_at >= ? AND event_at < ?", affiliateID, from, to).
-		Order("event_at, source_key").Find(&rows).Error; err != nil {
+	rows, err := s.Store.Affiliates(ctx).EntriesFor(affiliateID, from, to)
+	if err != nil {
 		return nil, err
 	}
 	return commissionrow.Entries(rows), nil

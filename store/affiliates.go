@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/affrelay/affrelay/apperr"
+)
+
+// Transaction runs fn in one database transaction; tx is a Store whose queries run inside it.
+func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error {
+	return s.DB.WithContext(ctx).Transaction(func(db *gorm.DB) error { return fn(&Store{DB: db}) })
+}
+
+// AffiliateQueries are the typed queries on affiliates, their plan versions and postback endpoints, and
+// the FX rates, bound to one context.
+type AffiliateQueries struct{ db *gorm.DB }
+
+// Affiliates returns the affiliate queries for ctx.
+func (s *Store) Affiliates(ctx context.Context) AffiliateQueries {
+	return AffiliateQueries{db: s.DB.WithContext(ctx)}
+}
+
+// Get loads one affiliate; a missing one is apperr.ErrNotFound naming it as what.
+func (q AffiliateQueries) Get(id, what string) (Affiliate, error) {
+	var aff Affiliate
+	err := q.db.Where("id = ?", id).Take(&aff).Error
+	return aff, NotFound(err, what+" "+id)
+}
+
+// Lock loads one affiliate and locks its row until the transaction ends (PostgreSQL; SQLite has one writer).
+func (q AffiliateQueries) Lock(id string) (Affiliate, error) {
+	var aff Affiliate
+	err := q.db.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&aff).Error
+	return aff, NotFound(err, "affiliate "+id)
+}
+
+// IDsAfter returns up to limit affiliate ids after afterID, in id order (a page of every affiliate).
+func (q AffiliateQueries) IDsAfter(afterID string, limit int) ([]string, error) {
+	var ids []string
+	return ids, q.db.Model(&Affiliate{}).Where("id > ?", afterID).Order("id").Limit(limit).Pluck("id", &ids).Error
+}
+
+// Create stores an affiliate.
+func (q AffiliateQueries) Create(aff *Affiliate) error { return q.db.Create(aff).Error }
+
+// SetParent writes an affiliate's parent and the parent's share.
+func (q AffiliateQueries) SetParent(id, parentID string, shareBP int64) error {
+	return q.db.Model(&Affiliate{ID: id}).Updates(map[string]any{"parent_id": parentID, "parent_share_bp": shareBP}).Error
+}
+
+// CreatePlan stores a plan version.
+func (q AffiliateQueries) CreatePlan(p *Plan) error { return q.db.Create(p).Error }
+
+// Plans lists an affiliate's plan versions, oldest first.
+func (q AffiliateQueries) Plans(affiliateID string) ([]Plan, error) {
+	var out []Plan
+	return out, q.db.Where("affiliate_id = ?", affiliateID).Order("effective_from").Find(&out).Error
+}
+
+// LatestPlan loads an affiliate's newest plan version.
+func (q AffiliateQueries) LatestPlan(affiliateID string) (Plan, error) {
+	var p Plan
+	return p, q.db.Where("affiliate_id = ?", affiliateID).Order("effective_from DESC").Take(&p).Error
+}
+
+// CreateEndpoint stores a postback endpoint.
+func (q AffiliateQueries) CreateEndpoint(ep *PostbackEndpoint) error { return q.db.Create(ep).Error }
+
+// Endpoint loads one postback endpoint of an affiliate; a missing one is apperr.ErrNotFound.
+func (q AffiliateQueries) Endpoint(affiliateID, endpointID string) (PostbackEndpoint, error) {
+	var ep PostbackEndpoint
+	err := q.db.Where("id = ? AND affiliate_id = ?", endpointID, affiliateID).Take(&ep).Error
+	return ep, NotFound(err, "postback endpoint "+endpointID+" of affiliate "+affiliateID)
+}
+
+// SetEndpointEnabled turns a postback endpoint on or off, with the reason it is off.
+func (q AffiliateQueries) SetEndpointEnabled(endpointID string, enabled bool, reason string) error {
+	return q.db.Model(&PostbackEndpoint{ID: endpointID}).Updates(map[string]any{"enabled": enabled, "disabled_reason": reason}).Error
+}
+
+// EntriesFor returns an affiliate's ledger entries for events in [from, to), by time and key.
+func (q AffiliateQueries) EntriesFor(affiliateID string, from, to time.Time) ([]LedgerEntry, error) {
+	var rows []LedgerEntry
+	return rows, q.db.Where("affiliate_id = ? AND event_at >= ? AND event_at < ?", affiliateID, from, to).
+		Order("event_at, source_key").Find(&rows).Error
+}
+
+// StoreReport stores a weekly commission report unless its affiliate and week have one; it returns the stored
+// report and whether this call stored it.
+func (q AffiliateQueries) StoreReport(r CommissionReport) (CommissionReport, bool, error) {
+	created := q.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
+	if created.Error != nil {
+		return r, false, created.Error
+	}
+	var stored CommissionReport
+	err := q.db.Where("affiliate_id = ? AND period_start = ?", r.AffiliateID, r.PeriodStart).Take(&stored).Error
+	return stored, created.RowsAffected == 1, err
+}
+
+// CreateFXRate stores a rate; one for the same pair and time is apperr.ErrConflict.
+func (q AffiliateQueries) CreateFXRate(r *FXRate) error {
+	err := q.db.Create(r).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return apperr.Conflict("a %s/%s rate from %s exists", r.Base, r.Quote, r.EffectiveFrom.UTC().Format(time.RFC3339))
+	}
+	return err
+}
+
+// FXRates lists every rate by pair and time.
+func (q AffiliateQueries) FXRates() ([]FXRate, error) {
+	var out []FXRate
+	return out, q.db.Order("base, quote, effective_from").Find(&out).Error
+}
