@@ -170,7 +170,7 @@ var defaults = map[string]any{
 	"temporal.address":               "127.0.0.1:7233",
 	"temporal.namespace":             "default",
 	"temporal.task_queue":            "affrelay",
-	"temporal.workflow_cache_size":   10000,
+	"temporal.workflow_cache_size":   500,
 	"database.driver":                "sqlite",
 	"database.dsn":                   ".data/affrelay.db",
 	"admin.token":                    "",
