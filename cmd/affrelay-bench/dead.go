@@ -19,11 +19,6 @@ func measureDead(o options, p *affrelayProcess, recv *receiver) (*deadResult, er
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(o.database, p.dsn)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
 	res := &deadResult{Events: o.dead}
 	rss := watchRSS(p.pid())
 	start := time.Now()
@@ -31,7 +26,7 @@ func measureDead(o options, p *affrelayProcess, recv *receiver) (*deadResult, er
 	deadline := time.Now().Add(o.drain)
 	for res.Waiting < int64(o.dead) && time.Now().Before(deadline) {
 		time.Sleep(250 * time.Millisecond)
-		if res.Waiting, err = db.AttemptedDeliveries(context.Background(), t.affiliateID); err != nil {
+		if res.Waiting, err = attemptedDeliveries(o.database, p.dsn, t.affiliateID); err != nil {
 			return nil, err
 		}
 	}
@@ -40,4 +35,15 @@ func measureDead(o options, p *affrelayProcess, recv *receiver) (*deadResult, er
 	time.Sleep(5 * time.Second)
 	res.PeakRSSMB = rss.stop()
 	return res, nil
+}
+
+// attemptedDeliveries counts on a fresh connection each time: a long-lived SQLite reader was seen to keep
+// reading an old snapshot while affrelay wrote.
+func attemptedDeliveries(driver, dsn, affiliateID string) (int64, error) {
+	db, err := store.Open(driver, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	return db.AttemptedDeliveries(context.Background(), affiliateID)
 }
