@@ -83,3 +83,32 @@ func TestConversionThatCannotBeRecordedSurfacesAsStuck(t *testing.T) {
 	require.Equal(t, []string{webhook.ConversionStuck + ": database is down"}, reported, "announced once, not per series")
 	require.GreaterOrEqual(t, env.Now().Sub(start), 2*stuckRetryEvery)
 }
+
+// A delivery whose state cannot be stored shows DeliveryState = "stuck" and stores it later, instead of
+// retrying out of sight; the operator's skip still ends it.
+func TestDeliveryStateThatCannotBeStoredSurfacesAsStuck(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(activities.AttemptDeliveryResult{},
+		temporal.NewNonRetryableApplicationError("HTTP 404", activities.ErrTypePermanent, nil))
+	var stored []string
+	failures := 0
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
+		if in.Status == DeliveryStateNeedsReview && failures < 2 {
+			failures++
+			return activities.SetDeliveryStatusResult{}, temporal.NewNonRetryableApplicationError("database is down", "Test", nil)
+		}
+		stored = append(stored, in.Status)
+		if in.Status == DeliveryStateNeedsReview {
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
+		}
+		return activities.SetDeliveryStatusResult{}, nil
+	})
+	start := env.Now()
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: retrypolicy.DefaultPolicy()})
+	require.NoError(t, env.GetWorkflowError())
+	var res DeliveryResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, DeliveryStateSkipped, res.State)
+	require.Equal(t, []string{DeliveryStateNeedsReview, DeliveryStateSkipped}, stored)
+	require.GreaterOrEqual(t, env.Now().Sub(start), 2*stuckRetryEvery, "tried again on the timer")
+}

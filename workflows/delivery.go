@@ -18,6 +18,9 @@ const (
 	DeliveryStateDelivered   = store.DeliveryDelivered
 	DeliveryStateNeedsReview = store.DeliveryNeedsReview
 	DeliveryStateSkipped     = store.DeliverySkipped
+	// DeliveryStateStuck shows (in the search attribute only) a delivery whose state could not be stored
+	// after the bounded retries; the workflow keeps trying every stuckRetryEvery.
+	DeliveryStateStuck = "stuck"
 )
 
 // Signals an operator sends to a delivery in needs_review (from the admin API, the CLI or the Temporal UI).
@@ -73,18 +76,31 @@ func (d *delivery) setup(ctx workflow.Context) {
 func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 	var a *activities.Activities
 	p := d.in.Policy
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
 	setStatus := func(in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
 		var res activities.SetDeliveryStatusResult
 		if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(in.Status)); err != nil {
 			return res, err
 		}
 		in.DeliveryID = d.in.DeliveryID
-		err := workflow.ExecuteLocalActivity(lctx, a.SetDeliveryStatus, in).Get(ctx, &res)
-		return res, err
+		err := workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.SetDeliveryStatus, in).Get(ctx, &res)
+		if err == nil || workflow.GetVersion(ctx, surfaceStatusFailures, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return res, err
+		}
+		// The bounded retries failed: show it (DeliveryState = "stuck", an error in the log) and try again later.
+		if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(DeliveryStateStuck)); err != nil {
+			return res, err
+		}
+		for err != nil && !isErrorType(err, activities.ErrTypeNotFound) {
+			workflow.GetLogger(ctx).Error("delivery state cannot be stored; trying again later", "status", in.Status, "error", err)
+			if err := workflow.Sleep(ctx, stuckRetryEvery); err != nil {
+				return res, err
+			}
+			err = workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.SetDeliveryStatus, in).Get(ctx, &res)
+		}
+		if err != nil {
+			return res, err
+		}
+		return res, workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(in.Status))
 	}
 
 	// The first series may have begun inline: its failure, or its attempt count and start.
@@ -187,6 +203,11 @@ func (d *delivery) awaitDecision(ctx workflow.Context) string {
 	sel.Select(ctx)
 	return decision
 }
+
+// surfaceStatusFailures marks the version of DeliveryWorkflow that, when storing a state change fails after
+// the bounded retries, shows DeliveryState = "stuck" and tries again later instead of retrying forever.
+// It is asked only on that path, so histories that never failed are unchanged.
+const surfaceStatusFailures = "surface-status-failures"
 
 // reviewEventsChange marks the version of DeliveryWorkflow that starts the deliveries announcing a review.
 const reviewEventsChange = "review-events"
