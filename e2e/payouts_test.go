@@ -440,5 +440,7 @@ func TestPayoutScheduleWeeklyInTimeZone(t *testing.T) {
 			local := next.In(malta)
 			require.Equal(t, []any{time.Monday, 7, 30}, []any{local.Weekday(), local.Hour(), local.Minute()}, next)
 		}
-	}, func(c *config.Config) { c.Payout.Cycle, c.Payout.TimeZone, c.Payout.Hour, c.Payout.Minute = payout.Weekly, "Europe/Malta", 7, 30 })
+	}, func(c *config.Config) {
+		c.Payout.Cycle, c.Payout.TimeZone, c.Payout.Hour, c.Payout.Minute = payout.Weekly, "Europe/Malta", 7, 30
+	})
 }
