@@ -369,6 +369,8 @@ func fromViper(v *viper.Viper) (Config, error) {
 		errs = append(errs, fmt.Errorf("delivery.retry_schedule (AFFRELAY_DELIVERY_RETRY_SCHEDULE): %w", err))
 	}
 	c.Delivery.Policy.Schedule = schedule
+	// The workflows size an attempt's activity timeout from it (a lost attempt is retried that soon).
+	c.Delivery.Policy.AttemptTimeout = c.Delivery.Timeout
 	if c.Delivery.AllowPrivateTargets, err = outbound.ParseAllowlist(v.GetString("delivery.allow_private_targets")); err != nil {
 		errs = append(errs, fmt.Errorf("delivery.allow_private_targets (AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS): %w", err))
 	}

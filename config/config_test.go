@@ -101,6 +101,7 @@ func TestLoadEnv(t *testing.T) {
 		}},
 		{"timeout, window and skew", map[string]string{"AFFRELAY_DELIVERY_TIMEOUT": "2500ms", "AFFRELAY_DELIVERY_WINDOW": "48h", "AFFRELAY_POSTBACK_FUTURE_SKEW": "90s"}, func(t *testing.T, c Config) {
 			require.Equal(t, 2500*time.Millisecond, c.Delivery.Timeout)
+			require.Equal(t, 2500*time.Millisecond, c.Delivery.Policy.AttemptTimeout, "the attempt activity is sized from delivery.timeout")
 			require.Equal(t, 48*time.Hour, c.Delivery.Policy.Window)
 			require.Equal(t, 90*time.Second, c.Postback.FutureSkew)
 		}},

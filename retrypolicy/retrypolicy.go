@@ -29,17 +29,22 @@ type Policy struct {
 	MaxAttempts   int             // total attempts in one series, including the first
 	Window        time.Duration   // a series never lasts longer than this (24h default)
 	MaxRetryAfter time.Duration   // clamp for a receiver's Retry-After (default 1h)
+	// AttemptTimeout bounds one attempt's request (delivery.timeout, default 10s). An attempt's activity is
+	// given this plus the time to store it; one that runs longer was lost with its worker and is retried.
+	// 0 in workflow inputs recorded before it existed.
+	AttemptTimeout time.Duration `json:",omitempty"`
 }
 
 // DefaultPolicy returns the default policy: delays of 30s, 2m, 10m and then
 // 1h between attempts, at most 15 attempts, all starting within 24h of the
-// first, and a receiver's Retry-After honoured up to 1h.
+// first, a receiver's Retry-After honoured up to 1h, and 10s for one request.
 func DefaultPolicy() Policy {
 	return Policy{
-		Schedule:      []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour},
-		MaxAttempts:   15,
-		Window:        24 * time.Hour,
-		MaxRetryAfter: time.Hour,
+		Schedule:       []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour},
+		MaxAttempts:    15,
+		Window:         24 * time.Hour,
+		MaxRetryAfter:  time.Hour,
+		AttemptTimeout: 10 * time.Second,
 	}
 }
 
@@ -97,6 +102,9 @@ func (p Policy) Validate() error {
 	}
 	if p.MaxRetryAfter <= 0 {
 		return fmt.Errorf("retry policy: MaxRetryAfter is %v; it must be positive", p.MaxRetryAfter)
+	}
+	if p.AttemptTimeout < 0 {
+		return fmt.Errorf("retry policy: AttemptTimeout is %v; it must not be negative", p.AttemptTimeout)
 	}
 	return nil
 }

@@ -47,9 +47,9 @@ func startDeliveryWorkflows(ctx workflow.Context, refs []activities.DeliveryRef,
 	return ids, nil
 }
 
-// firstAttemptStoreTime is what the inline first attempt may take beyond its request's timeout, to load the
-// delivery and store the attempt.
-const firstAttemptStoreTime = 10 * time.Second
+// attemptStoreTime is what an attempt may take beyond its request's timeout, to load the delivery and store
+// the attempt.
+const attemptStoreTime = 10 * time.Second
 
 // deliverInline makes the first attempt of every delivery at once, in parallel, as local activities of the
 // current workflow task, each request bounded by timeout; a delivery that is not delivered continues in a
@@ -58,7 +58,7 @@ const firstAttemptStoreTime = 10 * time.Second
 func deliverInline(ctx workflow.Context, refs []activities.DeliveryRef, policy retrypolicy.Policy, timeout time.Duration, attrs ...temporal.SearchAttributeUpdate) (ids, delivered []string, err error) {
 	var a *activities.Activities
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: timeout + firstAttemptStoreTime,
+		StartToCloseTimeout: timeout + attemptStoreTime,
 		// One try: a failure is retried on the schedule by the DeliveryWorkflow, durably.
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
 	})

@@ -172,7 +172,7 @@ func (d *delivery) seriesOptions(ctx workflow.Context, prior int, seriesStart ti
 	p := d.in.Policy
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: p.Window - workflow.Now(ctx).Sub(seriesStart),
-		StartToCloseTimeout:    2 * time.Minute,
+		StartToCloseTimeout:    attemptStartToClose(p),
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        p.DelayAfter(prior + 1),
 			BackoffCoefficient:     2,
@@ -181,6 +181,20 @@ func (d *delivery) seriesOptions(ctx workflow.Context, prior int, seriesStart ti
 			NonRetryableErrorTypes: []string{activities.ErrTypePermanent, activities.ErrTypeGone, activities.ErrTypeEndpointDisabled},
 		},
 	})
+}
+
+// legacyAttemptStartToClose bounds an attempt whose policy does not say its request's timeout (inputs recorded
+// before Policy.AttemptTimeout existed): delivery.timeout's upper limit, and then some.
+const legacyAttemptStartToClose = 2 * time.Minute
+
+// attemptStartToClose is how long one attempt's activity may run: its request's timeout plus the time to load
+// the delivery and store the attempt. It is also how long an attempt lost with a killed worker goes unnoticed,
+// so it is sized to the work rather than generous (an attempt sends one request and needs no heartbeat).
+func attemptStartToClose(p retrypolicy.Policy) time.Duration {
+	if p.AttemptTimeout <= 0 {
+		return legacyAttemptStartToClose
+	}
+	return p.AttemptTimeout + attemptStoreTime
 }
 
 // dropStaleSignals discards redeliver or skip signals sent while the delivery was not in review, so a stray

@@ -97,6 +97,34 @@ func TestDeliveryCustomScheduleFromConfig(t *testing.T) {
 	}
 }
 
+// An attempt's activity may run for its request's timeout plus the time to store it, so an attempt lost with a
+// killed worker is retried that soon (it was two minutes whatever delivery.timeout said); inputs recorded
+// before the policy carried the timeout keep two minutes.
+func TestDeliveryAttemptTimeoutSizedToRequestTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		attemptTimeout, want time.Duration
+	}{
+		{10 * time.Second, 20 * time.Second},
+		{3 * time.Second, 13 * time.Second},
+		{0, 2 * time.Minute},
+	} {
+		t.Run(tc.attemptTimeout.String(), func(t *testing.T) {
+			env := newEnv(t)
+			policy := retrypolicy.DefaultPolicy()
+			policy.AttemptTimeout = tc.attemptTimeout
+			var allowed time.Duration
+			env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.AttemptDeliveryInput) (activities.AttemptDeliveryResult, error) {
+				info := activity.GetInfo(ctx)
+				allowed = info.Deadline.Sub(info.StartedTime)
+				return activities.AttemptDeliveryResult{Attempt: 1, StatusCode: 200}, nil
+			})
+			env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: policy})
+			require.NoError(t, env.GetWorkflowError())
+			require.InDelta(t, tc.want.Seconds(), allowed.Seconds(), 1)
+		})
+	}
+}
+
 // skipAfterReview has ops skip the delivery a minute after it enters review.
 func skipAfterReview(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
