@@ -128,18 +128,19 @@ type ReportConversionProblemInput struct {
 	Data webhook.ConversionProblemData
 }
 
-// ReportConversionProblemResult lists the deliveries announcing the problem, to start by Policy.
-type ReportConversionProblemResult struct {
+// OpsEventResult lists the deliveries of an ops event (fx.rate_missing, conversion.stuck, delivery.stuck,
+// delivery.unstuck), to start by Policy.
+type OpsEventResult struct {
 	Deliveries []DeliveryRef
 	Policy     retrypolicy.Policy
 }
 
 // ReportConversionProblem plans the ops event of a conversion that waits (fx.rate_missing) or is stuck
 // (conversion.stuck), once per workflow run, and logs it.
-func (a *Activities) ReportConversionProblem(ctx context.Context, in ReportConversionProblemInput) (ReportConversionProblemResult, error) {
+func (a *Activities) ReportConversionProblem(ctx context.Context, in ReportConversionProblemInput) (OpsEventResult, error) {
 	info := activity.GetInfo(ctx)
 	activity.GetLogger(ctx).Error("conversion cannot be recorded yet", "event_type", in.Type, "reason", in.Data.Reason)
-	res := ReportConversionProblemResult{Policy: a.Policy}
+	res := OpsEventResult{Policy: a.Policy}
 	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
 		res.Deliveries, err = planWebhookEvent(tx, eventplan.ConversionProblem(in.Type, info.WorkflowExecution.RunID, time.Now().UTC(), in.Data))

@@ -5,6 +5,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
+
+	"github.com/affrelay/affrelay/apperr"
 )
 
 // Error types the workflows tell apart. A missing row or a disabled target does not get better by retrying,
@@ -16,10 +18,10 @@ const (
 	ErrTypeFXRateMissing = "FXRateMissing"
 )
 
-// notFound turns a missing row into a non-retryable ErrTypeNotFound naming it; other errors pass through
+// notFound turns a missing row (gorm's or the store's apperr.ErrNotFound) into a non-retryable ErrTypeNotFound naming it; other errors pass through
 // (a database that is down is worth retrying).
 func notFound(err error, what string) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, apperr.ErrNotFound) {
 		return temporal.NewNonRetryableApplicationError(what+" not found", ErrTypeNotFound, err)
 	}
 	return err

@@ -204,3 +204,17 @@ func ConversionProblem(eventType, runID string, at time.Time, data webhook.Conve
 		IntegrationID: data.IntegrationID, EventID: data.EventID, AffiliateID: data.AffiliateID,
 	}
 }
+
+// DeliveryStuck is delivery.stuck or delivery.unstuck (eventType) of delivery d, for the stuck episode that
+// episode names (its workflow run and number), so each is planned once per episode. A delivery that itself
+// carries one of them announces nothing (no loops): ok is false.
+func DeliveryStuck(eventType, episode string, at time.Time, d store.Delivery, data webhook.DeliveryStuckData) (ev Event, ok bool) {
+	if d.EventType == webhook.DeliveryStuck || d.EventType == webhook.DeliveryUnstuck {
+		return Event{}, false
+	}
+	data.DeliveryID, data.EventType, data.AffiliateID = d.ID, d.EventType, d.AffiliateID
+	return Event{
+		Key: webhook.EventKey(eventType, episode), Type: eventType, At: at, Data: data,
+		IntegrationID: d.IntegrationID, EventID: d.EventID, AffiliateID: d.AffiliateID, ConversionID: d.ConversionID,
+	}, true
+}

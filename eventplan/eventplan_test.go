@@ -139,3 +139,32 @@ func TestReviewEvents(t *testing.T) {
 	require.Equal(t, webhook.EventKey(webhook.DeliveryNeedsReview, "dlv_1:3"), r.NeedsReview.Key)
 	require.Equal(t, webhook.EventKey(webhook.EndpointDisabled, "whs_1:dlv_1"), r.EndpointOff.Key)
 }
+
+func TestDeliveryStuck(t *testing.T) {
+	data := webhook.DeliveryStuckData{WorkflowID: "delivery:dlv_1", State: "needs_review", Reason: "database is down", StuckSince: at}
+	for _, tc := range []struct {
+		name      string
+		eventType string
+		want      bool
+	}{
+		{webhook.ConversionRecorded, webhook.DeliveryStuck, true},
+		{webhook.DeliveryNeedsReview, webhook.DeliveryUnstuck, true},
+		{webhook.DeliveryStuck, webhook.DeliveryStuck, false},
+		{webhook.DeliveryUnstuck, webhook.DeliveryUnstuck, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := store.Delivery{ID: "dlv_1", EventType: tc.name, AffiliateID: "aff_1", IntegrationID: "int_1"}
+			ev, ok := DeliveryStuck(tc.eventType, "delivery:dlv_1:run:1", at, d, data)
+			require.Equal(t, tc.want, ok, "a delivery of delivery.stuck or delivery.unstuck announces nothing (no loops)")
+			if !ok {
+				return
+			}
+			require.Equal(t, webhook.EventKey(tc.eventType, "delivery:dlv_1:run:1"), ev.Key)
+			require.Equal(t, "aff_1", ev.AffiliateID)
+			got := ev.Data.(webhook.DeliveryStuckData)
+			require.Equal(t, "dlv_1", got.DeliveryID)
+			require.Equal(t, tc.name, got.EventType)
+			require.Equal(t, "database is down", got.Reason)
+		})
+	}
+}

@@ -131,6 +131,19 @@ type ConversionProblemData struct {
 	Quote         string `json:"quote,omitempty"`
 }
 
+// DeliveryStuckData is the data of delivery.stuck and delivery.unstuck: which delivery could not store its
+// state, the state it was storing, why, and since when; UnstuckAt is set in delivery.unstuck only.
+type DeliveryStuckData struct {
+	DeliveryID  string     `json:"delivery_id"`
+	WorkflowID  string     `json:"workflow_id"`
+	EventType   string     `json:"event_type,omitempty"`
+	AffiliateID string     `json:"affiliate_id,omitempty"`
+	State       string     `json:"state"`
+	Reason      string     `json:"reason"`
+	StuckSince  time.Time  `json:"stuck_since"`
+	UnstuckAt   *time.Time `json:"unstuck_at,omitempty"`
+}
+
 // TestData is the data of webhook.test.
 type TestData struct {
 	SubscriptionID string `json:"subscription_id"`

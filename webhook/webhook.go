@@ -31,6 +31,10 @@ const (
 	FXRateMissing = "fx.rate_missing"
 	// ConversionStuck: a conversion could not be recorded after its bounded retries; it keeps retrying.
 	ConversionStuck = "conversion.stuck"
+	// DeliveryStuck: a delivery's state change could not be stored after its bounded retries; it keeps retrying.
+	DeliveryStuck = "delivery.stuck"
+	// DeliveryUnstuck: a delivery announced by delivery.stuck stored its state at last.
+	DeliveryUnstuck = "delivery.unstuck"
 	Test            = "webhook.test"
 )
 
@@ -46,7 +50,7 @@ var EventTypes = []string{
 	ConversionRecorded, CommissionCalculated, CommissionReversed, CommissionReport, AffiliateCreated,
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
 	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
-	FXRateMissing, ConversionStuck,
+	FXRateMissing, ConversionStuck, DeliveryStuck, DeliveryUnstuck,
 }
 
 // Subscription kinds. A CRM subscription receives the CRM payload shape, and only for CRMEventTypes.

@@ -78,12 +78,8 @@ func surface(ctx workflow.Context, state, eventType string, problem webhook.Conv
 		return err
 	}
 	var a *activities.Activities
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5},
-	})
-	var reported activities.ReportConversionProblemResult
-	err := workflow.ExecuteActivity(actx, a.ReportConversionProblem, activities.ReportConversionProblemInput{Type: eventType, Data: problem}).Get(ctx, &reported)
+	var reported activities.OpsEventResult
+	err := workflow.ExecuteActivity(withOpsEvent(ctx), a.ReportConversionProblem, activities.ReportConversionProblemInput{Type: eventType, Data: problem}).Get(ctx, &reported)
 	if err == nil {
 		_, err = startDeliveries(ctx, reported.Deliveries, reported.Policy)
 	}
@@ -91,6 +87,14 @@ func surface(ctx workflow.Context, state, eventType string, problem webhook.Conv
 		workflow.GetLogger(ctx).Error("could not announce the conversion's state", "state", state, "error", err)
 	}
 	return nil
+}
+
+// withOpsEvent runs an activity that plans an ops event: a few quick retries, as the announcement is best effort.
+func withOpsEvent(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5},
+	})
 }
 
 // awaitRetry waits for wait, or until a signal arrives on wake.

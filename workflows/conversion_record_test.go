@@ -29,9 +29,9 @@ func TestConversionWaitsForMissingFXRateUntilSignalled(t *testing.T) {
 		return activities.RecordConversionResult{ConversionID: "cnv_1", PayoutMinor: 15000, Currency: "USD", Policy: retrypolicy.DefaultPolicy()}, nil
 	})
 	var reported []activities.ReportConversionProblemInput
-	env.OnActivity(acts.ReportConversionProblem, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportConversionProblemInput) (activities.ReportConversionProblemResult, error) {
+	env.OnActivity(acts.ReportConversionProblem, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportConversionProblemInput) (activities.OpsEventResult, error) {
 		reported = append(reported, in)
-		return activities.ReportConversionProblemResult{}, nil
+		return activities.OpsEventResult{}, nil
 	})
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateFXRateMissing))).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateRecorded))).Return(nil).Once()
@@ -68,9 +68,9 @@ func TestConversionThatCannotBeRecordedSurfacesAsStuck(t *testing.T) {
 		return activities.RecordConversionResult{ConversionID: "cnv_1", Policy: retrypolicy.DefaultPolicy()}, nil
 	})
 	var reported []string
-	env.OnActivity(acts.ReportConversionProblem, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportConversionProblemInput) (activities.ReportConversionProblemResult, error) {
+	env.OnActivity(acts.ReportConversionProblem, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportConversionProblemInput) (activities.OpsEventResult, error) {
 		reported = append(reported, in.Type+": "+in.Data.Reason)
-		return activities.ReportConversionProblemResult{}, nil
+		return activities.OpsEventResult{}, nil
 	})
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateStuck))).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateRecorded))).Return(nil).Once()
@@ -103,6 +103,7 @@ func TestDeliveryStateThatCannotBeStoredSurfacesAsStuck(t *testing.T) {
 		}
 		return activities.SetDeliveryStatusResult{}, nil
 	})
+	env.OnActivity(acts.ReportDeliveryStuck, mock.Anything, mock.Anything).Return(activities.OpsEventResult{}, nil)
 	start := env.Now()
 	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: retrypolicy.DefaultPolicy()})
 	require.NoError(t, env.GetWorkflowError())

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -10,6 +11,7 @@ import (
 	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
 )
 
 // Delivery states, as shown in the DeliveryState search attribute and the deliveries table.
@@ -65,6 +67,8 @@ type delivery struct {
 	redeliver workflow.ReceiveChannel
 	replay    workflow.ReceiveChannel // the old name of redeliver
 	skip      workflow.ReceiveChannel
+	// stuckEpisodes counts the times a state change could not be stored, to key each episode's events.
+	stuckEpisodes int
 }
 
 func (d *delivery) setup(ctx workflow.Context) {
@@ -83,24 +87,14 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 		}
 		in.DeliveryID = d.in.DeliveryID
 		err := workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.SetDeliveryStatus, in).Get(ctx, &res)
-		if err == nil || workflow.GetVersion(ctx, surfaceStatusFailures, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if err == nil {
+			return res, nil
+		}
+		v := workflow.GetVersion(ctx, surfaceStatusFailures, workflow.DefaultVersion, 2)
+		if v == workflow.DefaultVersion {
 			return res, err
 		}
-		// The bounded retries failed: show it (DeliveryState = "stuck", an error in the log) and try again later.
-		if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(DeliveryStateStuck)); err != nil {
-			return res, err
-		}
-		for err != nil && !isErrorType(err, activities.ErrTypeNotFound) {
-			workflow.GetLogger(ctx).Error("delivery state cannot be stored; trying again later", "status", in.Status, "error", err)
-			if err := workflow.Sleep(ctx, stuckRetryEvery); err != nil {
-				return res, err
-			}
-			err = workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.SetDeliveryStatus, in).Get(ctx, &res)
-		}
-		if err != nil {
-			return res, err
-		}
-		return res, workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(in.Status))
+		return d.storeStuckState(ctx, in, err, v >= 2)
 	}
 
 	// The first series may have begun inline: its failure, or its attempt count and start.
@@ -142,6 +136,66 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 		// A redelivery is a new series from attempt 1, at once.
 		prior, seriesStart, failed = 0, workflow.Now(ctx), nil
 	}
+}
+
+// storeStuckState runs after storing a state change failed its bounded retries (err): it shows it
+// (DeliveryState = "stuck", an error in the log), announces it when announce is set (version 2), and tries
+// again every stuckRetryEvery until the state is stored. A missing delivery fails at once.
+//
+// The announcement (delivery.stuck, then delivery.unstuck once stored) is planned by an activity of its own,
+// best effort: when the database is what fails, planning fails too, so it is tried again after each failed
+// retry, and a stuck episode not yet announced when the store answers again is announced then, before its
+// delivery.unstuck. Either is planned once per episode (its key names the run and the episode).
+func (d *delivery) storeStuckState(ctx workflow.Context, in activities.SetDeliveryStatusInput, err error, announce bool) (activities.SetDeliveryStatusResult, error) {
+	var a *activities.Activities
+	var res activities.SetDeliveryStatusResult
+	if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(DeliveryStateStuck)); err != nil {
+		return res, err
+	}
+	info := workflow.GetInfo(ctx).WorkflowExecution
+	d.stuckEpisodes++
+	episode := fmt.Sprintf("%s:%s:%d", info.ID, info.RunID, d.stuckEpisodes)
+	data := webhook.DeliveryStuckData{
+		DeliveryID: d.in.DeliveryID, WorkflowID: info.ID, State: in.Status, StuckSince: workflow.Now(ctx).UTC(),
+	}
+	announced := false
+	for err != nil {
+		if isErrorType(err, activities.ErrTypeNotFound) {
+			return res, err
+		}
+		workflow.GetLogger(ctx).Error("delivery state cannot be stored; trying again later", "status", in.Status, "error", err)
+		if announce && !announced {
+			data.Reason = failureReason(err)
+			announced = d.reportStuck(ctx, webhook.DeliveryStuck, episode, data)
+		}
+		if err := workflow.Sleep(ctx, stuckRetryEvery); err != nil {
+			return res, err
+		}
+		err = workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.SetDeliveryStatus, in).Get(ctx, &res)
+	}
+	if announce && (announced || d.reportStuck(ctx, webhook.DeliveryStuck, episode, data)) {
+		unstuckAt := workflow.Now(ctx).UTC()
+		data.UnstuckAt = &unstuckAt
+		d.reportStuck(ctx, webhook.DeliveryUnstuck, episode, data)
+	}
+	return res, workflow.UpsertTypedSearchAttributes(ctx, DeliveryStateKey.ValueSet(in.Status))
+}
+
+// reportStuck plans delivery.stuck or delivery.unstuck and starts its deliveries; it says whether it did. A
+// failure is logged, not returned: the search attribute and the log already show the state.
+func (d *delivery) reportStuck(ctx workflow.Context, eventType, episode string, data webhook.DeliveryStuckData) bool {
+	var a *activities.Activities
+	var reported activities.OpsEventResult
+	err := workflow.ExecuteActivity(withOpsEvent(ctx), a.ReportDeliveryStuck,
+		activities.ReportDeliveryStuckInput{Type: eventType, Episode: episode, Data: data}).Get(ctx, &reported)
+	if err == nil {
+		_, err = startDeliveries(ctx, reported.Deliveries, reported.Policy)
+	}
+	if err != nil {
+		workflow.GetLogger(ctx).Error("could not announce the stuck delivery", "event_type", eventType, "error", err)
+		return false
+	}
+	return true
 }
 
 // continueFirstAttempt picks up after the conversion's inline first attempt. A permanent failure is returned
@@ -219,7 +273,8 @@ func (d *delivery) awaitDecision(ctx workflow.Context) string {
 }
 
 // surfaceStatusFailures marks the version of DeliveryWorkflow that, when storing a state change fails after
-// the bounded retries, shows DeliveryState = "stuck" and tries again later instead of retrying forever.
+// the bounded retries, shows DeliveryState = "stuck" and tries again later instead of retrying forever;
+// version 2 also announces it (delivery.stuck, delivery.unstuck). It is asked only on that path.
 // It is asked only on that path, so histories that never failed are unchanged.
 const surfaceStatusFailures = "surface-status-failures"
 

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/webhook"
 )
 
 var acts *activities.Activities
@@ -213,4 +215,102 @@ func recordDeliveryStarts(t *testing.T, env *testsuite.TestWorkflowEnvironment, 
 		started = append(started, in.DeliveryID)
 	})
 	return &started
+}
+
+// stuckStep is one call the stuck-delivery test saw, in order: a state stored or failed, a DeliveryState
+// shown, an ops event reported.
+type stuckStep struct {
+	What   string
+	Writes int // SetDeliveryStatus calls so far
+}
+
+// Storing a state change is retried a bounded number of times (databaseWriteRetry); then the delivery shows
+// DeliveryState = "stuck", announces delivery.stuck (the first try to plan it fails too: the database is
+// down), tries again every stuckRetryEvery, and once the state is stored announces delivery.unstuck and shows
+// the state.
+func TestDeliveryStateStoringIsBoundedThenStuckAnnouncedAndRecovered(t *testing.T) {
+	saved := databaseWriteRetry
+	databaseWriteRetry.InitialInterval, databaseWriteRetry.MaximumInterval = time.Millisecond, time.Millisecond
+	t.Cleanup(func() { databaseWriteRetry = saved })
+	bounded := int(databaseWriteRetry.MaximumAttempts)
+
+	env := newEnv(t)
+	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(activities.AttemptDeliveryResult{},
+		temporal.NewNonRetryableApplicationError("HTTP 404", activities.ErrTypePermanent, nil))
+	var steps []stuckStep
+	writes := 0
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
+		writes++
+		if in.Status == DeliveryStateNeedsReview && writes <= 2*bounded {
+			return activities.SetDeliveryStatusResult{}, errors.New("database is down") // retryable
+		}
+		steps = append(steps, stuckStep{"stored " + in.Status, writes})
+		if in.Status == DeliveryStateNeedsReview {
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(SkipSignal, nil) }, time.Minute)
+		}
+		return activities.SetDeliveryStatusResult{}, nil
+	})
+	var reported []activities.ReportDeliveryStuckInput
+	env.OnActivity(acts.ReportDeliveryStuck, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportDeliveryStuckInput) (activities.OpsEventResult, error) {
+		reported = append(reported, in)
+		if len(reported) == 1 {
+			steps = append(steps, stuckStep{"report failed " + in.Type, writes})
+			return activities.OpsEventResult{}, temporal.NewNonRetryableApplicationError("database is down", "Test", nil)
+		}
+		steps = append(steps, stuckStep{"reported " + in.Type, writes})
+		return activities.OpsEventResult{}, nil
+	})
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+		state, _ := args.Get(0).(temporal.SearchAttributes).GetKeyword(DeliveryStateKey)
+		steps = append(steps, stuckStep{"shown " + state, writes})
+	})
+
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: retrypolicy.DefaultPolicy()})
+	require.NoError(t, env.GetWorkflowError())
+	var res DeliveryResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, DeliveryStateSkipped, res.State)
+	require.Equal(t, []stuckStep{
+		{"shown needs_review", 0},
+		{"shown stuck", bounded}, // the bounded retries ran out
+		{"report failed delivery.stuck", bounded},
+		{"reported delivery.stuck", 2 * bounded}, // the next series on the timer failed too; announcing worked
+		{"stored needs_review", 2*bounded + 1},
+		{"reported delivery.unstuck", 2*bounded + 1},
+		{"shown needs_review", 2*bounded + 1},
+		{"shown skipped", 2*bounded + 1},
+		{"stored skipped", 2*bounded + 2},
+	}, steps)
+	require.Len(t, reported, 3)
+	stuck, unstuck := reported[1], reported[2]
+	require.Equal(t, reported[0], stuck, "the failed announcement is tried again as it was")
+	require.Equal(t, webhook.DeliveryUnstuck, unstuck.Type)
+	require.Equal(t, stuck.Episode, unstuck.Episode, "one episode, one key")
+	require.Equal(t, "dlv_1", stuck.Data.DeliveryID)
+	require.Equal(t, DeliveryStateNeedsReview, stuck.Data.State)
+	require.Contains(t, stuck.Data.Reason, "database is down")
+	require.Nil(t, stuck.Data.UnstuckAt)
+	require.NotNil(t, unstuck.Data.UnstuckAt)
+	require.GreaterOrEqual(t, unstuck.Data.UnstuckAt.Sub(stuck.Data.StuckSince), 2*stuckRetryEvery)
+}
+
+// A delivery that is not in the database fails its workflow at once: no retries, no stuck state, nothing
+// announced.
+func TestDeliveryStateOfAMissingDeliveryFailsAtOnce(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(activities.AttemptDeliveryResult{},
+		temporal.NewNonRetryableApplicationError("HTTP 404", activities.ErrTypePermanent, nil))
+	writes := 0
+	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(context.Context, activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
+		writes++
+		return activities.SetDeliveryStatusResult{}, temporal.NewNonRetryableApplicationError("delivery dlv_1 not found", activities.ErrTypeNotFound, nil)
+	})
+	env.OnActivity(acts.ReportDeliveryStuck, mock.Anything, mock.Anything).Return(activities.OpsEventResult{}, nil).Never()
+	start := env.Now()
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{DeliveryID: "dlv_1", Policy: retrypolicy.DefaultPolicy()})
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	require.True(t, isErrorType(err, activities.ErrTypeNotFound), "%v", err)
+	require.Equal(t, 1, writes)
+	require.Less(t, env.Now().Sub(start), stuckRetryEvery)
 }
