@@ -114,7 +114,8 @@ func (h *handlers) backfillPull(c *gin.Context) {
 // verifyUploadSignature checks the signature of an integration that has secrets. The signature covers the
 // whole body, so such an upload is read into memory first (within the file limit); others stream.
 func (h *handlers) verifyUploadSignature(c *gin.Context) {
-	secrets, err := h.o.Integrations.ActiveSecrets(c, c.GetString(ctxIntegrationID), h.o.Now())
+	now := h.o.Now()
+	secrets, err := h.o.Integrations.ActiveSecrets(c, c.GetString(ctxIntegrationID), now)
 	if err != nil {
 		internalError(c, h.o.Logger, err)
 		return
@@ -130,7 +131,7 @@ func (h *handlers) verifyUploadSignature(c *gin.Context) {
 	}
 	c.Set(ctxRawBody, body)
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	h.verifySignature(c)
+	h.verifySignatureWith(c, secrets, now)
 }
 
 // uploadDeadline bounds an upload's reading and answer: the server's 30 s timeouts suit postbacks, not files

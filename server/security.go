@@ -189,6 +189,12 @@ func (h *handlers) verifySignature(c *gin.Context) {
 		c.Next()
 		return
 	}
+	h.verifySignatureWith(c, secrets, now)
+}
+
+// verifySignatureWith requires a valid signature by one of secrets, the integration's active secrets at now
+// (looked up once by the middleware that calls it), over the buffered body.
+func (h *handlers) verifySignatureWith(c *gin.Context, secrets []string, now time.Time) {
 	sec := security(c)
 	tolerance := h.o.Security.SignatureTolerance
 	if sec.ToleranceSeconds > 0 {
