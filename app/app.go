@@ -18,6 +18,7 @@ import (
 	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/infra"
+	"github.com/affrelay/affrelay/opsalert"
 	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/payout"
 	"github.com/affrelay/affrelay/server"
@@ -94,7 +95,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Webhooks = &webhooks.Service{Store: a.Store, Settings: webhooks.Settings{
 		SecretGrace: cfg.Delivery.WebhookSecretGrace, HTTP: httpClient,
 	}}
-	a.Deliveries = &deliveries.Service{Store: a.Store, Temporal: a.Temporal}
+	a.Deliveries = &deliveries.Service{Store: a.Store, Temporal: a.Temporal, Start: starter, Policy: cfg.Delivery.Policy}
 	a.Audit = &audit.Service{Store: a.Store}
 	cycle, err := payout.NewCycle(cfg.Payout.Cycle, cfg.Payout.TimeZone)
 	if err != nil {
@@ -181,7 +182,14 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		o.Logger.Info("HTTP API listening", "addr", a.Addr, "tls", cfg.HTTP.TLSCert != "")
 		watchCtx, stopWatch := context.WithCancel(context.Background())
 		a.stopWatch = stopWatch
-		go infra.WatchQueueDepth(watchCtx, a.Deliveries.QueueDepth, int64(cfg.Alert.QueueDepthThreshold), cfg.Alert.CheckInterval, o.Logger)
+		watch := &infra.QueueWatch{
+			Store: a.Store, NeedsReviewWindow: cfg.Alert.NeedsReviewWindow, Start: a.Deliveries.StartDeliveries, Logger: o.Logger,
+			Alarms: opsalert.Config{
+				QueueThreshold: int64(cfg.Alert.QueueDepthThreshold), TargetThresholds: cfg.Alert.TargetThresholds,
+				NeedsReviewBurst: int64(cfg.Alert.NeedsReviewBurst), RecoverRatio: cfg.Alert.RecoverRatio,
+			},
+		}
+		go watch.Run(watchCtx, cfg.Alert.CheckInterval)
 	}
 	return a, nil
 }

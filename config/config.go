@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/affrelay/affrelay/clientip"
+	"github.com/affrelay/affrelay/opsalert"
 	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/payout"
 	"github.com/affrelay/affrelay/retrypolicy"
@@ -72,9 +73,17 @@ type Reconciliation struct {
 
 // Alert configures the queue-depth alarm.
 type Alert struct {
-	// QueueDepthThreshold is the number of undelivered deliveries at which an ALERT line is logged.
+	// QueueDepthThreshold is the number of undelivered deliveries at which ops.queue_depth_exceeded is
+	// announced and an ALERT line is logged.
 	QueueDepthThreshold int
-	CheckInterval       time.Duration
+	// TargetThresholds are thresholds of single endpoints or subscriptions, by id.
+	TargetThresholds map[string]int64
+	// NeedsReviewBurst deliveries entering needs_review within NeedsReviewWindow raise the burst alarm.
+	NeedsReviewBurst  int
+	NeedsReviewWindow time.Duration
+	// RecoverRatio sets where a firing alarm recovers: its threshold times the ratio.
+	RecoverRatio  float64
+	CheckInterval time.Duration
 }
 
 // HTTP configures the API server.
@@ -187,6 +196,10 @@ var defaults = map[string]any{
 	"postback.future_skew":           "5m",
 	"alert.queue_depth_threshold":    100,
 	"alert.check_interval":           "30s",
+	"alert.target_thresholds":        "",
+	"alert.needs_review_burst":       20,
+	"alert.needs_review_window":      "5m",
+	"alert.recover_ratio":            0.5,
 	"dev.temporal_path":              "./bin/temporal",
 	"dev.data_dir":                   ".data",
 	"dev.ui_port":                    8233,
@@ -334,6 +347,9 @@ func fromViper(v *viper.Viper) (Config, error) {
 		Affiliate: Affiliate{TrackingLink: v.GetString("affiliate.tracking_link")},
 		Alert: Alert{
 			QueueDepthThreshold: integer("alert.queue_depth_threshold"),
+			NeedsReviewBurst:    integer("alert.needs_review_burst"),
+			NeedsReviewWindow:   duration("alert.needs_review_window"),
+			RecoverRatio:        v.GetFloat64("alert.recover_ratio"),
 			CheckInterval:       duration("alert.check_interval"),
 		},
 		Security: Security{
@@ -364,6 +380,9 @@ func fromViper(v *viper.Viper) (Config, error) {
 		errs = append(errs, fmt.Errorf("payout.minimums (AFFRELAY_PAYOUT_MINIMUMS): %w", err))
 	}
 	c.Payout.Minimums = minimums
+	if c.Alert.TargetThresholds, err = opsalert.ParseTargetThresholds(v.GetString("alert.target_thresholds")); err != nil {
+		errs = append(errs, fmt.Errorf("alert.target_thresholds (AFFRELAY_ALERT_TARGET_THRESHOLDS): %w", err))
+	}
 	schedule, err := retrypolicy.ParseSchedule(v.GetString("delivery.retry_schedule"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("delivery.retry_schedule (AFFRELAY_DELIVERY_RETRY_SCHEDULE): %w", err))
@@ -442,6 +461,12 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Alert.QueueDepthThreshold < 1 {
 		errs = append(errs, errors.New("alert.queue_depth_threshold (AFFRELAY_ALERT_QUEUE_DEPTH_THRESHOLD): must be at least 1"))
+	}
+	if c.Alert.NeedsReviewBurst < 1 {
+		errs = append(errs, errors.New("alert.needs_review_burst (AFFRELAY_ALERT_NEEDS_REVIEW_BURST): must be at least 1"))
+	}
+	if c.Alert.RecoverRatio < 0 || c.Alert.RecoverRatio >= 1 {
+		errs = append(errs, fmt.Errorf("alert.recover_ratio (AFFRELAY_ALERT_RECOVER_RATIO): %v is not from 0 up to (not including) 1", c.Alert.RecoverRatio))
 	}
 	if c.Delivery.Timeout > MaxDeliveryTimeout {
 		errs = append(errs, fmt.Errorf("delivery.timeout (AFFRELAY_DELIVERY_TIMEOUT): %s is longer than %s", c.Delivery.Timeout, MaxDeliveryTimeout))

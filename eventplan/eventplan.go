@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/affrelay/affrelay/money"
+	"github.com/affrelay/affrelay/opsalert"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/webhook"
@@ -217,4 +218,19 @@ func DeliveryStuck(eventType, episode string, at time.Time, d store.Delivery, da
 		Key: webhook.EventKey(eventType, episode), Type: eventType, At: at, Data: data,
 		IntegrationID: d.IntegrationID, EventID: d.EventID, AffiliateID: d.AffiliateID, ConversionID: d.ConversionID,
 	}, true
+}
+
+// QueueAlarm announces the seq-th change of a queue alarm: ops.queue_depth_exceeded when it fired,
+// ops.queue_depth_recovered when it recovered.
+func QueueAlarm(t opsalert.Transition, seq int, at time.Time) Event {
+	eventType := webhook.OpsQueueDepthRecovered
+	if t.Firing {
+		eventType = webhook.OpsQueueDepthExceeded
+	}
+	return Event{
+		Key: webhook.EventKey(eventType, t.Key+":"+strconv.Itoa(seq)), Type: eventType, At: at,
+		Data: webhook.QueueAlarmData{
+			Alarm: t.Key, Scope: t.Scope, TargetID: t.TargetID, Depth: t.Depth, Threshold: t.Threshold, RecoverAt: t.RecoverAt,
+		},
+	}
 }

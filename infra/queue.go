@@ -5,28 +5,29 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/affrelay/affrelay/eventplan"
+	"github.com/affrelay/affrelay/opsalert"
 	"github.com/affrelay/affrelay/store"
 )
 
-// QueueAlarm tracks whether the undelivered queue is over its threshold, so the alert fires once on the way
-// up and clears once on the way down instead of repeating every check.
-type QueueAlarm struct {
-	Threshold int64
-	firing    bool
+// QueueWatch checks the undelivered queue against its alarms (package opsalert). A change of an alarm is
+// stored and announced (ops.queue_depth_exceeded or ops.queue_depth_recovered, planned in the same
+// transaction) by whichever API process sees it first, so several processes announce it once; a firing alarm
+// is also an ERROR line: a growing queue means a systemic integration failure, not a transient error.
+type QueueWatch struct {
+	Store  *store.Store
+	Alarms opsalert.Config
+	// NeedsReviewWindow is how far back the needs_review burst alarm counts deliveries entering review.
+	NeedsReviewWindow time.Duration
+	// Start starts the DeliveryWorkflows of an announcement's deliveries.
+	Start  func(context.Context, []store.Delivery) error
+	Logger *slog.Logger
+	// unstarted are announcement deliveries whose start failed; the next check tries again.
+	unstarted []store.Delivery
 }
 
-// Observe takes the current depth and says whether the alarm just fired or just cleared.
-func (a *QueueAlarm) Observe(depth int64) (fired, cleared bool) {
-	over := depth >= a.Threshold
-	fired, cleared = over && !a.firing, !over && a.firing
-	a.firing = over
-	return fired, cleared
-}
-
-// WatchQueueDepth checks the queue every interval until ctx ends and logs an error when it reaches the
-// threshold: a growing queue means a systemic integration failure, not a transient error.
-func WatchQueueDepth(ctx context.Context, queueDepth func(context.Context) (map[string]int64, error), threshold int64, interval time.Duration, logger *slog.Logger) {
-	alarm := QueueAlarm{Threshold: threshold}
+// Run checks the queue every interval until ctx ends.
+func (w *QueueWatch) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -35,18 +36,78 @@ func WatchQueueDepth(ctx context.Context, queueDepth func(context.Context) (map[
 			return
 		case <-t.C:
 		}
-		depth, err := queueDepth(ctx)
-		if err != nil {
-			logger.Warn("queue depth check failed", "error", err)
-			continue
-		}
-		total := depth[store.DeliveryPending] + depth[store.DeliveryNeedsReview]
-		switch fired, cleared := alarm.Observe(total); {
-		case fired:
-			logger.Error("ALERT delivery queue depth at or over threshold", "depth", total, "threshold", threshold,
-				"pending", depth[store.DeliveryPending], "needs_review", depth[store.DeliveryNeedsReview])
-		case cleared:
-			logger.Info("delivery queue depth back under threshold", "depth", total, "threshold", threshold)
+		if err := w.Check(ctx); err != nil && ctx.Err() == nil {
+			w.Logger.Warn("queue depth check failed", "error", err)
 		}
 	}
+}
+
+// Check reads the depths once, and stores and announces every alarm that changed.
+func (w *QueueWatch) Check(ctx context.Context) error {
+	if len(w.unstarted) > 0 {
+		if err := w.Start(ctx, w.unstarted); err != nil {
+			return err
+		}
+		w.unstarted = nil
+	}
+	now := time.Now().UTC()
+	depths, err := w.read(ctx, now)
+	if err != nil {
+		return err
+	}
+	stored, err := w.Store.Ops(ctx).Alarms()
+	if err != nil {
+		return err
+	}
+	firing := map[string]bool{}
+	for _, a := range stored {
+		firing[a.Key] = a.Firing
+	}
+	for _, t := range opsalert.Evaluate(w.Alarms.Readings(depths), firing) {
+		switched, pending, err := w.Store.Ops(ctx).SwitchAlarm(t.Key, t.Firing, t.Depth, now, func(seq int) store.WebhookEvent {
+			return eventplan.QueueAlarm(t, seq, now)
+		})
+		if err != nil {
+			return err
+		}
+		if !switched {
+			continue // another process saw it first
+		}
+		if t.Firing {
+			w.Logger.Error("ALERT delivery queue depth at or over threshold", "alarm", t.Key, "depth", t.Depth, "threshold", t.Threshold)
+		} else {
+			w.Logger.Info("delivery queue depth back under its lower mark", "alarm", t.Key, "depth", t.Depth, "recover_at", t.RecoverAt)
+		}
+		if err := w.Start(ctx, pending); err != nil {
+			w.unstarted = append(w.unstarted, pending...)
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *QueueWatch) read(ctx context.Context, now time.Time) (opsalert.Depths, error) {
+	q := w.Store.Deliveries(ctx)
+	var d opsalert.Depths
+	byState, err := q.QueueDepth()
+	if err != nil {
+		return d, err
+	}
+	for _, n := range byState {
+		d.Queue += n
+	}
+	if d.EnteredReview, err = q.EnteredReviewSince(now.Add(-w.NeedsReviewWindow)); err != nil {
+		return d, err
+	}
+	if len(w.Alarms.TargetThresholds) > 0 {
+		targets, err := q.DepthByTarget()
+		if err != nil {
+			return d, err
+		}
+		d.ByTarget = map[string]int64{}
+		for _, t := range targets {
+			d.ByTarget[t.TargetID] = t.Total
+		}
+	}
+	return d, nil
 }

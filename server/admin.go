@@ -232,6 +232,64 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"deliveries": out})
 }
 
+type targetDepthJSON struct {
+	Kind        string           `json:"kind"`
+	TargetID    string           `json:"target_id"`
+	AffiliateID string           `json:"affiliate_id,omitempty"`
+	Total       int64            `json:"total"`
+	ByState     map[string]int64 `json:"by_state"`
+}
+
+type failingTargetJSON struct {
+	Kind           string     `json:"kind"`
+	TargetID       string     `json:"target_id"`
+	Failing        int64      `json:"failing"`
+	LastError      string     `json:"last_error,omitempty"`
+	LastStatusCode int        `json:"last_status_code,omitempty"`
+	LastAttemptAt  *time.Time `json:"last_attempt_at,omitempty"`
+}
+
+type alarmJSON struct {
+	Alarm     string    `json:"alarm"`
+	Firing    bool      `json:"firing"`
+	Depth     int64     `json:"depth"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// queue answers the undelivered queue: depth by state and by target (the limit largest), the oldest pending
+// delivery, the targets failing most with their last error, and the alarms.
+func (h *handlers) queue(c *gin.Context) {
+	limit, ok := queryLimit(c, 100)
+	if !ok {
+		return
+	}
+	r, err := h.o.Deliveries.Queue(c)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := gin.H{"total": r.Total, "by_state": r.ByState, "oldest_pending_at": nil, "oldest_pending_age_seconds": 0}
+	if r.OldestPending != nil {
+		out["oldest_pending_at"] = r.OldestPending.UTC()
+		out["oldest_pending_age_seconds"] = max(0, int64(h.o.Now().Sub(*r.OldestPending).Seconds()))
+	}
+	targets := make([]targetDepthJSON, 0, min(limit, len(r.ByTarget)))
+	for _, t := range r.ByTarget[:min(limit, len(r.ByTarget))] {
+		targets = append(targets, targetDepthJSON{Kind: t.Kind, TargetID: t.TargetID, AffiliateID: t.AffiliateID, Total: t.Total, ByState: t.ByState})
+	}
+	failing := make([]failingTargetJSON, 0, len(r.TopFailing))
+	for _, t := range r.TopFailing {
+		failing = append(failing, failingTargetJSON{Kind: t.Kind, TargetID: t.TargetID, Failing: t.Failing,
+			LastError: t.LastError, LastStatusCode: t.LastStatusCode, LastAttemptAt: t.LastAttemptAt})
+	}
+	alarms := make([]alarmJSON, 0, len(r.Alarms))
+	for _, a := range r.Alarms {
+		alarms = append(alarms, alarmJSON{Alarm: a.Key, Firing: a.Firing, Depth: a.Depth, ChangedAt: a.ChangedAt.UTC()})
+	}
+	out["by_target"], out["targets"], out["top_failing"], out["alarms"] = targets, len(r.ByTarget), failing, alarms
+	c.JSON(http.StatusOK, out)
+}
+
 // decideDelivery answers an operator's decision on a delivery in needs_review; requested names it in the answer.
 func (h *handlers) decideDelivery(requested string, decide func(d Deliveries, ctx context.Context, deliveryID string) error) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -39,7 +39,7 @@ func (m *metrics) handler() gin.HandlerFunc {
 }
 
 var queueDepthDesc = prometheus.NewDesc("affrelay_delivery_queue_depth",
-	"Deliveries not yet delivered, by state: pending (being attempted) and needs_review (waiting for an operator).",
+	"Deliveries not yet delivered, by state: pending (not attempted yet), retrying, needs_review (waiting for an operator) and held (target disabled).",
 	[]string{"state"}, nil)
 
 // queueDepthCollector reads the depth from the database at scrape time, so every API replica reports the truth.
@@ -58,7 +58,7 @@ func (q queueDepthCollector) Collect(ch chan<- prometheus.Metric) {
 		q.logger.Error("queue depth for metrics", "error", err)
 		return
 	}
-	for _, state := range []string{store.DeliveryPending, store.DeliveryNeedsReview} {
+	for _, state := range store.QueueStates {
 		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(depth[state]), state)
 	}
 }

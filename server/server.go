@@ -115,6 +115,7 @@ func New(o Options) http.Handler {
 	admin.POST("/fx-rates", h.addFXRate)
 	admin.GET("/fx-rates", h.listFXRates)
 	admin.GET("/deliveries", h.listDeliveries)
+	admin.GET("/queue", h.queue)
 	admin.POST("/deliveries/:id/redeliver", h.decideDelivery("redeliver", Deliveries.Redeliver))
 	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", Deliveries.Redeliver)) // the old name
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", Deliveries.Skip))

@@ -71,6 +71,7 @@ type Deliveries interface {
 	Redeliver(ctx context.Context, deliveryID string) error
 	Skip(ctx context.Context, deliveryID string) error
 	QueueDepth(ctx context.Context) (map[string]int64, error)
+	Queue(ctx context.Context) (deliveries.QueueReport, error)
 }
 
 // AuditLog stores one row per API call, off the request path (infra.AuditLog).

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
+	"sort"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -72,17 +75,131 @@ func (q DeliveryQueries) Get(id string) (Delivery, error) {
 	return d, NotFound(err, "delivery "+id)
 }
 
-// QueueDepth counts the deliveries not yet delivered (pending, needs_review), by state.
+// undelivered are the stored states of deliveries not yet delivered: the queue.
+var undelivered = []string{DeliveryPending, DeliveryNeedsReview, DeliveryHeld}
+
+// QueueStates are the states the queue depth counts.
+var QueueStates = []string{DeliveryPending, DeliveryRetrying, DeliveryNeedsReview, DeliveryHeld}
+
+// queueState is the state a queue row shows: a pending delivery with an attempt behind it is retrying.
+const queueState = "CASE WHEN status = 'pending' AND attempts > 0 THEN 'retrying' ELSE status END"
+
+// QueueDepth counts the deliveries not yet delivered, by state: pending (not attempted yet), retrying,
+// needs_review and held.
 func (q DeliveryQueries) QueueDepth() (map[string]int64, error) {
 	var rows []struct {
-		Status string
-		N      int64
+		State string
+		N     int64
 	}
-	err := q.db.Model(&Delivery{}).Select("status, COUNT(*) AS n").
-		Where("status IN ?", []string{DeliveryPending, DeliveryNeedsReview}).Group("status").Scan(&rows).Error
+	err := q.db.Model(&Delivery{}).Select(queueState+" AS state, COUNT(*) AS n").
+		Where("status IN ?", undelivered).Group(queueState).Scan(&rows).Error
 	depth := map[string]int64{}
+	for _, state := range QueueStates {
+		depth[state] = 0
+	}
 	for _, r := range rows {
-		depth[r.Status] = r.N
+		depth[r.State] = r.N
 	}
 	return depth, err
+}
+
+// TargetDepth is the undelivered deliveries of one endpoint or subscription, by state.
+type TargetDepth struct {
+	Kind, TargetID, AffiliateID string
+	ByState                     map[string]int64
+	Total                       int64
+}
+
+// DepthByTarget counts the undelivered deliveries of every target that has any, largest first.
+func (q DeliveryQueries) DepthByTarget() ([]TargetDepth, error) {
+	var rows []struct {
+		Kind, EndpointID, State string
+		AffiliateID             string
+		N                       int64
+	}
+	err := q.db.Model(&Delivery{}).
+		Select("kind, endpoint_id, MAX(affiliate_id) AS affiliate_id, "+queueState+" AS state, COUNT(*) AS n").
+		Where("status IN ?", undelivered).Group("kind, endpoint_id, " + queueState).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	index := map[string]int{}
+	var out []TargetDepth
+	for _, r := range rows {
+		i, ok := index[r.EndpointID]
+		if !ok {
+			i = len(out)
+			index[r.EndpointID] = i
+			out = append(out, TargetDepth{Kind: r.Kind, TargetID: r.EndpointID, ByState: map[string]int64{}})
+		}
+		if r.Kind == DeliveryKindPostback {
+			out[i].AffiliateID = r.AffiliateID
+		}
+		out[i].ByState[r.State] += r.N
+		out[i].Total += r.N
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Total != out[b].Total {
+			return out[a].Total > out[b].Total
+		}
+		return out[a].TargetID < out[b].TargetID
+	})
+	return out, nil
+}
+
+// OldestPending returns when the oldest pending (or retrying) delivery was planned; nil when none is.
+func (q DeliveryQueries) OldestPending() (*time.Time, error) {
+	var d Delivery
+	err := q.db.Select("created_at").Where("status = ?", DeliveryPending).Order("created_at").Take(&d).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &d.CreatedAt, nil
+}
+
+// FailingTarget is a target with deliveries retrying or in needs_review, and its last failed attempt.
+type FailingTarget struct {
+	Kind, TargetID string
+	Failing        int64
+	LastError      string
+	LastStatusCode int
+	LastAttemptAt  *time.Time
+}
+
+// TopFailingTargets returns the n targets with the most deliveries retrying or in needs_review, each with
+// the error of its last failed attempt.
+func (q DeliveryQueries) TopFailingTargets(n int) ([]FailingTarget, error) {
+	var out []FailingTarget
+	err := q.db.Model(&Delivery{}).Select("kind, endpoint_id AS target_id, COUNT(*) AS failing").
+		Where("status = ? OR (status = ? AND attempts > 0)", DeliveryNeedsReview, DeliveryPending).
+		Group("kind, endpoint_id").Order("failing DESC, target_id").Limit(n).Scan(&out).Error
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		var a DeliveryAttempt
+		err := q.db.Model(&DeliveryAttempt{}).Select("delivery_attempts.*").
+			Joins("JOIN deliveries ON deliveries.id = delivery_attempts.delivery_id").
+			Where("deliveries.endpoint_id = ? AND delivery_attempts.error <> ''", out[i].TargetID).
+			Order("delivery_attempts.started_at DESC").Take(&a).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		at := a.StartedAt
+		out[i].LastError, out[i].LastStatusCode, out[i].LastAttemptAt = a.Error, a.StatusCode, &at
+	}
+	return out, nil
+}
+
+// EnteredReviewSince counts the deliveries that are in needs_review and got there at or after since.
+func (q DeliveryQueries) EnteredReviewSince(since time.Time) (int64, error) {
+	var n int64
+	err := q.db.Model(&Delivery{}).Where("status = ? AND updated_at >= ?", DeliveryNeedsReview, since.UTC()).Count(&n).Error
+	return n, err
 }

@@ -169,6 +169,12 @@ const (
 	DeliveryDelivered   = "delivered"
 	DeliveryNeedsReview = "needs_review"
 	DeliverySkipped     = "skipped"
+	// DeliveryHeld waits, unsent, while its endpoint or subscription is disabled; re-enabling it sends or
+	// discards the held deliveries.
+	DeliveryHeld = "held"
+	// DeliveryRetrying is not stored: it is a pending delivery that has had at least one attempt, as the queue
+	// depth reports it.
+	DeliveryRetrying = "retrying"
 )
 
 // Delivery kinds.
@@ -250,4 +256,15 @@ var models = []any{
 	&SigningSecret{}, &AuditRecord{},
 	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},
 	&EntryTransition{}, &Payout{}, &PayoutLine{}, &AffiliatePayoutMinimum{}, &PayoutKey{},
+	&OpsAlarm{},
+}
+
+// OpsAlarm is the stored state of one queue alarm (package opsalert), shared by every API process so that
+// each change is announced once. Seq counts its changes and names the event that announced the last one.
+type OpsAlarm struct {
+	Key       string `gorm:"primaryKey;size:200"`
+	Firing    bool   `gorm:"not null"`
+	Seq       int    `gorm:"not null"`
+	Depth     int64  `gorm:"not null"`
+	ChangedAt time.Time
 }

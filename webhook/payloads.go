@@ -144,6 +144,18 @@ type DeliveryStuckData struct {
 	UnstuckAt   *time.Time `json:"unstuck_at,omitempty"`
 }
 
+// QueueAlarmData is the data of ops.queue_depth_exceeded and ops.queue_depth_recovered. Scope is "queue"
+// (every undelivered delivery), "target" (one endpoint or subscription, TargetID) or "needs_review_burst"
+// (deliveries that entered needs_review within the burst window).
+type QueueAlarmData struct {
+	Alarm     string `json:"alarm"`
+	Scope     string `json:"scope"`
+	TargetID  string `json:"target_id,omitempty"`
+	Depth     int64  `json:"depth"`
+	Threshold int64  `json:"threshold"`
+	RecoverAt int64  `json:"recover_at"`
+}
+
 // TestData is the data of webhook.test.
 type TestData struct {
 	SubscriptionID string `json:"subscription_id"`

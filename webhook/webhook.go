@@ -35,7 +35,11 @@ const (
 	DeliveryStuck = "delivery.stuck"
 	// DeliveryUnstuck: a delivery announced by delivery.stuck stored its state at last.
 	DeliveryUnstuck = "delivery.unstuck"
-	Test            = "webhook.test"
+	// OpsQueueDepthExceeded: a queue alarm fired (the whole queue or one target over its threshold, or a
+	// burst of deliveries entering needs_review); OpsQueueDepthRecovered: it fell back to its lower mark.
+	OpsQueueDepthExceeded  = "ops.queue_depth_exceeded"
+	OpsQueueDepthRecovered = "ops.queue_depth_recovered"
+	Test                   = "webhook.test"
 )
 
 // Limits on a subscription's fields.
@@ -50,7 +54,7 @@ var EventTypes = []string{
 	ConversionRecorded, CommissionCalculated, CommissionReversed, CommissionReport, AffiliateCreated,
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
 	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
-	FXRateMissing, ConversionStuck, DeliveryStuck, DeliveryUnstuck,
+	FXRateMissing, ConversionStuck, DeliveryStuck, DeliveryUnstuck, OpsQueueDepthExceeded, OpsQueueDepthRecovered,
 }
 
 // Subscription kinds. A CRM subscription receives the CRM payload shape, and only for CRMEventTypes.

@@ -1,15 +1,19 @@
 // Package deliveries is the application service for outbound deliveries: listing them with their attempts,
-// an operator's redeliver or skip of one in needs_review, and the depth of the undelivered queue.
+// an operator's redeliver or skip of one in needs_review, and the undelivered queue: its depth and alarms.
 package deliveries
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/affrelay/affrelay/apperr"
+	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/service/start"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
 )
@@ -18,6 +22,9 @@ import (
 type Service struct {
 	Store    *store.Store
 	Temporal client.Client
+	// Start and Policy start the DeliveryWorkflows of deliveries planned outside a workflow (queue alarms).
+	Start  start.Starter
+	Policy retrypolicy.Policy
 }
 
 // Filter narrows a deliveries listing; empty fields match everything.
@@ -82,7 +89,60 @@ func (s *Service) decide(ctx context.Context, deliveryID, signal string) error {
 	return err
 }
 
-// QueueDepth counts the deliveries not yet delivered, by state.
+// QueueDepth counts the deliveries not yet delivered, by state (pending, retrying, needs_review, held).
 func (s *Service) QueueDepth(ctx context.Context) (map[string]int64, error) {
 	return s.Store.Deliveries(ctx).QueueDepth()
+}
+
+// QueueReport is the undelivered queue as ops see it.
+type QueueReport struct {
+	ByState  map[string]int64
+	Total    int64
+	ByTarget []store.TargetDepth
+	// OldestPending is when the oldest pending or retrying delivery was planned; nil when none is.
+	OldestPending *time.Time
+	TopFailing    []store.FailingTarget
+	Alarms        []store.OpsAlarm
+}
+
+// topFailingTargets is how many failing targets the queue report names.
+const topFailingTargets = 10
+
+// Queue reports the undelivered queue: its depth by state and by target, the oldest pending delivery, the
+// targets failing most with their last error, and the alarms' states.
+func (s *Service) Queue(ctx context.Context) (QueueReport, error) {
+	q := s.Store.Deliveries(ctx)
+	var r QueueReport
+	var err error
+	if r.ByState, err = q.QueueDepth(); err != nil {
+		return r, err
+	}
+	for _, n := range r.ByState {
+		r.Total += n
+	}
+	if r.ByTarget, err = q.DepthByTarget(); err != nil {
+		return r, err
+	}
+	if r.OldestPending, err = q.OldestPending(); err != nil {
+		return r, err
+	}
+	if r.TopFailing, err = q.TopFailingTargets(topFailingTargets); err != nil {
+		return r, err
+	}
+	r.Alarms, err = s.Store.Ops(ctx).Alarms()
+	return r, err
+}
+
+// StartDeliveries starts the DeliveryWorkflow of each planned delivery; one started before counts as started.
+func (s *Service) StartDeliveries(ctx context.Context, ds []store.Delivery) error {
+	for _, d := range ds {
+		attrs := []temporal.SearchAttributeUpdate{
+			workflows.DeliveryStateKey.ValueSet(workflows.DeliveryStatePending), workflows.AffiliateIDKey.ValueSet(d.AffiliateID),
+		}
+		if _, err := s.Start.Once(ctx, workflows.DeliveryWorkflowID(d.ID), attrs, workflows.DeliveryWorkflow,
+			workflows.DeliveryInput{DeliveryID: d.ID, Policy: s.Policy}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
