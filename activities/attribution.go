@@ -1,10 +1,6 @@
 package activities
 
 import (
-	"errors"
-
-	"gorm.io/gorm"
-
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 )
@@ -16,11 +12,10 @@ import (
 //
 // Otherwise the event keeps the affiliate_id it was sent with, possibly none or an unknown one: it is then
 // recorded unattributed, earns nothing, and shows in the unattributed report.
-func attribute(tx *gorm.DB, integrationID string, ev postback.Event) (postback.Event, error) {
+func attribute(q store.ConversionQueries, integrationID string, ev postback.Event) (postback.Event, error) {
 	if ev.PlayerID == "" && ev.OriginalEventID != "" {
-		var orig store.Conversion
-		err := tx.Where("integration_id = ? AND event_id = ?", integrationID, ev.OriginalEventID).Take(&orig).Error
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		orig, _, err := q.Event(integrationID, ev.OriginalEventID)
+		if err != nil {
 			return ev, err
 		}
 		ev.PlayerID = orig.PlayerID
@@ -29,26 +24,20 @@ func attribute(tx *gorm.DB, integrationID string, ev postback.Event) (postback.E
 		}
 	}
 	if ev.PlayerID != "" {
-		var first store.Conversion
-		err := tx.Where("integration_id = ? AND player_id = ? AND affiliate_id IN (?)", integrationID, ev.PlayerID,
-			tx.Model(&store.Affiliate{}).Select("id")).Order("occurred_at, created_at").Take(&first).Error
-		if err == nil {
+		first, ok, err := q.FirstAttributed(integrationID, ev.PlayerID)
+		if err != nil {
+			return ev, err
+		}
+		if ok {
 			ev.AffiliateID = first.AffiliateID
 			return ev, nil
-		}
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return ev, err
 		}
 	}
 	if ev.AffiliateID != "" || ev.ClickID == "" {
 		return ev, nil
 	}
-	var click store.Click
-	err := tx.Where("id = ? AND integration_id = ?", ev.ClickID, integrationID).Take(&click).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return ev, nil
-	}
-	if err != nil {
+	click, ok, err := q.Click(integrationID, ev.ClickID)
+	if !ok {
 		return ev, err
 	}
 	ev.AffiliateID = click.AffiliateID

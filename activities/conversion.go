@@ -12,9 +12,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
@@ -64,49 +63,48 @@ func DeliveryID(integrationID, eventID, endpointID string) string {
 // Every insert is keyed, so running it again (activity retry, workflow reset) writes nothing new.
 func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionInput) (RecordConversionResult, error) {
 	res := RecordConversionResult{Policy: a.Policy, FirstAttemptTimeout: a.FirstAttemptTimeout}
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := store.LockKeys(tx, eventLockKey(in.IntegrationID, in.Event)); err != nil {
+	err := a.Store.Transaction(ctx, func(tx *store.Store) error {
+		if err := store.LockKeys(tx.DB, eventLockKey(in.IntegrationID, in.Event)); err != nil {
 			return err
 		}
 		var err error
-		if in.Event, err = attribute(tx, in.IntegrationID, in.Event); err != nil {
+		if in.Event, err = attribute(tx.Conversions(ctx), in.IntegrationID, in.Event); err != nil {
 			return err
 		}
-		conv, inserted, err := upsertConversion(tx, in)
+		conv, inserted, err := upsertConversion(tx.Conversions(ctx), in)
 		if err != nil {
 			return err
 		}
 		res.ConversionID, res.AffiliateID = conv.ID, conv.AffiliateID
 		// A replay keeps the attribution recorded the first time.
 		in.Event.AffiliateID, in.Event.PlayerID = conv.AffiliateID, conv.PlayerID
-		if res.Deliveries, err = planWebhookEvent(tx, eventplan.ConversionRecorded(conv)); err != nil {
+		if res.Deliveries, err = planWebhookEvent(tx.DB, eventplan.ConversionRecorded(conv)); err != nil {
 			return err
 		}
 
-		var aff store.Affiliate
 		if in.Event.AffiliateID == "" {
 			return nil
 		}
-		if err := tx.Where("id = ?", in.Event.AffiliateID).Take(&aff).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
+		if _, err := tx.Affiliates(ctx).Get(in.Event.AffiliateID, "affiliate"); err != nil {
+			if errors.Is(err, apperr.ErrNotFound) {
 				return nil // unattributed: recorded, earns nothing
 			}
 			return err
 		}
 		if inserted {
-			res.PayoutMinor, res.Currency, err = a.writeLedger(tx, conv)
+			res.PayoutMinor, res.Currency, err = a.writeLedger(ctx, tx, conv)
 		} else {
-			res.PayoutMinor, res.Currency, err = conversionPayout(tx, conv)
+			res.PayoutMinor, res.Currency, err = conversionPayout(tx.Ledger(ctx), conv)
 		}
 		if err != nil {
 			return err
 		}
-		commissions, err := planCommissionEvents(tx, conv)
+		commissions, err := planCommissionEvents(ctx, tx, conv)
 		if err != nil {
 			return err
 		}
 		res.Deliveries = append(res.Deliveries, commissions...)
-		postbacks, err := planDeliveries(tx, conv, in, res.PayoutMinor, res.Currency)
+		postbacks, err := planDeliveries(ctx, tx, conv, in, res.PayoutMinor, res.Currency)
 		res.Deliveries = append(postbacks, res.Deliveries...)
 		return err
 	})
@@ -141,16 +139,16 @@ func (a *Activities) ReportConversionProblem(ctx context.Context, in ReportConve
 	info := activity.GetInfo(ctx)
 	activity.GetLogger(ctx).Error("conversion cannot be recorded yet", "event_type", in.Type, "reason", in.Data.Reason)
 	res := OpsEventResult{Policy: a.Policy}
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := a.Store.Transaction(ctx, func(tx *store.Store) error {
 		var err error
-		res.Deliveries, err = planWebhookEvent(tx, eventplan.ConversionProblem(in.Type, info.WorkflowExecution.RunID, time.Now().UTC(), in.Data))
+		res.Deliveries, err = planWebhookEvent(tx.DB, eventplan.ConversionProblem(in.Type, info.WorkflowExecution.RunID, time.Now().UTC(), in.Data))
 		return err
 	})
 	return res, err
 }
 
 // upsertConversion inserts the conversion unless it is recorded already, and says whether it inserted it.
-func upsertConversion(tx *gorm.DB, in RecordConversionInput) (store.Conversion, bool, error) {
+func upsertConversion(q store.ConversionQueries, in RecordConversionInput) (store.Conversion, bool, error) {
 	ev := in.Event
 	conv := store.Conversion{
 		ID: store.NewID("cnv"), IntegrationID: in.IntegrationID, EventID: ev.EventID, Event: ev.Type,
@@ -159,21 +157,23 @@ func upsertConversion(tx *gorm.DB, in RecordConversionInput) (store.Conversion, 
 		Sub1: ev.Subs[0], Sub2: ev.Subs[1], Sub3: ev.Subs[2], Sub4: ev.Subs[3], Sub5: ev.Subs[4],
 		OriginalEventID: ev.OriginalEventID, OccurredAt: ev.OccurredAt, WorkflowID: in.WorkflowID,
 	}
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&conv)
-	if res.Error != nil {
-		return conv, false, res.Error
+	inserted, err := q.Insert(&conv)
+	if err != nil {
+		return conv, false, err
 	}
 	// The insert did nothing when this event was recorded before: continue with the stored row.
-	var stored store.Conversion
-	err := tx.Where("integration_id = ? AND event_id = ?", in.IntegrationID, ev.EventID).Take(&stored).Error
-	return stored, res.RowsAffected == 1, err
+	stored, _, err := q.Event(in.IntegrationID, ev.EventID)
+	if err == nil && stored.ID == "" {
+		err = fmt.Errorf("conversion %s of %s is neither inserted nor stored", ev.EventID, in.IntegrationID)
+	}
+	return stored, inserted, err
 }
 
 // planDeliveries creates one delivery per enabled endpoint of the affiliate subscribed to the event, with the
 // URL (and body) rendered now, so every retry sends the same thing.
-func planDeliveries(tx *gorm.DB, conv store.Conversion, in RecordConversionInput, payout int64, payoutCurrency string) ([]DeliveryRef, error) {
-	var endpoints []store.PostbackEndpoint
-	if err := tx.Where("affiliate_id = ? AND enabled = ?", in.Event.AffiliateID, true).Order("id").Find(&endpoints).Error; err != nil {
+func planDeliveries(ctx context.Context, tx *store.Store, conv store.Conversion, in RecordConversionInput, payout int64, payoutCurrency string) ([]DeliveryRef, error) {
+	endpoints, err := tx.Affiliates(ctx).EnabledEndpoints(in.Event.AffiliateID)
+	if err != nil {
 		return nil, err
 	}
 	values := macroValues(in.Event, payout, payoutCurrency)
@@ -196,7 +196,7 @@ func planDeliveries(tx *gorm.DB, conv store.Conversion, in RecordConversionInput
 			}
 			d.Body = string(body)
 		}
-		pending, err := store.InsertDelivery(tx, &d)
+		pending, err := store.InsertDelivery(tx.DB, &d)
 		if err != nil {
 			return nil, err
 		}

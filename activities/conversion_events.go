@@ -1,9 +1,8 @@
 package activities
 
 import (
+	"context"
 	"fmt"
-
-	"gorm.io/gorm"
 
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/store"
@@ -12,28 +11,26 @@ import (
 // planCommissionEvents announces every ledger entry of the conversion and of the chargebacks, refunds and
 // reversals of it that arrived first and were applied just now. Announcing is keyed by entry, so a replay
 // plans nothing twice.
-func planCommissionEvents(tx *gorm.DB, conv store.Conversion) ([]DeliveryRef, error) {
-	var convs []store.Conversion
-	if err := tx.Where("id = ? OR (integration_id = ? AND original_event_id = ?)", conv.ID, conv.IntegrationID, conv.EventID).
-		Order("id").Find(&convs).Error; err != nil {
+func planCommissionEvents(ctx context.Context, tx *store.Store, conv store.Conversion) ([]DeliveryRef, error) {
+	convs, err := tx.Conversions(ctx).WithUndoing(conv)
+	if err != nil {
 		return nil, err
 	}
+	ledger := tx.Ledger(ctx)
 	var refs []DeliveryRef
 	for _, c := range convs {
-		var entries []store.LedgerEntry
-		if err := tx.Where("conversion_id = ?", c.ID).Order("created_at, id").Find(&entries).Error; err != nil {
+		entries, err := ledger.ConversionEntries(c.ID)
+		if err != nil {
 			return nil, err
 		}
 		for _, e := range entries {
 			reverses := ""
 			if e.OriginalKey != "" {
-				var original store.LedgerEntry
-				if err := tx.Select("id").Where("source_key = ?", e.OriginalKey).Take(&original).Error; err != nil {
+				if reverses, err = ledger.EntryID(e.OriginalKey); err != nil {
 					return nil, fmt.Errorf("entry %s adjusts %s: %w", e.ID, e.OriginalKey, err)
 				}
-				reverses = original.ID
 			}
-			planned, err := planWebhookEvent(tx, eventplan.Commission(e, c, reverses))
+			planned, err := planWebhookEvent(tx.DB, eventplan.Commission(e, c, reverses))
 			if err != nil {
 				return nil, err
 			}

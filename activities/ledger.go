@@ -1,12 +1,10 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
-
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/commission/commissionrow"
@@ -17,21 +15,27 @@ import (
 // ledgerSource is the recorded past of one affiliate and integration, read inside the transaction that
 // writes the new entries.
 type ledgerSource struct {
-	tx                         *gorm.DB
+	ledger                     store.LedgerQueries
+	affiliates                 store.AffiliateQueries
 	affiliateID, integrationID string
 }
 
+// newLedgerSource reads conv's affiliate and integration inside tx.
+func newLedgerSource(ctx context.Context, tx *store.Store, conv store.Conversion) ledgerSource {
+	return ledgerSource{ledger: tx.Ledger(ctx), affiliates: tx.Affiliates(ctx), affiliateID: conv.AffiliateID, integrationID: conv.IntegrationID}
+}
+
 func (s ledgerSource) Plans() ([]commission.Plan, error) {
-	var rows []store.Plan
-	if err := s.tx.Where("affiliate_id = ?", s.affiliateID).Order("effective_from").Find(&rows).Error; err != nil {
+	rows, err := s.affiliates.Plans(s.affiliateID)
+	if err != nil {
 		return nil, err
 	}
 	return commissionrow.Plans(rows)
 }
 
 func (s ledgerSource) Parent() (*commission.Parent, error) {
-	var aff store.Affiliate
-	if err := s.tx.Where("id = ?", s.affiliateID).Take(&aff).Error; err != nil {
+	aff, err := s.affiliates.Get(s.affiliateID, "affiliate")
+	if err != nil {
 		return nil, err
 	}
 	if aff.ParentID == "" {
@@ -41,28 +45,21 @@ func (s ledgerSource) Parent() (*commission.Parent, error) {
 }
 
 func (s ledgerSource) Conversion(eventID string) (commission.Recorded, bool, error) {
-	var c store.Conversion
-	err := s.tx.Where("integration_id = ? AND event_id = ? AND affiliate_id = ?", s.integrationID, eventID, s.affiliateID).Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return commission.Recorded{}, false, nil
+	c, ok, err := s.ledger.Conversion(s.integrationID, eventID, s.affiliateID)
+	if !ok {
+		return commission.Recorded{}, false, err
 	}
-	return commissionrow.Recorded(c), err == nil, err
+	return commissionrow.Recorded(c), true, nil
 }
 
 func (s ledgerSource) PlayerConversions(playerID string) ([]commission.Recorded, error) {
-	var rows []store.Conversion
-	err := s.tx.Where("integration_id = ? AND affiliate_id = ? AND player_id = ?", s.integrationID, s.affiliateID, playerID).
-		Order("occurred_at, event_id").Find(&rows).Error
+	rows, err := s.ledger.PlayerConversions(s.integrationID, s.affiliateID, playerID)
 	return commissionrow.RecordedAll(rows), err
 }
 
 func (s ledgerSource) Entry(key string) (*commission.Entry, error) {
-	var e store.LedgerEntry
-	err := s.tx.Where("source_key = ?", key).Take(&e).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	e, ok, err := s.ledger.Entry(key)
+	if !ok {
 		return nil, err
 	}
 	ce := commissionrow.Entry(e)
@@ -70,29 +67,19 @@ func (s ledgerSource) Entry(key string) (*commission.Entry, error) {
 }
 
 func (s ledgerSource) EventEntries(eventID string) ([]commission.Entry, error) {
-	var rows []store.LedgerEntry
-	err := s.tx.Where("affiliate_id = ? AND conversion_id IN (?)", s.affiliateID,
-		s.tx.Model(&store.Conversion{}).Select("id").Where("integration_id = ? AND event_id = ?", s.integrationID, eventID)).
-		Order("source_key").Find(&rows).Error
+	rows, err := s.ledger.EventEntries(s.affiliateID, s.integrationID, eventID)
 	return commissionrow.Entries(rows), err
 }
 
 // RevShareEntries returns one summed row per period and plan version, from rev_share_periods.
 func (s ledgerSource) RevShareEntries() ([]commission.Entry, error) {
-	var rows []store.RevSharePeriod
-	err := s.tx.Where("affiliate_id = ?", s.affiliateID).Order("period, plan_id").Find(&rows).Error
+	rows, err := s.ledger.RevSharePeriods(s.affiliateID)
 	return commissionrow.RevSharePeriods(rows), err
 }
 
 // addToRevSharePeriod adds a RevShare entry just written to its period's sums.
-func addToRevSharePeriod(tx *gorm.DB, e commission.Entry) error {
-	return tx.Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "affiliate_id"}, {Name: "period"}, {Name: "plan_id"}},
-		DoUpdates: clause.Assignments(map[string]any{
-			"ngr_minor":     gorm.Expr("rev_share_periods.ngr_minor + ?", e.BaseMinor),
-			"written_minor": gorm.Expr("rev_share_periods.written_minor + ?", e.AmountMinor),
-		}),
-	}).Create(&store.RevSharePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, NGRMinor: e.BaseMinor, WrittenMinor: e.AmountMinor}).Error
+func addToRevSharePeriod(q store.LedgerQueries, e commission.Entry) error {
+	return q.AddToRevSharePeriod(store.RevSharePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, NGRMinor: e.BaseMinor, WrittenMinor: e.AmountMinor})
 }
 
 // MissingRate says an event cannot be converted until an admin adds the rate; the conversion waits for it.
@@ -106,9 +93,8 @@ func (e *MissingRate) Error() string {
 }
 
 func (s ledgerSource) Rate(from, to string, at time.Time) (int64, error) {
-	var r store.FXRate
-	err := s.tx.Where("base = ? AND quote = ? AND effective_from <= ?", from, to, at).Order("effective_from DESC").Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	r, ok, err := s.ledger.Rate(from, to, at)
+	if !ok && err == nil {
 		return 0, &MissingRate{Base: from, Quote: to, At: at}
 	}
 	return r.RateE8, err
@@ -121,17 +107,17 @@ func (s ledgerSource) Rate(from, to string, at time.Time) (int64, error) {
 //
 // A chargeback, refund or reversal that arrived before the event it undoes was recorded with no effect; it
 // is applied now, right after the original, under its own keys.
-func (a *Activities) writeLedger(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
-	if err := lockLedgerState(tx, conv); err != nil {
+func (a *Activities) writeLedger(ctx context.Context, tx *store.Store, conv store.Conversion) (int64, string, error) {
+	if err := lockLedgerState(ctx, tx, conv); err != nil {
 		return 0, "", err
 	}
-	payout, currency, err := a.calculate(tx, conv)
+	payout, currency, err := a.calculate(ctx, tx, conv)
 	if err != nil || commission.IsNegative(conv.Event) {
 		return payout, currency, err
 	}
-	var early []store.Conversion
-	if err := tx.Where("integration_id = ? AND original_event_id = ? AND affiliate_id IN ('', ?)", conv.IntegrationID, conv.EventID, conv.AffiliateID).
-		Order("occurred_at, event_id").Find(&early).Error; err != nil {
+	q := tx.Ledger(ctx)
+	early, err := q.Undoing(conv.IntegrationID, conv.EventID, conv.AffiliateID)
+	if err != nil {
 		return 0, "", err
 	}
 	for _, undo := range early {
@@ -143,10 +129,10 @@ func (a *Activities) writeLedger(tx *gorm.DB, conv store.Conversion) (int64, str
 		if undo.PlayerID == "" {
 			undo.PlayerID = conv.PlayerID
 		}
-		if err := tx.Model(&undo).Updates(map[string]any{"affiliate_id": undo.AffiliateID, "player_id": undo.PlayerID}).Error; err != nil {
+		if err := q.SetAttribution(undo); err != nil {
 			return 0, "", err
 		}
-		if _, _, err := a.calculate(tx, undo); err != nil {
+		if _, _, err := a.calculate(ctx, tx, undo); err != nil {
 			return 0, "", err
 		}
 	}
@@ -172,30 +158,30 @@ func eventLockKey(integrationID string, ev postback.Event) string {
 //
 // A chargeback, refund or reversal takes its original's player and the RevShare: it can undo either.
 // Conversions of one affiliate that touch neither (distinct players' deposits) do not wait for each other.
-func lockLedgerState(tx *gorm.DB, conv store.Conversion) error {
+func lockLedgerState(ctx context.Context, tx *store.Store, conv store.Conversion) error {
 	playerKey := func(player string) string {
 		return "player:" + conv.AffiliateID + ":" + conv.IntegrationID + ":" + player
 	}
 	revShareKey := "revshare:" + conv.AffiliateID
 	switch {
 	case commission.IsNegative(conv.Event):
-		orig, ok, err := ledgerSource{tx: tx, affiliateID: conv.AffiliateID, integrationID: conv.IntegrationID}.Conversion(conv.OriginalEventID)
+		orig, ok, err := newLedgerSource(ctx, tx, conv).Conversion(conv.OriginalEventID)
 		if err != nil || !ok {
 			return err // not recorded yet: this one has no effect now and is applied under the original's locks
 		}
-		return store.LockKeys(tx, playerKey(orig.PlayerID), revShareKey)
+		return store.LockKeys(tx.DB, playerKey(orig.PlayerID), revShareKey)
 	case conv.Event == postback.Revenue:
-		return store.LockKeys(tx, revShareKey)
+		return store.LockKeys(tx.DB, revShareKey)
 	case (conv.Event == postback.FTD || conv.Event == postback.Deposit) && conv.PlayerID != "":
-		return store.LockKeys(tx, playerKey(conv.PlayerID))
+		return store.LockKeys(tx.DB, playerKey(conv.PlayerID))
 	}
 	return nil
 }
 
 // calculate writes the entries the engine gives for one conversion, each with its parent's share, and
 // returns the sum of the affiliate's entries it wrote.
-func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
-	src := ledgerSource{tx: tx, affiliateID: conv.AffiliateID, integrationID: conv.IntegrationID}
+func (a *Activities) calculate(ctx context.Context, tx *store.Store, conv store.Conversion) (int64, string, error) {
+	src := newLedgerSource(ctx, tx, conv)
 	in, err := commission.Prepare(src, conv.AffiliateID, conv.IntegrationID, commissionrow.Recorded(conv))
 	if errors.Is(err, commission.ErrNoPlan) {
 		return 0, "", nil
@@ -205,7 +191,7 @@ func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, strin
 	}
 	var payout int64
 	for _, e := range commission.Calculate(in) {
-		written, err := insertEntry(tx, conv.ID, e)
+		written, err := insertEntry(src.ledger, conv.ID, e)
 		if err != nil {
 			return 0, "", err
 		}
@@ -214,12 +200,12 @@ func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, strin
 		}
 		payout += e.AmountMinor
 		if e.Kind == commission.KindRevShare {
-			if err := addToRevSharePeriod(tx, e); err != nil {
+			if err := addToRevSharePeriod(src.ledger, e); err != nil {
 				return 0, "", err
 			}
 		}
 		if p, ok := commission.SubAffiliateEntry(in.Parent, e); ok {
-			if _, err := insertEntry(tx, conv.ID, p); err != nil {
+			if _, err := insertEntry(src.ledger, conv.ID, p); err != nil {
 				return 0, "", err
 			}
 		}
@@ -228,16 +214,15 @@ func (a *Activities) calculate(tx *gorm.DB, conv store.Conversion) (int64, strin
 }
 
 // insertEntry writes an entry unless its key exists (ON CONFLICT DO NOTHING) and says whether it did.
-func insertEntry(tx *gorm.DB, conversionID string, e commission.Entry) (bool, error) {
+func insertEntry(q store.LedgerQueries, conversionID string, e commission.Entry) (bool, error) {
 	row := commissionrow.LedgerRow(store.NewID("led"), conversionID, e)
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-	return res.RowsAffected == 1, res.Error
+	return q.InsertEntry(&row)
 }
 
 // conversionPayout is what a recorded conversion earned the affiliate, read back for a replayed conversion.
-func conversionPayout(tx *gorm.DB, conv store.Conversion) (int64, string, error) {
-	var rows []store.LedgerEntry
-	if err := tx.Where("conversion_id = ? AND affiliate_id = ?", conv.ID, conv.AffiliateID).Find(&rows).Error; err != nil {
+func conversionPayout(q store.LedgerQueries, conv store.Conversion) (int64, string, error) {
+	rows, err := q.AffiliateEntries(conv.ID, conv.AffiliateID)
+	if err != nil {
 		return 0, "", err
 	}
 	var payout int64

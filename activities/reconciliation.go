@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/reconciliation"
@@ -101,12 +101,12 @@ func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in Proce
 	}
 	for res.Processed < in.MaxRows {
 		var rows []store.ReconciliationRow
-		err := r.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := r.Store.Transaction(ctx, func(tx *store.Store) error {
 			var err error
-			if rows, err = store.UnprocessedRows(tx, b.ID, cursor, r.ChunkRows); err != nil || len(rows) == 0 {
+			if rows, err = store.UnprocessedRows(tx.DB, b.ID, cursor, r.ChunkRows); err != nil || len(rows) == 0 {
 				return err
 			}
-			return r.applyChunk(tx, b, rows)
+			return r.applyChunk(ctx, tx, b, rows)
 		})
 		if err != nil {
 			return res, fmt.Errorf("reconciliation batch %s: %w", b.ID, err)
@@ -129,7 +129,7 @@ func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in Proce
 }
 
 // applyChunk compares each row with real time and writes the differences, within tx.
-func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, rows []store.ReconciliationRow) error {
+func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, rows []store.ReconciliationRow) error {
 	var players, affiliates []string
 	for _, row := range rows {
 		if len(players) == 0 || players[len(players)-1] != row.PlayerID {
@@ -139,7 +139,7 @@ func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, ro
 			affiliates = append(affiliates, row.AffiliateID)
 		}
 	}
-	convs, err := store.PlayersConversions(tx, b.IntegrationID, players)
+	convs, err := store.PlayersConversions(tx.DB, b.IntegrationID, players)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, ro
 		}
 	}
 	slices.Sort(affiliates)
-	registered, err := store.RegisteredAffiliates(tx, slices.Compact(affiliates))
+	registered, err := store.RegisteredAffiliates(tx.DB, slices.Compact(affiliates))
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, ro
 			row.CorrectedFor = p.AffiliateID
 		}
 		for _, c := range cmp.Corrections {
-			payout, currency, err := r.record(tx, b, row, c)
+			payout, currency, err := r.record(ctx, tx, b, row, c)
 			if err != nil {
 				return err
 			}
@@ -210,18 +210,18 @@ func (r *Reconciliation) applyChunk(tx *gorm.DB, b store.ReconciliationBatch, ro
 				histories[row.PlayerID] = h
 			}
 		}
-		if err := store.SaveRowResult(tx, row); err != nil {
+		if err := store.SaveRowResult(tx.DB, row); err != nil {
 			return err
 		}
 	}
 	first, last := rows[0], rows[len(rows)-1]
-	return store.MarkRowsMatched(tx, b.ID, store.RowCursor{PlayerID: first.PlayerID, Day: first.Day},
+	return store.MarkRowsMatched(tx.DB, b.ID, store.RowCursor{PlayerID: first.PlayerID, Day: first.Day},
 		store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}, reconciliation.StatusMatched)
 }
 
 // record writes one correction as a conversion of the player-day, attributed as a postback would be, and its
 // commission through the engine. It returns what it earned the affiliate.
-func (r *Reconciliation) record(tx *gorm.DB, b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (int64, string, error) {
+func (r *Reconciliation) record(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (int64, string, error) {
 	day, err := time.Parse(time.DateOnly, row.Day)
 	if err != nil {
 		return 0, "", err
@@ -234,22 +234,22 @@ func (r *Reconciliation) record(tx *gorm.DB, b store.ReconciliationBatch, row st
 	if c.Type == postback.Reversal {
 		ev.Currency = ""
 	}
-	if ev, err = attribute(tx, b.IntegrationID, ev); err != nil {
+	if ev, err = attribute(tx.Conversions(ctx), b.IntegrationID, ev); err != nil {
 		return 0, "", err
 	}
-	conv, inserted, err := upsertConversion(tx, RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})
+	conv, inserted, err := upsertConversion(tx.Conversions(ctx), RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})
 	if err != nil || conv.AffiliateID == "" {
 		return 0, "", err
 	}
 	if !inserted {
-		return conversionPayout(tx, conv)
+		return conversionPayout(tx.Ledger(ctx), conv)
 	}
-	if err := tx.Where("id = ?", conv.AffiliateID).Take(&store.Affiliate{}).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+	if _, err := tx.Affiliates(ctx).Get(conv.AffiliateID, "affiliate"); errors.Is(err, apperr.ErrNotFound) {
 		return 0, "", nil // an unregistered affiliate earns nothing, as for postbacks
 	} else if err != nil {
 		return 0, "", err
 	}
-	return r.ledger.writeLedger(tx, conv)
+	return r.ledger.writeLedger(ctx, tx, conv)
 }
 
 // FinishReconciliationResult is the batch's summary and the reconciliation.completed deliveries to start.
@@ -280,16 +280,16 @@ func (r *Reconciliation) FinishReconciliation(ctx context.Context, in Reconcilia
 		return res, err
 	}
 	now := time.Now().UTC()
-	err = r.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = r.Store.Transaction(ctx, func(tx *store.Store) error {
 		if b.Status != store.BatchCompleted {
-			if err := store.CompleteBatch(tx, b.ID, string(body), now); err != nil {
+			if err := store.CompleteBatch(tx.DB, b.ID, string(body), now); err != nil {
 				return err
 			}
 		} else if b.CompletedAt != nil {
 			now = *b.CompletedAt
 		}
 		var err error
-		res.Deliveries, err = planWebhookEvent(tx, eventplan.ReconciliationCompleted(b, res.Summary, now))
+		res.Deliveries, err = planWebhookEvent(tx.DB, eventplan.ReconciliationCompleted(b, res.Summary, now))
 		return err
 	})
 	return res, err

@@ -116,3 +116,9 @@ func (q AffiliateQueries) FXRates() ([]FXRate, error) {
 	var out []FXRate
 	return out, q.db.Order("base, quote, effective_from").Find(&out).Error
 }
+
+// EnabledEndpoints lists an affiliate's enabled postback endpoints, by id.
+func (q AffiliateQueries) EnabledEndpoints(affiliateID string) ([]PostbackEndpoint, error) {
+	var out []PostbackEndpoint
+	return out, q.db.Where("affiliate_id = ? AND enabled = ?", affiliateID, true).Order("id").Find(&out).Error
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ConversionQueries are the typed queries on recorded conversions and clicks, bound to one context.
@@ -32,3 +33,41 @@ func (q ConversionQueries) Unattributed(from, to time.Time, limit int) ([]Conver
 
 // CreateClick stores a click.
 func (q ConversionQueries) CreateClick(c *Click) error { return q.db.Create(c).Error }
+
+// Event loads the integration's recorded event; found false when there is none.
+func (q ConversionQueries) Event(integrationID, eventID string) (Conversion, bool, error) {
+	var c Conversion
+	ok, err := found(q.db.Where("integration_id = ? AND event_id = ?", integrationID, eventID).Take(&c).Error)
+	return c, ok, err
+}
+
+// Insert stores a conversion unless the integration's event is recorded (ON CONFLICT DO NOTHING) and says
+// whether it did.
+func (q ConversionQueries) Insert(c *Conversion) (bool, error) {
+	res := q.db.Clauses(clause.OnConflict{DoNothing: true}).Create(c)
+	return res.RowsAffected == 1, res.Error
+}
+
+// FirstAttributed loads the player's first conversion of the integration attributed to a registered
+// affiliate, by time and creation; found false when there is none.
+func (q ConversionQueries) FirstAttributed(integrationID, playerID string) (Conversion, bool, error) {
+	var c Conversion
+	ok, err := found(q.db.Where("integration_id = ? AND player_id = ? AND affiliate_id IN (?)", integrationID, playerID,
+		q.db.Model(&Affiliate{}).Select("id")).Order("occurred_at, created_at").Take(&c).Error)
+	return c, ok, err
+}
+
+// Click loads one click of the integration; found false when there is none.
+func (q ConversionQueries) Click(integrationID, clickID string) (Click, bool, error) {
+	var c Click
+	ok, err := found(q.db.Where("id = ? AND integration_id = ?", clickID, integrationID).Take(&c).Error)
+	return c, ok, err
+}
+
+// WithUndoing lists a conversion and the integration's events that undo it, by id.
+func (q ConversionQueries) WithUndoing(c Conversion) ([]Conversion, error) {
+	var rows []Conversion
+	err := q.db.Where("id = ? OR (integration_id = ? AND original_event_id = ?)", c.ID, c.IntegrationID, c.EventID).
+		Order("id").Find(&rows).Error
+	return rows, err
+}
