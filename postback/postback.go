@@ -2,7 +2,10 @@
 package postback
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -64,6 +67,9 @@ type Event struct {
 	Subs        [5]string
 	// OriginalEventID is the event a chargeback, refund or reversal undoes.
 	OriginalEventID string
+	// Status is approved, pending or declined as the sender said; "" when it said nothing, which records
+	// the event approved and never changes a recorded one.
+	Status string
 }
 
 // FieldError says which field is wrong and why.
@@ -100,9 +106,45 @@ func (f Fields) Value(name string, required bool, maxLen int) (string, error) {
 	return v, nil
 }
 
-// Parse validates raw fields into an Event. now is the receive time, used when occurred_at is absent;
-// futureSkew is how far past now occurred_at may lie. Errors are *FieldError.
+// Idempotency keys: what makes two postbacks of an integration the same event.
+const (
+	// KeyEventID: the sender's event_id (the default).
+	KeyEventID = "event_id"
+	// KeyClickID: click_id and the event type, for senders without event ids; a second ftd of one click is
+	// a duplicate. The event's EventID is then derived from them (ClickKeyedEventID) and event_id is refused.
+	KeyClickID = "click_id"
+)
+
+// IdempotencyKeys lists the keys an integration may choose.
+var IdempotencyKeys = []string{KeyEventID, KeyClickID}
+
+// RequiredFields are the fields every postback must carry under an idempotency key.
+func RequiredFields(key string) []string {
+	if key == KeyClickID {
+		return []string{FieldClickID, FieldEvent}
+	}
+	return []string{FieldEventID, FieldEvent}
+}
+
+// ClickKeyedEventID is the event id of a click-keyed event: "<type>:<click_id>", or, when that would pass
+// MaxIDLength, "<type>:sha256:<hex>" of the click id. Workflow ids and the database's unique index use it.
+func ClickKeyedEventID(eventType, clickID string) string {
+	id := eventType + ":" + clickID
+	if len(id) <= MaxIDLength {
+		return id
+	}
+	sum := sha256.Sum256([]byte(clickID))
+	return eventType + ":sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Parse validates raw fields into an Event keyed by event_id. now is the receive time, used when
+// occurred_at is absent; futureSkew is how far past now occurred_at may lie. Errors are *FieldError.
 func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
+	return ParseKeyed(f, now, futureSkew, KeyEventID)
+}
+
+// ParseKeyed is Parse under the integration's idempotency key (KeyEventID or KeyClickID).
+func ParseKeyed(f Fields, now time.Time, futureSkew time.Duration, key string) (Event, error) {
 	var ev Event
 	var err error
 	get := func(name string, required bool, maxLen int) string {
@@ -114,11 +156,13 @@ func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
 		return v
 	}
 
-	ev.EventID = get(FieldEventID, true, MaxIDLength)
+	byClick := key == KeyClickID
+	ev.EventID = get(FieldEventID, !byClick, MaxIDLength)
 	ev.Type = get(FieldEvent, true, 32)
 	ev.AffiliateID = get(FieldAffiliateID, false, MaxIDLength)
 	ev.PlayerID = get(FieldPlayerID, false, MaxIDLength)
-	ev.ClickID = get(FieldClickID, false, MaxIDLength)
+	ev.ClickID = get(FieldClickID, byClick, MaxIDLength)
+	ev.Status = get(FieldStatus, false, 16)
 	amount := get(FieldAmount, false, 32)
 	ev.Currency = get(FieldCurrency, false, 3)
 	occurred := get(FieldOccurredAt, false, 64)
@@ -133,6 +177,12 @@ func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
 	if !knownType(ev.Type) {
 		return Event{}, &FieldError{FieldEvent, fmt.Sprintf("%q is not one of %s", ev.Type, strings.Join(EventTypes, ", "))}
 	}
+	if ev.Status != "" && !slices.Contains(Statuses, ev.Status) {
+		return Event{}, &FieldError{FieldStatus, fmt.Sprintf("%q is not one of %s", ev.Status, strings.Join(Statuses, ", "))}
+	}
+	if byClick && ev.EventID != "" {
+		return Event{}, &FieldError{FieldEventID, "is not taken: this integration's idempotency key is click_id and the event type (map the parameter away or list it as ignored)"}
+	}
 	// Padded ids would be different keys for the same thing: a second CPA for " p-42" and "p-42".
 	for _, id := range []struct{ field, value string }{
 		{FieldEventID, ev.EventID}, {FieldAffiliateID, ev.AffiliateID}, {FieldPlayerID, ev.PlayerID}, {FieldClickID, ev.ClickID},
@@ -140,6 +190,9 @@ func Parse(f Fields, now time.Time, futureSkew time.Duration) (Event, error) {
 		if strings.TrimSpace(id.value) != id.value {
 			return Event{}, &FieldError{id.field, "must not start or end with white space"}
 		}
+	}
+	if byClick {
+		ev.EventID = ClickKeyedEventID(ev.Type, ev.ClickID)
 	}
 	if ev.OriginalEventID != "" && ev.Type != Chargeback && ev.Type != Refund && ev.Type != Reversal {
 		return Event{}, &FieldError{FieldOriginalEventID, "is only for chargeback, refund and reversal events"}
