@@ -23,9 +23,16 @@ const FieldStatus = "status"
 // Statuses lists every status.
 var Statuses = []string{StatusApproved, StatusPending, StatusDeclined}
 
-// TransportParams are query parameters that authenticate a request rather than describe the event (the API
-// key as a query token, an hmac-sha256 GET signature and its timestamp). A mapping never sees nor maps them.
-var TransportParams = []string{"token", "signature", "timestamp"}
+// Query parameters that authenticate a request rather than describe the event: the API key as a query token,
+// and an hmac-sha256 GET signature with its timestamp.
+const (
+	ParamToken           = "token"
+	ParamSignature       = "signature"
+	ParamSignedTimestamp = "timestamp"
+)
+
+// TransportParams lists them: a mapping never sees nor maps them.
+var TransportParams = []string{ParamToken, ParamSignature, ParamSignedTimestamp}
 
 // TargetFields lists every field a mapping may map a sender's parameter onto.
 var TargetFields = append([]string{
@@ -80,7 +87,11 @@ func (m Mapping) Resolve() (Mapping, error) {
 			out.Ignore = append(out.Ignore, name)
 		}
 	}
+	// An own ignore entry drops the preset's alias of that name (an own alias of it is refused by Validate).
 	for _, name := range m.Ignore {
+		if _, own := m.Fields[name]; !own {
+			delete(out.Fields, name)
+		}
 		if !slices.Contains(out.Ignore, name) {
 			out.Ignore = append(out.Ignore, name)
 		}

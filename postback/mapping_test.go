@@ -46,6 +46,8 @@ func TestMappingApply(t *testing.T) {
 			Fields{"clickid": {"a"}, FieldClickID: {"b"}}, Fields{FieldClickID: {"b", "a"}}},
 		{"an event name without an alias passes to Parse as it is", Mapping{Events: map[string]string{"dep": Deposit}},
 			Fields{FieldEvent: {"sign-up"}}, Fields{FieldEvent: {"sign-up"}}},
+		{"an own ignore entry drops the preset's alias", Mapping{Preset: "voluum", Ignore: []string{"txid"}},
+			Fields{"txid": {"T-1"}, "cid": {"c"}}, Fields{FieldClickID: {"c"}, FieldCurrency: {"USD"}}},
 		{"an own alias overrides the preset's", Mapping{Preset: "voluum", Fields: map[string]string{"payout": "sub1", "amt": FieldAmount}},
 			Fields{"payout": {"1"}, "amt": {"2"}}, Fields{"sub1": {"1"}, FieldAmount: {"2"}, FieldCurrency: {"USD"}}},
 	}

@@ -33,7 +33,11 @@ func (h *handlers) postback(c *gin.Context) {
 		}
 		return
 	}
-	ev, err := postback.Parse(fields, h.o.Now(), h.o.Postback.FutureSkew)
+	fields, err = c.MustGet(ctxMapping).(postback.Mapping).Apply(fields)
+	var ev postback.Event
+	if err == nil {
+		ev, err = postback.ParseKeyed(fields, h.o.Now(), h.o.Postback.FutureSkew, c.GetString(ctxIdempotencyKey))
+	}
 	if err != nil {
 		var fe *postback.FieldError
 		if errors.As(err, &fe) {
@@ -41,6 +45,11 @@ func (h *handlers) postback(c *gin.Context) {
 			return
 		}
 		abort(c, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	if ev.Status != "" && ev.Status != postback.StatusApproved {
+		// Recorded as approved it would earn at once; refused, the sender sends it again once approved.
+		abortField(c, postback.FieldStatus, ev.Status+" events are not taken yet: send the event once it is approved")
 		return
 	}
 	sub, err := h.o.Conversions.SubmitPostback(c, c.GetString(ctxIntegrationID), ev)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/clientip"
+	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
 )
@@ -31,11 +32,11 @@ const (
 const (
 	headerAPIKey         = "X-API-Key"
 	headerRequestID      = "X-Request-Id"
-	queryToken           = "token"
+	queryToken           = postback.ParamToken
 	defaultHMACHeader    = "X-Signature"
 	headerHMACTimestamp  = "X-Timestamp"
-	querySignature       = "signature"
-	querySignedTimestamp = "timestamp"
+	querySignature       = postback.ParamSignature
+	querySignedTimestamp = postback.ParamSignedTimestamp
 	maxAuditPathBytes    = 512
 	retryAfterMaxSeconds = 3600
 )
@@ -98,9 +99,16 @@ func (h *handlers) authenticateKey(c *gin.Context) {
 		abort(c, http.StatusUnauthorized, "unauthorized", "this integration does not accept the API key as a query parameter; send the X-API-Key header")
 		return
 	}
+	mapping, err := h.mappings.get(in)
+	if err != nil { // validated when set; a bad stored mapping must fail closed
+		internalError(c, h.o.Logger, fmt.Errorf("integration %s: %w", integrationID, err))
+		return
+	}
 	c.Set(ctxIntegrationID, integrationID)
 	c.Set(ctxKeyID, keyID)
 	c.Set(ctxSecurity, in.Security)
+	c.Set(ctxMapping, mapping)
+	c.Set(ctxIdempotencyKey, in.IdempotencyKey)
 	c.Next()
 }
 

@@ -48,10 +48,12 @@ func integrationResponse(in store.Integration) gin.H {
 	if sec.IPAllowlist != "" {
 		list = strings.Split(sec.IPAllowlist, ",")
 	}
-	return gin.H{"id": in.ID, "name": in.Name, "created_at": in.CreatedAt, "security": securityJSON{
+	out := gin.H{"id": in.ID, "name": in.Name, "created_at": in.CreatedAt, "security": securityJSON{
 		AllowQueryToken: sec.AllowQueryToken, SignatureScheme: scheme, SignatureHeader: sec.SignatureHeader,
 		ToleranceSeconds: sec.ToleranceSeconds, IPAllowlist: list, RateLimitRPS: sec.RateLimitRPS, RateLimitBurst: sec.RateLimitBurst,
 	}}
+	mappingFields(in, out)
+	return out
 }
 
 func (h *handlers) getIntegration(c *gin.Context) {

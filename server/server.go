@@ -78,7 +78,7 @@ func New(o Options) http.Handler {
 	})
 
 	h := &handlers{
-		o: o, metrics: newMetrics(o.Deliveries, o.Logger), limiters: &keyLimiters{},
+		o: o, metrics: newMetrics(o.Deliveries, o.Logger), limiters: &keyLimiters{}, mappings: &mappingCache{},
 		clicks: newClientLimiters(o.Security.ClickRateLimitRPS, o.Security.ClickRateLimitBurst),
 	}
 	r.GET("/metrics", h.metrics.handler())
@@ -108,6 +108,7 @@ func New(o Options) http.Handler {
 	admin.DELETE("/integrations/:id/secrets/:secret_id", h.expireSecret)
 	admin.GET("/requests", h.listRequests)
 	admin.PUT("/integrations/:id/landing-hosts", h.setLandingHosts)
+	admin.PUT("/integrations/:id/mapping", h.setMapping)
 	admin.GET("/unattributed", h.unattributed)
 	admin.POST("/affiliates/:id/plans", h.addPlanVersion)
 	admin.GET("/affiliates/:id/plans", h.listPlanVersions)
@@ -139,6 +140,7 @@ type handlers struct {
 	metrics  *metrics
 	limiters *keyLimiters
 	clicks   *clientLimiters
+	mappings *mappingCache
 }
 
 // ready answers 200 when every dependency answers, else 503 naming the ones that did not. The probe needs no

@@ -38,6 +38,7 @@ type Integrations interface {
 	SigningSecrets(ctx context.Context, integrationID string) ([]store.SigningSecret, error)
 	ExpireSigningSecret(ctx context.Context, integrationID, secretID string, now time.Time) (store.SigningSecret, error)
 	SetLandingHosts(ctx context.Context, integrationID string, hosts []string) (store.Integration, error)
+	SetPostbackMapping(ctx context.Context, id string, m postback.Mapping, key string) (store.Integration, error)
 }
 
 // Affiliates manages affiliates, their plans and FX rates, and reads their commissions (service/affiliates).

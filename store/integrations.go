@@ -116,3 +116,25 @@ func (q IntegrationQueries) ActiveSecrets(integrationID string, now time.Time) (
 		Order("created_at DESC").Pluck("secret", &secrets).Error
 	return secrets, err
 }
+
+// SetPostbackMapping writes an integration's postback mapping and idempotency key. The key changes only while
+// the integration has recorded no event: under another key a recorded event could be accepted a second time.
+// Changing it later is apperr.ErrConflict.
+func (q IntegrationQueries) SetPostbackMapping(id, mapping, key string) error {
+	return q.db.Transaction(func(tx *gorm.DB) error {
+		var in Integration
+		if err := tx.Where("id = ?", id).Take(&in).Error; err != nil {
+			return NotFound(err, "integration "+id)
+		}
+		if in.IdempotencyKey != key {
+			var n int64
+			if err := tx.Model(&Conversion{}).Where("integration_id = ?", id).Limit(1).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return apperr.Conflict("integration %s has recorded events under the idempotency key %s; it cannot change to %s", id, in.IdempotencyKey, key)
+			}
+		}
+		return tx.Model(&Integration{ID: id}).Updates(map[string]any{"postback_mapping": mapping, "idempotency_key": key}).Error
+	})
+}

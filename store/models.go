@@ -9,7 +9,11 @@ type Integration struct {
 	Security InboundSecurity `gorm:"embedded;embeddedPrefix:sec_"`
 	// LandingHosts is the comma-separated allowlist of hosts a tracking link may redirect to.
 	LandingHosts string `gorm:"size:2048"`
-	CreatedAt    time.Time
+	// PostbackMapping is the sender's dialect (postback.Mapping as JSON; empty for the native format).
+	PostbackMapping string `gorm:"type:text"`
+	// IdempotencyKey is what makes two postbacks the same event: event_id, or click_id and the event type.
+	IdempotencyKey string `gorm:"size:16;not null;default:event_id"`
+	CreatedAt      time.Time
 }
 
 // Click is one visit through a tracking link; its ID is the click_id the operator sends back in postbacks.

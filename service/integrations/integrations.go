@@ -9,14 +9,17 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/affrelay/affrelay/apperr"
+	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
 )
@@ -179,4 +182,44 @@ func (s *Service) SetLandingHosts(ctx context.Context, integrationID string, hos
 	}
 	in.LandingHosts = strings.Join(hosts, ",")
 	return in, q.SetLandingHosts(in.ID, in.LandingHosts)
+}
+
+// SetPostbackMapping validates and stores an integration's dialect and idempotency key ("" keeps the current
+// key) and returns the integration. Bad input is an apperr.FieldError naming the mapping's member; changing the
+// key once events are recorded is apperr.ErrConflict.
+func (s *Service) SetPostbackMapping(ctx context.Context, id string, m postback.Mapping, key string) (store.Integration, error) {
+	in, err := s.Integration(ctx, id)
+	if err != nil {
+		return in, err
+	}
+	if key == "" {
+		key = in.IdempotencyKey
+	}
+	if !slices.Contains(postback.IdempotencyKeys, key) {
+		return in, apperr.Invalid("idempotency_key", fmt.Sprintf("%q is not one of %s", key, strings.Join(postback.IdempotencyKeys, ", ")))
+	}
+	resolved, err := m.Resolve()
+	if err == nil {
+		err = resolved.Validate(postback.RequiredFields(key))
+	}
+	var fe *postback.FieldError
+	if errors.As(err, &fe) {
+		return in, apperr.Invalid(fe.Field, fe.Message)
+	}
+	if err != nil {
+		return in, err
+	}
+	stored := ""
+	if !m.IsZero() {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return in, err
+		}
+		stored = string(b)
+	}
+	if err := s.Store.Integrations(ctx).SetPostbackMapping(id, stored, key); err != nil {
+		return in, err
+	}
+	in.PostbackMapping, in.IdempotencyKey = stored, key
+	return in, nil
 }
