@@ -9,44 +9,55 @@ import (
 	"github.com/affrelay/affrelay/store"
 )
 
-// Rows are written in one INSERT per auditBatch rows or per auditFlushEvery, whichever comes first: an INSERT
-// per request would hold SQLite's one connection as long as the request's own queries do.
-const (
-	auditBatch      = 200
-	auditFlushEvery = 50 * time.Millisecond
-)
+// auditBatch bounds the rows one INSERT takes.
+const auditBatch = 200
 
-// AuditLog stores one row per API call off the request path: rows queue in a bounded buffer and a single
-// goroutine writes them in batches, at most auditFlushEvery after they were queued. When the buffer is full the caller writes its row itself, so a row is
-// never dropped for lack of room; a failed write is logged with the number of rows lost.
+// AuditLog stores one row per API call before the call is answered, so an answered call is in the log even
+// when the process is killed right after (rows that waited in memory for a timed flush were lost with it).
+// Writes are group commits: a single goroutine writes every row queued while its last INSERT ran in the next
+// one, so concurrent requests share an INSERT instead of holding SQLite's one connection each. When the
+// buffer is full the caller writes its row itself, so a row is never dropped for lack of room; a failed write
+// is logged with the number of rows lost.
 type AuditLog struct {
 	store  *store.Store
 	logger *slog.Logger
-	rows   chan store.AuditRecord
+	rows   chan queuedRow
 	done   chan struct{}
 	mu     sync.RWMutex // guards closed against Record racing Close
 	closed bool
 }
 
+// queuedRow is a row waiting for the writer; written is closed once its INSERT ended.
+type queuedRow struct {
+	row     store.AuditRecord
+	written chan struct{}
+}
+
 // NewAuditLog starts the writer; buffer is how many rows may wait.
 func NewAuditLog(s *store.Store, logger *slog.Logger, buffer int) *AuditLog {
-	a := &AuditLog{store: s, logger: logger, rows: make(chan store.AuditRecord, buffer), done: make(chan struct{})}
+	a := &AuditLog{store: s, logger: logger, rows: make(chan queuedRow, buffer), done: make(chan struct{})}
 	go a.run()
 	return a
 }
 
-// Record queues one row.
+// Record stores one row and returns once it is written (or its loss is logged).
 func (a *AuditLog) Record(r store.AuditRecord) {
+	q := queuedRow{row: r, written: make(chan struct{})}
 	a.mu.RLock()
-	defer a.mu.RUnlock()
+	queued := false
 	if !a.closed {
 		select {
-		case a.rows <- r:
-			return
+		case a.rows <- q:
+			queued = true
 		default:
 		}
 	}
-	a.write([]store.AuditRecord{r})
+	a.mu.RUnlock()
+	if !queued {
+		a.write([]store.AuditRecord{r})
+		return
+	}
+	<-q.written
 }
 
 // Close writes every queued row and stops the writer.
@@ -62,30 +73,30 @@ func (a *AuditLog) Close() {
 
 func (a *AuditLog) run() {
 	defer close(a.done)
-	batch := make([]store.AuditRecord, 0, auditBatch)
-	flush := time.NewTimer(auditFlushEvery)
-	flush.Stop()
-	for {
-		select {
-		case r, ok := <-a.rows:
-			if !ok {
-				if len(batch) > 0 {
-					a.write(batch)
+	batch := make([]queuedRow, 0, auditBatch)
+	rows := make([]store.AuditRecord, 0, auditBatch)
+	for q := range a.rows {
+		// The rows queued while the last INSERT ran go in this one.
+		batch = append(batch[:0], q)
+	more:
+		for len(batch) < auditBatch {
+			select {
+			case q, ok := <-a.rows:
+				if !ok {
+					break more
 				}
-				return
+				batch = append(batch, q)
+			default:
+				break more
 			}
-			batch = append(batch, r)
-			if len(batch) == 1 {
-				flush.Reset(auditFlushEvery)
-			}
-			if len(batch) == auditBatch {
-				flush.Stop()
-				a.write(batch)
-				batch = batch[:0]
-			}
-		case <-flush.C:
-			a.write(batch)
-			batch = batch[:0]
+		}
+		rows = rows[:0]
+		for _, q := range batch {
+			rows = append(rows, q.row)
+		}
+		a.write(rows)
+		for _, q := range batch {
+			close(q.written)
 		}
 	}
 }
