@@ -7,6 +7,7 @@ import (
 
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/telemetry"
 )
 
 // Activities holds the dependencies of every activity; it is registered once per worker. Activities log
@@ -21,6 +22,8 @@ type Activities struct {
 	Webhooks            WebhookSettings
 	// ReconciliationMaxBytes caps a pulled revenue file, as reconciliation.max_file_bytes caps an upload.
 	ReconciliationMaxBytes int64
+	// Metrics records attempt outcomes and delivery latency; nil records nothing.
+	Metrics *telemetry.DeliveryMetrics
 }
 
 // WebhookSettings configures webhook subscriptions.

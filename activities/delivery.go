@@ -166,6 +166,7 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 	}
 	if !t.enabled {
 		o.disabledReason = t.disabledReason
+		a.Metrics.ObserveAttempt(d.Kind, "endpoint_disabled")
 		return o, nil
 	}
 	sendCtx := ctx
@@ -187,6 +188,10 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 	}
 	if o.number, err = a.storeAttempt(ctx, d, attempt, o.verdict.Outcome == retrypolicy.Delivered); err != nil {
 		return o, err
+	}
+	a.Metrics.ObserveAttempt(d.Kind, o.verdict.Outcome.String())
+	if o.verdict.Outcome == retrypolicy.Delivered {
+		a.Metrics.ObserveDelivered(d.Kind, time.Since(d.CreatedAt))
 	}
 	activity.GetLogger(ctx).Info("delivery attempt", "delivery_id", d.ID, "kind", d.Kind, "attempt", o.number, "status_code", resp.StatusCode,
 		"outcome", o.verdict.Outcome.String(), "duration_ms", attempt.DurationMS)

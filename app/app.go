@@ -32,6 +32,7 @@ import (
 	"github.com/affrelay/affrelay/service/start"
 	"github.com/affrelay/affrelay/service/webhooks"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/telemetry"
 	"github.com/affrelay/affrelay/worker"
 )
 
@@ -73,6 +74,10 @@ type App struct {
 	logger   *slog.Logger
 	// stopWatch ends the queue-depth alarm.
 	stopWatch context.CancelFunc
+	// Metrics is the process's registry, served at /metrics (and at telemetry.metrics_addr when set).
+	Metrics     *telemetry.Metrics
+	tracing     *telemetry.Tracing
+	metricsHTTP *http.Server
 }
 
 // Start opens the store, connects to Temporal and starts the requested roles.
@@ -82,8 +87,17 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if a.Store, err = store.Open(cfg.Database.Driver, cfg.Database.DSN); err != nil {
 		return nil, err
 	}
-	if a.Temporal, err = worker.Dial(cfg.Temporal, o.Logger); err != nil {
-		a.Store.Close()
+	if err := a.startTelemetry(ctx, o); err != nil {
+		a.Stop(ctx)
+		return nil, err
+	}
+	interceptors, err := a.tracing.TemporalInterceptors()
+	if err != nil {
+		a.Stop(ctx)
+		return nil, err
+	}
+	if a.Temporal, err = worker.Dial(cfg.Temporal, o.Logger, worker.Observe{Metrics: a.Metrics.Temporal, Interceptors: interceptors}); err != nil {
+		a.Stop(ctx)
 		return nil, err
 	}
 	// One pool for every outbound request: deliveries and the webhook test send.
@@ -115,6 +129,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		// The cache is per process and must be sized before the worker starts.
 		sdkworker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
 		acts.ReconciliationMaxBytes = cfg.Reconciliation.MaxFileBytes
+		acts.Metrics = a.Metrics.Deliveries
 		a.acts = acts
 		a.payouts = &activities.Payouts{Store: a.Store, Policy: cfg.Delivery.Policy, Settings: activities.PayoutSettings{
 			Minimums: cfg.Payout.Minimums, ReminderAfter: cfg.Payout.ReminderAfter,
@@ -146,7 +161,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.auditLog = infra.NewAuditLog(a.Store, o.Logger, auditBuffer)
 		go a.pruneAuditLog(cfg.Security.AuditRetention)
 		a.http = &http.Server{
-			Handler: server.New(server.Options{
+			Handler: a.tracing.HTTPHandler(server.New(server.Options{
 				Conversions: a.Conversions, Integrations: a.Integrations, Affiliates: a.Affiliates, Webhooks: a.Webhooks,
 				Deliveries: a.Deliveries, Requests: a.Audit, Payouts: a.Payouts, Ready: infra.Readiness{Store: a.Store, Temporal: a.Temporal}.Check, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 				Postback: cfg.Postback, Security: cfg.Security, TrustedProxies: cfg.HTTP.TrustedProxies,
@@ -155,7 +170,8 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 					Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, MaxFileBytes: cfg.Reconciliation.MaxFileBytes,
 				},
 				ReconciliationMaxBytes: cfg.Reconciliation.MaxFileBytes,
-			}),
+				Metrics:                a.Metrics,
+			})),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
@@ -192,6 +208,43 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		go watch.Run(watchCtx, cfg.Alert.CheckInterval)
 	}
 	return a, nil
+}
+
+// startTelemetry makes the metrics registry, serves it on telemetry's own address when one is set (a worker
+// process has no API to serve it), and starts tracing when an OTLP endpoint is set.
+func (a *App) startTelemetry(ctx context.Context, o Options) error {
+	var err error
+	if a.Metrics, err = telemetry.NewMetrics(o.Logger); err != nil {
+		return err
+	}
+	role := "worker"
+	switch {
+	case o.Serve && o.Work:
+		role = "all"
+	case o.Serve:
+		role = "api"
+	}
+	t := a.Config.Telemetry
+	if a.tracing, err = telemetry.NewTracing(ctx, t.OTLPEndpoint, t.TraceSampleRatio, role); err != nil {
+		return err
+	}
+	if t.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", t.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics.addr: listen on %s: %w", t.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	a.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.metricsHTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.httpErr <- fmt.Errorf("metrics server: %w", err)
+		}
+	}()
+	o.Logger.Info("metrics listening", "addr", ln.Addr().String())
+	return nil
 }
 
 // auditBuffer is how many audit rows may wait for the writer before requests write their own.
@@ -256,6 +309,12 @@ func (a *App) Stop(ctx context.Context) {
 	}
 	if a.Temporal != nil {
 		a.Temporal.Close()
+	}
+	if a.metricsHTTP != nil {
+		_ = a.metricsHTTP.Close()
+	}
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		a.logger.Warn("tracing shutdown", "error", err)
 	}
 	if a.Store != nil {
 		_ = a.Store.Close()

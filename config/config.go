@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -46,6 +47,18 @@ type Config struct {
 	// Reconciliation configures revenue file uploads.
 	Reconciliation Reconciliation
 	Payout         Payout
+	Telemetry      Telemetry
+}
+
+// Telemetry configures where metrics are served and where traces go.
+type Telemetry struct {
+	// MetricsAddr is a listen address that serves /metrics alone, for a worker process that runs no API;
+	// the API serves /metrics on its own address. Empty: none.
+	MetricsAddr string
+	// OTLPEndpoint is the OTLP/HTTP collector URL traces are sent to (http://collector:4318); empty: no tracing.
+	OTLPEndpoint string
+	// TraceSampleRatio is the share of new traces kept (0 to 1); a trace begun elsewhere keeps its decision.
+	TraceSampleRatio float64
 }
 
 // Payout configures the payout cycle (see docs/payouts.md).
@@ -115,6 +128,16 @@ type Temporal struct {
 	// WorkflowCacheSize is how many workflow executions the worker keeps in memory between their tasks
 	// (Temporal's sticky cache); one evicted is rebuilt from its history at its next task.
 	WorkflowCacheSize int
+	// TLS turns on TLS to the frontend with the system's roots; TLSCA, TLSCert or APIKey turn it on too.
+	TLS bool
+	// TLSCA is a PEM file of the CAs that signed the frontend's certificate, instead of the system's roots.
+	TLSCA string
+	// TLSCert and TLSKey are the PEM client certificate and key for mTLS (Temporal Cloud's certificates).
+	TLSCert, TLSKey string
+	// TLSServerName overrides the name the frontend's certificate is checked against.
+	TLSServerName string
+	// APIKey is sent as a bearer token with every call (Temporal Cloud API keys); it requires TLS.
+	APIKey string
 }
 
 // Database selects the application store.
@@ -180,6 +203,15 @@ var defaults = map[string]any{
 	"temporal.namespace":             "default",
 	"temporal.task_queue":            "affrelay",
 	"temporal.workflow_cache_size":   500,
+	"temporal.tls":                   false,
+	"temporal.tls_ca":                "",
+	"temporal.tls_cert":              "",
+	"temporal.tls_key":               "",
+	"temporal.tls_server_name":       "",
+	"temporal.api_key":               "",
+	"metrics.addr":                   "",
+	"tracing.otlp_endpoint":          "",
+	"tracing.sample_ratio":           1.0,
 	"database.driver":                "sqlite",
 	"database.dsn":                   ".data/affrelay.db",
 	"admin.token":                    "",
@@ -329,6 +361,17 @@ func fromViper(v *viper.Viper) (Config, error) {
 			Namespace:         v.GetString("temporal.namespace"),
 			TaskQueue:         v.GetString("temporal.task_queue"),
 			WorkflowCacheSize: integer("temporal.workflow_cache_size"),
+			TLS:               v.GetBool("temporal.tls"),
+			TLSCA:             v.GetString("temporal.tls_ca"),
+			TLSCert:           v.GetString("temporal.tls_cert"),
+			TLSKey:            v.GetString("temporal.tls_key"),
+			TLSServerName:     v.GetString("temporal.tls_server_name"),
+			APIKey:            v.GetString("temporal.api_key"),
+		},
+		Telemetry: Telemetry{
+			MetricsAddr:      v.GetString("metrics.addr"),
+			OTLPEndpoint:     v.GetString("tracing.otlp_endpoint"),
+			TraceSampleRatio: v.GetFloat64("tracing.sample_ratio"),
 		},
 		Database: Database{Driver: v.GetString("database.driver"), DSN: v.GetString("database.dsn")},
 		Admin:    Admin{Tokens: splitList(v.GetString("admin.token"))},
@@ -440,6 +483,22 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Temporal.WorkflowCacheSize < 1 {
 		errs = append(errs, errors.New("temporal.workflow_cache_size (AFFRELAY_TEMPORAL_WORKFLOW_CACHE_SIZE): must be at least 1"))
+	}
+	if _, err := c.Temporal.ClientTLS(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Telemetry.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.Telemetry.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics.addr (AFFRELAY_METRICS_ADDR): %q is not host:port", c.Telemetry.MetricsAddr))
+		}
+	}
+	if c.Telemetry.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.Telemetry.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("tracing.otlp_endpoint (AFFRELAY_TRACING_OTLP_ENDPOINT): %q is not an http:// or https:// URL such as http://otel-collector:4318", c.Telemetry.OTLPEndpoint))
+		}
+	}
+	if c.Telemetry.TraceSampleRatio < 0 || c.Telemetry.TraceSampleRatio > 1 {
+		errs = append(errs, fmt.Errorf("tracing.sample_ratio (AFFRELAY_TRACING_SAMPLE_RATIO): %v is not between 0 and 1", c.Telemetry.TraceSampleRatio))
 	}
 	switch c.Database.Driver {
 	case "sqlite", "postgres":

@@ -20,10 +20,12 @@ type apiError struct {
 }
 
 func abort(c *gin.Context, status int, code, message string) {
+	c.Set(ctxErrorCode, code)
 	c.AbortWithStatusJSON(status, gin.H{"error": apiError{Code: code, Message: message}})
 }
 
 func abortField(c *gin.Context, field, message string) {
+	c.Set(ctxErrorCode, "invalid_field")
 	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": apiError{Code: "invalid_field", Field: field, Message: field + " " + message}})
 }
 

@@ -4,38 +4,57 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/telemetry"
 )
 
-// metrics holds the API's Prometheus collectors, in a registry of its own so tests can start several servers.
+// metrics holds the API's Prometheus collectors, registered in the process's registry (telemetry.Metrics).
 type metrics struct {
-	registry  *prometheus.Registry
+	*telemetry.Metrics
 	postbacks *prometheus.CounterVec
 }
 
-func newMetrics(svc Deliveries, logger *slog.Logger) *metrics {
-	m := &metrics{
-		registry: prometheus.NewRegistry(),
+func newMetrics(m *telemetry.Metrics, svc Deliveries, logger *slog.Logger) *metrics {
+	am := &metrics{
+		Metrics: m,
 		postbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "affrelay_postbacks_total",
 			Help: "Inbound postbacks by outcome: accepted, duplicate, rejected (4xx) or unavailable (not acknowledged).",
 		}, []string{"outcome"}),
 	}
-	m.registry.MustRegister(m.postbacks, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.registry.MustRegister(queueDepthCollector{svc: svc, logger: logger})
-	return m
+	m.Registry.MustRegister(am.postbacks, queueDepthCollector{svc: svc, logger: logger})
+	return am
 }
 
 func (m *metrics) handler() gin.HandlerFunc {
-	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	h := m.Handler()
 	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}
+
+// countRefusals counts every request answered 4xx by the error code its answer carries (abort records it),
+// so refusals by the middleware (auth, signature, IP allowlist, rate limits, body limit) are counted as well as
+// the handlers' own.
+func (m *metrics) countRefusals(c *gin.Context) {
+	c.Next()
+	status := c.Writer.Status()
+	if status < 400 || status > 499 {
+		return
+	}
+	reason := c.GetString(ctxErrorCode)
+	if reason == "" {
+		reason = "unknown"
+	}
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	m.Refusals.WithLabelValues(reason, strconv.Itoa(status), route).Inc()
 }
 
 var queueDepthDesc = prometheus.NewDesc("affrelay_delivery_queue_depth",

@@ -168,6 +168,7 @@ func (h *handlers) fileError(c *gin.Context, err error) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &fe):
+		c.Set(ctxErrorCode, "invalid_file")
 		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": gin.H{
 			"code": "invalid_file", "message": fe.Error(), "error_count": fe.Total, "errors": fe.Errors,
 		}})

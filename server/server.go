@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/infra"
+	"github.com/affrelay/affrelay/telemetry"
 )
 
 // Context keys set by the middleware.
@@ -21,6 +24,8 @@ const (
 	ctxIntegrationID = "integration_id"
 	ctxKeyID         = "key_id"
 	ctxDuplicate     = "duplicate"
+	// ctxErrorCode is the error code of a refusal's answer, for the refusal counter.
+	ctxErrorCode = "error_code"
 )
 
 // Options configures the HTTP handler.
@@ -51,12 +56,21 @@ type Options struct {
 	// ReconciliationMaxBytes.
 	Reconciliation         Reconciliation
 	ReconciliationMaxBytes int64
+	// Metrics is the process's registry, served at /metrics; nil makes one for this handler alone.
+	Metrics *telemetry.Metrics
 }
 
 // New builds the router.
 func New(o Options) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		m, err := telemetry.NewMetrics(o.Logger)
+		if err != nil {
+			panic(err)
+		}
+		o.Metrics = m
 	}
 	if o.Audit == nil {
 		panic("server: Options.Audit is required: every API call is audited")
@@ -71,14 +85,15 @@ func New(o Options) http.Handler {
 	if err := r.SetTrustedProxies(nil); err != nil {
 		panic(err)
 	}
-	r.Use(identify(o.TrustedProxies), requestLog(o.Logger), recovery(o.Logger))
+	m := newMetrics(o.Metrics, o.Deliveries, o.Logger)
+	r.Use(identify(o.TrustedProxies), requestLog(o.Logger), m.countRefusals, nameSpan, recovery(o.Logger))
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such endpoint") })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here")
 	})
 
 	h := &handlers{
-		o: o, metrics: newMetrics(o.Deliveries, o.Logger), limiters: &keyLimiters{}, mappings: &mappingCache{},
+		o: o, metrics: m, limiters: &keyLimiters{}, mappings: &mappingCache{},
 		clicks: newClientLimiters(o.Security.ClickRateLimitRPS, o.Security.ClickRateLimitBurst),
 	}
 	r.GET("/metrics", h.metrics.handler())
@@ -209,6 +224,16 @@ func requestLog(logger *slog.Logger) gin.HandlerFunc {
 			"latency_ms", float64(time.Since(start).Microseconds())/1000, "client_ip", c.GetString(ctxClientIP),
 			"request_id", c.GetString(ctxRequestID),
 			"integration_id", c.GetString(ctxIntegrationID), "key_id", c.GetString(ctxKeyID))
+	}
+}
+
+// nameSpan names the request's trace span (when tracing is on) after its route, which only the router knows.
+func nameSpan(c *gin.Context) {
+	c.Next()
+	if route := c.FullPath(); route != "" {
+		span := trace.SpanFromContext(c.Request.Context())
+		span.SetName(c.Request.Method + " " + route)
+		span.SetAttributes(attribute.String("http.route", route))
 	}
 }
 

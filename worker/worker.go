@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -22,13 +23,30 @@ import (
 	"github.com/affrelay/affrelay/workflows"
 )
 
-// Dial connects to Temporal.
-func Dial(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
-	c, err := client.Dial(client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    log.NewStructuredLogger(logger.With("component", "temporal")),
-	})
+// Observe is what the client reports to: the SDK's metrics and the tracing interceptors (both optional).
+type Observe struct {
+	Metrics      client.MetricsHandler
+	Interceptors []interceptor.ClientInterceptor
+}
+
+// Dial connects to Temporal, over TLS or mTLS and with an API key when configured (config.Temporal.ClientTLS).
+func Dial(cfg config.Temporal, logger *slog.Logger, observe Observe) (client.Client, error) {
+	tlsConfig, err := cfg.ClientTLS()
+	if err != nil {
+		return nil, err
+	}
+	opts := client.Options{
+		HostPort:          cfg.Address,
+		Namespace:         cfg.Namespace,
+		Logger:            log.NewStructuredLogger(logger.With("component", "temporal")),
+		ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig},
+		MetricsHandler:    observe.Metrics,
+		Interceptors:      observe.Interceptors,
+	}
+	if cfg.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Address, err)
 	}
