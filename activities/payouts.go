@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/payout"
+	"github.com/affrelay/affrelay/payout/payoutops"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 )
@@ -42,9 +41,9 @@ type ApproveEntriesResult struct {
 // ApproveEntries moves every pending entry whose hold has passed at AsOf to approved.
 func (a *Payouts) ApproveEntries(ctx context.Context, in ApproveEntriesInput) (ApproveEntriesResult, error) {
 	var res ApproveEntriesResult
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := a.Store.Transaction(ctx, func(tx *store.Store) error {
 		var err error
-		res.Approved, err = store.ApproveDueEntries(tx, "", in.AsOf)
+		res.Approved, err = payoutops.ApproveDue(tx, "", in.AsOf)
 		return err
 	})
 	return res, err
@@ -64,7 +63,7 @@ type ListPayableResult struct {
 
 // ListPayable returns the next page of accounts a cycle makes statements for.
 func (a *Payouts) ListPayable(ctx context.Context, in ListPayableInput) (ListPayableResult, error) {
-	accounts, err := store.PayableAccounts(a.Store.DB.WithContext(ctx), in.End, in.After, in.Limit)
+	accounts, err := payoutops.PayableAccounts(a.Store.WithContext(ctx), in.End, in.After, in.Limit)
 	return ListPayableResult{Accounts: accounts}, err
 }
 
@@ -90,8 +89,8 @@ type PayoutStep struct {
 // statement and returns where it stands, with the deliveries still pending.
 func (a *Payouts) CreateStatement(ctx context.Context, in CreateStatementInput) (PayoutStep, error) {
 	step := PayoutStep{Policy: a.Policy, ReminderAfter: a.Settings.ReminderAfter}
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		p, _, err := store.CreateStatement(tx, store.NewStatement{
+	err := a.Store.Transaction(ctx, func(tx *store.Store) error {
+		p, _, err := payoutops.CreateStatement(tx, payoutops.NewStatement{
 			Account: store.Account{AffiliateID: in.AffiliateID, Currency: in.Currency}, Cycle: in.Cycle, Period: in.Period,
 			WorkflowID: in.WorkflowID, MinimumDefault: a.Settings.Minimums[in.Currency],
 		}, time.Now().UTC())
@@ -130,9 +129,9 @@ func (a *Payouts) MarkNeedsReview(ctx context.Context, in PayoutInput) (PayoutSt
 // confirmed meanwhile it plans the outcome instead, which the workflow then finishes with.
 func (a *Payouts) advance(ctx context.Context, id, status, eventType string) (PayoutStep, error) {
 	step := PayoutStep{Policy: a.Policy, ReminderAfter: a.Settings.ReminderAfter, PayoutID: id}
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := a.Store.Transaction(ctx, func(tx *store.Store) error {
 		now := time.Now().UTC()
-		p, moved, err := store.MovePayout(tx, id, status, now)
+		p, moved, err := payoutops.Move(tx, id, status, now)
 		if err != nil {
 			return err
 		}
@@ -154,8 +153,8 @@ func (a *Payouts) advance(ctx context.Context, id, status, eventType string) (Pa
 // outcome event (payout.processed or payout.failed), planning them if the confirmation did not.
 func (a *Payouts) PayoutOutcome(ctx context.Context, in PayoutInput) (PayoutStep, error) {
 	step := PayoutStep{Policy: a.Policy, ReminderAfter: a.Settings.ReminderAfter, PayoutID: in.PayoutID}
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		p, err := store.GetPayout(tx, in.PayoutID, false)
+	err := a.Store.Transaction(ctx, func(tx *store.Store) error {
+		p, err := store.GetPayout(tx.DB, in.PayoutID, false)
 		if err != nil {
 			return err
 		}
@@ -168,30 +167,30 @@ func (a *Payouts) PayoutOutcome(ctx context.Context, in PayoutInput) (PayoutStep
 
 // planPayoutOutcome plans payout.processed (paid) or payout.failed (failed) for a confirmed payout, once, and
 // returns its pending deliveries; nothing for a payout not confirmed.
-func planPayoutOutcome(tx *gorm.DB, p store.Payout) ([]DeliveryRef, error) {
+func planPayoutOutcome(tx *store.Store, p store.Payout) ([]DeliveryRef, error) {
 	ev, ok := eventplan.PayoutOutcome(p)
 	if !ok {
 		return nil, nil
 	}
-	if _, err := planWebhookEvent(tx, ev); err != nil {
+	if _, err := planWebhookEvent(tx.DB, ev); err != nil {
 		return nil, err
 	}
-	return pendingDeliveries(tx, ev.Key)
+	return pendingDeliveries(tx.DB, ev.Key)
 }
 
 // planPayoutEvent plans one payout event and returns its pending deliveries; payout.requested carries the
 // statement with its lines.
-func planPayoutEvent(tx *gorm.DB, p store.Payout, eventType string, at time.Time) ([]DeliveryRef, error) {
+func planPayoutEvent(tx *store.Store, p store.Payout, eventType string, at time.Time) ([]DeliveryRef, error) {
 	var lines []store.PayoutLine
 	if eventType == payout.EventRequested {
 		var err error
-		if lines, err = store.PayoutLines(tx, p.ID); err != nil {
+		if lines, err = store.PayoutLines(tx.DB, p.ID); err != nil {
 			return nil, err
 		}
 	}
 	ev := eventplan.PayoutEvent(p, lines, eventType, at)
-	if _, err := planWebhookEvent(tx, ev); err != nil {
+	if _, err := planWebhookEvent(tx.DB, ev); err != nil {
 		return nil, err
 	}
-	return pendingDeliveries(tx, ev.Key)
+	return pendingDeliveries(tx.DB, ev.Key)
 }

@@ -16,6 +16,9 @@ func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error
 	return s.DB.WithContext(ctx).Transaction(func(db *gorm.DB) error { return fn(&Store{DB: db}) })
 }
 
+// WithContext returns the store with its queries bound to ctx.
+func (s *Store) WithContext(ctx context.Context) *Store { return &Store{DB: s.DB.WithContext(ctx)} }
+
 // AffiliateQueries are the typed queries on affiliates, their plan versions and postback endpoints, and
 // the FX rates, bound to one context.
 type AffiliateQueries struct{ db *gorm.DB }

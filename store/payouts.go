@@ -8,7 +8,6 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/affrelay/affrelay/apperr"
-	"github.com/affrelay/affrelay/payout"
 )
 
 // EntryTransition records one status change of a ledger entry: who or what moved it, and why.
@@ -87,58 +86,28 @@ type PayoutKey struct {
 	CreatedAt time.Time
 }
 
-// ApproveDueEntries moves every pending entry (of the affiliate; of all when affiliateID is "") whose plan's
-// hold has passed at asOf to approved, recording each move, and returns how many it moved. Entries without a
-// plan have no hold.
-func ApproveDueEntries(tx *gorm.DB, affiliateID string, asOf time.Time) (int, error) {
-	type due struct {
-		ID       string
-		EventAt  time.Time
-		HoldDays int
-	}
-	var rows []due
+// EntryDue is a ledger entry with its plan's hold, to decide when it is approved.
+type EntryDue struct {
+	ID       string
+	EventAt  time.Time
+	HoldDays int
+}
+
+// EntriesWithHold lists the entries in status (of the affiliate; of all when affiliateID is "") with events
+// at or before asOf, with their plan's hold in days (0 without a plan), by id.
+func EntriesWithHold(tx *gorm.DB, status, affiliateID string, asOf time.Time) ([]EntryDue, error) {
+	var rows []EntryDue
 	q := tx.Table("ledger_entries AS e").Select("e.id, e.event_at, COALESCE(p.hold_days, 0) AS hold_days").
-		Joins("LEFT JOIN plans AS p ON p.id = e.plan_id").Where("e.status = ? AND e.event_at <= ?", payout.EntryPending, asOf)
+		Joins("LEFT JOIN plans AS p ON p.id = e.plan_id").Where("e.status = ? AND e.event_at <= ?", status, asOf)
 	if affiliateID != "" {
 		q = q.Where("e.affiliate_id = ?", affiliateID)
 	}
-	if err := q.Order("e.id").Scan(&rows).Error; err != nil {
-		return 0, err
-	}
-	var ids []string
-	for _, r := range rows {
-		if !payout.ApproveAt(r.EventAt, r.HoldDays).After(asOf) {
-			ids = append(ids, r.ID)
-		}
-	}
-	moved := 0
-	for chunk := range chunks(ids, 500) {
-		n, err := moveEntries(tx, chunk, payout.EntryPending, payout.EntryApproved, "hold", "", "the plan's hold has passed", asOf)
-		if err != nil {
-			return moved, err
-		}
-		moved += n
-	}
-	return moved, nil
+	return rows, q.Order("e.id").Scan(&rows).Error
 }
 
-func chunks(ids []string, size int) func(func([]string) bool) {
-	return func(yield func([]string) bool) {
-		for len(ids) > 0 {
-			n := min(size, len(ids))
-			if !yield(ids[:n]) {
-				return
-			}
-			ids = ids[n:]
-		}
-	}
-}
-
-// moveEntries moves the entries among ids that are in status from to status to, and records each move.
-func moveEntries(tx *gorm.DB, ids []string, from, to, actor, payoutID, reason string, at time.Time) (int, error) {
-	if err := payout.CheckEntryMove(from, to); err != nil {
-		return 0, err
-	}
+// MoveEntries moves the entries among ids that are in status from to status to, locking them first, and
+// records each move; it returns how many it moved. The caller checks that the move is allowed.
+func MoveEntries(tx *gorm.DB, ids []string, from, to, actor, payoutID, reason string, at time.Time) (int, error) {
 	var moving []string
 	if err := tx.Model(&LedgerEntry{}).Clauses(clause.Locking{Strength: "UPDATE"}).Where("id IN ? AND status = ?", ids, from).
 		Order("id").Pluck("id", &moving).Error; err != nil || len(moving) == 0 {
@@ -154,45 +123,25 @@ func moveEntries(tx *gorm.DB, ids []string, from, to, actor, payoutID, reason st
 	return len(moving), tx.CreateInBatches(rows, 200).Error
 }
 
-// SetEntryHold puts an entry on hold (hold true) or releases it, for the reason given. A released entry is
-// approved if its plan's hold has passed at now, else pending. An entry on a statement awaiting confirmation
-// or already paid cannot be held.
-func SetEntryHold(tx *gorm.DB, entryID string, hold bool, reason string, now time.Time) (LedgerEntry, error) {
+// LockEntry loads a ledger entry and locks its row until the transaction ends; a missing one is
+// apperr.ErrNotFound.
+func LockEntry(tx *gorm.DB, entryID string) (LedgerEntry, error) {
 	var e LedgerEntry
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", entryID).Take(&e).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return e, apperr.NotFound("ledger entry " + entryID)
-		}
-		return e, err
-	}
-	to := payout.EntryOnHold
-	if !hold {
-		if e.Status != payout.EntryOnHold {
-			return e, apperr.Conflict("ledger entry %s is %s, not on_hold", e.ID, e.Status)
-		}
-		var holdDays int
-		if err := tx.Model(&Plan{}).Where("id = ?", e.PlanID).Pluck("hold_days", &holdDays).Error; err != nil {
-			return e, err
-		}
-		to = payout.ReleasedStatus(payout.ApproveAt(e.EventAt, holdDays), now)
-	} else {
-		var locked PayoutLine
-		err := tx.Where("locked_entry_id = ?", e.ID).Take(&locked).Error
-		if err == nil && e.Status != payout.EntryPaid {
-			return e, apperr.Conflict("ledger entry %s is on payout %s, which awaits confirmation", e.ID, locked.PayoutID)
-		}
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-			return e, err
-		}
-	}
-	if err := payout.CheckEntryMove(e.Status, to); err != nil {
-		return e, apperr.Conflict("ledger entry %s: %v", e.ID, err)
-	}
-	if _, err := moveEntries(tx, []string{e.ID}, e.Status, to, "admin", "", reason, now); err != nil {
-		return e, err
-	}
-	e.Status = to
-	return e, nil
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", entryID).Take(&e).Error
+	return e, NotFound(err, "ledger entry "+entryID)
+}
+
+// PlanHoldDays returns a plan's hold in days (0 for an entry without a plan).
+func PlanHoldDays(tx *gorm.DB, planID string) (int, error) {
+	var holdDays int
+	return holdDays, tx.Model(&Plan{}).Where("id = ?", planID).Pluck("hold_days", &holdDays).Error
+}
+
+// LockedLine loads the statement line that holds the entry; found false when no live statement holds it.
+func LockedLine(tx *gorm.DB, entryID string) (PayoutLine, bool, error) {
+	var l PayoutLine
+	ok, err := found(tx.Where("locked_entry_id = ?", entryID).Take(&l).Error)
+	return l, ok, err
 }
 
 // EntryTransitions lists an entry's status changes, oldest first.
@@ -219,16 +168,16 @@ type Account struct {
 	Currency    string
 }
 
-// unlocked selects the approved entries no live statement holds.
-func unlocked(tx *gorm.DB) *gorm.DB {
-	return tx.Model(&LedgerEntry{}).Where("status = ? AND NOT EXISTS (SELECT 1 FROM payout_lines l WHERE l.locked_entry_id = ledger_entries.id)", payout.EntryApproved)
+// unlocked selects the entries in status that no live statement holds.
+func unlocked(tx *gorm.DB, status string) *gorm.DB {
+	return tx.Model(&LedgerEntry{}).Where("status = ? AND NOT EXISTS (SELECT 1 FROM payout_lines l WHERE l.locked_entry_id = ledger_entries.id)", status)
 }
 
 // PayableAccounts returns, after the account (afterAffiliate, afterCurrency), up to limit accounts with
-// approved entries of events before end that no statement holds.
-func PayableAccounts(tx *gorm.DB, end time.Time, after Account, limit int) ([]Account, error) {
+// entries in status (approved) of events before end that no statement holds.
+func PayableAccounts(tx *gorm.DB, status string, end time.Time, after Account, limit int) ([]Account, error) {
 	var out []Account
-	err := unlocked(tx).Select("DISTINCT affiliate_id, currency").
+	err := unlocked(tx, status).Select("DISTINCT affiliate_id, currency").
 		Where("event_at < ? AND (affiliate_id > ? OR (affiliate_id = ? AND currency > ?))", end, after.AffiliateID, after.AffiliateID, after.Currency).
 		Order("affiliate_id, currency").Limit(limit).Scan(&out).Error
 	return out, err
@@ -259,71 +208,32 @@ func PayoutMinimums(db *gorm.DB, affiliateID string) ([]AffiliatePayoutMinimum, 
 	return out, err
 }
 
-// NewStatement is the account and period a statement is made for.
-type NewStatement struct {
-	Account
-	Cycle      string
-	Period     payout.Period
-	WorkflowID string
-	// MinimumDefault is the program's minimum payout in the currency.
-	MinimumDefault int64
+// Statement loads the account's statement of the period; found false when there is none.
+func Statement(tx *gorm.DB, a Account, period string) (Payout, bool, error) {
+	var p Payout
+	ok, err := found(tx.Where("affiliate_id = ? AND period = ? AND currency = ?", a.AffiliateID, period, a.Currency).Take(&p).Error)
+	return p, ok, err
 }
 
-// CreateStatement makes the account's statement of the period, once. It takes every approved entry no
-// statement holds with an event before the period's end (late entries of earlier periods included), sums it,
-// and applies the threshold: a payable statement locks its lines; a rolled-over one keeps them only as a
-// record. When the statement exists, it is returned as it is (created false). The affiliate row is locked
-// first, so two statements of one affiliate are never made at once.
-func CreateStatement(tx *gorm.DB, in NewStatement, now time.Time) (Payout, bool, error) {
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", in.AffiliateID).Take(&Affiliate{}).Error; err != nil {
-		return Payout{}, false, err
-	}
-	var p Payout
-	err := tx.Where("affiliate_id = ? AND period = ? AND currency = ?", in.AffiliateID, in.Period.Key, in.Currency).Take(&p).Error
-	if err == nil {
-		return p, false, nil
-	}
-	if !errors.Is(err, gorm.ErrRecordNotFound) {
-		return p, false, err
-	}
-	// Locked (PostgreSQL), so an admin's hold of one of them waits for this statement and then finds it on it.
+// LockUnlockedEntries lists, and locks until the transaction ends (PostgreSQL), the account's entries in
+// status (approved) of events before end that no statement holds, by event time and id.
+func LockUnlockedEntries(tx *gorm.DB, status string, a Account, end time.Time) ([]LedgerEntry, error) {
 	var entries []LedgerEntry
-	if err := unlocked(tx).Clauses(clause.Locking{Strength: "UPDATE"}).
-		Where("affiliate_id = ? AND currency = ? AND event_at < ?", in.AffiliateID, in.Currency, in.Period.End).
-		Order("event_at, id").Find(&entries).Error; err != nil {
-		return p, false, err
+	err := unlocked(tx, status).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("affiliate_id = ? AND currency = ? AND event_at < ?", a.AffiliateID, a.Currency, end).
+		Order("event_at, id").Find(&entries).Error
+	return entries, err
+}
+
+// InsertStatement stores a payout and its lines.
+func InsertStatement(tx *gorm.DB, p *Payout, lines []PayoutLine) error {
+	if err := tx.Create(p).Error; err != nil {
+		return err
 	}
-	minimum, err := PayoutMinimum(tx, in.AffiliateID, in.Currency, in.MinimumDefault)
-	if err != nil {
-		return p, false, err
+	if len(lines) == 0 {
+		return nil
 	}
-	lines := make([]payout.Line, len(entries))
-	for i, e := range entries {
-		lines[i] = payout.Line{EntryID: e.ID, Kind: e.Kind, EventID: e.EventID, PlayerID: e.PlayerID, EventAt: e.EventAt.UTC(), AmountMinor: e.AmountMinor}
-	}
-	st := payout.Build(lines, in.Currency, minimum)
-	p = Payout{
-		ID: NewID("pay"), AffiliateID: in.AffiliateID, Period: in.Period.Key, Currency: in.Currency, Cycle: in.Cycle,
-		PeriodStart: in.Period.Start, PeriodEnd: in.Period.End, Status: st.Status, Reason: st.Reason, WorkflowID: in.WorkflowID,
-		CPAMinor: st.Totals.CPAMinor, RevShareMinor: st.Totals.RevShareMinor, SubAffiliateMinor: st.Totals.SubAffiliateMinor,
-		AdjustmentsMinor: st.Totals.AdjustmentsMinor, NetMinor: st.Totals.NetMinor, Lines: len(st.Lines), CreatedAt: now, UpdatedAt: now,
-	}
-	if err := tx.Create(&p).Error; err != nil {
-		return p, false, err
-	}
-	rows := make([]PayoutLine, len(st.Lines))
-	for i, l := range st.Lines {
-		rows[i] = PayoutLine{PayoutID: p.ID, LedgerEntryID: l.EntryID, Kind: l.Kind, EventID: l.EventID, PlayerID: l.PlayerID, EventAt: l.EventAt, AmountMinor: l.AmountMinor}
-		if st.Status == payout.Awaiting {
-			rows[i].LockedEntryID = &rows[i].LedgerEntryID
-		}
-	}
-	if len(rows) > 0 {
-		if err := tx.CreateInBatches(rows, 200).Error; err != nil {
-			return p, false, err
-		}
-	}
-	return p, true, nil
+	return tx.CreateInBatches(lines, 200).Error
 }
 
 // GetPayout loads a payout; lock takes its row lock for a change.
@@ -347,69 +257,27 @@ func PayoutLines(db *gorm.DB, payoutID string) ([]PayoutLine, error) {
 	return out, err
 }
 
-// ConfirmPayout applies an operator's confirmation to a payout awaiting one: paid makes its entries paid;
-// failed releases them, still approved, to the next cycle. The same confirmation again (same outcome and
-// external_ref) changes nothing and returns applied false; any other confirmation of a payout that is no
-// longer awaiting one is ErrConflict, as is an external_ref another payout already has.
-func ConfirmPayout(tx *gorm.DB, id string, c payout.Confirmation, now time.Time) (Payout, bool, error) {
-	p, err := GetPayout(tx, id, true)
-	if err != nil {
-		return p, false, err
-	}
-	if !payout.AwaitsConfirmation(p.Status) {
-		if p.ExternalRef != nil && c.Matches(p.Status, *p.ExternalRef) {
-			return p, false, nil
-		}
-		if p.ExternalRef != nil {
-			return p, false, apperr.Conflict("payout %s was already confirmed %s with external_ref %q", p.ID, p.Status, *p.ExternalRef)
-		}
-		return p, false, apperr.Conflict("payout %s is %s, not awaiting confirmation", p.ID, p.Status)
-	}
+// ExternalRefTaken says whether a payout other than payoutID has the external reference.
+func ExternalRefTaken(tx *gorm.DB, ref, payoutID string) (bool, error) {
 	var other int64
-	if err := tx.Model(&Payout{}).Where("external_ref = ? AND id <> ?", c.ExternalRef, p.ID).Count(&other).Error; err != nil {
-		return p, false, err
-	}
-	if other > 0 {
-		return p, false, apperr.Conflict("external_ref %q belongs to another payout", c.ExternalRef)
-	}
-	var entryIDs []string
-	if err := tx.Model(&PayoutLine{}).Where("payout_id = ?", p.ID).Order("ledger_entry_id").Pluck("ledger_entry_id", &entryIDs).Error; err != nil {
-		return p, false, err
-	}
-	ref := c.ExternalRef
-	updates := map[string]any{"status": c.Status, "external_ref": ref, "confirmed_at": now, "updated_at": now}
-	p.Status, p.ExternalRef, p.ConfirmedAt = c.Status, &ref, &now
-	if c.Status == payout.ConfirmPaid {
-		paidAt := c.PaidAt
-		updates["paid_at"], p.PaidAt = paidAt, &paidAt
-		for chunk := range chunks(entryIDs, 500) {
-			if _, err := moveEntries(tx, chunk, payout.EntryApproved, payout.EntryPaid, "payout", p.ID, "paid with external_ref "+ref, now); err != nil {
-				return p, false, err
-			}
-		}
-	} else {
-		updates["reason"], p.Reason = c.Reason, c.Reason
-		if err := tx.Model(&PayoutLine{}).Where("payout_id = ?", p.ID).Update("locked_entry_id", nil).Error; err != nil {
-			return p, false, err
-		}
-	}
-	return p, true, tx.Model(&Payout{}).Where("id = ?", p.ID).Updates(updates).Error
+	err := tx.Model(&Payout{}).Where("external_ref = ? AND id <> ?", ref, payoutID).Count(&other).Error
+	return other > 0, err
 }
 
-// MovePayout moves a payout awaiting confirmation on to status (needs_review) or, with status equal to its
-// own, only stamps reminded_at; moved false when the payout was no longer awaiting confirmation.
-func MovePayout(tx *gorm.DB, id, status string, now time.Time) (Payout, bool, error) {
-	p, err := GetPayout(tx, id, true)
-	if err != nil || !payout.AwaitsConfirmation(p.Status) {
-		return p, false, err
-	}
-	updates := map[string]any{"status": status, "updated_at": now}
-	if status == p.Status {
-		updates = map[string]any{"reminded_at": now, "updated_at": now}
-		p.RemindedAt = &now
-	}
-	p.Status = status
-	return p, true, tx.Model(&Payout{}).Where("id = ?", p.ID).Updates(updates).Error
+// PayoutEntryIDs lists the ledger entries on a payout's lines, by id.
+func PayoutEntryIDs(tx *gorm.DB, payoutID string) ([]string, error) {
+	var ids []string
+	return ids, tx.Model(&PayoutLine{}).Where("payout_id = ?", payoutID).Order("ledger_entry_id").Pluck("ledger_entry_id", &ids).Error
+}
+
+// ReleaseLines lets a payout's entries go: no live statement holds them any more.
+func ReleaseLines(tx *gorm.DB, payoutID string) error {
+	return tx.Model(&PayoutLine{}).Where("payout_id = ?", payoutID).Update("locked_entry_id", nil).Error
+}
+
+// UpdatePayout writes the given columns of a payout.
+func UpdatePayout(tx *gorm.DB, id string, updates map[string]any) error {
+	return tx.Model(&Payout{}).Where("id = ?", id).Updates(updates).Error
 }
 
 // PayoutFilter narrows a payouts listing; empty fields match everything. The listing is newest first and
@@ -487,13 +355,13 @@ type PayoutToPay struct {
 	Name, Email string
 }
 
-// PayoutsToPay lists a period's payouts that await payment (awaiting confirmation or in review), by
-// affiliate and currency, with the affiliate's name and email.
-func PayoutsToPay(db *gorm.DB, period string) ([]PayoutToPay, error) {
+// PayoutsToPay lists a period's payouts in one of statuses (those that await payment), by affiliate and
+// currency, with the affiliate's name and email.
+func PayoutsToPay(db *gorm.DB, period string, statuses []string) ([]PayoutToPay, error) {
 	var out []PayoutToPay
 	err := db.Table("payouts").Select("payouts.*, affiliates.name AS name, affiliates.email AS email").
 		Joins("JOIN affiliates ON affiliates.id = payouts.affiliate_id").
-		Where("payouts.period = ? AND payouts.status IN ?", period, []string{payout.Awaiting, payout.NeedsReview}).
+		Where("payouts.period = ? AND payouts.status IN ?", period, statuses).
 		Order("payouts.affiliate_id, payouts.currency").Scan(&out).Error
 	return out, err
 }
@@ -517,4 +385,10 @@ func exists(db *gorm.DB, model any, what, id string) error {
 		return apperr.NotFound(what + " " + id)
 	}
 	return nil
+}
+
+// LockAffiliate locks an affiliate's row until the transaction ends; a missing affiliate is gorm's
+// ErrRecordNotFound.
+func LockAffiliate(tx *gorm.DB, id string) error {
+	return tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&Affiliate{}).Error
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -9,10 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
-	"gorm.io/gorm"
 
 	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/payout"
+	"github.com/affrelay/affrelay/payout/payoutops"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -124,8 +125,8 @@ func TestPayoutCycleAcrossPeriodBoundary(t *testing.T) {
 	}, 14*24*time.Hour+time.Hour)
 	env.RegisterDelayedCallback(func() {
 		p := f.payout(held, "2026-11")
-		require.NoError(t, f.db.Transaction(func(tx *gorm.DB) error {
-			_, _, err := store.ConfirmPayout(tx, p.ID, payout.Confirmation{Status: payout.ConfirmPaid, ExternalRef: "wire-1", PaidAt: utc(2026, 12, 16, 9)}, utc(2026, 12, 16, 9))
+		require.NoError(t, (&store.Store{DB: f.db}).Transaction(context.Background(), func(tx *store.Store) error {
+			_, _, err := payoutops.Confirm(tx, p.ID, payout.Confirmation{Status: payout.ConfirmPaid, ExternalRef: "wire-1", PaidAt: utc(2026, 12, 16, 9)}, utc(2026, 12, 16, 9))
 			return err
 		}))
 		env.SignalWorkflow(PayoutConfirmedSignal, nil)
@@ -192,7 +193,7 @@ func TestPayoutMinimumOverride(t *testing.T) {
 	higher, _ := f.affiliate(0, dated{utc(2026, 11, 5, 12), 5000}) // 50.00: over the program's 20.00, under its own 100.00
 	require.NoError(t, store.SetPayoutMinimum(f.db, store.AffiliatePayoutMinimum{AffiliateID: lower, Currency: "USD", AmountMinor: 500}))
 	require.NoError(t, store.SetPayoutMinimum(f.db, store.AffiliatePayoutMinimum{AffiliateID: higher, Currency: "USD", AmountMinor: 10000}))
-	_, err := store.ApproveDueEntries(f.db, "", utc(2026, 12, 1, 6))
+	_, err := payoutops.ApproveDue(&store.Store{DB: f.db}, "", utc(2026, 12, 1, 6))
 	require.NoError(t, err)
 	for aff, want := range map[string]string{lower: payout.Awaiting, higher: payout.RolledOver} {
 		env := f.env(utc(2026, 12, 1, 6))

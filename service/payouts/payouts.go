@@ -16,12 +16,12 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"gorm.io/gorm"
 
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/payout"
+	"github.com/affrelay/affrelay/payout/payoutops"
 	"github.com/affrelay/affrelay/service/integrations"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -80,8 +80,8 @@ type ConfirmResult struct {
 func (s *Service) Confirm(ctx context.Context, id string, c payout.Confirmation) (ConfirmResult, error) {
 	var res ConfirmResult
 	var p store.Payout
-	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		current, err := store.GetPayout(tx, id, true)
+	err := s.Store.Transaction(ctx, func(tx *store.Store) error {
+		current, err := store.GetPayout(tx.DB, id, true)
 		if err != nil {
 			return err
 		}
@@ -89,11 +89,11 @@ func (s *Service) Confirm(ctx context.Context, id string, c payout.Confirmation)
 			return &apperr.FieldError{Field: "amount", Message: fmt.Sprintf("%s %s is not the payout's %s %s",
 				money.Format(c.AmountMinor, c.Currency), c.Currency, money.Format(current.NetMinor, current.Currency), current.Currency)}
 		}
-		if p, res.Applied, err = store.ConfirmPayout(tx, id, c, s.now()); err != nil {
+		if p, res.Applied, err = payoutops.Confirm(tx, id, c, s.now()); err != nil {
 			return err
 		}
 		if ev, ok := eventplan.PayoutOutcome(p); ok {
-			_, err = store.PlanWebhookEvent(tx, ev)
+			_, err = store.PlanWebhookEvent(tx.DB, ev)
 		}
 		return err
 	})
@@ -183,8 +183,7 @@ func (s *Service) Export(ctx context.Context, periodKey string) ([]ExportRow, er
 	if _, err := s.Cycle.ParsePeriod(periodKey); err != nil {
 		return nil, &apperr.FieldError{Field: "period", Message: err.Error()}
 	}
-	db := s.Store.DB.WithContext(ctx)
-	rows, err := store.PayoutsToPay(db, periodKey)
+	rows, err := payoutops.ToPay(s.Store.WithContext(ctx), periodKey)
 	if err != nil {
 		return nil, err
 	}
@@ -204,11 +203,11 @@ type Balance struct {
 // approveDue checks the affiliate exists and approves its entries whose hold has passed, so what is read
 // next shows them approved without waiting for the cycle, which would approve them the same way.
 func (s *Service) approveDue(ctx context.Context, affiliateID string) error {
-	return s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := store.AffiliateExists(tx, affiliateID); err != nil {
+	return s.Store.Transaction(ctx, func(tx *store.Store) error {
+		if err := store.AffiliateExists(tx.DB, affiliateID); err != nil {
 			return err
 		}
-		_, err := store.ApproveDueEntries(tx, affiliateID, s.now())
+		_, err := payoutops.ApproveDue(tx, affiliateID, s.now())
 		return err
 	})
 }
@@ -270,9 +269,9 @@ func (s *Service) SetHold(ctx context.Context, entryID string, hold bool, reason
 		return store.LedgerEntry{}, &apperr.FieldError{Field: "reason", Message: "is required, at most 512 bytes: why the entry is held or released"}
 	}
 	var e store.LedgerEntry
-	err := s.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.Store.Transaction(ctx, func(tx *store.Store) error {
 		var err error
-		e, err = store.SetEntryHold(tx, entryID, hold, reason, s.now())
+		e, err = payoutops.SetHold(tx, entryID, hold, reason, s.now())
 		return err
 	})
 	return e, err
