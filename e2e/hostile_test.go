@@ -114,6 +114,8 @@ var adminRoutes = []adminRoute{
 	{"POST", "/v1/admin/integrations", `{"name":"hostile"}`},
 	{"POST", "/v1/admin/affiliates", `{"name":"h","email":"h@aff.example","plan":{"type":"cpa","amount":"1.00","currency":"USD"}}`},
 	{"POST", "/v1/affiliates", `{"name":"h","email":"h@aff.example","plan":{"type":"cpa","amount":"1.00","currency":"USD"}}`},
+	{"GET", "/v1/admin/affiliates", ""},
+	{"GET", "/v1/admin/affiliates/{aff}", ""},
 	{"GET", "/v1/admin/affiliates/{aff}/balance", ""},
 	{"POST", "/v1/admin/affiliates/{aff}/signup", ""},
 	{"POST", "/v1/admin/affiliates/{aff}/postback-endpoints", `{"url":"https://tracker.example/pb?c={click_id}","events":["ftd"]}`},

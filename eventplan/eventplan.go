@@ -109,14 +109,22 @@ func AffiliateCreatedKey(affiliateID string) string {
 // for webhook subscriptions, attribution tags for CRM subscriptions. trackingLink is the configured tracking
 // link template.
 func AffiliateCreated(aff store.Affiliate, plan store.Plan, trackingLink string) Event {
-	data := webhook.AffiliateData{
-		AffiliateID: aff.ID, Name: aff.Name, Email: aff.Email, CreatedAt: aff.CreatedAt.UTC(),
-		Plan:  webhook.Plan{Type: plan.Type, Amount: webhook.Money{Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency}},
-		Links: webhook.NewLinkParameters(trackingLink, aff.ID, postback.SubFields[:]),
-	}
+	data := AffiliateRegistration(aff, plan, trackingLink)
 	return Event{
 		Key: AffiliateCreatedKey(aff.ID), Type: webhook.AffiliateCreated, At: aff.CreatedAt,
 		AffiliateID: aff.ID, Data: data, CRMData: webhook.NewCRMAttribution(data),
+	}
+}
+
+// AffiliateRegistration is an affiliate's registration data and link parameters: the data of affiliate.created,
+// and what GET /v1/admin/affiliates/{id} answers. plan is the version it signed up with.
+func AffiliateRegistration(aff store.Affiliate, plan store.Plan, trackingLink string) webhook.AffiliateData {
+	return webhook.AffiliateData{
+		// In microseconds, as PostgreSQL keeps it: the webhook (planned before the row is read back) and the
+		// REST answer (read from it) show the same time.
+		AffiliateID: aff.ID, Name: aff.Name, Email: aff.Email, CreatedAt: aff.CreatedAt.UTC().Truncate(time.Microsecond),
+		Plan:  webhook.Plan{Type: plan.Type, Amount: webhook.Money{Amount: money.Format(plan.AmountMinor, plan.Currency), Currency: plan.Currency}},
+		Links: webhook.NewLinkParameters(trackingLink, aff.ID, postback.SubFields[:]),
 	}
 }
 

@@ -328,3 +328,31 @@ func checkName(name string) string {
 	}
 	return ""
 }
+
+// getAffiliate answers an affiliate's registration data and link parameters, as affiliate.created carries them.
+func (h *handlers) getAffiliate(c *gin.Context) {
+	reg, err := h.o.Affiliates.Registration(c, c.Param("id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, reg)
+}
+
+// listAffiliates pages through every affiliate in id order: ?after=<last id of the previous page>&limit=.
+func (h *handlers) listAffiliates(c *gin.Context) {
+	limit, ok := queryLimit(c, 100)
+	if !ok {
+		return
+	}
+	regs, err := h.o.Affiliates.Registrations(c, c.Query("after"), limit)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := gin.H{"affiliates": regs}
+	if len(regs) == limit {
+		out["next_after"] = regs[len(regs)-1].AffiliateID
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -109,6 +109,8 @@ func New(o Options) http.Handler {
 	admin := v1.Group("/admin", adminAuth(o.AdminTokens), checkParams)
 	admin.POST("/integrations", h.createIntegration)
 	admin.POST("/affiliates", h.createAffiliate)
+	admin.GET("/affiliates", h.listAffiliates)
+	admin.GET("/affiliates/:id", h.getAffiliate)
 	admin.GET("/affiliates/:id/balance", h.balance)
 	admin.POST("/affiliates/:id/signup", h.startAffiliateSignup)
 	admin.POST("/affiliates/:id/postback-endpoints", h.addPostbackEndpoint)

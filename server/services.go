@@ -12,6 +12,7 @@ import (
 	"github.com/affrelay/affrelay/service/deliveries"
 	"github.com/affrelay/affrelay/service/webhooks"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
 )
 
 // The handlers reach the application services through these narrow interfaces, so handler tests run
@@ -53,6 +54,8 @@ type Affiliates interface {
 	AddFXRate(ctx context.Context, r store.FXRate) (store.FXRate, error)
 	FXRates(ctx context.Context) ([]store.FXRate, error)
 	CommissionEntries(ctx context.Context, affiliateID string, from, to time.Time) ([]commission.Entry, error)
+	Registration(ctx context.Context, id string) (webhook.AffiliateData, error)
+	Registrations(ctx context.Context, afterID string, limit int) ([]webhook.AffiliateData, error)
 }
 
 // Webhooks manages webhook subscriptions (service/webhooks).

@@ -125,3 +125,22 @@ func (q AffiliateQueries) EnabledEndpoints(affiliateID string) ([]PostbackEndpoi
 	var out []PostbackEndpoint
 	return out, q.db.Where("affiliate_id = ? AND enabled = ?", affiliateID, true).Order("id").Find(&out).Error
 }
+
+// Page returns up to limit affiliates after afterID, in id order.
+func (q AffiliateQueries) Page(afterID string, limit int) ([]Affiliate, error) {
+	var out []Affiliate
+	return out, q.db.Where("id > ?", afterID).Order("id").Limit(limit).Find(&out).Error
+}
+
+// FirstPlans returns each affiliate's first plan version (the one it signed up with), by affiliate id.
+func (q AffiliateQueries) FirstPlans(affiliateIDs []string) (map[string]Plan, error) {
+	var plans []Plan
+	if err := q.db.Where("affiliate_id IN ?", affiliateIDs).Order("affiliate_id, effective_from DESC").Find(&plans).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]Plan, len(affiliateIDs))
+	for _, p := range plans {
+		out[p.AffiliateID] = p // the last one, in descending order, is the first version
+	}
+	return out, nil
+}

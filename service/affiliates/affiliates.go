@@ -19,6 +19,7 @@ import (
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/service/start"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
 	"github.com/affrelay/affrelay/workflows"
 )
 
@@ -237,4 +238,43 @@ func (s *Service) CommissionEntries(ctx context.Context, affiliateID string, fro
 		return nil, err
 	}
 	return commissionrow.Entries(rows), nil
+}
+
+// Registration is an affiliate's registration data and link parameters, exactly as affiliate.created carries
+// them, for operators that pull instead of subscribing.
+func (s *Service) Registration(ctx context.Context, id string) (webhook.AffiliateData, error) {
+	aff, err := s.Affiliate(ctx, id)
+	if err != nil {
+		return webhook.AffiliateData{}, err
+	}
+	out, err := s.registrations(ctx, []store.Affiliate{aff})
+	if err != nil {
+		return webhook.AffiliateData{}, err
+	}
+	return out[0], nil
+}
+
+// Registrations lists up to limit affiliates after afterID, in id order, as Registration shows them.
+func (s *Service) Registrations(ctx context.Context, afterID string, limit int) ([]webhook.AffiliateData, error) {
+	affs, err := s.Store.Affiliates(ctx).Page(afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return s.registrations(ctx, affs)
+}
+
+func (s *Service) registrations(ctx context.Context, affs []store.Affiliate) ([]webhook.AffiliateData, error) {
+	ids := make([]string, len(affs))
+	for i, a := range affs {
+		ids[i] = a.ID
+	}
+	plans, err := s.Store.Affiliates(ctx).FirstPlans(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]webhook.AffiliateData, len(affs))
+	for i, a := range affs {
+		out[i] = eventplan.AffiliateRegistration(a, plans[a.ID], s.TrackingLink)
+	}
+	return out, nil
 }
