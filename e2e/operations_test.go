@@ -66,3 +66,71 @@ func TestQueueDepthAlarmFiresOnceAndRecoversOnce(t *testing.T) {
 		require.Equal(t, false, q["alarms"].([]any)[0].(map[string]any)["firing"])
 	}, fastAlarms)
 }
+
+// refire re-fires one delivery and checks the answer.
+func (e *testEnv) refire(deliveryID, reason string) {
+	e.t.Helper()
+	r := e.admin("POST", "/v1/admin/deliveries/"+deliveryID+"/refire", map[string]any{"reason": reason})
+	require.Equal(e.t, http.StatusAccepted, r.Status, r.Raw)
+}
+
+// Any delivery can be re-fired — delivered, skipped or in needs_review — as a new attempt series under the
+// same delivery id and Idempotency-Key, with the reason stored.
+func TestRefireAnyDelivery(t *testing.T) {
+	forEachStore(t, shortPolicy(1), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, func(n int) int {
+			if n == 1 {
+				return http.StatusOK
+			}
+			return http.StatusBadGateway
+		})
+		key, _, affiliateID := e.setup(tracker.srv.URL)
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-rf-ok", affiliateID)).Status)
+		delivered, _ := e.deliveredAttempts("evt-rf-ok")
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-rf-review", affiliateID)).Status)
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-rf-skip", affiliateID)).Status)
+		inState := func(eventID, state string) map[string]any {
+			var d map[string]any
+			eventually(t, 30*time.Second, eventID+" "+state, func() bool {
+				ds := e.deliveries("event_id=" + eventID)
+				if len(ds) == 1 && ds[0]["status"] == state {
+					d = ds[0]
+				}
+				return d != nil
+			})
+			return d
+		}
+		review := inState("evt-rf-review", "needs_review")
+		skip := inState("evt-rf-skip", "needs_review")
+		require.Equal(t, http.StatusAccepted, e.admin("POST", "/v1/admin/deliveries/"+skip["id"].(string)+"/skip", nil).Status)
+		inState("evt-rf-skip", "skipped")
+
+		r := e.admin("POST", "/v1/admin/deliveries/"+delivered["id"].(string)+"/refire", map[string]any{})
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		require.Contains(t, r.Raw, "reason")
+		require.Equal(t, http.StatusNotFound, e.admin("POST", "/v1/admin/deliveries/dlv_missing/refire", map[string]any{"reason": "x"}).Status)
+
+		tracker.setStatus(always(http.StatusOK))
+		sent := len(tracker.received())
+		e.refire(delivered["id"].(string), "affiliate says they lost it")
+		e.refire(review["id"].(string), "receiver fixed")
+		e.refire(skip["id"].(string), "skipped by mistake")
+		for _, ev := range []string{"evt-rf-ok", "evt-rf-review", "evt-rf-skip"} {
+			d := inState(ev, "delivered")
+			require.Len(t, d["refires"], 1, ev)
+			require.NotEmpty(t, d["refires"].([]any)[0].(map[string]any)["reason"])
+		}
+		got := tracker.received()
+		require.Len(t, got, sent+3)
+		keys := map[string]int{}
+		for _, req := range got {
+			keys[req.Header.Get("Idempotency-Key")]++
+		}
+		require.Equal(t, 2, keys[delivered["id"].(string)], "the re-fire carries the same Idempotency-Key")
+		d := inState("evt-rf-ok", "delivered")
+		require.Len(t, d["attempts"], 2, "attempt 2 of the same delivery")
+		rf := d["refires"].([]any)[0].(map[string]any)
+		require.Equal(t, "delivered", rf["previous_status"])
+		require.Equal(t, "affiliate says they lost it", rf["reason"])
+	})
+}

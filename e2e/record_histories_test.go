@@ -136,6 +136,18 @@ func TestRecordHistories(t *testing.T) {
 			record("DeliveryWorkflow", "review-redeliver-delivered", workflows.DeliveryWorkflowID(review))
 			record("DeliveryWorkflow", "review-skip", workflows.DeliveryWorkflowID(skip))
 		},
+		// A delivered delivery re-fired by an operator: a new run that goes back to pending and delivers again.
+		"delivery-refire": func() {
+			tracker := newSink(t, always(http.StatusOK))
+			key, _, affiliateID := e.setup(tracker.srv.URL)
+			require.Equal(t, "accepted", e.postback(key, ftd("rec-refire", affiliateID)).Body["status"])
+			id := deliveryOf("rec-refire")
+			awaitState("rec-refire", "delivered")
+			e.refire(id, "the affiliate lost it")
+			eventually(t, 30*time.Second, "re-fired and delivered", func() bool { return len(tracker.received()) == 2 })
+			awaitState("rec-refire", "delivered")
+			record("DeliveryWorkflow", "refire-delivered", workflows.DeliveryWorkflowID(id))
+		},
 		"affiliate-signup": func() {
 			crm := newSink(t, always(http.StatusOK))
 			e.subscribe("crm", crm.srv.URL, "affiliate.created")

@@ -191,8 +191,16 @@ type deliveryJSON struct {
 	Method       string        `json:"method"`
 	URL          string        `json:"url"`
 	Attempts     []attemptJSON `json:"attempts"`
+	Refires      []refireJSON  `json:"refires,omitempty"`
 	CreatedAt    time.Time     `json:"created_at"`
 	DeliveredAt  *time.Time    `json:"delivered_at,omitempty"`
+}
+
+type refireJSON struct {
+	Reason         string    `json:"reason"`
+	PreviousStatus string    `json:"previous_status"`
+	JobID          string    `json:"job_id,omitempty"`
+	RequestedAt    time.Time `json:"requested_at"`
 }
 
 var deliveryStatuses = []string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryNeedsReview, store.DeliverySkipped}
@@ -227,9 +235,32 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 				ResponseBody: a.ResponseBody, Error: a.Error,
 			})
 		}
+		for _, r := range d.Refires {
+			dj.Refires = append(dj.Refires, refireJSON{Reason: r.Reason, PreviousStatus: r.PreviousStatus, JobID: r.JobID, RequestedAt: r.RequestedAt.UTC()})
+		}
 		out = append(out, dj)
 	}
 	c.JSON(http.StatusOK, gin.H{"deliveries": out})
+}
+
+// refireDelivery re-fires one delivery, whatever its state but pending, with the operator's reason.
+func (h *handlers) refireDelivery(c *gin.Context) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if msg := checkReason(req.Reason); msg != "" {
+		abortField(c, "reason", msg)
+		return
+	}
+	d, err := h.o.Deliveries.Refire(c, c.Param("id"), req.Reason)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"delivery_id": d.ID, "requested": "refire", "previous_status": d.Status, "reason": req.Reason})
 }
 
 type targetDepthJSON struct {
@@ -313,6 +344,19 @@ func queryLimit(c *gin.Context, def int) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// checkReason checks an operator's reason for an action: required, at most 512 bytes, no control characters.
+func checkReason(reason string) string {
+	switch {
+	case strings.TrimSpace(reason) == "":
+		return "is required: say why (it is stored with the action)"
+	case len(reason) > 512:
+		return "is longer than 512 bytes"
+	case strings.ContainsFunc(reason, unicode.IsControl):
+		return "must not contain control characters"
+	}
+	return ""
 }
 
 func checkName(name string) string {

@@ -137,6 +137,7 @@ func New(o Options) http.Handler {
 	admin.POST("/deliveries/:id/redeliver", h.decideDelivery("redeliver", Deliveries.Redeliver))
 	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", Deliveries.Redeliver)) // the old name
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", Deliveries.Skip))
+	admin.POST("/deliveries/:id/refire", h.refireDelivery)
 	h.webhookRoutes(admin.Group("/webhooks"))
 	h.reconciliationAdminRoutes(admin)
 	h.payoutRoutes(v1, admin)

@@ -74,6 +74,7 @@ type Deliveries interface {
 	List(ctx context.Context, f deliveries.Filter) ([]deliveries.WithAttempts, error)
 	Redeliver(ctx context.Context, deliveryID string) error
 	Skip(ctx context.Context, deliveryID string) error
+	Refire(ctx context.Context, deliveryID, reason string) (store.Delivery, error)
 	QueueDepth(ctx context.Context) (map[string]int64, error)
 	Queue(ctx context.Context) (deliveries.QueueReport, error)
 }

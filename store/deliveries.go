@@ -203,3 +203,20 @@ func (q DeliveryQueries) EnteredReviewSince(since time.Time) (int64, error) {
 	err := q.db.Model(&Delivery{}).Where("status = ? AND updated_at >= ?", DeliveryNeedsReview, since.UTC()).Count(&n).Error
 	return n, err
 }
+
+// RecordRefires stores operators' re-fires of deliveries.
+func (q DeliveryQueries) RecordRefires(rs []DeliveryRefire) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return q.db.Create(&rs).Error
+}
+
+// RefiresOf returns the re-fires of the given deliveries, oldest first.
+func (q DeliveryQueries) RefiresOf(deliveryIDs []string) ([]DeliveryRefire, error) {
+	var rs []DeliveryRefire
+	if len(deliveryIDs) == 0 {
+		return nil, nil
+	}
+	return rs, q.db.Where("delivery_id IN ?", deliveryIDs).Order("delivery_id, id").Find(&rs).Error
+}

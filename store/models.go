@@ -260,7 +260,18 @@ var models = []any{
 	&SigningSecret{}, &AuditRecord{},
 	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},
 	&EntryTransition{}, &Payout{}, &PayoutLine{}, &AffiliatePayoutMinimum{}, &PayoutKey{},
-	&OpsAlarm{},
+	&OpsAlarm{}, &DeliveryRefire{},
+}
+
+// DeliveryRefire records an operator's re-fire of a delivery: a new attempt series under the same delivery id
+// and Idempotency-Key, and why. JobID names the bulk re-fire job that did it, or is empty for a single one.
+type DeliveryRefire struct {
+	ID             uint   `gorm:"primaryKey"`
+	DeliveryID     string `gorm:"size:40;not null;index"`
+	JobID          string `gorm:"size:40;index"`
+	Reason         string `gorm:"size:512;not null"`
+	PreviousStatus string `gorm:"size:16;not null"`
+	RequestedAt    time.Time
 }
 
 // OpsAlarm is the stored state of one queue alarm (package opsalert), shared by every API process so that

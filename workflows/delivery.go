@@ -45,6 +45,35 @@ type DeliveryInput struct {
 	// FirstAttempt is the inline first attempt the conversion workflow made, when it made one: the series
 	// goes on from attempt 2 at the time the schedule gives, or straight to review after a permanent failure.
 	FirstAttempt *activities.FirstAttemptResult `json:",omitempty"`
+	// Refire starts a new run of a delivery that had ended (delivered, skipped, held): it goes back to pending
+	// with the operator's reason, then a new attempt series from attempt 1 under the same delivery id and
+	// Idempotency-Key. Histories from before re-fires have no Refire, so this path needs no GetVersion.
+	Refire *Refire `json:",omitempty"`
+}
+
+// Refire is an operator's re-fire of a delivery.
+type Refire struct {
+	Reason string
+}
+
+// How a re-fire reaches a delivery, by its state (RefireAction).
+const (
+	// RefireBySignal: the delivery's workflow waits in needs_review; the redeliver signal starts the series.
+	RefireBySignal = "signal"
+	// RefireByStart: the delivery's workflow has ended; a new run (DeliveryInput.Refire) starts the series.
+	RefireByStart = "start"
+)
+
+// RefireAction says how a delivery in status is re-fired; ok is false for a pending delivery, which is being
+// attempted already.
+func RefireAction(status string) (action string, ok bool) {
+	switch status {
+	case DeliveryStateNeedsReview:
+		return RefireBySignal, true
+	case DeliveryStateDelivered, DeliveryStateSkipped, store.DeliveryHeld:
+		return RefireByStart, true
+	}
+	return "", false
 }
 
 // DeliveryResult is the final state of a delivery.
@@ -97,6 +126,11 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 		return d.storeStuckState(ctx, in, err, v >= 2)
 	}
 
+	if r := d.in.Refire; r != nil {
+		if _, err := setStatus(activities.SetDeliveryStatusInput{Status: DeliveryStatePending, Reason: "re-fired: " + r.Reason}); err != nil {
+			return DeliveryResult{}, err
+		}
+	}
 	// The first series may have begun inline: its failure, or its attempt count and start.
 	prior, seriesStart, failed := d.continueFirstAttempt(ctx)
 	for {

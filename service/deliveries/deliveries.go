@@ -30,10 +30,11 @@ type Service struct {
 // Filter narrows a deliveries listing; empty fields match everything.
 type Filter = store.DeliveryFilter
 
-// WithAttempts is a delivery and every attempt made so far.
+// WithAttempts is a delivery, every attempt made so far, and its re-fires.
 type WithAttempts struct {
 	store.Delivery
 	AttemptLog []store.DeliveryAttempt
+	Refires    []store.DeliveryRefire
 }
 
 // List lists deliveries, newest first, with their attempts.
@@ -59,7 +60,57 @@ func (s *Service) List(ctx context.Context, f Filter) ([]WithAttempts, error) {
 		i := index[a.DeliveryID]
 		out[i].AttemptLog = append(out[i].AttemptLog, a)
 	}
+	refires, err := q.RefiresOf(ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range refires {
+		i := index[r.DeliveryID]
+		out[i].Refires = append(out[i].Refires, r)
+	}
 	return out, nil
+}
+
+// Refire sends a delivery again, whatever its state but pending (being attempted already): a new attempt
+// series under the same delivery id and Idempotency-Key, e.g. after the affiliate says they lost a delivered
+// one. The reason is stored with the re-fire. It returns the delivery as it was.
+func (s *Service) Refire(ctx context.Context, deliveryID, reason string) (store.Delivery, error) {
+	d, err := s.Store.Deliveries(ctx).Get(deliveryID)
+	if err != nil {
+		return d, err
+	}
+	action, ok := workflows.RefireAction(d.Status)
+	if !ok {
+		return d, apperr.Conflict("delivery %s is %s: it is being attempted already", d.ID, d.Status)
+	}
+	if action == workflows.RefireBySignal {
+		err = s.signal(ctx, d, workflows.RedeliverSignal)
+	} else {
+		err = s.startRefire(ctx, d, reason)
+	}
+	if err != nil {
+		return d, err
+	}
+	return d, s.Store.Deliveries(ctx).RecordRefires([]store.DeliveryRefire{{
+		DeliveryID: d.ID, Reason: reason, PreviousStatus: d.Status, RequestedAt: time.Now().UTC(),
+	}})
+}
+
+// startRefire starts a new run of an ended delivery's workflow that re-fires it.
+func (s *Service) startRefire(ctx context.Context, d store.Delivery, reason string) error {
+	running, err := s.Start.Again(ctx, workflows.DeliveryWorkflowID(d.ID), deliveryAttributes(d), workflows.DeliveryWorkflow,
+		workflows.DeliveryInput{DeliveryID: d.ID, Policy: s.Policy, Refire: &workflows.Refire{Reason: reason}})
+	if running {
+		return apperr.Conflict("delivery %s is %s but its workflow is still running; try again shortly", d.ID, d.Status)
+	}
+	return err
+}
+
+// deliveryAttributes are the search attributes a DeliveryWorkflow starts with.
+func deliveryAttributes(d store.Delivery) []temporal.SearchAttributeUpdate {
+	return []temporal.SearchAttributeUpdate{
+		workflows.DeliveryStateKey.ValueSet(workflows.DeliveryStatePending), workflows.AffiliateIDKey.ValueSet(d.AffiliateID),
+	}
 }
 
 // Redeliver starts a new attempt series of a delivery waiting in needs_review.
@@ -81,7 +132,12 @@ func (s *Service) decide(ctx context.Context, deliveryID, signal string) error {
 	if d.Status != store.DeliveryNeedsReview {
 		return apperr.Conflict("delivery %s is %s, not needs_review", d.ID, d.Status)
 	}
-	err = s.Temporal.SignalWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", signal, nil)
+	return s.signal(ctx, d, signal)
+}
+
+// signal sends signal to the workflow of delivery d.
+func (s *Service) signal(ctx context.Context, d store.Delivery, signal string) error {
+	err := s.Temporal.SignalWorkflow(ctx, workflows.DeliveryWorkflowID(d.ID), "", signal, nil)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return apperr.Conflict("the workflow of delivery %s is no longer running", d.ID)
@@ -136,10 +192,7 @@ func (s *Service) Queue(ctx context.Context) (QueueReport, error) {
 // StartDeliveries starts the DeliveryWorkflow of each planned delivery; one started before counts as started.
 func (s *Service) StartDeliveries(ctx context.Context, ds []store.Delivery) error {
 	for _, d := range ds {
-		attrs := []temporal.SearchAttributeUpdate{
-			workflows.DeliveryStateKey.ValueSet(workflows.DeliveryStatePending), workflows.AffiliateIDKey.ValueSet(d.AffiliateID),
-		}
-		if _, err := s.Start.Once(ctx, workflows.DeliveryWorkflowID(d.ID), attrs, workflows.DeliveryWorkflow,
+		if _, err := s.Start.Once(ctx, workflows.DeliveryWorkflowID(d.ID), deliveryAttributes(d), workflows.DeliveryWorkflow,
 			workflows.DeliveryInput{DeliveryID: d.ID, Policy: s.Policy}); err != nil {
 			return err
 		}
