@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -19,6 +20,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -148,4 +150,17 @@ func NewID(prefix string) string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return prefix + "_" + hex.EncodeToString(b)
+}
+
+// InsertMissing stores each row unless it exists (by its key), in one transaction: a seed that runs again
+// changes nothing.
+func (s *Store) InsertMissing(ctx context.Context, rows ...any) error {
+	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, r := range rows {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(r).Error; err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
+				return err
+			}
+		}
+		return nil
+	})
 }

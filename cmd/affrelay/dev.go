@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,8 +12,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/affrelay/affrelay/app"
 	"github.com/affrelay/affrelay/config"
@@ -192,14 +189,7 @@ func seedDemo(ctx context.Context, s *store.Store, httpAddr string) error {
 			URL: sink + "?cid={click_id}&event={event}&txid={transaction_id}&payout={payout}&currency={currency}&s1={sub1}",
 		},
 	}
-	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, r := range rows {
-			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(r).Error; err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.InsertMissing(ctx, rows...)
 }
 
 // shownAdminToken prints the built-in dev token, never one the user configured.
