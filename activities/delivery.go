@@ -309,7 +309,7 @@ func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatus
 		}
 		d.Status, d.StatusReason = in.Status, truncate(in.Reason, 512)
 		var err error
-		res.Deliveries, disabledReason, err = a.planReviewEvents(tx, d, entersReview, in.TargetGone)
+		res.Deliveries, disabledReason, err = a.planReviewEvents(ctx, &store.Store{DB: tx}, d, entersReview, in.TargetGone)
 		return err
 	})
 	var appErr *temporal.ApplicationError

@@ -1,11 +1,13 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/store"
 )
@@ -35,23 +37,19 @@ func pendingDeliveries(tx *gorm.DB, eventKeys ...string) ([]DeliveryRef, error) 
 // A webhook subscription's run of failures grows; at the configured limit, or on 410 Gone, the subscription is
 // disabled and endpoint.disabled goes to the others; delivery.needs_review goes out (eventplan.ReviewEvents).
 // It returns the deliveries to start and, when it disabled the subscription, why.
-func (a *Activities) planReviewEvents(tx *gorm.DB, d store.Delivery, entersReview, gone bool) ([]DeliveryRef, string, error) {
+func (a *Activities) planReviewEvents(ctx context.Context, tx *store.Store, d store.Delivery, entersReview, gone bool) ([]DeliveryRef, string, error) {
 	var sub *store.WebhookSubscription
 	var failure *eventplan.Failure
 	if d.Kind == store.DeliveryKindWebhook && entersReview {
-		var s store.WebhookSubscription
-		err := tx.Where("id = ?", d.EndpointID).Take(&s).Error
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		q := tx.Webhooks(ctx)
+		s, err := q.Subscription(d.EndpointID)
+		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			return nil, "", err
 		}
 		if err == nil {
 			f := eventplan.CountFailure(s, gone, a.Webhooks.AutoDisableAfter)
-			updates := map[string]any{"consecutive_failures": f.ConsecutiveFailures}
-			if f.Disable {
-				updates["enabled"], updates["disabled_reason"] = false, f.Reason
-			}
 			// Written before planning, so a disabled subscription is not sent its own endpoint.disabled.
-			if err := tx.Model(&store.WebhookSubscription{}).Where("id = ?", s.ID).Updates(updates).Error; err != nil {
+			if err := q.CountFailure(s.ID, f.ConsecutiveFailures, f.Disable, f.Reason); err != nil {
 				return nil, "", err
 			}
 			sub, failure = &s, &f
@@ -62,11 +60,11 @@ func (a *Activities) planReviewEvents(tx *gorm.DB, d store.Delivery, entersRevie
 		if ev == nil {
 			continue
 		}
-		if _, err := store.PlanWebhookEvent(tx, *ev); err != nil {
+		if _, err := store.PlanWebhookEvent(tx.DB, *ev); err != nil {
 			return nil, "", err
 		}
 	}
 	// Read back rather than keep what was planned: a retry after the commit must start the same deliveries.
-	refs, err := pendingDeliveries(tx, review.Keys...)
+	refs, err := pendingDeliveries(tx.DB, review.Keys...)
 	return refs, review.DisabledReason, err
 }

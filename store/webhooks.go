@@ -113,3 +113,13 @@ func (q WebhookQueries) RotateSecret(next WebhookSecret, previousExpiresAt time.
 func (q WebhookQueries) ActiveSecrets(subscriptionID string, now time.Time) ([]string, error) {
 	return ActiveWebhookSecrets(q.db, subscriptionID, now)
 }
+
+// CountFailure writes a subscription's run of failed deliveries and, when disable is set, disables it for
+// the reason given.
+func (q WebhookQueries) CountFailure(id string, consecutiveFailures int, disable bool, reason string) error {
+	updates := map[string]any{"consecutive_failures": consecutiveFailures}
+	if disable {
+		updates["enabled"], updates["disabled_reason"] = false, reason
+	}
+	return q.db.Model(&WebhookSubscription{}).Where("id = ?", id).Updates(updates).Error
+}
