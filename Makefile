@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 BIN := $(CURDIR)/bin
 FUZZTIME ?= 2m
 
-.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation vet fmt clean
+.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation chaos vet fmt clean
 
 bin/temporal:
 	@echo "==> building the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (once; takes about 3 minutes)"
@@ -59,6 +59,15 @@ bench-reconciliation: bin/temporal
 	@echo "==> reconciling $(BENCH_ROWS) rows on $(BENCH_DATABASE)"
 	AFFRELAY_TEST_TEMPORAL_PATH=$(BIN)/temporal AFFRELAY_BENCH_RECONCILIATION_ROWS=$(BENCH_ROWS) AFFRELAY_BENCH_DATABASE=$(BENCH_DATABASE) \
 		$(GO) test -count=1 -run '^TestReconciliationScale$$' -v -timeout 40m ./e2e/ | grep -E 'RESULT|seeded|^(--- |ok|FAIL)'
+
+# The chaos run (docs/chaos.md): its own dev server, two `affrelay serve` and two `affrelay worker` processes on a
+# PostgreSQL database of its own (affrelay_chaos on 127.0.0.1:5432), 10,000 events from retrying, duplicating
+# senders, receivers failing 30% of calls, kill -9 of workers, API replicas and Temporal, and one PostgreSQL
+# restart (it affects everything else using that server). CHAOS_FLAGS='--db sqlite' for SQLite, '--events 1000' …
+CHAOS_FLAGS ?=
+chaos: bin/temporal build
+	$(GO) build -o bin/affrelay-chaos ./cmd/affrelay-chaos
+	./bin/affrelay-chaos --affrelay $(BIN)/affrelay --temporal-path $(BIN)/temporal --postgres-restart $(CHAOS_FLAGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -34,6 +34,9 @@ const adminToken = "e2e-admin-token-0123456789"
 
 var temporalAddr string
 
+// temporalPath is the Temporal CLI the tests run (a test that needs a dev server of its own starts one with it).
+var temporalPath string
+
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
@@ -47,6 +50,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: the Temporal CLI is needed at %s: run 'make bin/temporal' (or set AFFRELAY_TEST_TEMPORAL_PATH)\n", path)
 		return 1
 	}
+	temporalPath = path
 	logFile, err := os.CreateTemp("", "affrelay-e2e-temporal-*.log")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -11,6 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/affrelay/affrelay/internal/stack"
 )
 
 // The bare-SDK workflows measured beside affrelay on the same dev server: what the engine allows here.
@@ -72,7 +74,7 @@ func bareLocalHTTP(ctx workflow.Context, target string) error {
 // runBaseline starts n workflows of one kind from c goroutines and waits for each to complete (except for the
 // start-only kind), with a worker in this process on its own task queue.
 func runBaseline(temporalAddr string, temporalPID int, kind string, c, n int, receiverURL string) (baselineResult, error) {
-	cl, err := dial(temporalAddr)
+	cl, err := stack.Dial(temporalAddr)
 	if err != nil {
 		return baselineResult{}, err
 	}

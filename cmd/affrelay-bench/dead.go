@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/affrelay/affrelay/internal/stack"
 	"github.com/affrelay/affrelay/store"
 )
 
 // measureDead sends events to an affiliate whose receiver is down and measures affrelay's memory while their
 // deliveries wait for the next attempt of the retry schedule.
 func measureDead(o options, p *affrelayProcess, recv *receiver) (*deadResult, error) {
-	port, err := freePort() // nothing listens there: every attempt is refused
+	port, err := stack.FreePort() // nothing listens there: every attempt is refused
 	if err != nil {
 		return nil, err
 	}
@@ -20,7 +21,7 @@ func measureDead(o options, p *affrelayProcess, recv *receiver) (*deadResult, er
 		return nil, err
 	}
 	res := &deadResult{Events: o.dead}
-	rss := watchRSS(p.pid())
+	rss := watchRSS(p.PID())
 	start := time.Now()
 	newSender(p.base, t, fmt.Sprintf("dead-%d", start.UnixNano())).closedLoop(o.concurrency, o.dead)
 	deadline := time.Now().Add(o.drain)

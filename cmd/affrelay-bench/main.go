@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/affrelay/affrelay/internal/stack"
 )
 
 type options struct {
@@ -129,7 +131,7 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (report, error) {
-	rep := report{Database: o.database, Concurrency: o.concurrency, LoadBefore: loadAverage(), Started: time.Now().UTC()}
+	rep := report{Database: o.database, Concurrency: o.concurrency, LoadBefore: stack.LoadAverage(), Started: time.Now().UTC()}
 	if o.dir == "" {
 		dir, err := os.MkdirTemp("", "affrelay-bench-")
 		if err != nil {
@@ -139,12 +141,12 @@ func run(ctx context.Context, o options) (report, error) {
 		o.dir = dir
 	}
 	if o.temporalAddr == "" {
-		dev, err := startDevServer(ctx, o.temporalPath, o.dir)
+		dev, err := stack.StartDevServer(ctx, o.temporalPath, o.dir)
 		if err != nil {
 			return rep, err
 		}
-		defer dev.stop()
-		o.temporalAddr, o.temporalPID = dev.addr, dev.pid()
+		defer dev.Stop()
+		o.temporalAddr, o.temporalPID = dev.Addr, dev.PID()
 	}
 	recv, err := startReceiver()
 	if err != nil {
@@ -170,7 +172,7 @@ func run(ctx context.Context, o options) (report, error) {
 		}
 		rep.Variants = append(rep.Variants, vr)
 	}
-	rep.LoadAfter = loadAverage()
+	rep.LoadAfter = stack.LoadAverage()
 	rep.ratios()
 	return rep, nil
 }
@@ -182,7 +184,7 @@ func runVariant(ctx context.Context, o options, v variant, recv *receiver) (vari
 	if err != nil {
 		return vr, err
 	}
-	defer p.stop()
+	defer p.Stop()
 	t, err := setupTenant(p.base, p.admin, recv.url)
 	if err != nil {
 		return vr, err
@@ -222,8 +224,8 @@ func measure(name string, o options, p *affrelayProcess, recv *receiver, load fu
 	recv.mu.Lock()
 	dupsBefore := recv.duplicates
 	recv.mu.Unlock()
-	rss := watchRSS(p.pid())
-	cpu := meterCPU(p.pid(), o.temporalPID)
+	rss := watchRSS(p.PID())
+	cpu := meterCPU(p.PID(), o.temporalPID)
 	sends := load()
 	events := make([]string, 0, len(sends))
 	var acks []time.Duration
@@ -263,6 +265,6 @@ func measure(name string, o options, p *affrelayProcess, recv *receiver, load fu
 	recv.mu.Lock()
 	ph.Duplicates = recv.duplicates - dupsBefore
 	recv.mu.Unlock()
-	ph.Load = loadAverage()
+	ph.Load = stack.LoadAverage()
 	return ph
 }

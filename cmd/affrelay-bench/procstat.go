@@ -106,12 +106,3 @@ func (m *cpuMeter) perEvent(n int) []float64 {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// loadAverage is the 1-minute load average, to note how busy the shared machine was.
-func loadAverage() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(raw))[0]
-}

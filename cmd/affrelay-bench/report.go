@@ -11,6 +11,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/affrelay/affrelay/internal/stack"
 	"github.com/affrelay/affrelay/workflows"
 )
 
@@ -153,7 +154,7 @@ func (r report) writeJSON(out io.Writer, path string) error {
 
 // inspectHistory reads one conversion's history from Temporal.
 func inspectHistory(temporalAddr, integrationID, eventID string) (*historyCheck, error) {
-	c, err := dial(temporalAddr)
+	c, err := stack.Dial(temporalAddr)
 	if err != nil {
 		return nil, err
 	}
