@@ -229,7 +229,7 @@ func (e *testEnv) do(method, path string, header map[string]string, body io.Read
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient().Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)

@@ -97,6 +97,7 @@ func New(o Options) http.Handler {
 		clicks: newClientLimiters(o.Security.ClickRateLimitRPS, o.Security.ClickRateLimitBurst),
 	}
 	r.GET("/metrics", h.metrics.handler())
+	r.GET("/openapi.json", serveOpenAPI)
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", h.ready)
 
