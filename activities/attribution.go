@@ -12,11 +12,14 @@ import (
 //
 // Otherwise the event keeps the affiliate_id it was sent with, possibly none or an unknown one: it is then
 // recorded unattributed, earns nothing, and shows in the unattributed report.
-func attribute(q store.ConversionQueries, integrationID string, ev postback.Event) (postback.Event, error) {
+//
+// first is the player's first attributed conversion, found when the player was attributed before (or, on a
+// replay, by this very event).
+func attribute(q store.ConversionQueries, integrationID string, ev postback.Event) (_ postback.Event, first store.Conversion, found bool, err error) {
 	if ev.PlayerID == "" && ev.OriginalEventID != "" {
 		orig, _, err := q.Event(integrationID, ev.OriginalEventID)
 		if err != nil {
-			return ev, err
+			return ev, first, false, err
 		}
 		ev.PlayerID = orig.PlayerID
 		if ev.AffiliateID == "" {
@@ -24,21 +27,18 @@ func attribute(q store.ConversionQueries, integrationID string, ev postback.Even
 		}
 	}
 	if ev.PlayerID != "" {
-		first, ok, err := q.FirstAttributed(integrationID, ev.PlayerID)
-		if err != nil {
-			return ev, err
-		}
-		if ok {
+		first, found, err = q.FirstAttributed(integrationID, ev.PlayerID)
+		if err != nil || found {
 			ev.AffiliateID = first.AffiliateID
-			return ev, nil
+			return ev, first, found, err
 		}
 	}
 	if ev.AffiliateID != "" || ev.ClickID == "" {
-		return ev, nil
+		return ev, first, false, nil
 	}
 	click, ok, err := q.Click(integrationID, ev.ClickID)
 	if !ok {
-		return ev, err
+		return ev, first, false, err
 	}
 	ev.AffiliateID = click.AffiliateID
 	for i, sub := range [5]string{click.Sub1, click.Sub2, click.Sub3, click.Sub4, click.Sub5} {
@@ -46,5 +46,5 @@ func attribute(q store.ConversionQueries, integrationID string, ev postback.Even
 			ev.Subs[i] = sub
 		}
 	}
-	return ev, nil
+	return ev, first, false, nil
 }

@@ -68,12 +68,17 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 			return err
 		}
 		var err error
-		if in.Event, err = attribute(tx.Conversions(ctx), in.IntegrationID, in.Event); err != nil {
+		var first store.Conversion
+		var attributedBefore bool
+		if in.Event, first, attributedBefore, err = attribute(tx.Conversions(ctx), in.IntegrationID, in.Event); err != nil {
 			return err
 		}
 		conv, inserted, err := upsertConversion(tx.Conversions(ctx), in)
 		if err != nil {
 			return err
+		}
+		if !attributedBefore {
+			first = conv
 		}
 		res.ConversionID, res.AffiliateID = conv.ID, conv.AffiliateID
 		// A replay keeps the attribution recorded the first time.
@@ -99,11 +104,16 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 		if err != nil {
 			return err
 		}
-		commissions, err := planCommissionEvents(ctx, tx, conv)
+		commissions, entries, err := planCommissionEvents(ctx, tx, conv)
 		if err != nil {
 			return err
 		}
 		res.Deliveries = append(res.Deliveries, commissions...)
+		leads, err := planLeadEvent(ctx, tx, conv, first, entries)
+		if err != nil {
+			return err
+		}
+		res.Deliveries = append(res.Deliveries, leads...)
 		postbacks, err := planDeliveries(ctx, tx, conv, in, res.PayoutMinor, res.Currency)
 		res.Deliveries = append(postbacks, res.Deliveries...)
 		return err

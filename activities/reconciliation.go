@@ -234,7 +234,8 @@ func (r *Reconciliation) record(ctx context.Context, tx *store.Store, b store.Re
 	if c.Type == postback.Reversal {
 		ev.Currency = ""
 	}
-	if ev, err = attribute(tx.Conversions(ctx), b.IntegrationID, ev); err != nil {
+	// A correction announces no lead: the player's lead events follow the postbacks of real time.
+	if ev, _, _, err = attribute(tx.Conversions(ctx), b.IntegrationID, ev); err != nil {
 		return 0, "", err
 	}
 	conv, inserted, err := upsertConversion(tx.Conversions(ctx), RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})

@@ -5,9 +5,11 @@ package eventplan
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/opsalert"
 	"github.com/affrelay/affrelay/postback"
@@ -68,17 +70,70 @@ func ConversionRecorded(c store.Conversion) Event {
 	if c.Currency != "" {
 		data.Amount = &webhook.Money{Amount: money.Format(c.AmountMinor, c.Currency), Currency: c.Currency}
 	}
-	for i, s := range []string{c.Sub1, c.Sub2, c.Sub3, c.Sub4, c.Sub5} {
-		if s != "" {
-			if data.Subs == nil {
-				data.Subs = map[string]string{}
-			}
-			data.Subs[postback.SubFields[i]] = s
-		}
-	}
+	data.Subs = subsOf(c)
 	return Event{
 		Key: webhook.EventKey(webhook.ConversionRecorded, c.ID), Type: webhook.ConversionRecorded, At: c.CreatedAt, Data: data,
 		IntegrationID: c.IntegrationID, EventID: c.EventID, AffiliateID: c.AffiliateID, ConversionID: c.ID,
+	}
+}
+
+// subsOf is a conversion's sub1..sub5 that are set, by name; nil when none is.
+func subsOf(c store.Conversion) map[string]string {
+	var subs map[string]string
+	for i, s := range []string{c.Sub1, c.Sub2, c.Sub3, c.Sub4, c.Sub5} {
+		if s != "" {
+			if subs == nil {
+				subs = map[string]string{}
+			}
+			subs[postback.SubFields[i]] = s
+		}
+	}
+	return subs
+}
+
+// LeadStatus is a player's status after conversion c, which wrote entries for its affiliate: cpa_qualified
+// when one is a CPA, else by its event type (registered, ftd, chargeback); "" when c changes no status.
+func LeadStatus(c store.Conversion, entries []store.LedgerEntry) string {
+	for _, e := range entries {
+		if e.Kind == commission.KindCPA && e.AffiliateID == c.AffiliateID {
+			return webhook.LeadCPAQualified
+		}
+	}
+	switch c.Event {
+	case postback.Registration:
+		return webhook.LeadRegistered
+	case postback.FTD:
+		return webhook.LeadFTD
+	case postback.Chargeback:
+		return webhook.LeadChargeback
+	}
+	return ""
+}
+
+// Lead is lead.attributed when c is first, the player's first attributed conversion (its status then at
+// least registered), else lead.updated; nil when c is a later event that changes no status. landingURL is
+// the landing URL of first's click ("" without one). The player is attributed once per integration, and
+// each later conversion updates it once: the keys say so.
+func Lead(c, first store.Conversion, status, landingURL string) *Event {
+	eventType, key := webhook.LeadAttributed, webhook.EventKey(webhook.LeadAttributed, c.IntegrationID+":"+c.PlayerID)
+	if c.ID != first.ID {
+		if status == "" {
+			return nil
+		}
+		eventType, key = webhook.LeadUpdated, webhook.EventKey(webhook.LeadUpdated, c.ID)
+	} else if status == "" {
+		status = webhook.LeadRegistered
+	}
+	data := webhook.LeadData{
+		PlayerID: c.PlayerID, IntegrationID: c.IntegrationID, AffiliateID: first.AffiliateID, ClickID: first.ClickID,
+		Subs: subsOf(first), FirstSeenAt: first.OccurredAt.UTC(), Status: status, EventID: c.EventID, Event: c.Event,
+	}
+	if u, err := url.Parse(landingURL); err == nil {
+		data.LandingHost = u.Hostname()
+	}
+	return &Event{
+		Key: key, Type: eventType, At: c.CreatedAt, Data: data, CRMData: data,
+		IntegrationID: c.IntegrationID, EventID: c.EventID, AffiliateID: first.AffiliateID, ConversionID: c.ID,
 	}
 }
 

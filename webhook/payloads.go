@@ -98,6 +98,29 @@ func NewCRMAttribution(a AffiliateData) CRMAttribution {
 	}
 }
 
+// Lead statuses, as lead.attributed and lead.updated show them.
+const (
+	LeadRegistered   = "registered"
+	LeadFTD          = "ftd"
+	LeadCPAQualified = "cpa_qualified"
+	LeadChargeback   = "chargeback"
+)
+
+// LeadData is the data of lead.attributed and lead.updated: the player, who brought it and from where (its
+// attribution tags), when it was first seen, and its status after the event named by EventID.
+type LeadData struct {
+	PlayerID      string            `json:"player_id"`
+	IntegrationID string            `json:"integration_id"`
+	AffiliateID   string            `json:"affiliate_id"`
+	ClickID       string            `json:"click_id,omitempty"`
+	Subs          map[string]string `json:"subs,omitempty"`
+	LandingHost   string            `json:"landing_host,omitempty"`
+	FirstSeenAt   time.Time         `json:"first_seen_at"`
+	Status        string            `json:"status"`
+	EventID       string            `json:"event_id"`
+	Event         string            `json:"event"`
+}
+
 // DeliveryReviewData is the data of delivery.needs_review.
 type DeliveryReviewData struct {
 	DeliveryID     string `json:"delivery_id"`

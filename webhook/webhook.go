@@ -39,7 +39,11 @@ const (
 	// burst of deliveries entering needs_review); OpsQueueDepthRecovered: it fell back to its lower mark.
 	OpsQueueDepthExceeded  = "ops.queue_depth_exceeded"
 	OpsQueueDepthRecovered = "ops.queue_depth_recovered"
-	Test                   = "webhook.test"
+	// LeadAttributed: a player was attributed to an affiliate for the first time; LeadUpdated: a later event
+	// changed the player's status (ftd, cpa_qualified, chargeback). Both carry LeadData, to CRMs too.
+	LeadAttributed = "lead.attributed"
+	LeadUpdated    = "lead.updated"
+	Test           = "webhook.test"
 )
 
 // Limits on a subscription's fields.
@@ -55,6 +59,7 @@ var EventTypes = []string{
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
 	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
 	FXRateMissing, ConversionStuck, DeliveryStuck, DeliveryUnstuck, OpsQueueDepthExceeded, OpsQueueDepthRecovered,
+	LeadAttributed, LeadUpdated,
 }
 
 // Subscription kinds. A CRM subscription receives the CRM payload shape, and only for CRMEventTypes.
@@ -64,7 +69,7 @@ const (
 )
 
 // CRMEventTypes are the events that have a CRM payload shape.
-var CRMEventTypes = []string{AffiliateCreated}
+var CRMEventTypes = []string{AffiliateCreated, LeadAttributed, LeadUpdated}
 
 // Envelope is the one JSON shape of every event: {"type":"…","timestamp":"RFC3339","data":{…}}.
 type Envelope struct {
