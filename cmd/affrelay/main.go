@@ -1,8 +1,9 @@
-// Command affrelay runs the affiliate postback relay: serve | worker | all | dev | migrate.
+// Command affrelay runs the affiliate postback relay: serve | worker | all | dev | migrate | ops.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/affrelay/affrelay/app"
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/opscli"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -26,6 +28,7 @@ Commands:
   all       run the HTTP API and the worker in one process
   dev       start a local Temporal dev server with its UI, SQLite, a demo setup, API and worker (what 'make run' runs)
   migrate   apply the database schema migrations this database has not had yet
+  ops       operate a running affrelay through its admin API ('affrelay ops help')
 
 Configuration: defaults < affrelay.yaml < AFFRELAY_* environment < flags. See docs/configuration.md.
 `
@@ -36,6 +39,9 @@ func main() {
 		os.Exit(2)
 	}
 	cmd := os.Args[1]
+	if cmd == "ops" {
+		os.Exit(ops(os.Args[2:]))
+	}
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	config.Flags(fs)
 	if err := fs.Parse(os.Args[2:]); err != nil {
@@ -53,6 +59,21 @@ func main() {
 		fmt.Fprintf(os.Stderr, "affrelay %s: %v\n", cmd, err)
 		os.Exit(1)
 	}
+}
+
+// ops runs `affrelay ops …`, which talks to a running API and reads no configuration file.
+func ops(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := opscli.Run(ctx, args, opscli.Env{Getenv: os.Getenv, Out: os.Stdout, Err: os.Stderr})
+	switch {
+	case errors.Is(err, opscli.ErrUsage):
+		return 2
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "affrelay ops: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 func run(ctx context.Context, cmd string, cfg config.Config, logger *slog.Logger) error {
