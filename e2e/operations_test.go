@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/affrelay/affrelay/config"
-	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/webhook"
 )
 
@@ -23,11 +22,35 @@ func (e *testEnv) queue() map[string]any {
 
 func fastAlarms(c *config.Config) { c.Alert.CheckInterval = 200 * time.Millisecond }
 
+// alarmEvents returns the received events of eventType about the alarm.
+func alarmEvents(t *testing.T, r *webhookReceiver, eventType, alarm string) []map[string]any {
+	var out []map[string]any
+	for _, w := range r.ofType(eventType) {
+		if d := data(t, w); d["alarm"] == alarm {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// refireJob polls a bulk re-fire job until it completed and returns its progress.
+func (e *testEnv) refireJobDone(jobID string) map[string]any {
+	e.t.Helper()
+	var job map[string]any
+	eventually(e.t, time.Minute, "re-fire job "+jobID+" completed", func() bool {
+		r := e.admin("GET", "/v1/admin/deliveries/refire/"+jobID, nil)
+		require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
+		job = r.Body
+		return job["state"] == "completed"
+	})
+	return job
+}
+
 // A dead receiver and 150 events: the queue climbs over its threshold and ops.queue_depth_exceeded goes out
-// once; the receiver comes back, the queue drains, and ops.queue_depth_recovered goes out once.
-func TestQueueDepthAlarmFiresOnceAndRecoversOnce(t *testing.T) {
-	policy := retrypolicy.Policy{Schedule: []time.Duration{10 * time.Second}, MaxAttempts: 1000, Window: time.Hour, MaxRetryAfter: time.Second}
-	forEachStore(t, policy, func(t *testing.T, e *testEnv) {
+// once (and once for the burst of needs_review); the receiver is fixed, a bulk re-fire sends them again, the
+// queue drains to 0, and ops.queue_depth_recovered goes out once.
+func TestDeadReceiverAlarmBulkRefireRecovery(t *testing.T) {
+	forEachStore(t, shortPolicy(2), func(t *testing.T, e *testEnv) {
 		ops := newWebhookReceiver(t, always(http.StatusOK))
 		e.subscribe("webhook", ops.srv.URL, webhook.OpsQueueDepthExceeded, webhook.OpsQueueDepthRecovered)
 		tracker := newSink(t, always(http.StatusServiceUnavailable))
@@ -35,11 +58,13 @@ func TestQueueDepthAlarmFiresOnceAndRecoversOnce(t *testing.T) {
 		for i := range 150 {
 			require.Equal(t, http.StatusOK, e.postback(key, ftd(fmt.Sprintf("evt-q-%03d", i), affiliateID)).Status)
 		}
-		eventually(t, time.Minute, "the alarm announced", func() bool { return len(ops.ofType(webhook.OpsQueueDepthExceeded)) == 1 })
+		eventually(t, time.Minute, "the queue alarm announced", func() bool {
+			return len(alarmEvents(t, ops, webhook.OpsQueueDepthExceeded, "queue")) == 1
+		})
 		var q map[string]any
-		eventually(t, time.Minute, "every delivery retrying", func() bool {
+		eventually(t, time.Minute, "every delivery in needs_review", func() bool {
 			q = e.queue()
-			return q["by_state"].(map[string]any)["retrying"] == 150.0
+			return q["by_state"].(map[string]any)["needs_review"] == 150.0
 		})
 		require.EqualValues(t, 150, q["total"], q)
 		target := q["by_target"].([]any)[0].(map[string]any)
@@ -49,22 +74,88 @@ func TestQueueDepthAlarmFiresOnceAndRecoversOnce(t *testing.T) {
 		failing := q["top_failing"].([]any)[0].(map[string]any)
 		require.EqualValues(t, 503, failing["last_status_code"])
 		require.NotEmpty(t, failing["last_error"])
-		require.NotNil(t, q["oldest_pending_at"])
-		alert := data(t, ops.ofType(webhook.OpsQueueDepthExceeded)[0])
+		alert := alarmEvents(t, ops, webhook.OpsQueueDepthExceeded, "queue")[0]
 		require.Equal(t, "queue", alert["scope"])
 		require.GreaterOrEqual(t, alert["depth"].(float64), 100.0)
 		require.EqualValues(t, 100, alert["threshold"])
 		require.Contains(t, e.logs.String(), "ALERT delivery queue depth at or over threshold")
+		eventually(t, time.Minute, "the needs_review burst announced", func() bool {
+			return len(alarmEvents(t, ops, webhook.OpsQueueDepthExceeded, "needs_review_burst")) == 1
+		})
 
 		tracker.setStatus(always(http.StatusOK))
+		endpointID := target["target_id"].(string)
+		r := e.admin("POST", "/v1/admin/deliveries/refire", map[string]any{
+			"status": "needs_review", "endpoint_id": endpointID, "reason": "tracker fixed", "rate_per_second": 50,
+		})
+		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+		require.EqualValues(t, 150, r.Body["count"])
+		job := e.refireJobDone(r.Body["job_id"].(string))
+		require.EqualValues(t, 150, job["total"])
+		require.EqualValues(t, 150, job["refired"], job)
+		require.EqualValues(t, 0, job["passed"], job)
+
 		eventually(t, time.Minute, "the queue drained", func() bool { return e.queue()["total"] == 0.0 })
-		eventually(t, time.Minute, "the recovery announced", func() bool { return len(ops.ofType(webhook.OpsQueueDepthRecovered)) == 1 })
-		require.Len(t, ops.ofType(webhook.OpsQueueDepthExceeded), 1, "one alert while the queue hovered over its threshold")
+		eventually(t, time.Minute, "the recoveries announced", func() bool {
+			return len(alarmEvents(t, ops, webhook.OpsQueueDepthRecovered, "queue")) == 1 &&
+				len(alarmEvents(t, ops, webhook.OpsQueueDepthRecovered, "needs_review_burst")) == 1
+		})
+		require.Len(t, alarmEvents(t, ops, webhook.OpsQueueDepthExceeded, "queue"), 1, "one alert for the whole episode")
 		q = e.queue()
 		require.Empty(t, q["by_target"])
 		require.Nil(t, q["oldest_pending_at"])
-		require.Equal(t, false, q["alarms"].([]any)[0].(map[string]any)["firing"])
+		for _, a := range q["alarms"].([]any) {
+			require.Equal(t, false, a.(map[string]any)["firing"], a)
+		}
+		d := e.deliveries("event_id=evt-q-042")[0]
+		require.Equal(t, "delivered", d["status"])
+		require.Equal(t, r.Body["job_id"], d["refires"].([]any)[0].(map[string]any)["job_id"])
+		require.Len(t, tracker.received(), 150*3, "two failed attempts and the re-fire, each")
 	}, fastAlarms)
+}
+
+// A bulk re-fire's bad input changes nothing: an unbounded filter needs "all":true; a filter that matches
+// nothing answers 200 with count 0 and starts no job.
+func TestBulkRefireFilters(t *testing.T) {
+	forEachStore(t, shortPolicy(1), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(http.StatusOK))
+		key, _, affiliateID := e.setup(tracker.srv.URL)
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-bulk-1", affiliateID)).Status)
+		e.deliveredAttempts("evt-bulk-1")
+		for _, c := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{"reason": "x"}, "all"},
+			{map[string]any{"reason": "x", "affiliate_id": affiliateID}, "all"},
+			{map[string]any{"status": "delivered"}, "reason"},
+			{map[string]any{"reason": "x", "status": "pending"}, "status"},
+			{map[string]any{"reason": "x", "from": "yesterday"}, "from"},
+			{map[string]any{"reason": "x", "from": "2026-11-30T00:00:00Z", "to": "2026-11-29T00:00:00Z"}, "to"},
+			{map[string]any{"reason": "x", "all": true, "endpoint_id": "pbe_a", "subscription_id": "whs_b"}, "subscription_id"},
+			{map[string]any{"reason": "x", "all": true, "rate_per_second": 5000}, "rate_per_second"},
+			{map[string]any{"reason": "x", "event_ids": []string{""}}, "event_ids"},
+		} {
+			r := e.admin("POST", "/v1/admin/deliveries/refire", c.body)
+			require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+			require.Contains(t, r.Raw, c.field, c.body)
+		}
+		r := e.admin("POST", "/v1/admin/deliveries/refire", map[string]any{"reason": "x", "status": "skipped"})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.EqualValues(t, 0, r.Body["count"])
+		require.Nil(t, r.Body["job_id"])
+		require.Equal(t, http.StatusNotFound, e.admin("GET", "/v1/admin/deliveries/refire/rfj_missing", nil).Status)
+		require.Len(t, tracker.received(), 1, "nothing re-fired")
+
+		// By event id, every delivery of the event is re-fired, at once.
+		r = e.admin("POST", "/v1/admin/deliveries/refire", map[string]any{"reason": "lost", "event_ids": []string{"evt-bulk-1", "evt-none"}})
+		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+		require.EqualValues(t, 1, r.Body["count"])
+		job := e.refireJobDone(r.Body["job_id"].(string))
+		require.EqualValues(t, 1, job["refired"])
+		require.Equal(t, []any{"evt-bulk-1", "evt-none"}, job["filter"].(map[string]any)["event_ids"])
+		eventually(t, 30*time.Second, "re-fired", func() bool { return len(tracker.received()) == 2 })
+	})
 }
 
 // refire re-fires one delivery and checks the answer.

@@ -148,6 +148,22 @@ func TestRecordHistories(t *testing.T) {
 			awaitState("rec-refire", "delivered")
 			record("DeliveryWorkflow", "refire-delivered", workflows.DeliveryWorkflowID(id))
 		},
+		// A bulk re-fire job of two deliveries in needs_review.
+		"refire-job": func() {
+			tracker := newSink(t, always(http.StatusInternalServerError))
+			key, _, affiliateID := e.setup(tracker.srv.URL)
+			require.Equal(t, "accepted", e.postback(key, ftd("rec-job-1", affiliateID)).Body["status"])
+			require.Equal(t, "accepted", e.postback(key, ftd("rec-job-2", affiliateID)).Body["status"])
+			awaitState("rec-job-1", "needs_review")
+			awaitState("rec-job-2", "needs_review")
+			tracker.setStatus(always(http.StatusOK))
+			r := e.admin("POST", "/v1/admin/deliveries/refire", map[string]any{
+				"reason": "tracker fixed", "status": "needs_review", "event_ids": []string{"rec-job-1", "rec-job-2"},
+			})
+			require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+			e.refireJobDone(r.Body["job_id"].(string))
+			record("RefireJobWorkflow", "two-in-review", workflows.RefireJobWorkflowID(r.Body["job_id"].(string)))
+		},
 		"affiliate-signup": func() {
 			crm := newSink(t, always(http.StatusOK))
 			e.subscribe("crm", crm.srv.URL, "affiliate.created")

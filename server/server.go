@@ -139,6 +139,8 @@ func New(o Options) http.Handler {
 	admin.POST("/deliveries/:id/replay", h.decideDelivery("replay", Deliveries.Redeliver)) // the old name
 	admin.POST("/deliveries/:id/skip", h.decideDelivery("skip", Deliveries.Skip))
 	admin.POST("/deliveries/:id/refire", h.refireDelivery)
+	admin.POST("/deliveries/refire", h.startRefireJob)
+	admin.GET("/deliveries/refire/:job_id", h.refireJob)
 	h.webhookRoutes(admin.Group("/webhooks"))
 	h.reconciliationAdminRoutes(admin)
 	h.payoutRoutes(v1, admin)

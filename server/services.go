@@ -75,6 +75,8 @@ type Deliveries interface {
 	Redeliver(ctx context.Context, deliveryID string) error
 	Skip(ctx context.Context, deliveryID string) error
 	Refire(ctx context.Context, deliveryID, reason string) (store.Delivery, error)
+	StartRefireJob(ctx context.Context, r deliveries.RefireRequest) (store.RefireJob, error)
+	RefireJob(ctx context.Context, id string) (store.RefireJob, error)
 	QueueDepth(ctx context.Context) (map[string]int64, error)
 	Queue(ctx context.Context) (deliveries.QueueReport, error)
 }

@@ -220,3 +220,99 @@ func (q DeliveryQueries) RefiresOf(deliveryIDs []string) ([]DeliveryRefire, erro
 	}
 	return rs, q.db.Where("delivery_id IN ?", deliveryIDs).Order("delivery_id, id").Find(&rs).Error
 }
+
+// RefirableStatuses are the states a bulk re-fire takes: every state but pending (being attempted).
+var RefirableStatuses = []string{DeliveryDelivered, DeliverySkipped, DeliveryNeedsReview, DeliveryHeld}
+
+// RefireFilter selects the deliveries of a bulk re-fire; empty fields match everything. Statuses empty means
+// RefirableStatuses. Only deliveries created at or before CreatedBefore (when the job was asked for) match.
+type RefireFilter struct {
+	Statuses      []string  `json:"statuses,omitempty"`
+	AffiliateID   string    `json:"affiliate_id,omitempty"`
+	EndpointID    string    `json:"endpoint_id,omitempty"`
+	EventType     string    `json:"event_type,omitempty"`
+	From          time.Time `json:"from,omitzero"`
+	To            time.Time `json:"to,omitzero"`
+	EventIDs      []string  `json:"event_ids,omitempty"`
+	CreatedBefore time.Time `json:"created_before"`
+}
+
+func (f RefireFilter) apply(db *gorm.DB) *gorm.DB {
+	statuses := f.Statuses
+	if len(statuses) == 0 {
+		statuses = RefirableStatuses
+	}
+	db = db.Where("status IN ? AND created_at <= ?", statuses, f.CreatedBefore.UTC())
+	for col, v := range map[string]string{"affiliate_id": f.AffiliateID, "endpoint_id": f.EndpointID, "event_type": f.EventType} {
+		if v != "" {
+			db = db.Where(col+" = ?", v)
+		}
+	}
+	if !f.From.IsZero() {
+		db = db.Where("created_at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		db = db.Where("created_at < ?", f.To.UTC())
+	}
+	if len(f.EventIDs) > 0 {
+		db = db.Where("event_id IN ?", f.EventIDs)
+	}
+	return db
+}
+
+// CountForRefire counts the deliveries f matches.
+func (q DeliveryQueries) CountForRefire(f RefireFilter) (int64, error) {
+	var n int64
+	return n, f.apply(q.db.Model(&Delivery{})).Count(&n).Error
+}
+
+// RefirePage returns up to limit deliveries f matches after the id afterID, by id: their id, target,
+// affiliate and status.
+func (q DeliveryQueries) RefirePage(f RefireFilter, afterID string, limit int) ([]Delivery, error) {
+	var ds []Delivery
+	err := f.apply(q.db.Model(&Delivery{})).Select("id, kind, endpoint_id, affiliate_id, status").
+		Where("id > ?", afterID).Order("id").Limit(limit).Find(&ds).Error
+	return ds, err
+}
+
+// CreateRefireJob stores a new bulk re-fire job.
+func (q DeliveryQueries) CreateRefireJob(j *RefireJob) error {
+	return q.db.Create(j).Error
+}
+
+// DeleteRefireJob removes a job whose workflow could not be started.
+func (q DeliveryQueries) DeleteRefireJob(id string) error {
+	return q.db.Where("id = ?", id).Delete(&RefireJob{}).Error
+}
+
+// RefireJob loads one job; a missing one is apperr.ErrNotFound.
+func (q DeliveryQueries) RefireJob(id string) (RefireJob, error) {
+	var j RefireJob
+	err := q.db.Where("id = ?", id).Take(&j).Error
+	return j, NotFound(err, "refire job "+id)
+}
+
+// RecordRefireProgress stores a step of a job: its re-fires, and how many it re-fired and passed over. A step
+// is recorded once: a retry after the commit finds the step's first re-fire and changes nothing.
+func (q DeliveryQueries) RecordRefireProgress(jobID string, refires []DeliveryRefire, passed int64, at time.Time) error {
+	return q.db.Transaction(func(tx *gorm.DB) error {
+		if len(refires) > 0 {
+			var n int64
+			if err := tx.Model(&DeliveryRefire{}).Where("job_id = ? AND delivery_id = ?", jobID, refires[0].DeliveryID).Count(&n).Error; err != nil || n > 0 {
+				return err
+			}
+			if err := tx.Create(&refires).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Model(&RefireJob{}).Where("id = ?", jobID).Updates(map[string]any{
+			"refired": gorm.Expr("refired + ?", len(refires)), "passed": gorm.Expr("passed + ?", passed), "updated_at": at.UTC(),
+		}).Error
+	})
+}
+
+// FinishRefireJob marks a job completed.
+func (q DeliveryQueries) FinishRefireJob(id string, at time.Time) error {
+	return q.db.Model(&RefireJob{}).Where("id = ? AND state = ?", id, RefireJobRunning).
+		Updates(map[string]any{"state": RefireJobCompleted, "finished_at": at.UTC(), "updated_at": at.UTC()}).Error
+}

@@ -260,7 +260,31 @@ var models = []any{
 	&SigningSecret{}, &AuditRecord{},
 	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},
 	&EntryTransition{}, &Payout{}, &PayoutLine{}, &AffiliatePayoutMinimum{}, &PayoutKey{},
-	&OpsAlarm{}, &DeliveryRefire{},
+	&OpsAlarm{}, &DeliveryRefire{}, &RefireJob{},
+}
+
+// Refire job states.
+const (
+	RefireJobRunning   = "running"
+	RefireJobCompleted = "completed"
+)
+
+// RefireJob is a bulk re-fire (RefireJobWorkflow): the deliveries its filter matched when it was asked for,
+// and its progress. Refired counts the deliveries re-fired so far, Passed those it passed over (their state
+// changed meanwhile, e.g. to pending); the job is done when the two add up to Total, or fewer when deliveries
+// stopped matching.
+type RefireJob struct {
+	ID            string `gorm:"primaryKey;size:40"`
+	Filter        string `gorm:"type:text;not null"` // the request's filter, JSON
+	Reason        string `gorm:"size:512;not null"`
+	RatePerSecond int    `gorm:"not null"`
+	Total         int64  `gorm:"not null"`
+	Refired       int64  `gorm:"not null"`
+	Passed        int64  `gorm:"not null"`
+	State         string `gorm:"size:16;not null"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	FinishedAt    *time.Time
 }
 
 // DeliveryRefire records an operator's re-fire of a delivery: a new attempt series under the same delivery id

@@ -25,16 +25,7 @@ func startDeliveryWorkflows(ctx workflow.Context, refs []activities.DeliveryRef,
 	var starts []workflow.ChildWorkflowFuture
 	var ids []string
 	for i, d := range refs {
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: DeliveryWorkflowID(d.ID),
-			// The delivery outlives this workflow: retries can take a day, and replays longer.
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			TypedSearchAttributes: temporal.NewSearchAttributes(append([]temporal.SearchAttributeUpdate{
-				DeliveryStateKey.ValueSet(DeliveryStatePending),
-				AffiliateIDKey.ValueSet(d.AffiliateID),
-			}, attrs...)...),
-		})
+		cctx := withDeliveryChild(ctx, d, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, attrs)
 		starts = append(starts, workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflow, inputs[i]))
 		ids = append(ids, d.ID)
 	}
@@ -45,6 +36,20 @@ func startDeliveryWorkflows(ctx workflow.Context, refs []activities.DeliveryRef,
 		}
 	}
 	return ids, nil
+}
+
+// withDeliveryChild starts delivery d's DeliveryWorkflow as a child that outlives its parent (retries can take
+// a day, and reviews longer), with its state, affiliate and attrs as search attributes.
+func withDeliveryChild(ctx workflow.Context, d activities.DeliveryRef, reuse enumspb.WorkflowIdReusePolicy, attrs []temporal.SearchAttributeUpdate) workflow.Context {
+	return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            DeliveryWorkflowID(d.ID),
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: reuse,
+		TypedSearchAttributes: temporal.NewSearchAttributes(append([]temporal.SearchAttributeUpdate{
+			DeliveryStateKey.ValueSet(DeliveryStatePending),
+			AffiliateIDKey.ValueSet(d.AffiliateID),
+		}, attrs...)...),
+	})
 }
 
 // attemptStoreTime is what an attempt may take beyond its request's timeout, to load the delivery and store

@@ -4,6 +4,7 @@ package deliveries
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -198,4 +199,51 @@ func (s *Service) StartDeliveries(ctx context.Context, ds []store.Delivery) erro
 		}
 	}
 	return nil
+}
+
+// RefireRequest is a bulk re-fire: which deliveries, why, and how many per target per second.
+type RefireRequest struct {
+	Filter        store.RefireFilter
+	Reason        string
+	RatePerSecond int
+}
+
+// DefaultRefireRate is a bulk re-fire's rate per target when the request names none.
+const DefaultRefireRate = 10
+
+// StartRefireJob counts the deliveries the filter matches now and, when there are any, stores a job and
+// starts its RefireJobWorkflow. A filter that matches nothing answers a job with Total 0 and no id.
+func (s *Service) StartRefireJob(ctx context.Context, r RefireRequest) (store.RefireJob, error) {
+	r.Filter.CreatedBefore = time.Now().UTC()
+	if r.RatePerSecond == 0 {
+		r.RatePerSecond = DefaultRefireRate
+	}
+	q := s.Store.Deliveries(ctx)
+	total, err := q.CountForRefire(r.Filter)
+	if err != nil || total == 0 {
+		return store.RefireJob{Total: total}, err
+	}
+	filter, err := json.Marshal(r.Filter)
+	if err != nil {
+		return store.RefireJob{}, err
+	}
+	job := store.RefireJob{
+		ID: store.NewID("rfj"), Filter: string(filter), Reason: r.Reason, RatePerSecond: r.RatePerSecond,
+		Total: total, State: store.RefireJobRunning,
+	}
+	if err := q.CreateRefireJob(&job); err != nil {
+		return job, err
+	}
+	_, err = s.Start.Once(ctx, workflows.RefireJobWorkflowID(job.ID), nil, workflows.RefireJobWorkflow, workflows.RefireJobInput{
+		JobID: job.ID, Filter: r.Filter, Reason: r.Reason, RatePerSecond: r.RatePerSecond, Policy: s.Policy,
+	})
+	if err != nil {
+		return job, errors.Join(err, q.DeleteRefireJob(job.ID))
+	}
+	return job, nil
+}
+
+// RefireJob reads a bulk re-fire job and its progress.
+func (s *Service) RefireJob(ctx context.Context, id string) (store.RefireJob, error) {
+	return s.Store.Deliveries(ctx).RefireJob(id)
 }
