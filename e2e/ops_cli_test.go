@@ -86,6 +86,23 @@ func TestOpsCLI(t *testing.T) {
 		require.Error(t, err, out)
 		require.Contains(t, err.Error(), "409 conflict")
 
+		// A bulk re-fire by filter is a job the command follows to its end.
+		tracker.setStatus(always(http.StatusInternalServerError))
+		require.Equal(t, "accepted", e.postback(key, ftd("evt-ops-2", affiliateID)).Body["status"])
+		eventually(t, 30*time.Second, "needs_review", func() bool {
+			return len(e.deliveries("event_id=evt-ops-2&status=needs_review")) == 1
+		})
+		tracker.setStatus(always(http.StatusOK))
+		out, err = e.ops("refire", "--status", "needs_review", "--affiliate", affiliateID, "--reason", "receiver fixed")
+		require.NoError(t, err, out)
+		require.Regexp(t, `job \S+ \S+: 1 of 1 re-fired`, out)
+		eventually(t, 20*time.Second, "delivered after the bulk re-fire", func() bool {
+			return e.deliveries("event_id=evt-ops-2")[0]["status"] == "delivered"
+		})
+		out, err = e.ops("refire", "--status", "needs_review", "--affiliate", affiliateID, "--reason", "again")
+		require.NoError(t, err, out)
+		require.Contains(t, out, "no delivery matches: nothing to re-fire")
+
 		err = opscli.Run(context.Background(), []string{"queue"}, opscli.Env{Getenv: func(string) string { return "" }, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
 		require.ErrorContains(t, err, "AFFRELAY_ADMIN_TOKEN is not set")
 	})
