@@ -10,8 +10,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
@@ -147,8 +147,8 @@ func (a *Activities) FirstAttempt(ctx context.Context, in FirstAttemptInput) (Fi
 }
 
 func (a *Activities) loadDelivery(ctx context.Context, id string) (store.Delivery, error) {
-	var d store.Delivery
-	if err := a.Store.DB.WithContext(ctx).Where("id = ?", id).Take(&d).Error; err != nil {
+	d, err := a.Store.Deliveries(ctx).Get(id)
+	if err != nil {
 		return d, notFound(fmt.Errorf("load delivery %s: %w", id, err), "delivery "+id)
 	}
 	return d, nil
@@ -158,9 +158,8 @@ func (a *Activities) loadDelivery(ctx context.Context, id string) (store.Deliver
 // postback endpoint at once; a webhook subscription is disabled when the delivery enters review, in the
 // transaction that announces it.
 func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout time.Duration) (attemptOutcome, error) {
-	db := a.Store.DB.WithContext(ctx)
 	o := attemptOutcome{started: time.Now()}
-	t, err := a.loadTarget(db, *d, o.started)
+	t, err := a.loadTarget(ctx, *d, o.started)
 	if err != nil {
 		return o, err
 	}
@@ -196,8 +195,7 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 	activity.GetLogger(ctx).Info("delivery attempt", "delivery_id", d.ID, "kind", d.Kind, "attempt", o.number, "status_code", resp.StatusCode,
 		"outcome", o.verdict.Outcome.String(), "duration_ms", attempt.DurationMS)
 	if o.verdict.Outcome == retrypolicy.Gone && d.Kind == store.DeliveryKindPostback {
-		if err := db.Model(&store.PostbackEndpoint{}).Where("id = ?", d.EndpointID).
-			Updates(map[string]any{"enabled": false, "disabled_reason": "receiver answered 410 Gone"}).Error; err != nil {
+		if err := a.Store.Affiliates(ctx).SetEndpointEnabled(d.EndpointID, false, "receiver answered 410 Gone"); err != nil {
 			return o, err
 		}
 		activity.GetLogger(ctx).Warn("endpoint disabled: receiver answered 410 Gone", "endpoint_id", d.EndpointID, "affiliate_id", d.AffiliateID)
@@ -207,10 +205,10 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 
 // loadTarget builds the request of one attempt. A postback goes as rendered when planned; a webhook goes to the
 // subscription's current URL, signed at send time with every secret active now.
-func (a *Activities) loadTarget(db *gorm.DB, d store.Delivery, now time.Time) (target, error) {
+func (a *Activities) loadTarget(ctx context.Context, d store.Delivery, now time.Time) (target, error) {
 	if d.Kind != store.DeliveryKindWebhook {
-		var ep store.PostbackEndpoint
-		if err := db.Where("id = ?", d.EndpointID).Take(&ep).Error; err != nil {
+		ep, err := a.Store.Affiliates(ctx).PostbackEndpoint(d.EndpointID)
+		if err != nil {
 			return target{}, notFound(fmt.Errorf("load endpoint %s: %w", d.EndpointID, err), "postback endpoint "+d.EndpointID)
 		}
 		h := http.Header{"Idempotency-Key": {d.ID}}
@@ -220,15 +218,15 @@ func (a *Activities) loadTarget(db *gorm.DB, d store.Delivery, now time.Time) (t
 		return target{enabled: ep.Enabled, disabledReason: ep.DisabledReason,
 			request: outbound.Request{Method: d.Method, URL: d.URL, Body: d.Body, Header: h}}, nil
 	}
-	var sub store.WebhookSubscription
-	err := db.Where("id = ?", d.EndpointID).Take(&sub).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	subs := a.Store.Webhooks(ctx)
+	sub, err := subs.Subscription(d.EndpointID)
+	if errors.Is(err, apperr.ErrNotFound) {
 		return target{disabledReason: "subscription was deleted"}, nil
 	}
 	if err != nil {
 		return target{}, fmt.Errorf("load subscription %s: %w", d.EndpointID, err)
 	}
-	secrets, err := store.ActiveWebhookSecrets(db, sub.ID, now)
+	secrets, err := subs.ActiveSecrets(sub.ID, now)
 	if err != nil {
 		return target{}, err
 	}
@@ -243,33 +241,11 @@ func (a *Activities) loadTarget(db *gorm.DB, d store.Delivery, now time.Time) (t
 // storeAttempt writes the attempt and the delivery's new counters in one transaction; it returns the attempt number.
 // A delivered webhook also ends its subscription's run of failures.
 func (a *Activities) storeAttempt(ctx context.Context, d *store.Delivery, attempt store.DeliveryAttempt, delivered bool) (int, error) {
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var current store.Delivery
-		if err := tx.Where("id = ?", d.ID).Take(&current).Error; err != nil {
-			return err
-		}
-		attempt.Number = current.Attempts + 1
-		if err := tx.Create(&attempt).Error; err != nil {
-			return err
-		}
-		updates := map[string]any{"attempts": attempt.Number, "last_status_code": attempt.StatusCode, "url": d.URL, "updated_at": time.Now().UTC()}
-		if delivered {
-			updates["status"] = store.DeliveryDelivered
-			updates["status_reason"] = ""
-			updates["delivered_at"] = attempt.StartedAt
-			if d.Kind == store.DeliveryKindWebhook {
-				if err := tx.Model(&store.WebhookSubscription{}).Where("id = ? AND consecutive_failures <> 0", d.EndpointID).
-					Update("consecutive_failures", 0).Error; err != nil {
-					return err
-				}
-			}
-		}
-		return tx.Model(&store.Delivery{}).Where("id = ?", d.ID).Updates(updates).Error
-	})
+	number, err := a.Store.Deliveries(ctx).StoreAttempt(*d, attempt, delivered, time.Now().UTC())
 	if err != nil {
 		return 0, fmt.Errorf("store attempt of %s: %w", d.ID, err)
 	}
-	return attempt.Number, nil
+	return number, nil
 }
 
 // SetDeliveryStatusInput moves a delivery to a new state.
@@ -293,23 +269,22 @@ type SetDeliveryStatusResult struct {
 func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatusInput) (SetDeliveryStatusResult, error) {
 	var res SetDeliveryStatusResult
 	var disabledReason, subscriptionID string
-	err := a.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var d store.Delivery
-		if err := tx.Where("id = ?", in.DeliveryID).Take(&d).Error; err != nil {
+	err := a.Store.Transaction(ctx, func(tx *store.Store) error {
+		q := tx.Deliveries(ctx)
+		d, err := q.Get(in.DeliveryID)
+		if err != nil {
 			return notFound(err, "delivery "+in.DeliveryID)
 		}
 		subscriptionID = d.EndpointID
 		entersReview := in.Status == store.DeliveryNeedsReview && d.Status != store.DeliveryNeedsReview
-		if err := tx.Model(&store.Delivery{}).Where("id = ?", in.DeliveryID).
-			Updates(map[string]any{"status": in.Status, "status_reason": truncate(in.Reason, 512), "updated_at": time.Now().UTC()}).Error; err != nil {
+		if err := q.SetStatus(in.DeliveryID, in.Status, truncate(in.Reason, 512), time.Now().UTC()); err != nil {
 			return err
 		}
 		if in.Status != store.DeliveryNeedsReview {
 			return nil
 		}
 		d.Status, d.StatusReason = in.Status, truncate(in.Reason, 512)
-		var err error
-		res.Deliveries, disabledReason, err = a.planReviewEvents(ctx, &store.Store{DB: tx}, d, entersReview, in.TargetGone)
+		res.Deliveries, disabledReason, err = a.planReviewEvents(ctx, tx, d, entersReview, in.TargetGone)
 		return err
 	})
 	var appErr *temporal.ApplicationError

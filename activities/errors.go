@@ -18,8 +18,8 @@ const (
 	ErrTypeFXRateMissing = "FXRateMissing"
 )
 
-// notFound turns a missing row (gorm's or the store's apperr.ErrNotFound) into a non-retryable ErrTypeNotFound naming it; other errors pass through
-// (a database that is down is worth retrying).
+// notFound turns a missing row (gorm's, or the store's apperr.ErrNotFound) into a non-retryable
+// ErrTypeNotFound naming it; other errors pass through (a database that is down is worth retrying).
 func notFound(err error, what string) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, apperr.ErrNotFound) {
 		return temporal.NewNonRetryableApplicationError(what+" not found", ErrTypeNotFound, err)

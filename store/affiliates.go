@@ -144,3 +144,10 @@ func (q AffiliateQueries) FirstPlans(affiliateIDs []string) (map[string]Plan, er
 	}
 	return out, nil
 }
+
+// PostbackEndpoint loads a postback endpoint by id; a missing one is apperr.ErrNotFound.
+func (q AffiliateQueries) PostbackEndpoint(id string) (PostbackEndpoint, error) {
+	var ep PostbackEndpoint
+	err := q.db.Where("id = ?", id).Take(&ep).Error
+	return ep, NotFound(err, "postback endpoint "+id)
+}

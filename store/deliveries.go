@@ -316,3 +316,55 @@ func (q DeliveryQueries) FinishRefireJob(id string, at time.Time) error {
 	return q.db.Model(&RefireJob{}).Where("id = ? AND state = ?", id, RefireJobRunning).
 		Updates(map[string]any{"state": RefireJobCompleted, "finished_at": at.UTC(), "updated_at": at.UTC()}).Error
 }
+
+// StoreAttempt writes attempt as d's next attempt and the delivery's new counters (its URL as sent, and when
+// delivered its status) in one transaction, and returns the attempt's number. A delivered webhook also ends
+// its subscription's run of failures.
+func (q DeliveryQueries) StoreAttempt(d Delivery, attempt DeliveryAttempt, delivered bool, now time.Time) (int, error) {
+	err := q.db.Transaction(func(tx *gorm.DB) error {
+		var current Delivery
+		if err := tx.Where("id = ?", d.ID).Take(&current).Error; err != nil {
+			return err
+		}
+		attempt.Number = current.Attempts + 1
+		if err := tx.Create(&attempt).Error; err != nil {
+			return err
+		}
+		updates := map[string]any{"attempts": attempt.Number, "last_status_code": attempt.StatusCode, "url": d.URL, "updated_at": now}
+		if delivered {
+			updates["status"] = DeliveryDelivered
+			updates["status_reason"] = ""
+			updates["delivered_at"] = attempt.StartedAt
+			if d.Kind == DeliveryKindWebhook {
+				if err := tx.Model(&WebhookSubscription{}).Where("id = ? AND consecutive_failures <> 0", d.EndpointID).
+					Update("consecutive_failures", 0).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Model(&Delivery{}).Where("id = ?", d.ID).Updates(updates).Error
+	})
+	return attempt.Number, err
+}
+
+// SetStatus writes a delivery's status and why.
+func (q DeliveryQueries) SetStatus(id, status, reason string, now time.Time) error {
+	return q.db.Model(&Delivery{}).Where("id = ?", id).
+		Updates(map[string]any{"status": status, "status_reason": reason, "updated_at": now}).Error
+}
+
+// Count counts the deliveries, all of them or (exceptStatus set) those not in exceptStatus.
+func (q DeliveryQueries) Count(exceptStatus string) (int64, error) {
+	db := q.db.Model(&Delivery{})
+	if exceptStatus != "" {
+		db = db.Where("status <> ?", exceptStatus)
+	}
+	var n int64
+	return n, db.Count(&n).Error
+}
+
+// CountAttempts counts every stored delivery attempt.
+func (q DeliveryQueries) CountAttempts() (int64, error) {
+	var n int64
+	return n, q.db.Model(&DeliveryAttempt{}).Count(&n).Error
+}
