@@ -47,3 +47,9 @@ func (q AuditQueries) PruneBefore(before time.Time) (int64, error) {
 	res := q.db.Where("time < ?", before.UTC()).Delete(&AuditRecord{})
 	return res.RowsAffected, res.Error
 }
+
+// RequestIDs lists the request ids of the logged calls answered with status.
+func (q AuditQueries) RequestIDs(status int) ([]string, error) {
+	var ids []string
+	return ids, q.db.Model(&AuditRecord{}).Where("status = ?", status).Pluck("request_id", &ids).Error
+}

@@ -71,3 +71,9 @@ func (q ConversionQueries) WithUndoing(c Conversion) ([]Conversion, error) {
 		Order("id").Find(&rows).Error
 	return rows, err
 }
+
+// EventIDs lists the event id of every recorded conversion.
+func (q ConversionQueries) EventIDs() ([]string, error) {
+	var ids []string
+	return ids, q.db.Model(&Conversion{}).Pluck("event_id", &ids).Error
+}

@@ -164,3 +164,14 @@ func (s *Store) InsertMissing(ctx context.Context, rows ...any) error {
 		return nil
 	})
 }
+
+// RecreateDatabase drops the PostgreSQL database name (closing its connections) and creates it empty, on a
+// maintenance connection. name is not quoted: the caller allows only a plain identifier.
+func (s *Store) RecreateDatabase(name string) error {
+	for _, stmt := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", "CREATE DATABASE " + name} {
+		if err := s.DB.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
+}

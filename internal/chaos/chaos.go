@@ -291,10 +291,8 @@ func freshPostgresDatabase(maintenanceDSN, name string) (string, error) {
 		return "", err
 	}
 	defer s.Close()
-	for _, stmt := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", "CREATE DATABASE " + name} {
-		if err := s.DB.Exec(stmt).Error; err != nil {
-			return "", fmt.Errorf("%s: %w", stmt, err)
-		}
+	if err := s.RecreateDatabase(name); err != nil {
+		return "", err
 	}
 	u, err := url.Parse(maintenanceDSN)
 	if err != nil {

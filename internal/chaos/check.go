@@ -60,8 +60,8 @@ func (r *run) outstanding(ctx context.Context) (undelivered, notDone int, runnin
 		return undelivered, 0, 0, err
 	}
 	defer s.Close()
-	var n int64
-	if err := s.DB.WithContext(ctx).Model(&store.Delivery{}).Where("status <> ?", store.DeliveryDelivered).Count(&n).Error; err != nil {
+	n, err := s.Deliveries(ctx).Count(store.DeliveryDelivered)
+	if err != nil {
 		return undelivered, 0, 0, err
 	}
 	running, err = r.runningWorkflows(ctx)
@@ -111,11 +111,11 @@ func (r *run) check(ctx context.Context, rep *Report) error {
 		return err
 	}
 	defer s.Close()
-	db := s.DB.WithContext(ctx)
+	deliveries := s.Deliveries(ctx)
 
 	// Every acknowledged event recorded exactly once.
-	var recorded []string
-	if err := db.Model(&store.Conversion{}).Pluck("event_id", &recorded).Error; err != nil {
+	recorded, err := s.Conversions(ctx).EventIDs()
+	if err != nil {
 		return err
 	}
 	rep.Conversions = len(recorded)
@@ -202,17 +202,16 @@ func (r *run) check(ctx context.Context, rep *Report) error {
 	}
 
 	// Nothing left pending or running.
-	var notDone, attempts int64
-	if err := db.Model(&store.Delivery{}).Where("status <> ?", store.DeliveryDelivered).Count(&notDone).Error; err != nil {
+	notDone, err := deliveries.Count(store.DeliveryDelivered)
+	if err != nil {
 		return err
 	}
-	if err := db.Model(&store.Delivery{}).Count(&rep.Deliveries).Error; err != nil {
+	if rep.Deliveries, err = deliveries.Count(""); err != nil {
 		return err
 	}
-	if err := db.Model(&store.DeliveryAttempt{}).Count(&attempts).Error; err != nil {
+	if rep.Attempts, err = deliveries.CountAttempts(); err != nil {
 		return err
 	}
-	rep.Attempts = attempts
 	if notDone > 0 {
 		problem("%d deliveries not delivered in the database", notDone)
 	}
@@ -228,8 +227,8 @@ func (r *run) check(ctx context.Context, rep *Report) error {
 	}
 
 	// The audit log holds every acknowledged postback request.
-	var audited []string
-	if err := db.Model(&store.AuditRecord{}).Where("status = ?", 200).Pluck("request_id", &audited).Error; err != nil {
+	audited, err := s.Audit(ctx).RequestIDs(200)
+	if err != nil {
 		return err
 	}
 	inAudit := map[string]bool{}
