@@ -41,7 +41,10 @@ func Open(driver, dsn string) (*Store, error) {
 			}
 		}
 		// WAL lets readers run beside the single writer; busy_timeout waits for the lock instead of failing.
-		dialector = sqlite.Open(dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)")
+		// _txlock=immediate begins every transaction with the write lock: a transaction that reads and then
+		// writes while another process (a second worker or API process on the same file) committed in between
+		// would otherwise fail at once with SQLITE_BUSY_SNAPSHOT, which no busy_timeout waits out.
+		dialector = sqlite.Open(dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate")
 	case "postgres":
 		dialector = postgres.Open(dsn)
 	default:

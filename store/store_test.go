@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 )
 
 // A seed that runs again finds its rows and changes nothing, on both databases.
@@ -23,4 +26,40 @@ func TestInsertMissingKeepsExistingRows(t *testing.T) {
 			require.Error(t, err, "an integration whose unique name exists is not stored")
 		})
 	}
+}
+
+// Two processes on one SQLite file (two workers, or a worker and an API replica): a transaction that reads
+// and then writes, while the other process commits a write in between, must wait for the lock and succeed.
+// Begun deferred, it failed at once with SQLITE_BUSY_SNAPSHOT, which busy_timeout does not wait out (the
+// chaos run's attempts failed to store that way and were sent again).
+func TestSQLiteReadThenWriteTransactionWaitsForAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a, err := Open("sqlite", path)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := Open("sqlite", path)
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, a.DB.Exec("CREATE TABLE counters (n INTEGER)").Error)
+
+	read := make(chan struct{})
+	bDone := make(chan error, 1)
+	go func() {
+		<-read
+		bDone <- b.DB.Exec("INSERT INTO counters (n) VALUES (1)").Error
+	}()
+	err = a.DB.Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Raw("SELECT COUNT(*) FROM counters").Scan(&n).Error; err != nil {
+			return err
+		}
+		close(read)
+		time.Sleep(200 * time.Millisecond) // the other process writes now, if it can
+		return tx.Exec("INSERT INTO counters (n) VALUES (?)", n+1).Error
+	})
+	require.NoError(t, err)
+	require.NoError(t, <-bDone)
+	var rows int64
+	require.NoError(t, a.DB.Raw("SELECT COUNT(*) FROM counters").Scan(&rows).Error)
+	require.EqualValues(t, 2, rows)
 }
