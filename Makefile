@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 BIN := $(CURDIR)/bin
 FUZZTIME ?= 2m
 
-.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation chaos vet fmt clean
+.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation chaos chaos-cluster vet fmt clean
 
 bin/temporal:
 	@echo "==> building the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (once; takes about 3 minutes)"
@@ -68,6 +68,26 @@ CHAOS_FLAGS ?=
 chaos: bin/temporal build
 	$(GO) build -o bin/affrelay-chaos ./cmd/affrelay-chaos
 	./bin/affrelay-chaos --affrelay $(BIN)/affrelay --temporal-path $(BIN)/temporal --postgres-restart $(CHAOS_FLAGS)
+
+# The same against the production shape of Temporal: the server built from its Go module (a few minutes, once),
+# PostgreSQL persistence and visibility (databases temporal_chaos and temporal_chaos_visibility), 16 history
+# shards, set up and configured by deploy/temporal (setup-schema.sh, config/production.yaml, the dynamic config,
+# setup-namespace.sh). The server process is killed and restarted like the dev server.
+TEMPORAL_SERVER_VERSION := v1.29.1
+bin/temporal-server bin/temporal-sql-tool &:
+	@echo "==> building the Temporal server and its SQL tool $(TEMPORAL_SERVER_VERSION) into ./bin (once)"
+	@mkdir -p $(BIN)/temporal-build
+	GOBIN=$(BIN)/temporal-build $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
+	mv $(BIN)/temporal-build/server $(BIN)/temporal-server
+	mv $(BIN)/temporal-build/sql $(BIN)/temporal-sql-tool
+	rmdir $(BIN)/temporal-build
+
+chaos-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool build
+	$(GO) build -o bin/affrelay-chaos ./cmd/affrelay-chaos
+	./bin/affrelay-chaos --affrelay $(BIN)/affrelay --temporal-path $(BIN)/temporal --temporal cluster \
+		--temporal-server $(BIN)/temporal-server --temporal-sql-tool $(BIN)/temporal-sql-tool \
+		--temporal-schema "$$($(GO) mod download -json go.temporal.io/server@$(TEMPORAL_SERVER_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/schema/postgresql/v12" \
+		--postgres-restart $(CHAOS_FLAGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

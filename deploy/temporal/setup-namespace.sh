@@ -15,7 +15,9 @@ ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 RETENTION="${TEMPORAL_NAMESPACE_RETENTION:-168h}"
 # All of type Keyword.
-SEARCH_ATTRIBUTES="${AFFRELAY_SEARCH_ATTRIBUTES:-DeliveryState AffiliateID IntegrationID EventID}"
+# workflows.SearchAttributes: the chaos run (internal/chaos) registers exactly this list
+# and fails if it differs from what the workflows set.
+SEARCH_ATTRIBUTES="${AFFRELAY_SEARCH_ATTRIBUTES:-DeliveryState AffiliateID IntegrationID EventID BatchID PayoutState ConversionState}"
 
 # Give the CLI an IPv4 address rather than the service name, as the upstream
 # create-namespace script does (it works around name resolution trouble in the CLI).

@@ -22,21 +22,26 @@ set -eu
 : "${TEMPORAL_VISIBILITY_DB:=temporal_visibility}"
 export SQL_PASSWORD
 
-SCHEMA_DIR=/etc/temporal/schema/postgresql/v12
+# The admin-tools image's paths; outside it (make chaos-cluster) the schema comes from the
+# go.temporal.io/server module and the tool is built from its cmd/tools/sql.
+: "${SCHEMA_DIR:=/etc/temporal/schema/postgresql/v12}"
+: "${SQL_TOOL:=temporal-sql-tool}"
 
-echo "Waiting for PostgreSQL at ${SQL_HOST}:${SQL_PORT}..."
-i=0
-until nc -z "$SQL_HOST" "$SQL_PORT"; do
-  i=$((i + 1))
-  if [ "$i" -ge 60 ]; then
-    echo "PostgreSQL did not accept connections within 60s" >&2
-    exit 1
-  fi
-  sleep 1
-done
+if command -v nc >/dev/null 2>&1; then
+  echo "Waiting for PostgreSQL at ${SQL_HOST}:${SQL_PORT}..."
+  i=0
+  until nc -z "$SQL_HOST" "$SQL_PORT"; do
+    i=$((i + 1))
+    if [ "$i" -ge 60 ]; then
+      echo "PostgreSQL did not accept connections within 60s" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+fi
 
 sql_tool() {
-  temporal-sql-tool --plugin "$SQL_PLUGIN" --ep "$SQL_HOST" -p "$SQL_PORT" -u "$SQL_USER" "$@"
+  "$SQL_TOOL" --plugin "$SQL_PLUGIN" --ep "$SQL_HOST" -p "$SQL_PORT" -u "$SQL_USER" "$@"
 }
 
 migrate() {

@@ -45,6 +45,9 @@ type Options struct {
 	PostgresRestart                      bool          // restart PostgreSQL once, late, with pg_ctlcluster
 	MaxPause                             time.Duration // a killed process is started again after 0.5 s to MaxPause
 
+	// Cluster, when set, runs the Temporal server with PostgreSQL (the production shape) instead of the dev server.
+	Cluster *Cluster
+
 	FailPercent     int           // receivers fail this share of calls
 	ConvergeTimeout time.Duration // how long after the load and the faults everything must have settled
 
@@ -143,6 +146,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Database: o.Database, Events: o.Events, Rate: o.Rate, LoadBefore: stack.LoadAverage(), Temporal: "dev server"}
+	if o.Cluster != nil {
+		rep.Temporal = fmt.Sprintf("server with PostgreSQL, %d history shards", o.Cluster.Shards)
+	}
 	r.evs = generate(o.Seed, o.Events, o.Affiliates, "ev"+strconv.FormatInt(time.Now().Unix(), 36), time.Now())
 	r.op = newOperator(r.bases(), r.apiKey, r.affIDs, 10*time.Second)
 
@@ -152,7 +158,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	faultsDone := make(chan struct{})
 	go func() { defer close(faultsDone); r.injectFaults(ctx, loadTime) }()
 	loadStart := time.Now()
+	stopProgress := r.logProgress(30 * time.Second)
 	r.op.run(ctx, r.evs, o.Rate, o.Concurrency)
+	stopProgress()
 	rep.LoadSeconds = time.Since(loadStart).Seconds()
 	r.log("all events sent and answered in %.0fs; waiting for the faults to finish", rep.LoadSeconds)
 	<-faultsDone
@@ -176,6 +184,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
+// logProgress logs the senders' counts every interval until the returned function is called.
+func (r *run) logProgress(interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				r.op.mu.Lock()
+				acked := len(r.op.acked)
+				r.op.mu.Unlock()
+				r.log("sent %d requests (%d retries), %d events acknowledged", r.op.requests.Load(), r.op.retries.Load(), acked)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 func (r *run) bases() []string {
 	var out []string
 	for _, rp := range r.replicas {
@@ -187,15 +216,25 @@ func (r *run) bases() []string {
 // startStack makes the run's database and starts Temporal, the replicas and the workers.
 func (r *run) startStack(ctx context.Context) error {
 	o := r.o
-	dev, err := stack.NewDevServer(o.TemporalPath, o.Dir, 0)
+	var srv *stack.TemporalServer
+	var err error
+	if o.Cluster != nil {
+		if srv, err = r.startCluster(ctx); srv != nil {
+			r.temporal = srv
+		}
+	} else {
+		if srv, err = stack.NewDevServer(o.TemporalPath, o.Dir, 0); err != nil {
+			return err
+		}
+		r.log("starting the Temporal dev server on %s (data %s)", srv.Addr, filepath.Join(o.Dir, "temporal.db"))
+		if err = srv.Start(ctx, 90*time.Second); err == nil {
+			r.temporal = srv
+		}
+	}
 	if err != nil {
 		return err
 	}
-	r.log("starting the Temporal dev server on %s (data %s)", dev.Addr, filepath.Join(o.Dir, "temporal.db"))
-	if err := dev.Start(ctx, 90*time.Second); err != nil {
-		return err
-	}
-	r.temporal, r.addr = dev, dev.Addr
+	r.addr = srv.Addr
 
 	switch o.Database {
 	case "sqlite":
@@ -283,15 +322,7 @@ func environWithoutAffrelay() []string {
 
 // freshPostgresDatabase drops and creates the run's database and returns its DSN.
 func freshPostgresDatabase(maintenanceDSN, name string) (string, error) {
-	if !validDatabaseName(name) {
-		return "", fmt.Errorf("database name %q: lower-case letters, digits and _ only", name)
-	}
-	s, err := store.Open("postgres", maintenanceDSN)
-	if err != nil {
-		return "", err
-	}
-	defer s.Close()
-	if err := s.RecreateDatabase(name); err != nil {
+	if err := recreatePostgresDatabase(maintenanceDSN, name); err != nil {
 		return "", err
 	}
 	u, err := url.Parse(maintenanceDSN)
@@ -300,6 +331,19 @@ func freshPostgresDatabase(maintenanceDSN, name string) (string, error) {
 	}
 	u.Path = "/" + name
 	return u.String(), nil
+}
+
+// recreatePostgresDatabase drops a database of the run, if it exists, and creates it empty.
+func recreatePostgresDatabase(maintenanceDSN, name string) error {
+	if !validDatabaseName(name) {
+		return fmt.Errorf("database name %q: lower-case letters, digits and _ only", name)
+	}
+	s, err := store.Open("postgres", maintenanceDSN)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.RecreateDatabase(name)
 }
 
 func validDatabaseName(name string) bool {

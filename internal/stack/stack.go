@@ -140,16 +140,16 @@ func Dial(addr string) (client.Client, error) {
 	return client.Dial(client.Options{HostPort: addr, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 }
 
-// DevServer is a Temporal CLI dev server on a file SQLite database with WAL, on a fixed port so that it can be
-// killed and started again on the same address and data.
-type DevServer struct {
+// TemporalServer is a Temporal server process on a fixed frontend address, so that it can be killed and
+// started again on the same address and data.
+type TemporalServer struct {
 	Process
-	Addr string
+	Addr string // the frontend, host:port
 }
 
-// NewDevServer prepares (does not start) a dev server on port (0: a free one) keeping its data and log in dir,
+// NewDevServer prepares (does not start) a Temporal CLI dev server on a file SQLite database with WAL, on port (0: a free one) keeping its data and log in dir,
 // with affrelay's search attributes registered.
-func NewDevServer(path, dir string, port int) (*DevServer, error) {
+func NewDevServer(path, dir string, port int) (*TemporalServer, error) {
 	if port == 0 {
 		var err error
 		if port, err = FreePort(); err != nil {
@@ -162,14 +162,14 @@ func NewDevServer(path, dir string, port int) (*DevServer, error) {
 	for _, k := range workflows.SearchAttributes {
 		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
 	}
-	return &DevServer{
+	return &TemporalServer{
 		Process: Process{Path: path, Args: args, LogPath: filepath.Join(dir, "temporal.log")},
 		Addr:    fmt.Sprintf("127.0.0.1:%d", port),
 	}, nil
 }
 
 // StartDevServer starts a dev server (see NewDevServer) and waits until it answers.
-func StartDevServer(ctx context.Context, path, dir string) (*DevServer, error) {
+func StartDevServer(ctx context.Context, path, dir string) (*TemporalServer, error) {
 	d, err := NewDevServer(path, dir, 0)
 	if err != nil {
 		return nil, err
@@ -181,13 +181,13 @@ func StartDevServer(ctx context.Context, path, dir string) (*DevServer, error) {
 }
 
 // Start starts the server (again) and waits up to timeout until its frontend answers a health check.
-func (d *DevServer) Start(ctx context.Context, timeout time.Duration) error {
+func (d *TemporalServer) Start(ctx context.Context, timeout time.Duration) error {
 	if err := d.Process.Start(); err != nil {
 		return err
 	}
 	if err := WaitTemporal(ctx, d.Addr, timeout); err != nil {
 		d.Stop()
-		return fmt.Errorf("Temporal dev server did not come up (see %s): %w", d.LogPath, err)
+		return fmt.Errorf("Temporal server did not come up (see %s): %w", d.LogPath, err)
 	}
 	return nil
 }
