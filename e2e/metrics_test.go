@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +51,19 @@ next:
 	return nil
 }
 
+var (
+	metricName      = regexp.MustCompile(`\b(affrelay|temporal)_[a-z_]+`)
+	histogramSeries = regexp.MustCompile(`_(bucket|count|sum)$`)
+)
+
+// onlyOnceItHappens are the Temporal SDK's metrics the deploy files use that the SDK exposes only once the
+// first such thing happened (names from the SDK's internal/common/metrics/constants.go).
+var onlyOnceItHappens = map[string]bool{
+	"temporal_request_failure_total":              true,
+	"temporal_workflow_failed_total":              true,
+	"temporal_activity_execution_latency_seconds": true,
+}
+
 func TestMetricsScrapedAndParsed(t *testing.T) {
 	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
 		tracker := newSink(t, always(200))
@@ -90,5 +105,15 @@ func TestMetricsScrapedAndParsed(t *testing.T) {
 		require.Contains(t, temporal, "temporal_request_total", "SDK metrics exported: %v", temporal)
 		require.Contains(t, temporal, "temporal_workflow_completed_total", "SDK metrics exported: %v", temporal)
 		require.Contains(t, temporal, "temporal_local_activity_execution_latency_seconds", "SDK metrics exported: %v", temporal)
+
+		// The alert rules and the dashboard in deploy/ name only metrics that exist.
+		for _, file := range []string{"../deploy/prometheus/alerts.yml", "../deploy/grafana/dashboards/affrelay.json"} {
+			text, err := os.ReadFile(file)
+			require.NoError(t, err)
+			for _, name := range metricName.FindAllString(string(text), -1) {
+				family := histogramSeries.ReplaceAllString(name, "")
+				require.True(t, families[family] != nil || onlyOnceItHappens[family], "%s names %s, which /metrics does not expose", file, name)
+			}
+		}
 	})
 }
