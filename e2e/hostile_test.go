@@ -251,6 +251,7 @@ var hostileCases = []hostileCase{
 	{"DELETE postbacks", req("DELETE", "/v1/postbacks", keyOnly, ""), 405},
 	{"PUT postbacks", req("PUT", "/v1/postbacks", keyJSON, event("m1", "")), 405},
 	{"PATCH healthz", req("PATCH", "/healthz", nil, "{}"), 405},
+	{"PUT the OpenAPI document", req("PUT", "/openapi.json", nil, "{}"), 405},
 	{"OPTIONS postbacks", req("OPTIONS", "/v1/postbacks", keyOnly, ""), 405},
 	{"TRACE", req("TRACE", "/v1/postbacks", keyOnly, ""), 405},
 	{"lower-case method", req("get", query("m2", ""), keyOnly, ""), 0},

@@ -27,15 +27,21 @@ func (e *testEnv) ops(args ...string) (string, error) {
 	return out.String() + progress.String(), err
 }
 
+// inReview sends an ftd whose one delivery the receiver refuses until it waits in needs_review; it returns its id.
+func (e *testEnv) inReview(apiKey, affiliateID, eventID string) string {
+	e.t.Helper()
+	require.Equal(e.t, "accepted", e.postback(apiKey, ftd(eventID, affiliateID)).Body["status"])
+	eventually(e.t, 30*time.Second, eventID+" in needs_review", func() bool {
+		return len(e.deliveries("event_id="+eventID+"&status=needs_review")) == 1
+	})
+	return e.deliveries("event_id=" + eventID)[0]["id"].(string)
+}
+
 func TestOpsCLI(t *testing.T) {
 	forEachStore(t, shortPolicy(2), func(t *testing.T, e *testEnv) {
 		tracker := newSink(t, always(http.StatusInternalServerError))
 		key, integrationID, affiliateID := e.setup(tracker.srv.URL)
-		require.Equal(t, "accepted", e.postback(key, ftd("evt-ops", affiliateID)).Body["status"])
-		eventually(t, 30*time.Second, "needs_review", func() bool {
-			return len(e.deliveries("event_id=evt-ops&status=needs_review")) == 1
-		})
-		id := e.deliveries("event_id=evt-ops")[0]["id"].(string)
+		id := e.inReview(key, affiliateID, "evt-ops")
 
 		out, err := e.ops("deliveries", "--status", "needs_review")
 		require.NoError(t, err, out)
@@ -88,10 +94,7 @@ func TestOpsCLI(t *testing.T) {
 
 		// A bulk re-fire by filter is a job the command follows to its end.
 		tracker.setStatus(always(http.StatusInternalServerError))
-		require.Equal(t, "accepted", e.postback(key, ftd("evt-ops-2", affiliateID)).Body["status"])
-		eventually(t, 30*time.Second, "needs_review", func() bool {
-			return len(e.deliveries("event_id=evt-ops-2&status=needs_review")) == 1
-		})
+		e.inReview(key, affiliateID, "evt-ops-2")
 		tracker.setStatus(always(http.StatusOK))
 		out, err = e.ops("refire", "--status", "needs_review", "--affiliate", affiliateID, "--reason", "receiver fixed")
 		require.NoError(t, err, out)
