@@ -88,8 +88,7 @@ func TestConversionThatCannotBeRecordedSurfacesAsStuck(t *testing.T) {
 // retrying out of sight; the operator's skip still ends it.
 func TestDeliveryStateThatCannotBeStoredSurfacesAsStuck(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(activities.AttemptDeliveryResult{},
-		temporal.NewNonRetryableApplicationError("HTTP 404", activities.ErrTypePermanent, nil))
+	answers404(env)
 	var stored []string
 	failures := 0
 	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {

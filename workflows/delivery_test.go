@@ -127,6 +127,13 @@ func TestDeliveryAttemptTimeoutSizedToRequestTimeout(t *testing.T) {
 	}
 }
 
+// answers404 has every attempt meet a receiver that answers 404: the series fails for good at once and the
+// delivery goes to review.
+func answers404(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(activities.AttemptDeliveryResult{},
+		temporal.NewNonRetryableApplicationError("HTTP 404", activities.ErrTypePermanent, nil))
+}
+
 // skipAfterReview has ops skip the delivery a minute after it enters review.
 func skipAfterReview(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
@@ -235,8 +242,7 @@ func TestDeliveryStateStoringIsBoundedThenStuckAnnouncedAndRecovered(t *testing.
 	bounded := int(databaseWriteRetry.MaximumAttempts)
 
 	env := newEnv(t)
-	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(activities.AttemptDeliveryResult{},
-		temporal.NewNonRetryableApplicationError("HTTP 404", activities.ErrTypePermanent, nil))
+	answers404(env)
 	var steps []stuckStep
 	writes := 0
 	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
@@ -298,8 +304,7 @@ func TestDeliveryStateStoringIsBoundedThenStuckAnnouncedAndRecovered(t *testing.
 // announced.
 func TestDeliveryStateOfAMissingDeliveryFailsAtOnce(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(acts.AttemptDelivery, mock.Anything, mock.Anything).Return(activities.AttemptDeliveryResult{},
-		temporal.NewNonRetryableApplicationError("HTTP 404", activities.ErrTypePermanent, nil))
+	answers404(env)
 	writes := 0
 	env.OnActivity(acts.SetDeliveryStatus, mock.Anything, mock.Anything).Return(func(context.Context, activities.SetDeliveryStatusInput) (activities.SetDeliveryStatusResult, error) {
 		writes++
