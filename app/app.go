@@ -87,6 +87,10 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if a.Store, err = store.Open(cfg.Database.Driver, cfg.Database.DSN); err != nil {
 		return nil, err
 	}
+	if err := a.Store.LimitConnections(cfg.Database.MaxOpenConns); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
 	if err := a.startTelemetry(ctx, o); err != nil {
 		a.Stop(ctx)
 		return nil, err

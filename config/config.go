@@ -144,6 +144,9 @@ type Temporal struct {
 type Database struct {
 	Driver string // sqlite | postgres
 	DSN    string
+	// MaxOpenConns bounds each process's PostgreSQL connections (SQLite always uses one). Every API and worker
+	// process holds up to this many: their sum must stay under the server's max_connections.
+	MaxOpenConns int
 }
 
 // Admin configures the admin API.
@@ -214,6 +217,7 @@ var defaults = map[string]any{
 	"tracing.sample_ratio":           1.0,
 	"database.driver":                "sqlite",
 	"database.dsn":                   ".data/affrelay.db",
+	"database.max_open_conns":        20,
 	"admin.token":                    "",
 	"delivery.retry_schedule":        "30s,2m,10m,1h",
 	"delivery.max_attempts":          15,
@@ -373,7 +377,7 @@ func fromViper(v *viper.Viper) (Config, error) {
 			OTLPEndpoint:     v.GetString("tracing.otlp_endpoint"),
 			TraceSampleRatio: v.GetFloat64("tracing.sample_ratio"),
 		},
-		Database: Database{Driver: v.GetString("database.driver"), DSN: v.GetString("database.dsn")},
+		Database: Database{Driver: v.GetString("database.driver"), DSN: v.GetString("database.dsn"), MaxOpenConns: integer("database.max_open_conns")},
 		Admin:    Admin{Tokens: splitList(v.GetString("admin.token"))},
 		Delivery: Delivery{
 			Policy: retrypolicy.Policy{
@@ -507,6 +511,9 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Database.DSN == "" {
 		errs = append(errs, errors.New("database.dsn (AFFRELAY_DATABASE_DSN): must not be empty"))
+	}
+	if c.Database.MaxOpenConns < 1 || c.Database.MaxOpenConns > 1000 {
+		errs = append(errs, fmt.Errorf("database.max_open_conns (AFFRELAY_DATABASE_MAX_OPEN_CONNS): %d is not between 1 and 1000", c.Database.MaxOpenConns))
 	}
 	if !dev {
 		if len(c.Admin.Tokens) == 0 {

@@ -108,11 +108,11 @@ func TestLoadEnv(t *testing.T) {
 		{"http, temporal and database", map[string]string{
 			"AFFRELAY_HTTP_ADDR": "127.0.0.1:9000", "AFFRELAY_TEMPORAL_ADDRESS": "temporal:7233",
 			"AFFRELAY_TEMPORAL_NAMESPACE": "prod", "AFFRELAY_TEMPORAL_TASK_QUEUE": "q", "AFFRELAY_TEMPORAL_WORKFLOW_CACHE_SIZE": "2000",
-			"AFFRELAY_DATABASE_DRIVER": "postgres", "AFFRELAY_DATABASE_DSN": "postgres://db/affrelay",
+			"AFFRELAY_DATABASE_DRIVER": "postgres", "AFFRELAY_DATABASE_DSN": "postgres://db/affrelay", "AFFRELAY_DATABASE_MAX_OPEN_CONNS": "6",
 		}, func(t *testing.T, c Config) {
 			require.Equal(t, HTTP{Addr: "127.0.0.1:9000", MaxBodyBytes: 1 << 20}, c.HTTP)
 			require.Equal(t, Temporal{Address: "temporal:7233", Namespace: "prod", TaskQueue: "q", WorkflowCacheSize: 2000}, c.Temporal)
-			require.Equal(t, Database{Driver: "postgres", DSN: "postgres://db/affrelay"}, c.Database)
+			require.Equal(t, Database{Driver: "postgres", DSN: "postgres://db/affrelay", MaxOpenConns: 6}, c.Database)
 		}},
 		{"admin tokens are split on commas and trimmed", map[string]string{"AFFRELAY_ADMIN_TOKEN": " aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbb ,,"}, func(t *testing.T, c Config) {
 			require.Equal(t, []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb"}, c.Admin.Tokens)
@@ -265,6 +265,7 @@ func TestLoadInvalidValues(t *testing.T) {
 		{"AFFRELAY_DELIVERY_MAX_ATTEMPTS", "abc", "load"},
 		{"AFFRELAY_DELIVERY_MAX_ATTEMPTS", "3.5", "load"},
 		{"AFFRELAY_DELIVERY_MAX_ATTEMPTS", "3x", "load"},
+		{"AFFRELAY_DATABASE_MAX_OPEN_CONNS", "0", "validate"},
 		{"AFFRELAY_DELIVERY_TIMEOUT", "-1s", "load"},
 		{"AFFRELAY_DELIVERY_TIMEOUT", "0s", "load"},
 		{"AFFRELAY_DELIVERY_TIMEOUT", "10", "load"},

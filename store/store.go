@@ -62,11 +62,34 @@ func Open(driver, dsn string) (*Store, error) {
 		// SQLite has one writer; one connection serialises writes instead of failing them with SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(20)
+		sqlDB.SetMaxOpenConns(defaultMaxOpenConns)
+		sqlDB.SetMaxIdleConns(defaultMaxOpenConns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	return &Store{DB: db}, nil
+}
+
+// defaultMaxOpenConns is a PostgreSQL store's connection pool until LimitConnections changes it.
+const defaultMaxOpenConns = 20
+
+// LimitConnections bounds a PostgreSQL store's pool to n connections, n of them kept idle (database.max_open_conns).
+// Every process holds its own pool, so their sum must stay under the server's max_connections: two API and
+// two worker processes at the default 20 took 80 of a default server's 100, and the others' connections were
+// refused ("sorry, too many clients already"). SQLite keeps its single connection.
+func (s *Store) LimitConnections(n int) error {
+	if n < 1 {
+		return fmt.Errorf("database pool of %d connections: at least 1", n)
+	}
+	if s.DB.Name() != "postgres" {
+		return nil
+	}
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	return nil
 }
 
 // migrations holds the versioned schema changes, one folder per dialect (see docs/migrations.md).

@@ -85,6 +85,8 @@ func deliverySettings() []string {
 		// The receivers are on the loopback, which outbound traffic may not reach otherwise.
 		"AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS=127.0.0.1",
 		"AFFRELAY_RATE_LIMIT_RPS=1000000", "AFFRELAY_RATE_LIMIT_BURST=1000000",
+		// Four processes share a PostgreSQL server with everything else on this machine.
+		"AFFRELAY_DATABASE_MAX_OPEN_CONNS=8",
 	}
 }
 

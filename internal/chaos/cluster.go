@@ -70,7 +70,7 @@ func (r *run) startCluster(ctx context.Context) (*stack.TemporalServer, error) {
 
 	env := append(os.Environ(), "DB=postgres12", "POSTGRES_SEEDS="+pg.host, "DB_PORT="+pg.port, "POSTGRES_USER="+pg.user,
 		"POSTGRES_PWD="+pg.passwordOr("unused"), "DBNAME="+mainDB, "VISIBILITY_DBNAME="+visibilityDB,
-		"NUM_HISTORY_SHARDS="+strconv.Itoa(c.Shards), "BIND_ON_IP=127.0.0.1",
+		"NUM_HISTORY_SHARDS="+strconv.Itoa(c.Shards), "BIND_ON_IP=127.0.0.1", "SQL_MAX_CONNS=10", "SQL_MAX_IDLE_CONNS=10", "VISIBILITY_SQL_MAX_CONNS=4",
 		"DYNAMIC_CONFIG_FILE_PATH="+filepath.Join(deploy, "dynamicconfig", "production-sql.yaml"))
 	var frontend int
 	for _, name := range []string{"FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT",
