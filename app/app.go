@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	httpClient := outbound.NewClient(cfg.Delivery.Timeout, cfg.Delivery.AllowPrivateTargets)
 	starter := start.Starter{Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, Eager: o.Work}
 	a.Conversions = &conversions.Service{Store: a.Store, Start: starter}
-	a.Integrations = &integrations.Service{Store: a.Store}
+	a.Integrations = &integrations.Service{Store: a.Store, SecretMaxAge: cfg.Security.SecretMaxAge}
 	a.Affiliates = &affiliates.Service{Store: a.Store, Start: starter, TrackingLink: cfg.Affiliate.TrackingLink, Logger: o.Logger}
 	a.Webhooks = &webhooks.Service{Store: a.Store, Settings: webhooks.Settings{
 		SecretGrace: cfg.Delivery.WebhookSecretGrace, HTTP: httpClient,
@@ -210,6 +210,11 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			},
 		}
 		go watch.Run(watchCtx, cfg.Alert.CheckInterval)
+		secrets := &infra.SecretWatch{
+			Store: a.Store, MaxAge: cfg.Security.SecretMaxAge, Warning: cfg.Security.SecretExpiryWarning,
+			Offset: cfg.Security.SecretClockOffset, Start: a.Deliveries.StartDeliveries, Logger: o.Logger,
+		}
+		go secrets.Run(watchCtx, cfg.Security.SecretCheckInterval)
 	}
 	return a, nil
 }

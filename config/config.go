@@ -118,6 +118,14 @@ type Security struct {
 	ClickRateLimitBurst int
 	SignatureTolerance  time.Duration
 	AuditRetention      time.Duration
+	// SecretMaxAge is how old an inbound signing secret or webhook secret may grow (an integration or
+	// subscription may set its own); SecretExpiryWarning before that, secret.expiring is announced. The
+	// watch looks every SecretCheckInterval. SecretClockOffset moves the secret-age clock forward (drills and
+	// tests: a secret ages without waiting).
+	SecretMaxAge        time.Duration
+	SecretExpiryWarning time.Duration
+	SecretCheckInterval time.Duration
+	SecretClockOffset   time.Duration
 }
 
 // Temporal configures the connection to the Temporal service.
@@ -202,6 +210,10 @@ var defaults = map[string]any{
 	"click.rate_limit.burst":         50,
 	"signature.tolerance":            "5m",
 	"audit.retention":                "720h",
+	"secret.max_age":                 "2160h",
+	"secret.expiry_warning":          "336h",
+	"secret.check_interval":          "1h",
+	"secret.clock_offset":            "0",
 	"temporal.address":               "127.0.0.1:7233",
 	"temporal.namespace":             "default",
 	"temporal.task_queue":            "affrelay",
@@ -406,6 +418,10 @@ func fromViper(v *viper.Viper) (Config, error) {
 			ClickRateLimitBurst: integer("click.rate_limit.burst"),
 			SignatureTolerance:  duration("signature.tolerance"),
 			AuditRetention:      duration("audit.retention"),
+			SecretMaxAge:        duration("secret.max_age"),
+			SecretExpiryWarning: duration("secret.expiry_warning"),
+			SecretCheckInterval: duration("secret.check_interval"),
+			SecretClockOffset:   optionalDuration("secret.clock_offset"),
 		},
 		Reconciliation: Reconciliation{MaxFileBytes: int64(integer("reconciliation.max_file_bytes"))},
 		Dev: Dev{
@@ -463,6 +479,9 @@ func (c Config) Validate(dev bool) error {
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		errs = append(errs, errors.New("http.tls_cert and http.tls_key (AFFRELAY_HTTP_TLS_CERT, AFFRELAY_HTTP_TLS_KEY): set both or neither"))
+	}
+	if c.Security.SecretExpiryWarning >= c.Security.SecretMaxAge {
+		errs = append(errs, errors.New("secret.expiry_warning (AFFRELAY_SECRET_EXPIRY_WARNING): must be shorter than secret.max_age"))
 	}
 	if c.Security.RateLimitRPS <= 0 {
 		errs = append(errs, errors.New("rate_limit.rps (AFFRELAY_RATE_LIMIT_RPS): must be positive"))

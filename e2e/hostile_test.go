@@ -462,6 +462,8 @@ var hostileCases = []hostileCase{
 	{"admin: mapping that leaves no event_id", req("PUT", "/v1/admin/integrations/{int}/mapping", adminJSON, `{"ignore":["event_id"]}`), 400},
 	{"admin: mapping with an unknown preset", req("PUT", "/v1/admin/integrations/{int}/mapping", adminJSON, `{"preset":"nope"}`), 400},
 	{"admin: unknown idempotency key", req("PUT", "/v1/admin/integrations/{int}/mapping", adminJSON, `{"idempotency_key":"player_id"}`), 400},
+	{"admin: negative secret max age", req("PATCH", "/v1/admin/integrations/{int}", adminJSON, `{"secret_max_age_days":-1}`), 400},
+	{"admin: webhook secret max age over ten years", req("PATCH", "/v1/admin/webhooks/{webhook}", adminJSON, `{"secret_max_age_days":3651}`), 400},
 	{"admin: 51 hosts", req("PUT", "/v1/admin/integrations/{int}/landing-hosts", adminJSON, `{"hosts":[`+strings.TrimSuffix(strings.Repeat(`"h.example",`, 51), ",")+`]}`), 400},
 	{"admin: 101 allowlist entries", req("PATCH", "/v1/admin/integrations/{int}", adminJSON, `{"ip_allowlist":[`+strings.TrimSuffix(strings.Repeat(`"10.0.0.0/8",`, 101), ",")+`]}`), 400},
 	{"admin: bad CIDR", req("PATCH", "/v1/admin/integrations/{int}", adminJSON, `{"ip_allowlist":["10.0.0.0/33"]}`), 400},

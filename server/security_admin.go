@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/affrelay/affrelay/clientip"
+	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/service/audit"
 	"github.com/affrelay/affrelay/store"
 )
@@ -36,6 +37,7 @@ type securityJSON struct {
 	IPAllowlist      []string `json:"ip_allowlist"`
 	RateLimitRPS     float64  `json:"rate_limit_rps,omitempty"`
 	RateLimitBurst   int      `json:"rate_limit_burst,omitempty"`
+	SecretMaxAgeDays int      `json:"secret_max_age_days,omitempty"` // 0: secret.max_age
 }
 
 func integrationResponse(in store.Integration) gin.H {
@@ -51,18 +53,31 @@ func integrationResponse(in store.Integration) gin.H {
 	out := gin.H{"id": in.ID, "name": in.Name, "created_at": in.CreatedAt, "security": securityJSON{
 		AllowQueryToken: sec.AllowQueryToken, SignatureScheme: scheme, SignatureHeader: sec.SignatureHeader,
 		ToleranceSeconds: sec.ToleranceSeconds, IPAllowlist: list, RateLimitRPS: sec.RateLimitRPS, RateLimitBurst: sec.RateLimitBurst,
+		SecretMaxAgeDays: sec.SecretMaxAgeDays,
 	}}
 	mappingFields(in, out)
 	return out
 }
 
+// getIntegration answers the integration with its settings and its signing secrets' ages.
 func (h *handlers) getIntegration(c *gin.Context) {
 	in, err := h.o.Integrations.Integration(c, c.Param("id"))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
-	c.JSON(http.StatusOK, integrationResponse(in))
+	secs, err := h.o.Integrations.SigningSecrets(c, in.ID)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	out := integrationResponse(in)
+	list := make([]secretJSON, len(secs))
+	for i, s := range secs {
+		list[i] = h.secretResponse(s)
+	}
+	out["signing_secrets"] = list
+	c.JSON(http.StatusOK, out)
 }
 
 // updateIntegration changes the fields given and leaves the others; zero numbers mean the configured defaults.
@@ -75,6 +90,7 @@ func (h *handlers) updateIntegration(c *gin.Context) {
 		IPAllowlist      *[]string `json:"ip_allowlist"`
 		RateLimitRPS     *float64  `json:"rate_limit_rps"`
 		RateLimitBurst   *int      `json:"rate_limit_burst"`
+		SecretMaxAgeDays *int      `json:"secret_max_age_days"`
 	}
 	if !decodeJSON(c, &req) {
 		return
@@ -133,6 +149,12 @@ func (h *handlers) updateIntegration(c *gin.Context) {
 			return
 		}
 		sec.RateLimitRPS = *req.RateLimitRPS
+	}
+	if req.SecretMaxAgeDays != nil {
+		if !validSecretMaxAgeDays(c, *req.SecretMaxAgeDays) {
+			return
+		}
+		sec.SecretMaxAgeDays = *req.SecretMaxAgeDays
 	}
 	if req.RateLimitBurst != nil {
 		if *req.RateLimitBurst < 0 || *req.RateLimitBurst > maxRateLimitBurst {
@@ -219,11 +241,27 @@ type secretJSON struct {
 	Prefix    string     `json:"prefix"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	Secret    string     `json:"secret,omitempty"` // only in the answer that created it
+	// AgeDays is the secret's age in whole days on the secret-age clock (secret.clock_offset moves it).
+	AgeDays             int        `json:"age_days"`
+	ExpiringAnnouncedAt *time.Time `json:"expiring_announced_at,omitempty"`
+	Secret              string     `json:"secret,omitempty"` // only in the answer that created it
 }
 
-func secretResponse(s store.SigningSecret) secretJSON {
-	return secretJSON{ID: s.ID, Prefix: s.Prefix, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+// secretResponse renders signing secrets with their ages at the secret-age clock's now.
+func (h *handlers) secretResponse(s store.SigningSecret) secretJSON {
+	return secretJSON{ID: s.ID, Prefix: s.Prefix, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
+		AgeDays: eventplan.SecretAgeDays(s.CreatedAt, h.o.Now().Add(h.o.Security.SecretClockOffset)), ExpiringAnnouncedAt: s.ExpiringAnnouncedAt}
+}
+
+// maxSecretMaxAgeDays bounds an integration's or subscription's own maximum secret age (ten years).
+const maxSecretMaxAgeDays = 3650
+
+func validSecretMaxAgeDays(c *gin.Context, days int) bool {
+	if days < 0 || days > maxSecretMaxAgeDays {
+		abortField(c, "secret_max_age_days", fmt.Sprintf("must be from 1 to %d days, or 0 for the default (secret.max_age)", maxSecretMaxAgeDays))
+		return false
+	}
+	return true
 }
 
 func (h *handlers) addSecret(c *gin.Context) {
@@ -242,14 +280,14 @@ func (h *handlers) addSecret(c *gin.Context) {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
-	out := secretResponse(sec)
+	out := h.secretResponse(sec)
 	out.Secret = sec.Secret
 	c.JSON(http.StatusCreated, out)
 }
 
 func (h *handlers) listSecrets(c *gin.Context) {
 	secs, err := h.o.Integrations.SigningSecrets(c, c.Param("id"))
-	respondList(c, h.o.Logger, "secrets", secs, err, secretResponse)
+	respondList(c, h.o.Logger, "secrets", secs, err, h.secretResponse)
 }
 
 func (h *handlers) expireSecret(c *gin.Context) {
@@ -258,7 +296,7 @@ func (h *handlers) expireSecret(c *gin.Context) {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
-	c.JSON(http.StatusOK, secretResponse(sec))
+	c.JSON(http.StatusOK, h.secretResponse(sec))
 }
 
 type requestJSON struct {

@@ -41,7 +41,8 @@ type webhookJSON struct {
 	Enabled             bool      `json:"enabled"`
 	DisabledReason      string    `json:"disabled_reason,omitempty"`
 	ConsecutiveFailures int       `json:"consecutive_failures"`
-	Secret              string    `json:"secret,omitempty"` // only in the answer to create
+	SecretMaxAgeDays    int       `json:"secret_max_age_days,omitempty"` // 0: secret.max_age
+	Secret              string    `json:"secret,omitempty"`              // only in the answer to create
 	CreatedAt           time.Time `json:"created_at"`
 }
 
@@ -49,6 +50,7 @@ func webhookResponse(s store.WebhookSubscription) webhookJSON {
 	return webhookJSON{
 		ID: s.ID, Kind: s.Kind, URL: s.URL, Events: strings.Split(s.Events, ","), Description: s.Description,
 		AffiliateID: s.AffiliateID, Enabled: s.Enabled, DisabledReason: s.DisabledReason, ConsecutiveFailures: s.ConsecutiveFailures, CreatedAt: s.CreatedAt,
+		SecretMaxAgeDays: s.SecretMaxAgeDays,
 	}
 }
 
@@ -95,16 +97,21 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 		Events      []string `json:"events"`
 		Enabled     *bool    `json:"enabled"`
 		Description *string  `json:"description"`
+		// SecretMaxAgeDays: days until secret.expiring counts the secret old (0: secret.max_age).
+		SecretMaxAgeDays *int `json:"secret_max_age_days"`
 	}
 	if !decodeJSON(c, &req) {
 		return
 	}
-	if req.URL == nil && req.Events == nil && req.Enabled == nil && req.Description == nil {
-		abort(c, http.StatusBadRequest, "malformed_body", "set at least one of url, events, enabled, description")
+	if req.URL == nil && req.Events == nil && req.Enabled == nil && req.Description == nil && req.SecretMaxAgeDays == nil {
+		abort(c, http.StatusBadRequest, "malformed_body", "set at least one of url, events, enabled, description, secret_max_age_days")
+		return
+	}
+	if req.SecretMaxAgeDays != nil && !validSecretMaxAgeDays(c, *req.SecretMaxAgeDays) {
 		return
 	}
 	sub, err := h.o.Webhooks.UpdateSubscription(c, c.Param("id"), webhooks.SubscriptionUpdate{
-		URL: req.URL, Events: req.Events, Enabled: req.Enabled, Description: req.Description,
+		URL: req.URL, Events: req.Events, Enabled: req.Enabled, Description: req.Description, SecretMaxAgeDays: req.SecretMaxAgeDays,
 	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)

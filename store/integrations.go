@@ -45,6 +45,7 @@ func (q IntegrationQueries) SetSecurity(id string, sec InboundSecurity) error {
 		"sec_allow_query_token": sec.AllowQueryToken, "sec_signature_scheme": sec.SignatureScheme,
 		"sec_signature_header": sec.SignatureHeader, "sec_tolerance_seconds": sec.ToleranceSeconds,
 		"sec_ip_allowlist": sec.IPAllowlist, "sec_rate_limit_rps": sec.RateLimitRPS, "sec_rate_limit_burst": sec.RateLimitBurst,
+		"sec_secret_max_age_days": sec.SecretMaxAgeDays,
 	}).Error
 }
 

@@ -237,8 +237,10 @@ type WebhookSubscription struct {
 	DisabledReason string `gorm:"size:256"`
 	// ConsecutiveFailures counts deliveries that ended in needs_review since the last success.
 	ConsecutiveFailures int `gorm:"not null"`
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// SecretMaxAgeDays bounds the age of the subscription's secret before secret.expiring; 0 means secret.max_age.
+	SecretMaxAgeDays int `gorm:"not null;default:0"`
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // WebhookSecret is one signing secret of a subscription. The current one has no ExpiresAt; after a rotation the
@@ -248,7 +250,9 @@ type WebhookSecret struct {
 	SubscriptionID string `gorm:"size:40;not null;index"`
 	Secret         string `gorm:"size:128;not null"`
 	ExpiresAt      *time.Time
-	CreatedAt      time.Time
+	// ExpiringAnnouncedAt is when secret.expiring went out for it (once per secret).
+	ExpiringAnnouncedAt *time.Time
+	CreatedAt           time.Time
 }
 
 // models lists every table. The migrations create them (store/migrations); TestMigrationsMatchTheModels

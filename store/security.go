@@ -23,6 +23,8 @@ type InboundSecurity struct {
 	// RateLimitRPS and RateLimitBurst size each API key's token bucket.
 	RateLimitRPS   float64
 	RateLimitBurst int
+	// SecretMaxAgeDays bounds the age of the integration's signing secrets; 0 means secret.max_age.
+	SecretMaxAgeDays int `gorm:"not null;default:0"`
 }
 
 // SigningSecret is a secret inbound requests are signed with. It is stored as given because verifying an HMAC
@@ -33,7 +35,9 @@ type SigningSecret struct {
 	Secret        string `gorm:"size:256;not null"`
 	Prefix        string `gorm:"size:16"` // shown to people to tell secrets apart
 	ExpiresAt     *time.Time
-	CreatedAt     time.Time
+	// ExpiringAnnouncedAt is when secret.expiring went out for it (once per secret).
+	ExpiringAnnouncedAt *time.Time
+	CreatedAt           time.Time
 }
 
 // AuditRecord is one API call. It never holds a key, token, secret, signature or query string.

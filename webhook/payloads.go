@@ -121,6 +121,21 @@ type LeadData struct {
 	Event         string            `json:"event"`
 }
 
+// SecretExpiringData is the data of secret.expiring: which secret (Kind signing_secret, an integration's
+// inbound signing secret, or webhook_secret, a subscription's), whose, how old, and when it ends.
+// IntegrationID is set for a signing secret, SubscriptionID for a webhook secret.
+type SecretExpiringData struct {
+	Kind           string    `json:"kind"`
+	SecretID       string    `json:"secret_id"`
+	Prefix         string    `json:"prefix,omitempty"`
+	IntegrationID  string    `json:"integration_id,omitempty"`
+	SubscriptionID string    `json:"subscription_id,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	ExpiresAt      time.Time `json:"expires_at"`
+	AgeDays        int       `json:"age_days"`
+	MaxAgeDays     int       `json:"max_age_days"`
+}
+
 // DeliveryReviewData is the data of delivery.needs_review.
 type DeliveryReviewData struct {
 	DeliveryID     string `json:"delivery_id"`

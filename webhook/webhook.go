@@ -43,6 +43,8 @@ const (
 	// changed the player's status (ftd, cpa_qualified, chargeback). Both carry LeadData, to CRMs too.
 	LeadAttributed = "lead.attributed"
 	LeadUpdated    = "lead.updated"
+	// SecretExpiring: an inbound signing secret or a webhook secret reaches its maximum age soon; rotate it.
+	SecretExpiring = "secret.expiring"
 	Test           = "webhook.test"
 )
 
@@ -59,7 +61,7 @@ var EventTypes = []string{
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
 	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
 	FXRateMissing, ConversionStuck, DeliveryStuck, DeliveryUnstuck, OpsQueueDepthExceeded, OpsQueueDepthRecovered,
-	LeadAttributed, LeadUpdated,
+	LeadAttributed, LeadUpdated, SecretExpiring,
 }
 
 // Subscription kinds. A CRM subscription receives the CRM payload shape, and only for CRMEventTypes.

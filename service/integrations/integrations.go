@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/affrelay/affrelay/apperr"
+	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
@@ -27,6 +28,9 @@ import (
 // Service manages integrations and authenticates their requests.
 type Service struct {
 	Store *store.Store
+	// SecretMaxAge is secret.max_age: a signing secret ends that long after it is added, unless its
+	// integration sets its own maximum age or an earlier expiry is asked for.
+	SecretMaxAge time.Duration
 }
 
 // HashKey is how API keys are stored: a SHA-256, enough for a random 256-bit key.
@@ -128,11 +132,17 @@ func (s *Service) RevokeAPIKey(ctx context.Context, integrationID, keyID string,
 // AddSigningSecret adds a fresh secret, returned in clear this once. Older secrets keep working until they
 // expire, so a sender rotates without downtime.
 func (s *Service) AddSigningSecret(ctx context.Context, integrationID string, expiresAt *time.Time) (store.SigningSecret, error) {
-	if _, err := s.Integration(ctx, integrationID); err != nil {
+	in, err := s.Integration(ctx, integrationID)
+	if err != nil {
 		return store.SigningSecret{}, err
 	}
+	// Times are stored in UTC: SQLite compares them as text. The maximum age is an expiry like any other.
+	if maxAge := eventplan.SecretMaxAge(in.Security.SecretMaxAgeDays, s.SecretMaxAge); maxAge > 0 {
+		if end := time.Now().Add(maxAge); expiresAt == nil || expiresAt.After(end) {
+			expiresAt = &end
+		}
+	}
 	if expiresAt != nil {
-		// Times are stored in UTC: SQLite compares them as text.
 		utc := expiresAt.UTC()
 		expiresAt = &utc
 	}

@@ -43,6 +43,7 @@ type SubscriptionUpdate struct {
 	URL, Description *string
 	Events           []string // nil: unchanged
 	Enabled          *bool
+	SecretMaxAgeDays *int
 }
 
 func validateSubscription(sub store.WebhookSubscription) error {
@@ -98,6 +99,9 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, u Subscript
 	}
 	if u.Description != nil {
 		sub.Description = *u.Description
+	}
+	if u.SecretMaxAgeDays != nil {
+		sub.SecretMaxAgeDays = *u.SecretMaxAgeDays
 	}
 	if u.Events != nil {
 		if len(u.Events) == 0 {
