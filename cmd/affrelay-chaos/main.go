@@ -31,6 +31,7 @@ func parseFlags(args []string) (chaos.Options, string, error) {
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the events and of the faults' moments")
 	fs.StringVar(&o.Database, "db", o.Database, "affrelay's database: postgres or sqlite")
 	fs.StringVar(&o.PostgresDSN, "postgres-dsn", o.PostgresDSN, "a PostgreSQL server's maintenance DSN; the run's database is made there")
+	fs.IntVar(&o.DBConns, "db-conns", o.DBConns, "each affrelay process's PostgreSQL connections (database.max_open_conns)")
 	fs.StringVar(&o.DBName, "postgres-database", o.DBName, "the run's PostgreSQL database (dropped and made again)")
 	fs.IntVar(&o.WorkerKills, "worker-kills", o.WorkerKills, "kill -9 of a worker")
 	fs.IntVar(&o.APIKills, "api-kills", o.APIKills, "kill -9 of an API replica")
@@ -74,6 +75,8 @@ func parseFlags(args []string) (chaos.Options, string, error) {
 		return o, "", errors.New("--fail-percent is 0..90")
 	case o.WorkerKills < 0 || o.APIKills < 0 || o.TemporalKills < 0 || o.WorkerKills+o.APIKills+o.TemporalKills > 100:
 		return o, "", errors.New("--worker-kills, --api-kills and --temporal-kills are 0 or more, 100 in all at most")
+	case o.DBConns < 1 || o.DBConns > 100:
+		return o, "", errors.New("--db-conns is 1..100")
 	case o.MaxPause <= 0:
 		return o, "", errors.New("--max-pause must be positive")
 	}

@@ -17,7 +17,7 @@ RETENTION="${TEMPORAL_NAMESPACE_RETENTION:-168h}"
 # All of type Keyword.
 # workflows.SearchAttributes: the chaos run (internal/chaos) registers exactly this list
 # and fails if it differs from what the workflows set.
-SEARCH_ATTRIBUTES="${AFFRELAY_SEARCH_ATTRIBUTES:-DeliveryState AffiliateID IntegrationID EventID BatchID PayoutState ConversionState}"
+SEARCH_ATTRIBUTES="${AFFRELAY_SEARCH_ATTRIBUTES:-DeliveryState AffiliateID IntegrationID EventID ReconciliationBatchID PayoutState ConversionState}"
 
 # Give the CLI an IPv4 address rather than the service name, as the upstream
 # create-namespace script does (it works around name resolution trouble in the CLI).

@@ -39,7 +39,10 @@ type Options struct {
 
 	Database    string // postgres or sqlite
 	PostgresDSN string // a PostgreSQL server's maintenance DSN (database postgres); the run's own database is made there
-	DBName      string // the run's PostgreSQL database, dropped and made again at start
+	// DBConns is each affrelay process's PostgreSQL pool (database.max_open_conns): four processes share the
+	// server with everything else on the machine.
+	DBConns int
+	DBName  string // the run's PostgreSQL database, dropped and made again at start
 
 	WorkerKills, APIKills, TemporalKills int
 	PostgresRestart                      bool          // restart PostgreSQL once, late, with pg_ctlcluster
@@ -59,7 +62,7 @@ func DefaultOptions() Options {
 	return Options{
 		AffrelayPath: "./bin/affrelay", TemporalPath: "./bin/temporal",
 		Events: 10000, Affiliates: 24, Rate: 20, Concurrency: 200, Seed: 1,
-		Database: "postgres", PostgresDSN: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", DBName: "affrelay_chaos",
+		DBConns: 8, Database: "postgres", PostgresDSN: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", DBName: "affrelay_chaos",
 		WorkerKills: 3, APIKills: 3, TemporalKills: 1, MaxPause: 5 * time.Second,
 		FailPercent: 30, ConvergeTimeout: 20 * time.Minute, Log: os.Stdout,
 	}
@@ -85,8 +88,6 @@ func deliverySettings() []string {
 		// The receivers are on the loopback, which outbound traffic may not reach otherwise.
 		"AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS=127.0.0.1",
 		"AFFRELAY_RATE_LIMIT_RPS=1000000", "AFFRELAY_RATE_LIMIT_BURST=1000000",
-		// Four processes share a PostgreSQL server with everything else on this machine.
-		"AFFRELAY_DATABASE_MAX_OPEN_CONNS=8",
 	}
 }
 
@@ -251,7 +252,8 @@ func (r *run) startStack(ctx context.Context) error {
 	}
 	r.env = append(environWithoutAffrelay(),
 		"AFFRELAY_TEMPORAL_ADDRESS="+r.addr, "AFFRELAY_TEMPORAL_TASK_QUEUE=chaos",
-		"AFFRELAY_DATABASE_DRIVER="+r.driver, "AFFRELAY_DATABASE_DSN="+r.dsn, "AFFRELAY_ADMIN_TOKEN="+adminToken)
+		"AFFRELAY_DATABASE_DRIVER="+r.driver, "AFFRELAY_DATABASE_DSN="+r.dsn, "AFFRELAY_ADMIN_TOKEN="+adminToken,
+		"AFFRELAY_DATABASE_MAX_OPEN_CONNS="+strconv.Itoa(o.DBConns))
 	r.env = append(r.env, deliverySettings()...)
 	migrate := exec.CommandContext(ctx, o.AffrelayPath, "migrate")
 	migrate.Env = r.env

@@ -2,7 +2,10 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -75,7 +78,7 @@ func (r *run) startCluster(ctx context.Context) (*stack.TemporalServer, error) {
 	var frontend int
 	for _, name := range []string{"FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT",
 		"HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT", "MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT"} {
-		port, err := stack.FreePort()
+		port, err := freeLowPort()
 		if err != nil {
 			return nil, err
 		}
@@ -126,6 +129,19 @@ func checkSearchAttributes(ctx context.Context, addr string) error {
 		return fmt.Errorf("deploy/temporal/setup-namespace.sh did not register the search attributes %v", missing)
 	}
 	return nil
+}
+
+// freeLowPort is a free TCP port on 127.0.0.1 below 32768: Temporal stores membership ports as a SQL smallint.
+func freeLowPort() (int, error) {
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			ln.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free port from 20000 to 32000")
 }
 
 // postgresServer is where a PostgreSQL DSN points.
