@@ -24,6 +24,8 @@ type Activities struct {
 	ReconciliationMaxBytes int64
 	// Metrics records attempt outcomes and delivery latency; nil records nothing.
 	Metrics *telemetry.DeliveryMetrics
+	// ReconciliationChunkRows is how many rows one reconciliation transaction compares and corrects.
+	ReconciliationChunkRows int
 }
 
 // WebhookSettings configures webhook subscriptions.
@@ -40,5 +42,6 @@ func New(s *store.Store, policy retrypolicy.Policy, client *http.Client) *Activi
 	return &Activities{
 		Store: s, Policy: policy, HTTP: client,
 		Webhooks: WebhookSettings{AutoDisableAfter: DefaultAutoDisableAfter}, ReconciliationMaxBytes: 256 << 20,
+		ReconciliationChunkRows: 1000,
 	}
 }

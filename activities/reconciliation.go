@@ -38,7 +38,7 @@ type Reconciliation struct {
 
 // NewReconciliation builds the reconciliation activities on the conversion activities' store and ledger.
 func NewReconciliation(a *Activities) *Reconciliation {
-	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: 1000, HTTP: a.HTTP, MaxFileBytes: a.ReconciliationMaxBytes}
+	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: a.ReconciliationChunkRows, HTTP: a.HTTP, MaxFileBytes: a.ReconciliationMaxBytes}
 }
 
 // WorkflowIDPrefix marks conversions written by a reconciliation: their WorkflowID is the batch's workflow id.

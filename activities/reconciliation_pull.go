@@ -14,8 +14,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
+	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/reconciliation"
+	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
 )
 
 // PullInput names an integration and the day to fetch (YYYY-MM-DD).
@@ -36,20 +39,38 @@ func PullURL(template, day string) string {
 	return strings.ReplaceAll(template, "{date}", url.QueryEscape(day))
 }
 
+// FetchFailure is the detail of a fetch's failure: the attempt that failed, so the workflow can say after how
+// many attempts it gave up.
+type FetchFailure struct {
+	Attempt int
+}
+
 // FetchReconciliationDay fetches a day from the integration's operator endpoint and stages it like an upload.
 // A failed request or an unreadable answer is retried by the activity's retry policy; a file the operator
-// sent with errors is not (the same request would get the same file).
+// sent with errors is not (the same request would get the same file). Every failure carries its attempt.
 func (r *Reconciliation) FetchReconciliationDay(ctx context.Context, in PullInput) (FetchReconciliationDayResult, error) {
+	res, retryable, err := r.fetchDay(ctx, in)
+	if err == nil {
+		return res, nil
+	}
+	detail := FetchFailure{Attempt: int(activity.GetInfo(ctx).Attempt)}
+	if !retryable {
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), "FetchFailed", nil, detail)
+	}
+	return res, temporal.NewApplicationError(err.Error(), "FetchFailed", detail)
+}
+
+func (r *Reconciliation) fetchDay(ctx context.Context, in PullInput) (res FetchReconciliationDayResult, retryable bool, err error) {
 	p, err := r.Store.Pull(ctx, in.IntegrationID)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return FetchReconciliationDayResult{}, temporal.NewNonRetryableApplicationError("integration "+in.IntegrationID+" has no reconciliation pull", "NoPull", nil)
+		return res, false, errors.New("integration " + in.IntegrationID + " has no reconciliation pull")
 	}
 	if err != nil {
-		return FetchReconciliationDayResult{}, err
+		return res, true, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, PullURL(p.URLTemplate, in.Day), nil)
 	if err != nil {
-		return FetchReconciliationDayResult{}, temporal.NewNonRetryableApplicationError("url_template: "+err.Error(), "BadURL", nil)
+		return res, false, errors.New("url_template: " + redactURL(err).Error())
 	}
 	if p.AuthHeader != "" {
 		req.Header.Set(p.AuthHeader, p.AuthValue)
@@ -57,11 +78,11 @@ func (r *Reconciliation) FetchReconciliationDay(ctx context.Context, in PullInpu
 	req.Header.Set("Accept", "text/csv, application/json, application/x-ndjson")
 	resp, err := r.HTTP.Do(req)
 	if err != nil {
-		return FetchReconciliationDayResult{}, fmt.Errorf("fetch %s: %w", in.Day, err) // the error names the URL, never the header
+		return res, true, fmt.Errorf("fetch %s from %s: %w", in.Day, req.URL.Host, redactURL(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return FetchReconciliationDayResult{}, fmt.Errorf("fetch %s: the operator answered %s", in.Day, resp.Status)
+		return res, true, fmt.Errorf("fetch %s from %s: the operator answered %s", in.Day, req.URL.Host, resp.Status)
 	}
 	contentType := resp.Header.Get("Content-Type")
 	switch p.Format {
@@ -76,44 +97,79 @@ func (r *Reconciliation) FetchReconciliationDay(ctx context.Context, in PullInpu
 	})
 	var fe *reconciliation.FileError
 	if errors.As(err, &fe) || errors.Is(err, reconciliation.ErrTooLarge) || errors.Is(err, reconciliation.ErrUnsupportedFormat) {
-		return FetchReconciliationDayResult{}, temporal.NewNonRetryableApplicationError("the operator's file for "+in.Day+": "+err.Error(), "BadFile", nil)
+		return res, false, errors.New("the operator's file for " + in.Day + ": " + err.Error())
 	}
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return FetchReconciliationDayResult{}, err
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return res, true, fmt.Errorf("fetch %s: the answer was cut off: %w", in.Day, err)
 	}
 	if err != nil {
-		return FetchReconciliationDayResult{}, fmt.Errorf("fetch %s: the answer was cut off: %w", in.Day, err)
+		return res, true, err
 	}
-	return FetchReconciliationDayResult{BatchID: b.ID, WorkflowID: b.WorkflowID, Duplicate: duplicate}, nil
+	return FetchReconciliationDayResult{BatchID: b.ID, WorkflowID: b.WorkflowID, Duplicate: duplicate}, false, nil
 }
 
-// RecordPullFailureInput is a day whose fetch gave up.
+// redactURL drops the URL from an HTTP client error: its query may carry a token, and the error is stored and
+// sent in ops.reconciliation_pull_failed.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// RecordPullFailureInput is a day whose fetch gave up after Attempts attempts.
 type RecordPullFailureInput struct {
 	IntegrationID, Day, Error string
+	Attempts                  int
 }
 
-// RecordPullFailureResult names the failed batch.
+// RecordPullFailureResult names the failed batch, and the ops.reconciliation_pull_failed deliveries to start.
 type RecordPullFailureResult struct {
-	BatchID string
+	BatchID    string
+	Deliveries []DeliveryRef
+	Policy     retrypolicy.Policy
 }
 
-// RecordPullFailure keeps a failed fetch visible: a failed batch for the day, and an ALERT line for ops.
+// RecordPullFailure keeps a failed fetch visible: a failed batch for the day, ops.reconciliation_pull_failed
+// planned in the same transaction, and an ALERT line. Run again (a retry), it returns the same batch and the
+// deliveries still pending, so the event goes out once per failed pull.
 func (r *Reconciliation) RecordPullFailure(ctx context.Context, in RecordPullFailureInput) (RecordPullFailureResult, error) {
+	res := RecordPullFailureResult{Policy: r.ledger.Policy}
+	info := activity.GetInfo(ctx)
 	b := store.ReconciliationBatch{
 		ID: store.NewID("rcb"), IntegrationID: in.IntegrationID, Source: "pull", Status: store.BatchFailed,
 		FirstDay: in.Day, LastDay: in.Day, Error: in.Error,
+		// One failed batch per run, however often this activity is retried.
+		ContentSHA256: "failed:" + info.WorkflowExecution.RunID,
 	}
 	if len(b.Error) > 1024 {
 		b.Error = b.Error[:1024]
 	}
-	// One failed batch per run, however often this activity is retried.
-	b.ContentSHA256 = "failed:" + activity.GetInfo(ctx).WorkflowExecution.RunID
-	if err := r.Store.CreateBatch(ctx, &b); errors.Is(err, gorm.ErrDuplicatedKey) {
-		return RecordPullFailureResult{}, nil
-	} else if err != nil {
+	created := false
+	err := r.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		existing, found, err := store.BatchByContent(tx, b.IntegrationID, b.ContentSHA256)
+		if err != nil {
+			return err
+		}
+		if found {
+			res.BatchID = existing.ID
+			res.Deliveries, err = pendingDeliveries(tx, webhook.EventKey(webhook.ReconciliationPullFailed, existing.ID))
+			return err
+		}
+		if err := tx.Create(&b).Error; err != nil {
+			return err
+		}
+		created, res.BatchID = true, b.ID
+		res.Deliveries, err = planWebhookEvent(tx, eventplan.ReconciliationPullFailed(b, info.WorkflowExecution.ID, in.Attempts, time.Now().UTC()))
+		return err
+	})
+	if err != nil {
 		return RecordPullFailureResult{}, err
 	}
-	activity.GetLogger(ctx).Error("ALERT reconciliation pull failed", "integration_id", in.IntegrationID, "day", in.Day, "batch_id", b.ID,
-		"error", in.Error, "at", time.Now().UTC())
-	return RecordPullFailureResult{BatchID: b.ID}, nil
+	if created {
+		activity.GetLogger(ctx).Error("ALERT reconciliation pull failed", "integration_id", in.IntegrationID, "day", in.Day, "batch_id", b.ID,
+			"attempts", in.Attempts, "error", in.Error, "at", time.Now().UTC())
+	}
+	return res, nil
 }

@@ -25,8 +25,8 @@ type StageFileInput struct {
 	WorkflowID func(contentSHA256 string) string
 }
 
-// stageBatch is how many rows are written per insert while streaming.
-const stageBatch = 1000
+// stageBatch is how many rows are written per insert while streaming (about half a megabyte).
+const stageBatch = 5000
 
 // StageFile streams a file into a staging batch, validating every row, and accepts it under its content hash.
 // A file with errors is refused whole (*reconciliation.FileError) and its staged rows deleted; so is a body

@@ -134,6 +134,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		sdkworker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
 		acts.ReconciliationMaxBytes = cfg.Reconciliation.MaxFileBytes
 		acts.Metrics = a.Metrics.Deliveries
+		acts.ReconciliationChunkRows = cfg.Reconciliation.ChunkRows
 		a.acts = acts
 		a.payouts = &activities.Payouts{Store: a.Store, Policy: cfg.Delivery.Policy, Settings: activities.PayoutSettings{
 			Minimums: cfg.Payout.Minimums, ReminderAfter: cfg.Payout.ReminderAfter,
@@ -172,6 +173,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 				Audit: a.auditLog, Logger: o.Logger, Sink: a.Sink, Now: o.Now,
 				Reconciliation: &reconsvc.Service{
 					Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, MaxFileBytes: cfg.Reconciliation.MaxFileBytes,
+					PullAttempts: cfg.Reconciliation.PullAttempts, PullBackoff: cfg.Reconciliation.PullBackoff,
 				},
 				ReconciliationMaxBytes: cfg.Reconciliation.MaxFileBytes,
 				Metrics:                a.Metrics,

@@ -82,6 +82,12 @@ type Payout struct {
 type Reconciliation struct {
 	// MaxFileBytes caps an uploaded file, measured after gzip is undone.
 	MaxFileBytes int64
+	// ChunkRows is how many rows one transaction of ProcessReconciliationRows compares and corrects.
+	ChunkRows int
+	// PullAttempts and PullBackoff bound a scheduled pull's fetch: attempts in all, and the wait after
+	// the first failure (doubling, at most 5 minutes).
+	PullAttempts int
+	PullBackoff  time.Duration
 }
 
 // Alert configures the queue-depth alarm.
@@ -201,6 +207,9 @@ var defaults = map[string]any{
 	"http.addr":                      ":8080",
 	"http.max_body_bytes":            1 << 20,
 	"reconciliation.max_file_bytes":  256 << 20,
+	"reconciliation.chunk_rows":      1000,
+	"reconciliation.pull_attempts":   6,
+	"reconciliation.pull_backoff":    "5s",
 	"http.tls_cert":                  "",
 	"http.tls_key":                   "",
 	"http.trusted_proxies":           "",
@@ -423,7 +432,10 @@ func fromViper(v *viper.Viper) (Config, error) {
 			SecretCheckInterval: duration("secret.check_interval"),
 			SecretClockOffset:   optionalDuration("secret.clock_offset"),
 		},
-		Reconciliation: Reconciliation{MaxFileBytes: int64(integer("reconciliation.max_file_bytes"))},
+		Reconciliation: Reconciliation{
+			MaxFileBytes: int64(integer("reconciliation.max_file_bytes")), ChunkRows: integer("reconciliation.chunk_rows"),
+			PullAttempts: integer("reconciliation.pull_attempts"), PullBackoff: duration("reconciliation.pull_backoff"),
+		},
 		Dev: Dev{
 			TemporalPath: v.GetString("dev.temporal_path"),
 			DataDir:      v.GetString("dev.data_dir"),
@@ -476,6 +488,12 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Reconciliation.MaxFileBytes < 1024 {
 		errs = append(errs, errors.New("reconciliation.max_file_bytes (AFFRELAY_RECONCILIATION_MAX_FILE_BYTES): must be at least 1024"))
+	}
+	if c.Reconciliation.ChunkRows < 1 || c.Reconciliation.ChunkRows > 100_000 {
+		errs = append(errs, errors.New("reconciliation.chunk_rows (AFFRELAY_RECONCILIATION_CHUNK_ROWS): must be from 1 to 100000"))
+	}
+	if c.Reconciliation.PullAttempts < 1 {
+		errs = append(errs, errors.New("reconciliation.pull_attempts (AFFRELAY_RECONCILIATION_PULL_ATTEMPTS): must be at least 1"))
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		errs = append(errs, errors.New("http.tls_cert and http.tls_key (AFFRELAY_HTTP_TLS_CERT, AFFRELAY_HTTP_TLS_KEY): set both or neither"))

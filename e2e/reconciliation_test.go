@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,5 +370,55 @@ func TestReconciliationScheduledPull(t *testing.T) {
 		sum, _ := m.ledgerCents(aff)
 		require.EqualValues(t, 6*100, sum)
 		require.NotContains(t, e.logs.String(), "op-secret-123", "the auth value is never logged")
+	})
+}
+
+// A pull whose operator endpoint keeps failing gives up after reconciliation.pull_attempts: the day has a
+// failed batch, and ops.reconciliation_pull_failed reaches the subscriber, signed, once, without the secrets.
+func TestReconciliationPullFailureAlertsOps(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		hooks := newWebhookReceiver(t, always(200))
+		_, hookSecret := e.subscribe("webhook", hooks.srv.URL+"/ops", webhook.ReconciliationPullFailed)
+		m, _ := reconSetup(e)
+		var calls atomic.Int32
+		op := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			http.Error(w, "report database down", http.StatusInternalServerError)
+		}))
+		t.Cleanup(op.Close)
+		base := "/v1/admin/integrations/" + m.integrationID + "/reconciliation/"
+		r := e.admin("PUT", base+"pull-settings", map[string]any{
+			"url_template": op.URL + "/revenue?day={date}&token=query-secret-456", "auth_header": "X-Operator-Key",
+			"auth_value": "op-secret-123", "cron": "0 3 * * *",
+		})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		bf := e.admin("POST", base+"pull", map[string]any{"from": "2026-10-01", "to": "2026-10-01"})
+		require.Equal(t, http.StatusAccepted, bf.Status, bf.Raw)
+
+		eventually(t, 60*time.Second, "ops.reconciliation_pull_failed delivered", func() bool {
+			return len(hooks.ofType(webhook.ReconciliationPullFailed)) > 0
+		})
+		got := hooks.ofType(webhook.ReconciliationPullFailed)[0]
+		require.NoError(t, verify(t, hookSecret, got))
+		d := data(t, got)
+		require.Equal(t, m.integrationID, d["integration_id"])
+		require.Equal(t, "2026-10-01", d["day"])
+		require.Equal(t, 3.0, d["attempts"])
+		require.Equal(t, bf.Body["workflows"].([]any)[0].(map[string]any)["workflow_id"], d["workflow_id"])
+		require.Contains(t, d["error"], "the operator answered 500 Internal Server Error")
+		require.NotContains(t, string(got.Body), "secret", "neither the auth value nor the URL's query is sent")
+		require.EqualValues(t, 3, calls.Load())
+
+		// The failed batch, as the integration sees it.
+		rep := e.do("GET", "/v1/reconciliation/batches/"+d["batch_id"].(string), map[string]string{"X-API-Key": m.key}, nil)
+		require.Equal(t, http.StatusOK, rep.Status, rep.Raw)
+		require.Equal(t, store.BatchFailed, rep.Body["status"], rep.Raw)
+		require.Equal(t, "2026-10-01", rep.Body["first_day"], rep.Raw)
+		require.Equal(t, d["error"], rep.Body["error"], rep.Raw)
+		require.EqualValues(t, 1, e.count(&store.ReconciliationBatch{}, "integration_id = ?", m.integrationID))
+		require.Len(t, hooks.ofType(webhook.ReconciliationPullFailed), 1, "one event per failed pull")
+		require.NotContains(t, e.logs.String(), "op-secret-123", "the auth value is never logged")
+	}, func(c *config.Config) {
+		c.Reconciliation.PullAttempts, c.Reconciliation.PullBackoff = 3, 100*time.Millisecond
 	})
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,7 +37,11 @@ func TestRecordHistories(t *testing.T) {
 		t.Skip("AFFRELAY_RECORD_HISTORIES is not set")
 	}
 	// Payouts remind after 3 seconds, so the reminder and needs_review path is recorded in real time.
-	e := startApp(t, "sqlite", shortPolicy(2), func(c *config.Config) { c.Payout.ReminderAfter = 3 * time.Second })
+	// A pull's fetch gives up after 2 quick attempts.
+	e := startApp(t, "sqlite", shortPolicy(2), func(c *config.Config) {
+		c.Payout.ReminderAfter = 3 * time.Second
+		c.Reconciliation.PullAttempts, c.Reconciliation.PullBackoff = 2, 100*time.Millisecond
+	})
 	record := func(workflowType, scenario, workflowID string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -72,6 +77,16 @@ func TestRecordHistories(t *testing.T) {
 			ds := e.deliveries("event_id=" + eventID)
 			return len(ds) == 1 && ds[0]["status"] == state
 		})
+	}
+	// pullOneDay saves an integration's pull settings, backfills 2026-10-01 and returns the finished pull's id.
+	pullOneDay := func(integrationID string, settings map[string]any) string {
+		r := e.admin("PUT", "/v1/admin/integrations/"+integrationID+"/reconciliation/pull-settings", settings)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		bf := e.admin("POST", "/v1/admin/integrations/"+integrationID+"/reconciliation/pull", map[string]any{"from": "2026-10-01", "to": "2026-10-01"})
+		require.Equal(t, http.StatusAccepted, bf.Status, bf.Raw)
+		id := workflows.ReconciliationPullWorkflowID(integrationID, "2026-10-01")
+		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil))
+		return id
 	}
 	scenarios := map[string]func(){
 		// The happy path: the first attempt, inside the conversion's own workflow task, delivers.
@@ -204,15 +219,20 @@ func TestRecordHistories(t *testing.T) {
 		"reconciliation-pull": func() {
 			m, aff := reconSetup(e)
 			op := operatorAPI(t, aff)
-			r := e.admin("PUT", "/v1/admin/integrations/"+m.integrationID+"/reconciliation/pull-settings", map[string]any{
+			record("ReconciliationPullWorkflow", "backfill-day", pullOneDay(m.integrationID, map[string]any{
 				"url_template": op.URL + "/revenue?day={date}", "auth_header": "X-Operator-Key", "auth_value": "op-secret-123", "cron": "0 3 * * *",
-			})
-			require.Equal(t, http.StatusOK, r.Status, r.Raw)
-			bf := e.admin("POST", "/v1/admin/integrations/"+m.integrationID+"/reconciliation/pull", map[string]any{"from": "2026-10-01", "to": "2026-10-01"})
-			require.Equal(t, http.StatusAccepted, bf.Status, bf.Raw)
-			id := workflows.ReconciliationPullWorkflowID(m.integrationID, "2026-10-01")
-			require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil))
-			record("ReconciliationPullWorkflow", "backfill-day", id)
+			}))
+		},
+		// The operator's endpoint fails: the fetch gives up, the day's batch fails, ops.reconciliation_pull_failed goes out.
+		"reconciliation-pull-failed": func() {
+			hooks := newWebhookReceiver(t, always(http.StatusOK))
+			e.subscribe("webhook", hooks.srv.URL, webhook.ReconciliationPullFailed)
+			m, _ := reconSetup(e)
+			op := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+			t.Cleanup(op.Close)
+			record("ReconciliationPullWorkflow", "failed", pullOneDay(m.integrationID, map[string]any{
+				"url_template": op.URL + "/revenue?day={date}", "cron": "0 3 * * *",
+			}))
 		},
 		// A cycle run by hand: one payout paid at once, one failed, one rolled over (its net is zero), one
 		// reminded, moved to needs_review, then paid.

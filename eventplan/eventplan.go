@@ -260,6 +260,17 @@ func ReconciliationCompleted(b store.ReconciliationBatch, summary any, at time.T
 	}
 }
 
+// ReconciliationPullFailed is ops.reconciliation_pull_failed of a pull that gave up: one per failed batch,
+// which is one per pull workflow run.
+func ReconciliationPullFailed(b store.ReconciliationBatch, workflowID string, attempts int, at time.Time) Event {
+	return Event{
+		Key: webhook.EventKey(webhook.ReconciliationPullFailed, b.ID), Type: webhook.ReconciliationPullFailed, At: at,
+		IntegrationID: b.IntegrationID,
+		Data: webhook.ReconciliationPullFailedData{IntegrationID: b.IntegrationID, Day: b.FirstDay, BatchID: b.ID,
+			WorkflowID: workflowID, Attempts: attempts, Error: b.Error},
+	}
+}
+
 // ConversionProblem is fx.rate_missing or conversion.stuck (eventType) about the conversion workflow in data,
 // announced once per workflow run.
 func ConversionProblem(eventType, runID string, at time.Time, data webhook.ConversionProblemData) Event {

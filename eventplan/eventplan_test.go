@@ -79,6 +79,9 @@ func TestEventPayloads(t *testing.T) {
 			webhook.CommissionCalculated, `"commission":{"amount":"50.00","currency":"EUR"}`},
 		{"an adjustment reverses", Commission(store.LedgerEntry{ID: "led_2", AffiliateID: "aff_1", Kind: "cpa", AmountMinor: -5000, Currency: "EUR", OriginalKey: "k"}, conv, "led_1"),
 			webhook.CommissionReversed, `"reverses_ledger_entry_id":"led_1"`},
+		{"a failed pull names the day and the attempts", ReconciliationPullFailed(store.ReconciliationBatch{ID: "rcb_1", IntegrationID: "int_1",
+			FirstDay: "2026-10-01", Error: "fetch 2026-10-01: the operator answered 500 Internal Server Error"}, "reconciliation-pull:int_1:2026-10-01", 6, at),
+			webhook.ReconciliationPullFailed, `"day":"2026-10-01","batch_id":"rcb_1","workflow_id":"reconciliation-pull:int_1:2026-10-01","attempts":6`},
 		{"report carries the stored document", CommissionReport(store.CommissionReport{ID: "rpt_1", AffiliateID: "aff_1", Body: `{"rows":[]}`, CreatedAt: at}),
 			webhook.CommissionReport, `"data":{"rows":[]}`},
 	} {

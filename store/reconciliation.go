@@ -3,8 +3,14 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
 
@@ -80,14 +86,96 @@ func (s *Store) CreateBatch(ctx context.Context, b *ReconciliationBatch) error {
 var stagedColumns = []string{"batch_id", "player_id", "day", "line", "in_file", "affiliate_id", "currency",
 	"has_first_deposit", "first_deposit_minor", "deposits_minor", "ngr_minor"}
 
-// StageRows inserts rows of a staging batch. The SQLite driver binds parameters in time quadratic in their
-// number per statement, so it gets small multi-row inserts.
+func stagedValues(r ReconciliationRow) []any {
+	return []any{r.BatchID, r.PlayerID, r.Day, r.Line, r.InFile, r.AffiliateID, r.Currency,
+		r.HasFirstDeposit, r.FirstDepositMinor, r.DepositsMinor, r.NGRMinor}
+}
+
+// StageRows inserts rows of a staging batch in one statement: on PostgreSQL by COPY, on SQLite by one
+// multi-row INSERT with the values written as SQL literals. The SQLite driver prepares a statement again on
+// every execution and binds parameters in time quadratic in their number, so literals are the fastest way in
+// (per 50,000 rows on this machine: literals 0.9–1.2 s, GORM's batched insert 1.5 s, a prepared 32-row insert
+// 1.9 s, one JSON parameter 2.6 s). Both skip GORM's per-row reflection.
 func (s *Store) StageRows(ctx context.Context, rows []ReconciliationRow) error {
-	per := 1000
-	if s.DB.Dialector.Name() == "sqlite" {
-		per = 60
+	if len(rows) == 0 {
+		return nil
 	}
-	return s.DB.WithContext(ctx).Select(stagedColumns).CreateInBatches(rows, per).Error
+	if s.DB.Dialector.Name() == "postgres" {
+		return s.copyRows(ctx, rows)
+	}
+	var b strings.Builder
+	b.Grow(len(rows) * 100)
+	b.WriteString("INSERT INTO reconciliation_rows (" + strings.Join(stagedColumns, ", ") + ") VALUES ")
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		for j, v := range stagedValues(r) {
+			if j == 0 {
+				b.WriteByte('(')
+			} else {
+				b.WriteByte(',')
+			}
+			if err := writeSQLiteLiteral(&b, v); err != nil {
+				return fmt.Errorf("stage rows: %s: %w", stagedColumns[j], err)
+			}
+		}
+		b.WriteByte(')')
+	}
+	return s.DB.WithContext(ctx).Exec(b.String()).Error
+}
+
+// writeSQLiteLiteral writes a staged value as an SQLite literal. A string is quoted with its quotes doubled,
+// the only escape SQLite's string literals have; one that is not valid UTF-8 or holds a NUL byte is refused
+// (the parser refuses those in ids already).
+func writeSQLiteLiteral(b *strings.Builder, v any) error {
+	switch x := v.(type) {
+	case string:
+		if !utf8.ValidString(x) || strings.IndexByte(x, 0) >= 0 {
+			return errors.New("not valid UTF-8 text")
+		}
+		b.WriteByte('\'')
+		b.WriteString(strings.ReplaceAll(x, "'", "''"))
+		b.WriteByte('\'')
+	case bool:
+		if x {
+			b.WriteByte('1')
+		} else {
+			b.WriteByte('0')
+		}
+	case int:
+		b.WriteString(strconv.Itoa(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	default:
+		return fmt.Errorf("no literal for %T", v)
+	}
+	return nil
+}
+
+// copyRows is COPY FROM through pgx, which GORM's PostgreSQL driver runs on.
+func (s *Store) copyRows(ctx context.Context, rows []ReconciliationRow) error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		pc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("stage rows: the PostgreSQL driver is %T, not pgx", driverConn)
+		}
+		values := make([][]any, len(rows))
+		for i, r := range rows {
+			values[i] = stagedValues(r)
+		}
+		_, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{"reconciliation_rows"}, stagedColumns, pgx.CopyFromRows(values))
+		return err
+	})
 }
 
 // DeleteBatch removes a batch and its rows (a refused or duplicate upload).
@@ -139,9 +227,22 @@ func (s *Store) AcceptBatch(ctx context.Context, b *ReconciliationBatch) (existi
 		err = db.Where("integration_id = ? AND content_sha256 = ?", b.IntegrationID, b.ContentSHA256).Take(&existing).Error
 		return existing, true, err
 	}
+	if err != nil {
+		return existing, false, err
+	}
 	b.Status = BatchProcessing
-	return *b, false, err
+	if b.Rows >= analyzeAfterRows && s.DB.Dialector.Name() == "postgres" {
+		// Statistics for the rows just staged, so the workflow's queries are planned for a large batch even
+		// before autovacuum gets to the table.
+		if err := db.Exec("ANALYZE reconciliation_rows").Error; err != nil {
+			return existing, false, err
+		}
+	}
+	return *b, false, nil
 }
+
+// analyzeAfterRows is the batch size from which PostgreSQL re-analyzes the staging table at once.
+const analyzeAfterRows = 10_000
 
 // Batch loads a batch; with integrationID set, only one of that integration.
 func (s *Store) Batch(ctx context.Context, integrationID, id string) (ReconciliationBatch, error) {
@@ -152,6 +253,16 @@ func (s *Store) Batch(ctx context.Context, integrationID, id string) (Reconcilia
 	var b ReconciliationBatch
 	err := q.Take(&b).Error
 	return b, err
+}
+
+// BatchByContent finds an integration's batch by its content hash (or placeholder), within tx.
+func BatchByContent(tx *gorm.DB, integrationID, contentSHA256 string) (ReconciliationBatch, bool, error) {
+	var b ReconciliationBatch
+	err := tx.Where("integration_id = ? AND content_sha256 = ?", integrationID, contentSHA256).Take(&b).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return b, false, nil
+	}
+	return b, err == nil, err
 }
 
 // FailBatch marks a batch failed with the reason.
@@ -208,21 +319,56 @@ type RowCursor struct {
 }
 
 // UnprocessedRows returns up to limit unprocessed rows of the batch after the cursor, by player and day, so
-// one player's days come together.
+// one player's days come together. Only the file's figures are read, scanned straight into the rows.
 func UnprocessedRows(tx *gorm.DB, batchID string, after RowCursor, limit int) ([]ReconciliationRow, error) {
-	var rows []ReconciliationRow
 	// A row-value comparison, so both databases seek in idx_recon_row_key instead of scanning the batch.
-	err := tx.Where("batch_id = ? AND (player_id, day) > (?, ?) AND processed = ?", batchID, after.PlayerID, after.Day, false).
-		Order("player_id, day").Limit(limit).Find(&rows).Error
-	return rows, err
+	q, err := tx.Raw(`SELECT id, batch_id, player_id, day, line, in_file, affiliate_id, currency, has_first_deposit,
+		first_deposit_minor, deposits_minor, ngr_minor FROM reconciliation_rows
+		WHERE batch_id = ? AND (player_id, day) > (?, ?) AND processed = ? ORDER BY player_id, day LIMIT ?`,
+		batchID, after.PlayerID, after.Day, false, limit).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	rows := make([]ReconciliationRow, 0, limit)
+	for q.Next() {
+		var r ReconciliationRow
+		if err := q.Scan(&r.ID, &r.BatchID, &r.PlayerID, &r.Day, &r.Line, &r.InFile, &r.AffiliateID, &r.Currency,
+			&r.HasFirstDeposit, &r.FirstDepositMinor, &r.DepositsMinor, &r.NGRMinor); err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, q.Err()
+}
+
+// PlayerConversion is what reconciliation reads of a recorded conversion.
+type PlayerConversion struct {
+	EventID, Event, PlayerID, AffiliateID, Currency, OriginalEventID, WorkflowID string
+	AmountMinor                                                                  int64
+	OccurredAt                                                                   time.Time
 }
 
 // PlayersConversions returns every recorded conversion of the players in the integration, oldest first.
-func PlayersConversions(tx *gorm.DB, integrationID string, players []string) ([]Conversion, error) {
-	var out []Conversion
-	err := tx.Select("event_id, event, player_id, affiliate_id, amount_minor, currency, original_event_id, occurred_at, workflow_id, created_at").
-		Where("integration_id = ? AND player_id IN ?", integrationID, players).Order("occurred_at, created_at").Find(&out).Error
-	return out, err
+func PlayersConversions(tx *gorm.DB, integrationID string, players []string) ([]PlayerConversion, error) {
+	// The columns are nullable (a conversion row leaves out what its event lacks).
+	q, err := tx.Raw(`SELECT event_id, event, player_id, COALESCE(affiliate_id, ''), COALESCE(currency, ''),
+		COALESCE(original_event_id, ''), COALESCE(workflow_id, ''), COALESCE(amount_minor, 0), occurred_at FROM conversions WHERE integration_id = ? AND player_id IN ? ORDER BY occurred_at, created_at`,
+		integrationID, players).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	var out []PlayerConversion
+	for q.Next() {
+		var c PlayerConversion
+		if err := q.Scan(&c.EventID, &c.Event, &c.PlayerID, &c.AffiliateID, &c.Currency, &c.OriginalEventID, &c.WorkflowID,
+			&c.AmountMinor, &c.OccurredAt); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, q.Err()
 }
 
 // RegisteredAffiliates returns which of the ids are registered affiliates.

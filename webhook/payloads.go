@@ -210,3 +210,15 @@ type ReconciliationData struct {
 	LastDay       string `json:"last_day"`
 	Summary       any    `json:"summary"`
 }
+
+// ReconciliationPullFailedData is the data of ops.reconciliation_pull_failed: which day of which integration
+// could not be fetched, after how many attempts, and the last error (it names the operator's host, never the
+// URL's query or the auth header).
+type ReconciliationPullFailedData struct {
+	IntegrationID string `json:"integration_id"`
+	Day           string `json:"day"`
+	BatchID       string `json:"batch_id"`
+	WorkflowID    string `json:"workflow_id"`
+	Attempts      int    `json:"attempts"`
+	Error         string `json:"error"`
+}

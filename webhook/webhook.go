@@ -23,10 +23,12 @@ const (
 	DeliveryNeedsReview  = "delivery.needs_review"
 	EndpointDisabled     = "endpoint.disabled"
 	ReconciliationDone   = "reconciliation.completed"
-	PayoutRequested      = "payout.requested"
-	PayoutReminder       = "payout.reminder"
-	PayoutProcessed      = "payout.processed"
-	PayoutFailed         = "payout.failed"
+	// ReconciliationPullFailed: a scheduled pull of an operator's day gave up; the day has a failed batch.
+	ReconciliationPullFailed = "ops.reconciliation_pull_failed"
+	PayoutRequested          = "payout.requested"
+	PayoutReminder           = "payout.reminder"
+	PayoutProcessed          = "payout.processed"
+	PayoutFailed             = "payout.failed"
 	// FXRateMissing: a conversion waits for an FX rate an admin must add; it resumes when the rate is added.
 	FXRateMissing = "fx.rate_missing"
 	// ConversionStuck: a conversion could not be recorded after its bounded retries; it keeps retrying.
@@ -58,7 +60,7 @@ const (
 // EventTypes lists every event a subscription may name. Features that emit a new event add it here.
 var EventTypes = []string{
 	ConversionRecorded, CommissionCalculated, CommissionReversed, CommissionReport, AffiliateCreated,
-	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone,
+	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone, ReconciliationPullFailed,
 	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
 	FXRateMissing, ConversionStuck, DeliveryStuck, DeliveryUnstuck, OpsQueueDepthExceeded, OpsQueueDepthRecovered,
 	LeadAttributed, LeadUpdated, SecretExpiring,

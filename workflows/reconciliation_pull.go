@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -22,9 +23,26 @@ func ReconciliationPullWorkflowID(integrationID, day string) string {
 }
 
 // ReconciliationPullInput names the integration and the day; an empty Day is the UTC day before the run.
+// Retry bounds the fetch (reconciliation.pull_attempts and pull_backoff); nil, as in Schedules made before
+// it existed, is 6 attempts from 5 s.
 type ReconciliationPullInput struct {
 	IntegrationID string
 	Day           string
+	Retry         *PullRetry
+}
+
+// PullRetry is how a pull retries its fetch: Attempts in all, waiting FirstRetry after the first failure and
+// twice as long after each next one, at most 5 minutes.
+type PullRetry struct {
+	Attempts   int
+	FirstRetry time.Duration
+}
+
+func (r *PullRetry) policy() *temporal.RetryPolicy {
+	if r == nil {
+		return reconciliationFetchRetry
+	}
+	return &temporal.RetryPolicy{InitialInterval: r.FirstRetry, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: int32(r.Attempts)}
 }
 
 // ReconciliationPullResult is the day's batch: the one fetched, the earlier one with the same content, or
@@ -41,11 +59,35 @@ type ReconciliationPullResult struct {
 var scheduledStartTimeKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
 
 // reconciliationFetchRetry retries an operator endpoint that fails for about a quarter of an hour.
+// (reconciliation.pull_attempts and pull_backoff default to it.)
 var reconciliationFetchRetry = &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 6}
+
+// pullFailedEventChange: a failed pull sends ops.reconciliation_pull_failed (before, only an ALERT line).
+const pullFailedEventChange = "pull-failed-event"
+
+// fetchError is the fetch's last error without the activity wrapper's text.
+func fetchError(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}
+
+// fetchAttempts is how many attempts the fetch made: the failed attempt's own count, else (a timeout) all the
+// policy allowed.
+func fetchAttempts(err error, policy *temporal.RetryPolicy) int {
+	var app *temporal.ApplicationError
+	var f activities.FetchFailure
+	if errors.As(err, &app) && app.HasDetails() && app.Details(&f) == nil && f.Attempt > 0 {
+		return f.Attempt
+	}
+	return int(policy.MaximumAttempts)
+}
 
 // ReconciliationPullWorkflow fetches a day from the integration's operator endpoint into a staged batch and
 // starts its ReconciliationWorkflow (the same as for an upload, under the content's hash). A fetch that gives
-// up leaves a failed batch and an ALERT line.
+// up leaves a failed batch, an ALERT line and ops.reconciliation_pull_failed.
 func ReconciliationPullWorkflow(ctx workflow.Context, in ReconciliationPullInput) (ReconciliationPullResult, error) {
 	if in.Day == "" {
 		// A Schedule's run (triggered, or backfilled from the Temporal UI) pulls the day before its scheduled time.
@@ -58,7 +100,7 @@ func ReconciliationPullWorkflow(ctx workflow.Context, in ReconciliationPullInput
 	res := ReconciliationPullResult{Day: in.Day}
 	var a *activities.Reconciliation
 	fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 15 * time.Minute, HeartbeatTimeout: 0, RetryPolicy: reconciliationFetchRetry,
+		StartToCloseTimeout: 15 * time.Minute, HeartbeatTimeout: 0, RetryPolicy: in.Retry.policy(),
 	})
 	var fetched activities.FetchReconciliationDayResult
 	err := workflow.ExecuteActivity(fctx, a.FetchReconciliationDay, activities.PullInput{IntegrationID: in.IntegrationID, Day: in.Day}).Get(ctx, &fetched)
@@ -69,11 +111,15 @@ func ReconciliationPullWorkflow(ctx workflow.Context, in ReconciliationPullInput
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 0},
 		})
 		if rerr := workflow.ExecuteActivity(rctx, a.RecordPullFailure, activities.RecordPullFailureInput{
-			IntegrationID: in.IntegrationID, Day: in.Day, Error: err.Error(),
+			IntegrationID: in.IntegrationID, Day: in.Day, Error: fetchError(err), Attempts: fetchAttempts(err, in.Retry.policy()),
 		}).Get(ctx, &failed); rerr != nil {
 			return res, rerr
 		}
 		res.BatchID, res.Failed = failed.BatchID, true
+		if workflow.GetVersion(ctx, pullFailedEventChange, workflow.DefaultVersion, 1) == 1 {
+			_, err := startDeliveries(ctx, failed.Deliveries, failed.Policy, IntegrationIDKey.ValueSet(in.IntegrationID))
+			return res, err
+		}
 		return res, nil
 	}
 	res.BatchID, res.WorkflowID, res.Duplicate = fetched.BatchID, fetched.WorkflowID, fetched.Duplicate

@@ -30,6 +30,13 @@ type PullSettings struct {
 	TimeZone              string // IANA, e.g. "Europe/Malta"; the cron is read in it
 }
 
+func (s *Service) pullRetry() *workflows.PullRetry {
+	if s.PullAttempts == 0 {
+		return nil
+	}
+	return &workflows.PullRetry{Attempts: s.PullAttempts, FirstRetry: s.PullBackoff}
+}
+
 // maxBackfillDays bounds one backfill.
 const maxBackfillDays = 92
 
@@ -85,7 +92,7 @@ func (s *Service) ensureSchedule(ctx context.Context, p store.ReconciliationPull
 	spec := client.ScheduleSpec{CronExpressions: []string{p.Cron}, TimeZoneName: p.TimeZone}
 	action := &client.ScheduleWorkflowAction{
 		ID: id, Workflow: workflows.ReconciliationPullWorkflow, TaskQueue: s.TaskQueue,
-		Args:                  []any{workflows.ReconciliationPullInput{IntegrationID: p.IntegrationID}},
+		Args:                  []any{workflows.ReconciliationPullInput{IntegrationID: p.IntegrationID, Retry: s.pullRetry()}},
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.IntegrationIDKey.ValueSet(p.IntegrationID)),
 	}
 	_, err := s.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: id, Spec: spec, Action: action})
@@ -130,7 +137,7 @@ func (s *Service) Backfill(ctx context.Context, integrationID, from, to string) 
 		day := d.Format(time.DateOnly)
 		id := workflows.ReconciliationPullWorkflowID(integrationID, day)
 		_, err := s.Temporal.ExecuteWorkflow(ctx, startOptions(s.TaskQueue, id, workflows.IntegrationIDKey.ValueSet(integrationID)),
-			workflows.ReconciliationPullWorkflow, workflows.ReconciliationPullInput{IntegrationID: integrationID, Day: day})
+			workflows.ReconciliationPullWorkflow, workflows.ReconciliationPullInput{IntegrationID: integrationID, Day: day, Retry: s.pullRetry()})
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if err != nil && !errors.As(err, &already) {
 			return ids, started, fmt.Errorf("%w: %v", ErrUnavailable, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -35,6 +36,10 @@ type Service struct {
 	TaskQueue string
 	// MaxFileBytes caps a file after decompression.
 	MaxFileBytes int64
+	// PullAttempts and PullBackoff bound each scheduled or backfilled pull's fetch (workflows.PullRetry);
+	// zero attempts keeps the workflow's default.
+	PullAttempts int
+	PullBackoff  time.Duration
 }
 
 // Sources of a batch.
