@@ -147,21 +147,21 @@ func (r *Reconciliation) RecordPullFailure(ctx context.Context, in RecordPullFai
 		b.Error = b.Error[:1024]
 	}
 	created := false
-	err := r.Store.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		existing, found, err := store.BatchByContent(tx, b.IntegrationID, b.ContentSHA256)
+	err := r.Store.Transaction(ctx, func(tx *store.Store) error {
+		existing, found, err := store.BatchByContent(tx.DB, b.IntegrationID, b.ContentSHA256)
 		if err != nil {
 			return err
 		}
 		if found {
 			res.BatchID = existing.ID
-			res.Deliveries, err = pendingDeliveries(tx, webhook.EventKey(webhook.ReconciliationPullFailed, existing.ID))
+			res.Deliveries, err = pendingDeliveries(tx.DB, webhook.EventKey(webhook.ReconciliationPullFailed, existing.ID))
 			return err
 		}
-		if err := tx.Create(&b).Error; err != nil {
+		if err := tx.CreateBatch(ctx, &b); err != nil {
 			return err
 		}
 		created, res.BatchID = true, b.ID
-		res.Deliveries, err = planWebhookEvent(tx, eventplan.ReconciliationPullFailed(b, info.WorkflowExecution.ID, in.Attempts, time.Now().UTC()))
+		res.Deliveries, err = planWebhookEvent(tx.DB, eventplan.ReconciliationPullFailed(b, info.WorkflowExecution.ID, in.Attempts, time.Now().UTC()))
 		return err
 	})
 	if err != nil {
