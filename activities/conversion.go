@@ -15,6 +15,7 @@ import (
 
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/eventplan"
+	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/postbackurl"
@@ -28,6 +29,8 @@ type RecordConversionInput struct {
 	IntegrationID string
 	WorkflowID    string
 	Event         postback.Event
+	// Request is the postback as received, stored with the conversion (nil when the event came otherwise).
+	Request *evidence.Request `json:",omitempty"`
 }
 
 // DeliveryRef names a delivery the conversion workflow must start.
@@ -75,6 +78,9 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 		}
 		conv, inserted, err := upsertConversion(tx.Conversions(ctx), in)
 		if err != nil {
+			return err
+		}
+		if err := storeRequest(tx.Conversions(ctx), in); err != nil {
 			return err
 		}
 		if !attributedBefore {
@@ -177,6 +183,25 @@ func upsertConversion(q store.ConversionQueries, in RecordConversionInput) (stor
 		err = fmt.Errorf("conversion %s of %s is neither inserted nor stored", ev.EventID, in.IntegrationID)
 	}
 	return stored, inserted, err
+}
+
+// storeRequest keeps the request the event was received in, once.
+func storeRequest(q store.ConversionQueries, in RecordConversionInput) error {
+	r := in.Request
+	if r == nil {
+		return nil
+	}
+	headers, err := json.Marshal(r.Headers)
+	if err != nil {
+		return err
+	}
+	return q.InsertRequest(&store.ConversionRequest{
+		IntegrationID: in.IntegrationID, EventID: in.Event.EventID, RequestID: r.RequestID,
+		Method: r.Method, Path: r.Path, Query: r.Query, Headers: string(headers),
+		Body: r.Body, BodyEncoding: r.BodyEncoding, BodySize: int64(r.BodySize), BodySHA256: r.BodySHA256,
+		ClientIP: r.ClientIP, KeyID: r.KeyID, SignatureVerdict: r.SignatureVerdict,
+		ResponseStatus: r.ResponseStatus, ResponseBody: r.ResponseBody, ReceivedAt: r.ReceivedAt,
+	})
 }
 
 // planDeliveries creates one delivery per enabled endpoint of the affiliate subscribed to the event, with the

@@ -164,7 +164,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		a.Addr = ln.Addr().String()
 		a.auditLog = infra.NewAuditLog(a.Store, o.Logger, auditBuffer)
-		go a.pruneAuditLog(cfg.Security.AuditRetention)
+		go a.pruneAuditLog(cfg.Security.AuditRetention, cfg.Security.RequestRetention)
 		a.http = &http.Server{
 			Handler: a.tracing.HTTPHandler(server.New(server.Options{
 				Conversions: a.Conversions, Integrations: a.Integrations, Affiliates: a.Affiliates, Webhooks: a.Webhooks,
@@ -261,8 +261,9 @@ func (a *App) startTelemetry(ctx context.Context, o Options) error {
 // auditBuffer is how many audit rows may wait for the writer before requests write their own.
 const auditBuffer = 4096
 
-// pruneAuditLog deletes audit rows older than the retention, at start and then hourly, until Stop.
-func (a *App) pruneAuditLog(retention time.Duration) {
+// pruneAuditLog deletes audit rows older than the retention, and the requests conversions were recorded from
+// older than theirs, at start and then hourly, until Stop.
+func (a *App) pruneAuditLog(retention, requestRetention time.Duration) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
@@ -271,6 +272,12 @@ func (a *App) pruneAuditLog(retention time.Duration) {
 			a.logger.Error("prune audit log", "error", err)
 		} else if n > 0 {
 			a.logger.Info("pruned audit log", "rows", n, "retention", retention)
+		}
+		n, err = a.Conversions.PruneReceivedRequests(context.Background(), time.Now().Add(-requestRetention))
+		if err != nil {
+			a.logger.Error("prune received requests", "error", err)
+		} else if n > 0 {
+			a.logger.Info("pruned received requests", "rows", n, "retention", requestRetention)
 		}
 		select {
 		case <-a.stop:

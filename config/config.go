@@ -124,6 +124,8 @@ type Security struct {
 	ClickRateLimitBurst int
 	SignatureTolerance  time.Duration
 	AuditRetention      time.Duration
+	// RequestRetention is how long the postback each conversion was recorded from is kept (dispute evidence).
+	RequestRetention time.Duration
 	// SecretMaxAge is how old an inbound signing secret or webhook secret may grow (an integration or
 	// subscription may set its own); SecretExpiryWarning before that, secret.expiring is announced. The
 	// watch looks every SecretCheckInterval. SecretClockOffset moves the secret-age clock forward (drills and
@@ -219,6 +221,7 @@ var defaults = map[string]any{
 	"click.rate_limit.burst":         50,
 	"signature.tolerance":            "5m",
 	"audit.retention":                "720h",
+	"evidence.request_retention":     "9600h",
 	"secret.max_age":                 "2160h",
 	"secret.expiry_warning":          "336h",
 	"secret.check_interval":          "1h",
@@ -427,6 +430,7 @@ func fromViper(v *viper.Viper) (Config, error) {
 			ClickRateLimitBurst: integer("click.rate_limit.burst"),
 			SignatureTolerance:  duration("signature.tolerance"),
 			AuditRetention:      duration("audit.retention"),
+			RequestRetention:    duration("evidence.request_retention"),
 			SecretMaxAge:        duration("secret.max_age"),
 			SecretExpiryWarning: duration("secret.expiry_warning"),
 			SecretCheckInterval: duration("secret.check_interval"),

@@ -13,7 +13,7 @@ func TestSecurityDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, c.HTTP.TrustedProxies, "no proxy is trusted by default")
 	require.Empty(t, c.HTTP.TLSCert)
-	require.Equal(t, Security{RateLimitRPS: 50, RateLimitBurst: 100, ClickRateLimitRPS: 5, ClickRateLimitBurst: 50, SignatureTolerance: 5 * time.Minute, AuditRetention: 720 * time.Hour,
+	require.Equal(t, Security{RateLimitRPS: 50, RateLimitBurst: 100, ClickRateLimitRPS: 5, ClickRateLimitBurst: 50, SignatureTolerance: 5 * time.Minute, AuditRetention: 720 * time.Hour, RequestRetention: 9600 * time.Hour,
 		SecretMaxAge: 90 * 24 * time.Hour, SecretExpiryWarning: 14 * 24 * time.Hour, SecretCheckInterval: time.Hour}, c.Security)
 }
 
@@ -32,7 +32,7 @@ func TestSecurityFromEnv(t *testing.T) {
 	c, err := Load(nil)
 	require.NoError(t, err)
 	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}, c.HTTP.TrustedProxies)
-	require.Equal(t, Security{RateLimitRPS: 2.5, RateLimitBurst: 7, ClickRateLimitRPS: 0.5, ClickRateLimitBurst: 3, SignatureTolerance: 90 * time.Second, AuditRetention: 48 * time.Hour,
+	require.Equal(t, Security{RateLimitRPS: 2.5, RateLimitBurst: 7, ClickRateLimitRPS: 0.5, ClickRateLimitBurst: 3, SignatureTolerance: 90 * time.Second, AuditRetention: 48 * time.Hour, RequestRetention: 9600 * time.Hour,
 		SecretMaxAge: 720 * time.Hour, SecretExpiryWarning: 168 * time.Hour, SecretCheckInterval: 10 * time.Minute, SecretClockOffset: 77 * 24 * time.Hour}, c.Security)
 }
 

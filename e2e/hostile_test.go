@@ -135,6 +135,7 @@ var adminRoutes = []adminRoute{
 	{"GET", "/v1/admin/integrations/{int}/reconciliation/pull-settings", ""},
 	{"POST", "/v1/admin/integrations/{int}/reconciliation/pull", `{"from":"2026-10-01","to":"2026-10-03"}`},
 	{"GET", "/v1/admin/unattributed?from=2026-01-01&to=2026-02-01", ""},
+	{"GET", "/v1/admin/conversions/{int}/no-such-event/request", ""},
 	{"POST", "/v1/admin/affiliates/{aff}/plans", `{"type":"cpa","amount":"2.00","currency":"USD","effective_from":"2030-01-01T00:00:00Z"}`},
 	{"GET", "/v1/admin/affiliates/{aff}/plans", ""},
 	{"PUT", "/v1/admin/affiliates/{aff}/parent", `{"affiliate_id":"{aff2}","share":"10"}`},

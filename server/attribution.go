@@ -117,3 +117,20 @@ func (h *handlers) unattributed(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"conversions": out})
 }
+
+// conversionRequest answers the postback an event was recorded from, as received (credentials redacted) and
+// answered.
+func (h *handlers) conversionRequest(c *gin.Context) {
+	r, err := h.o.Conversions.ReceivedRequest(c, c.Param("integration"), c.Param("event_id"))
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"integration_id": c.Param("integration"), "event_id": c.Param("event_id"), "request_id": r.RequestID,
+		"method": r.Method, "path": r.Path, "query": r.Query, "headers": r.Headers,
+		"body": r.Body, "body_encoding": r.BodyEncoding, "body_size": r.BodySize, "body_sha256": r.BodySHA256,
+		"client_ip": r.ClientIP, "received_at": r.ReceivedAt, "key_id": r.KeyID, "signature_verdict": r.SignatureVerdict,
+		"response": gin.H{"status": r.ResponseStatus, "body": r.ResponseBody},
+	})
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/service/affiliates"
 	"github.com/affrelay/affrelay/service/conversions"
@@ -50,7 +51,7 @@ type fakeConversions struct {
 	duplicate bool
 }
 
-func (f *fakeConversions) SubmitPostback(_ context.Context, integrationID string, ev postback.Event) (conversions.Submission, error) {
+func (f *fakeConversions) SubmitPostback(_ context.Context, integrationID string, ev postback.Event, _ *evidence.Request) (conversions.Submission, error) {
 	f.submitted = append(f.submitted, ev)
 	return conversions.Submission{Duplicate: f.duplicate, WorkflowID: "conversion:" + integrationID + ":" + ev.EventID}, nil
 }

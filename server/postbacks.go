@@ -8,10 +8,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/postback"
+	"github.com/affrelay/affrelay/service/conversions"
 	"github.com/affrelay/affrelay/strictjson"
 )
 
@@ -52,7 +55,7 @@ func (h *handlers) postback(c *gin.Context) {
 		abortField(c, postback.FieldStatus, ev.Status+" events are not taken yet: send the event once it is approved")
 		return
 	}
-	sub, err := h.o.Conversions.SubmitPostback(c, c.GetString(ctxIntegrationID), ev)
+	sub, err := h.o.Conversions.SubmitPostback(c, c.GetString(ctxIntegrationID), ev, receivedRequest(c, h.o.Now()))
 	if err != nil {
 		// Nothing was acknowledged, so the sender retries; say so instead of a bare 500.
 		h.o.Logger.Error("postback not accepted", "event_id", ev.EventID, "error", err)
@@ -64,7 +67,20 @@ func (h *handlers) postback(c *gin.Context) {
 		status = "duplicate"
 		c.Set(ctxDuplicate, true)
 	}
-	c.JSON(http.StatusOK, gin.H{"status": status, "event_id": ev.EventID, "workflow_id": sub.WorkflowID})
+	c.JSON(http.StatusOK, conversions.Ack(status, ev.EventID, sub.WorkflowID))
+}
+
+// receivedRequest is the postback as received, credentials redacted, to keep as evidence (the service adds
+// the answer).
+func receivedRequest(c *gin.Context, at time.Time) *evidence.Request {
+	r := evidence.Capture(evidence.Received{
+		RequestID: c.GetString(ctxRequestID), Method: c.Request.Method, Path: c.Request.URL.EscapedPath(),
+		RawQuery: c.Request.URL.RawQuery, Header: c.Request.Header, Body: c.MustGet(ctxRawBody).([]byte),
+		ClientIP: c.GetString(ctxClientIP), At: at,
+	}, evidence.Credentials{
+		KeyID: c.GetString(ctxKeyID), SignatureHeader: security(c).SignatureHeader, SignatureVerdict: c.GetString(ctxSignatureVerdict),
+	})
+	return &r
 }
 
 var errUnsupportedMedia = errors.New("unsupported content type")

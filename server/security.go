@@ -26,6 +26,8 @@ const (
 	ctxClientIP  = "client_ip"
 	ctxSecurity  = "inbound_security"
 	ctxRawBody   = "raw_body"
+	// ctxSignatureVerdict says how the request's signature was judged, kept in its place as evidence.
+	ctxSignatureVerdict = "signature_verdict"
 )
 
 // Names a sender uses on the wire.
@@ -194,6 +196,7 @@ func (h *handlers) verifySignature(c *gin.Context) {
 		return
 	}
 	if len(secrets) == 0 {
+		c.Set(ctxSignatureVerdict, "not required: the integration has no active signing secret")
 		c.Next()
 		return
 	}
@@ -225,6 +228,7 @@ func (h *handlers) verifySignatureWith(c *gin.Context, secrets []string, now tim
 	}
 	switch {
 	case verr == nil:
+		c.Set(ctxSignatureVerdict, "valid ("+signatureScheme(sec)+")")
 	case errors.Is(verr, signing.ErrStaleTimestamp):
 		abort(c, http.StatusUnauthorized, "stale_timestamp", fmt.Sprintf("the signed timestamp is more than %s from the server's time", tolerance))
 		return
@@ -249,6 +253,13 @@ func (h *handlers) verifySignatureWith(c *gin.Context, secrets []string, now tim
 		}
 	}
 	c.Next()
+}
+
+func signatureScheme(sec store.InboundSecurity) string {
+	if sec.SignatureScheme == "" {
+		return store.SchemeStandardWebhooks
+	}
+	return sec.SignatureScheme
 }
 
 // verifyHMAC checks the hmac-sha256 scheme: over the query string for GET, over "<timestamp>.<body>" otherwise.

@@ -128,6 +128,7 @@ func New(o Options) http.Handler {
 	admin.PUT("/integrations/:id/landing-hosts", h.setLandingHosts)
 	admin.PUT("/integrations/:id/mapping", h.setMapping)
 	admin.GET("/unattributed", h.unattributed)
+	admin.GET("/conversions/:integration/:event_id/request", h.conversionRequest)
 	admin.POST("/affiliates/:id/plans", h.addPlanVersion)
 	admin.GET("/affiliates/:id/plans", h.listPlanVersions)
 	admin.PUT("/affiliates/:id/parent", h.setParent)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/affrelay/affrelay/commission"
+	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/service/affiliates"
 	"github.com/affrelay/affrelay/service/audit"
@@ -20,7 +21,8 @@ import (
 
 // Conversions accepts postbacks and clicks (service/conversions).
 type Conversions interface {
-	SubmitPostback(ctx context.Context, integrationID string, ev postback.Event) (conversions.Submission, error)
+	SubmitPostback(ctx context.Context, integrationID string, ev postback.Event, req *evidence.Request) (conversions.Submission, error)
+	ReceivedRequest(ctx context.Context, integrationID, eventID string) (evidence.Request, error)
 	RecordClick(ctx context.Context, affiliateCode string, subs [5]string, landing string) (store.Click, string, error)
 	UnattributedConversions(ctx context.Context, from, to time.Time, limit int) ([]conversions.Unattributed, error)
 }

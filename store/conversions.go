@@ -77,3 +77,22 @@ func (q ConversionQueries) EventIDs() ([]string, error) {
 	var ids []string
 	return ids, q.db.Model(&Conversion{}).Pluck("event_id", &ids).Error
 }
+
+// InsertRequest stores the request an event was received in unless one is stored for it (a replay of the
+// recording writes nothing).
+func (q ConversionQueries) InsertRequest(r *ConversionRequest) error {
+	return q.db.Clauses(clause.OnConflict{DoNothing: true}).Create(r).Error
+}
+
+// Request loads the request the integration's event was received in; found false when none is kept.
+func (q ConversionQueries) Request(integrationID, eventID string) (ConversionRequest, bool, error) {
+	var r ConversionRequest
+	ok, err := found(q.db.Where("integration_id = ? AND event_id = ?", integrationID, eventID).Take(&r).Error)
+	return r, ok, err
+}
+
+// PruneRequestsBefore deletes the requests received before before and returns how many went.
+func (q ConversionQueries) PruneRequestsBefore(before time.Time) (int64, error) {
+	res := q.db.Where("received_at < ?", before.UTC()).Delete(&ConversionRequest{})
+	return res.RowsAffected, res.Error
+}

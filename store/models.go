@@ -119,6 +119,29 @@ type Conversion struct {
 	CreatedAt       time.Time
 }
 
+// ConversionRequest is the postback a conversion was recorded from, as received (credentials redacted: see
+// package evidence) and as answered; kept for disputes for evidence.request_retention.
+type ConversionRequest struct {
+	IntegrationID string `gorm:"primaryKey;size:40"`
+	EventID       string `gorm:"primaryKey;size:128"`
+	RequestID     string `gorm:"size:40"`
+	Method        string `gorm:"size:8;not null"`
+	Path          string `gorm:"size:512;not null"`
+	Query         string `gorm:"type:text;not null"`
+	// Headers is a JSON object of header names to their values.
+	Headers          string    `gorm:"type:text;not null"`
+	Body             string    `gorm:"type:text;not null"`
+	BodyEncoding     string    `gorm:"size:8;not null"`
+	BodySize         int64     `gorm:"not null"`
+	BodySHA256       string    `gorm:"column:body_sha256;size:64;not null"`
+	ClientIP         string    `gorm:"size:64"`
+	KeyID            string    `gorm:"size:40"`
+	SignatureVerdict string    `gorm:"size:128"`
+	ResponseStatus   int       `gorm:"not null"`
+	ResponseBody     string    `gorm:"type:text;not null"`
+	ReceivedAt       time.Time `gorm:"not null;index"`
+}
+
 // LedgerEntry is one signed commission amount. SourceKey is unique, so a replayed calculation writes nothing
 // twice. Entries are only ever inserted: a correction is a new entry linked by OriginalKey.
 type LedgerEntry struct {
@@ -259,7 +282,7 @@ type WebhookSecret struct {
 // checks that the two agree.
 var models = []any{
 	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &Click{}, &PostbackEndpoint{},
-	&Conversion{}, &LedgerEntry{}, &RevSharePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
+	&Conversion{}, &ConversionRequest{}, &LedgerEntry{}, &RevSharePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
 	&WebhookSubscription{}, &WebhookSecret{},
 	&SigningSecret{}, &AuditRecord{},
 	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},

@@ -5,6 +5,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/affrelay/affrelay/activities"
+	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/postback"
 )
 
@@ -12,6 +13,10 @@ import (
 type ConversionInput struct {
 	IntegrationID string
 	Event         postback.Event
+	// Request is the postback as received and answered, stored with the conversion: the workflow input is
+	// durable once the API acknowledged, so the request survives an API process killed right after (nil in
+	// histories from before it was kept, and for events that arrive by other ways).
+	Request *evidence.Request `json:",omitempty"`
 }
 
 // ConversionResult says what the conversion produced.
@@ -38,6 +43,7 @@ func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionRes
 		IntegrationID: in.IntegrationID,
 		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Event:         in.Event,
+		Request:       in.Request,
 	})
 	if err != nil {
 		return ConversionResult{}, err

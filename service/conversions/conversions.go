@@ -4,7 +4,9 @@ package conversions
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/affrelay/affrelay/apperr"
+	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/service/start"
 	"github.com/affrelay/affrelay/store"
@@ -30,9 +33,16 @@ type Submission struct {
 	WorkflowID string
 }
 
+// Ack is the body of the answer to an acknowledged postback; status is "accepted" or "duplicate".
+func Ack(status, eventID, workflowID string) map[string]string {
+	return map[string]string{"status": status, "event_id": eventID, "workflow_id": workflowID}
+}
+
 // SubmitPostback starts the conversion workflow for the event. It returns only once Temporal has durably
 // accepted the start, or recognised the event as already seen.
-func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev postback.Event) (Submission, error) {
+// req is the request as received; it is kept with the answer sent when it is accepted (Ack with status
+// "accepted" and code 200): the workflow input carries it to the conversion's record.
+func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev postback.Event, req *evidence.Request) (Submission, error) {
 	id := workflows.ConversionWorkflowID(integrationID, ev.EventID)
 	// Temporal forgets closed workflows after its retention period; the database remembers every event for ever.
 	recorded, err := s.Store.Conversions(ctx).Recorded(integrationID, ev.EventID)
@@ -46,11 +56,55 @@ func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev p
 	if ev.AffiliateID != "" {
 		attrs = append(attrs, workflows.AffiliateIDKey.ValueSet(ev.AffiliateID))
 	}
-	duplicate, err := s.Start.Once(ctx, id, attrs, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev})
+	if req != nil {
+		ack, err := json.Marshal(Ack("accepted", ev.EventID, id))
+		if err != nil {
+			return Submission{}, err
+		}
+		req.ResponseStatus, req.ResponseBody = http.StatusOK, string(ack)
+	}
+	duplicate, err := s.Start.Once(ctx, id, attrs, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev, Request: req})
 	if err != nil {
 		return Submission{}, err
 	}
 	return Submission{Duplicate: duplicate, WorkflowID: id}, nil
+}
+
+// ReceivedRequest returns the request the integration's event was received in, as kept with its conversion.
+func (s *Service) ReceivedRequest(ctx context.Context, integrationID, eventID string) (evidence.Request, error) {
+	q := s.Store.Conversions(ctx)
+	r, ok, err := q.Request(integrationID, eventID)
+	if err != nil || !ok {
+		if err == nil {
+			err = s.noRequest(q, integrationID, eventID)
+		}
+		return evidence.Request{}, err
+	}
+	out := evidence.Request{
+		RequestID: r.RequestID, Method: r.Method, Path: r.Path, Query: r.Query,
+		Body: r.Body, BodyEncoding: r.BodyEncoding, BodySize: int(r.BodySize), BodySHA256: r.BodySHA256,
+		ClientIP: r.ClientIP, ReceivedAt: r.ReceivedAt.UTC(), KeyID: r.KeyID, SignatureVerdict: r.SignatureVerdict,
+		ResponseStatus: r.ResponseStatus, ResponseBody: r.ResponseBody,
+	}
+	return out, json.Unmarshal([]byte(r.Headers), &out.Headers)
+}
+
+// PruneReceivedRequests deletes the requests received before before and returns how many went.
+func (s *Service) PruneReceivedRequests(ctx context.Context, before time.Time) (int64, error) {
+	return s.Store.Conversions(ctx).PruneRequestsBefore(before)
+}
+
+// noRequest says why no request is kept for the event: it is unknown, or it was recorded without one (sent
+// before requests were kept, pruned after evidence.request_retention, or imported by reconciliation).
+func (s *Service) noRequest(q store.ConversionQueries, integrationID, eventID string) error {
+	_, recorded, err := q.Event(integrationID, eventID)
+	switch {
+	case err != nil:
+		return err
+	case recorded:
+		return apperr.NotFound(fmt.Sprintf("request of event %s of integration %s: the conversion is recorded but its request is not kept (received before requests were kept, pruned after the retention, or imported by reconciliation)", eventID, integrationID))
+	}
+	return apperr.NotFound(fmt.Sprintf("event %s of integration %s", eventID, integrationID))
 }
 
 // RecordClick records a visit through a tracking link and returns the URL to redirect to: the landing URL
