@@ -204,10 +204,11 @@ func storeRequest(q store.ConversionQueries, in RecordConversionInput) error {
 	})
 }
 
-// planDeliveries creates one delivery per enabled endpoint of the affiliate subscribed to the event, with the
-// URL (and body) rendered now, so every retry sends the same thing.
+// planDeliveries creates one delivery per endpoint of the affiliate subscribed to the event, with the URL (and
+// body) rendered now, so every retry sends the same thing: pending, or held while the endpoint is disabled
+// (re-enabling it sends or discards them), so nothing is lost while an affiliate's endpoint is off.
 func planDeliveries(ctx context.Context, tx *store.Store, conv store.Conversion, in RecordConversionInput, payout int64, payoutCurrency string) ([]DeliveryRef, error) {
-	endpoints, err := tx.Affiliates(ctx).EnabledEndpoints(in.Event.AffiliateID)
+	endpoints, err := tx.Affiliates(ctx).Endpoints(in.Event.AffiliateID)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +223,7 @@ func planDeliveries(ctx context.Context, tx *store.Store, conv store.Conversion,
 			EventType:    in.Event.Type,
 			ConversionID: conv.ID, IntegrationID: in.IntegrationID, AffiliateID: in.Event.AffiliateID,
 			EventID: in.Event.EventID, Method: ep.Method, URL: postbackurl.Render(ep.URL, values),
-			Status: store.DeliveryPending,
+			Status: eventplan.PlannedStatus(ep.Enabled),
 		}
 		if ep.Method == "POST" {
 			body, err := json.Marshal(values)

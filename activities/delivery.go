@@ -44,7 +44,9 @@ type AttemptDeliveryResult struct {
 type target struct {
 	enabled        bool
 	disabledReason string
-	request        outbound.Request
+	// failing: the target has a run of deliveries that ended in review, which a delivered one ends.
+	failing bool
+	request outbound.Request
 }
 
 // attemptOutcome is what one attempt did. A disabled target is not attempted (number 0).
@@ -154,9 +156,8 @@ func (a *Activities) loadDelivery(ctx context.Context, id string) (store.Deliver
 	return d, nil
 }
 
-// attemptOnce sends a delivery once (within timeout, when set) and stores the attempt. A 410 Gone disables a
-// postback endpoint at once; a webhook subscription is disabled when the delivery enters review, in the
-// transaction that announces it.
+// attemptOnce sends a delivery once (within timeout, when set) and stores the attempt. After a 410 Gone the
+// endpoint or subscription is disabled when the delivery enters review, in the transaction that announces it.
 func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout time.Duration) (attemptOutcome, error) {
 	o := attemptOutcome{started: time.Now()}
 	t, err := a.loadTarget(ctx, *d, o.started)
@@ -185,7 +186,7 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 	if o.verdict.Outcome != retrypolicy.Delivered {
 		attempt.Error = truncate(o.verdict.Reason, 1024)
 	}
-	if o.number, err = a.storeAttempt(ctx, d, attempt, o.verdict.Outcome == retrypolicy.Delivered); err != nil {
+	if o.number, err = a.storeAttempt(ctx, d, attempt, o.verdict.Outcome == retrypolicy.Delivered, t.failing); err != nil {
 		return o, err
 	}
 	a.Metrics.ObserveAttempt(d.Kind, o.verdict.Outcome.String())
@@ -194,12 +195,6 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 	}
 	activity.GetLogger(ctx).Info("delivery attempt", "delivery_id", d.ID, "kind", d.Kind, "attempt", o.number, "status_code", resp.StatusCode,
 		"outcome", o.verdict.Outcome.String(), "duration_ms", attempt.DurationMS)
-	if o.verdict.Outcome == retrypolicy.Gone && d.Kind == store.DeliveryKindPostback {
-		if err := a.Store.Affiliates(ctx).SetEndpointEnabled(d.EndpointID, false, "receiver answered 410 Gone"); err != nil {
-			return o, err
-		}
-		activity.GetLogger(ctx).Warn("endpoint disabled: receiver answered 410 Gone", "endpoint_id", d.EndpointID, "affiliate_id", d.AffiliateID)
-	}
 	return o, nil
 }
 
@@ -215,13 +210,14 @@ func (a *Activities) loadTarget(ctx context.Context, d store.Delivery, now time.
 		if d.Body != "" {
 			h.Set("Content-Type", "application/json")
 		}
-		return target{enabled: ep.Enabled, disabledReason: ep.DisabledReason,
+		return target{enabled: ep.Enabled, disabledReason: ep.DisabledReason, failing: ep.ConsecutiveFailures > 0,
 			request: outbound.Request{Method: d.Method, URL: d.URL, Body: d.Body, Header: h}}, nil
 	}
 	subs := a.Store.Webhooks(ctx)
 	sub, err := subs.Subscription(d.EndpointID)
 	if errors.Is(err, apperr.ErrNotFound) {
-		return target{disabledReason: "subscription was deleted"}, nil
+		// Not held (nothing can re-enable it): the delivery goes to review.
+		return target{}, temporal.NewNonRetryableApplicationError("subscription "+d.EndpointID+" was deleted", ErrTypePermanent, nil)
 	}
 	if err != nil {
 		return target{}, fmt.Errorf("load subscription %s: %w", d.EndpointID, err)
@@ -234,14 +230,14 @@ func (a *Activities) loadTarget(ctx context.Context, d store.Delivery, now time.
 	if err != nil {
 		return target{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePermanent, nil)
 	}
-	return target{enabled: sub.Enabled, disabledReason: sub.DisabledReason,
+	return target{enabled: sub.Enabled, disabledReason: sub.DisabledReason, failing: sub.ConsecutiveFailures > 0,
 		request: outbound.Request{Method: http.MethodPost, URL: sub.URL, Body: d.Body, Header: h}}, nil
 }
 
 // storeAttempt writes the attempt and the delivery's new counters in one transaction; it returns the attempt number.
-// A delivered webhook also ends its subscription's run of failures.
-func (a *Activities) storeAttempt(ctx context.Context, d *store.Delivery, attempt store.DeliveryAttempt, delivered bool) (int, error) {
-	number, err := a.Store.Deliveries(ctx).StoreAttempt(*d, attempt, delivered, time.Now().UTC())
+// A delivered one also ends its target's run of failures, when it has one.
+func (a *Activities) storeAttempt(ctx context.Context, d *store.Delivery, attempt store.DeliveryAttempt, delivered, targetFailing bool) (int, error) {
+	number, err := a.Store.Deliveries(ctx).StoreAttempt(*d, attempt, delivered, targetFailing, time.Now().UTC())
 	if err != nil {
 		return 0, fmt.Errorf("store attempt of %s: %w", d.ID, err)
 	}
@@ -268,14 +264,14 @@ type SetDeliveryStatusResult struct {
 // announce both, all in one transaction; running it again plans nothing twice.
 func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatusInput) (SetDeliveryStatusResult, error) {
 	var res SetDeliveryStatusResult
-	var disabledReason, subscriptionID string
+	var disabledReason, targetID string
 	err := a.Store.Transaction(ctx, func(tx *store.Store) error {
 		q := tx.Deliveries(ctx)
 		d, err := q.Get(in.DeliveryID)
 		if err != nil {
 			return notFound(err, "delivery "+in.DeliveryID)
 		}
-		subscriptionID = d.EndpointID
+		targetID = d.EndpointID
 		entersReview := in.Status == store.DeliveryNeedsReview && d.Status != store.DeliveryNeedsReview
 		if err := q.SetStatus(in.DeliveryID, in.Status, truncate(in.Reason, 512), time.Now().UTC()); err != nil {
 			return err
@@ -299,7 +295,7 @@ func (a *Activities) SetDeliveryStatus(ctx context.Context, in SetDeliveryStatus
 		activity.GetLogger(ctx).Error("delivery needs review", "delivery_id", in.DeliveryID, "reason", in.Reason)
 	}
 	if disabledReason != "" {
-		activity.GetLogger(ctx).Warn("webhook subscription disabled", "subscription_id", subscriptionID, "delivery_id", in.DeliveryID, "reason", disabledReason)
+		activity.GetLogger(ctx).Warn("delivery target disabled", "target_id", targetID, "delivery_id", in.DeliveryID, "reason", disabledReason)
 	}
 	return res, nil
 }

@@ -34,28 +34,27 @@ func pendingDeliveries(tx *gorm.DB, eventKeys ...string) ([]DeliveryRef, error) 
 }
 
 // planReviewEvents runs when delivery d enters needs_review (entersReview false: a retry of the same step).
-// A webhook subscription's run of failures grows; at the configured limit, or on 410 Gone, the subscription is
-// disabled and endpoint.disabled goes to the others; delivery.needs_review goes out (eventplan.ReviewEvents).
-// It returns the deliveries to start and, when it disabled the subscription, why.
+// Its endpoint's or subscription's run of failures grows; at the configured limit, or on 410 Gone, the target is
+// disabled and endpoint.disabled goes out; delivery.needs_review goes out (eventplan.ReviewEvents).
+// It returns the deliveries to start and, when it disabled the target, why.
 func (a *Activities) planReviewEvents(ctx context.Context, tx *store.Store, d store.Delivery, entersReview, gone bool) ([]DeliveryRef, string, error) {
-	var sub *store.WebhookSubscription
+	var target *eventplan.Target
 	var failure *eventplan.Failure
-	if d.Kind == store.DeliveryKindWebhook && entersReview {
-		q := tx.Webhooks(ctx)
-		s, err := q.Subscription(d.EndpointID)
-		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
+	if entersReview {
+		t, count, err := reviewTarget(ctx, tx, d)
+		if err != nil {
 			return nil, "", err
 		}
-		if err == nil {
-			f := eventplan.CountFailure(s, gone, a.Webhooks.AutoDisableAfter)
-			// Written before planning, so a disabled subscription is not sent its own endpoint.disabled.
-			if err := q.CountFailure(s.ID, f.ConsecutiveFailures, f.Disable, f.Reason); err != nil {
+		if t != nil {
+			f := eventplan.CountFailure(*t, gone, a.Webhooks.AutoDisableAfter)
+			// Written before planning, so a disabled subscription is planned nothing more but held deliveries.
+			if err := count(t.ID, f.ConsecutiveFailures, f.Disable, f.Reason); err != nil {
 				return nil, "", err
 			}
-			sub, failure = &s, &f
+			target, failure = t, &f
 		}
 	}
-	review := eventplan.ReviewEvents(d, sub, failure, time.Now().UTC())
+	review := eventplan.ReviewEvents(d, target, failure, time.Now().UTC())
 	for _, ev := range []*eventplan.Event{review.EndpointOff, review.NeedsReview} {
 		if ev == nil {
 			continue
@@ -67,4 +66,30 @@ func (a *Activities) planReviewEvents(ctx context.Context, tx *store.Store, d st
 	// Read back rather than keep what was planned: a retry after the commit must start the same deliveries.
 	refs, err := pendingDeliveries(tx.DB, review.Keys...)
 	return refs, review.DisabledReason, err
+}
+
+// reviewTarget loads delivery d's endpoint or subscription and the query that counts its failures; nil when it
+// was deleted.
+func reviewTarget(ctx context.Context, tx *store.Store, d store.Delivery) (*eventplan.Target, func(string, int, bool, string) error, error) {
+	var t eventplan.Target
+	var count func(string, int, bool, string) error
+	var err error
+	if d.Kind == store.DeliveryKindWebhook {
+		q := tx.Webhooks(ctx)
+		var s store.WebhookSubscription
+		s, err = q.Subscription(d.EndpointID)
+		t, count = eventplan.SubscriptionTarget(s), q.CountFailure
+	} else {
+		q := tx.Affiliates(ctx)
+		var ep store.PostbackEndpoint
+		ep, err = q.PostbackEndpoint(d.EndpointID)
+		t, count = eventplan.EndpointTarget(ep), q.CountEndpointFailure
+	}
+	if errors.Is(err, apperr.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &t, count, nil
 }

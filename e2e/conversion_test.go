@@ -222,7 +222,7 @@ func TestSkipAndGoneEndpoint(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, e.admin("POST", "/v1/admin/deliveries/"+d["id"].(string)+"/skip", nil).Status)
 		eventually(t, 10*time.Second, "skipped", func() bool { return e.deliveries("event_id=evt-404")[0]["status"] == "skipped" })
 
-		// 410 Gone disables the endpoint: later events create no delivery for it.
+		// 410 Gone disables the endpoint: later events' deliveries are held until it is enabled again.
 		tracker.setStatus(always(http.StatusGone))
 		require.Equal(t, "accepted", e.postback(key, ftd("evt-410", affiliateID)).Body["status"])
 		eventually(t, 20*time.Second, "needs_review after 410", func() bool {
@@ -236,7 +236,7 @@ func TestSkipAndGoneEndpoint(t *testing.T) {
 		eventually(t, 10*time.Second, "the later event recorded", func() bool {
 			return e.count(&store.Conversion{}, "event_id = ?", "evt-after-410") == 1
 		})
-		require.EqualValues(t, 0, e.count(&store.Delivery{}, "event_id = ?", "evt-after-410"))
+		require.EqualValues(t, 1, e.count(&store.Delivery{}, "event_id = ? AND status = ?", "evt-after-410", store.DeliveryHeld))
 	})
 }
 

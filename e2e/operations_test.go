@@ -225,3 +225,86 @@ func TestRefireAnyDelivery(t *testing.T) {
 		require.Equal(t, "affiliate says they lost it", rf["reason"])
 	})
 }
+
+// endpointOf returns the id of the affiliate's one postback endpoint.
+func (e *testEnv) endpointOf(affiliateID, eventID string) string {
+	e.t.Helper()
+	var id string
+	eventually(e.t, 30*time.Second, "the delivery of "+eventID, func() bool {
+		if ds := e.deliveries("event_id=" + eventID); len(ds) == 1 {
+			id = ds[0]["endpoint_id"].(string)
+		}
+		return id != ""
+	})
+	return id
+}
+
+// While an endpoint is disabled its deliveries are held, not lost: re-enabling it sends them (by default) or
+// discards them with a reason. An endpoint whose deliveries keep ending in needs_review is disabled and
+// announced by endpoint.disabled.
+func TestHeldWhileDisabledSentOrDiscardedOnReenable(t *testing.T) {
+	forEachStore(t, shortPolicy(1), func(t *testing.T, e *testEnv) {
+		ops := newWebhookReceiver(t, always(http.StatusOK))
+		e.subscribe("webhook", ops.srv.URL, webhook.EndpointDisabled)
+		tracker := newSink(t, always(http.StatusOK))
+		key, _, affiliateID := e.setup(tracker.srv.URL)
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-h-0", affiliateID)).Status)
+		e.deliveredAttempts("evt-h-0")
+		endpoint := "/v1/admin/affiliates/" + affiliateID + "/postback-endpoints/" + e.endpointOf(affiliateID, "evt-h-0")
+
+		r := e.admin("PATCH", endpoint, map[string]any{"enabled": false, "held": "send"})
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		require.Equal(t, http.StatusOK, e.admin("PATCH", endpoint, map[string]any{"enabled": false}).Status)
+		for i := 1; i <= 3; i++ {
+			require.Equal(t, http.StatusOK, e.postback(key, ftd(fmt.Sprintf("evt-h-%d", i), affiliateID)).Status)
+		}
+		eventually(t, 30*time.Second, "three held", func() bool { return len(e.deliveries("status=held")) == 3 })
+		require.EqualValues(t, 3, e.queue()["by_state"].(map[string]any)["held"])
+		require.Len(t, tracker.received(), 1, "nothing sent while disabled")
+
+		r = e.admin("PATCH", endpoint, map[string]any{"enabled": true, "held": "later"})
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		r = e.admin("PATCH", endpoint, map[string]any{"enabled": true})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.Equal(t, true, r.Body["enabled"])
+		held := r.Body["held"].(map[string]any)
+		require.Equal(t, "send", held["action"])
+		require.EqualValues(t, 3, held["count"])
+		e.refireJobDone(held["job_id"].(string))
+		eventually(t, 30*time.Second, "the held ones delivered", func() bool { return len(tracker.received()) == 4 })
+		for i := 1; i <= 3; i++ {
+			d := e.deliveries(fmt.Sprintf("event_id=evt-h-%d", i))[0]
+			require.Equal(t, "delivered", d["status"])
+			require.Equal(t, "held", d["refires"].([]any)[0].(map[string]any)["previous_status"])
+		}
+
+		// Disabled again; this time the held ones are discarded, with the reason.
+		require.Equal(t, http.StatusOK, e.admin("PATCH", endpoint, map[string]any{"enabled": false}).Status)
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-h-4", affiliateID)).Status)
+		eventually(t, 30*time.Second, "held", func() bool { return len(e.deliveries("status=held")) == 1 })
+		require.Equal(t, http.StatusBadRequest, e.admin("PATCH", endpoint, map[string]any{"enabled": true, "held": "discard"}).Status, "a discard needs a reason")
+		r = e.admin("PATCH", endpoint, map[string]any{"enabled": true, "held": "discard", "reason": "affiliate asked for no backfill"})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.EqualValues(t, 1, r.Body["held"].(map[string]any)["count"])
+		d := e.deliveries("event_id=evt-h-4")[0]
+		require.Equal(t, "skipped", d["status"])
+		require.Contains(t, d["status_reason"], "affiliate asked for no backfill")
+		require.Len(t, tracker.received(), 4)
+
+		// Two deliveries in a row in needs_review disable the endpoint (delivery.auto_disable_after 2).
+		tracker.setStatus(always(http.StatusInternalServerError))
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-h-5", affiliateID)).Status)
+		eventually(t, 30*time.Second, "in review", func() bool { return len(e.deliveries("status=needs_review")) == 1 })
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-h-6", affiliateID)).Status)
+		eventually(t, 30*time.Second, "endpoint.disabled", func() bool { return len(ops.ofType(webhook.EndpointDisabled)) == 1 })
+		off := data(t, ops.ofType(webhook.EndpointDisabled)[0])
+		require.Equal(t, "postback", off["kind"])
+		require.Equal(t, affiliateID, off["affiliate_id"])
+		require.Equal(t, "disabled after 2 deliveries in a row needed review", off["reason"])
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-h-7", affiliateID)).Status)
+		eventually(t, 30*time.Second, "held after the auto-disable", func() bool {
+			ds := e.deliveries("event_id=evt-h-7")
+			return len(ds) == 1 && ds[0]["status"] == "held"
+		})
+	}, func(c *config.Config) { c.Delivery.AutoDisableAfter = 2 })
+}

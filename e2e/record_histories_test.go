@@ -163,6 +163,19 @@ func TestRecordHistories(t *testing.T) {
 			awaitState("rec-refire", "delivered")
 			record("DeliveryWorkflow", "refire-delivered", workflows.DeliveryWorkflowID(id))
 		},
+		// The endpoint is disabled between attempts 1 and 2: the delivery is held.
+		"delivery-held": func() {
+			tracker := newSink(t, always(http.StatusServiceUnavailable))
+			key, _, affiliateID := e.setup(tracker.srv.URL)
+			require.Equal(t, "accepted", e.postback(key, ftd("rec-held", affiliateID)).Body["status"])
+			id := deliveryOf("rec-held")
+			eventually(t, 30*time.Second, "attempt 1", func() bool { return len(tracker.received()) == 1 })
+			endpointID := e.deliveries("event_id=rec-held")[0]["endpoint_id"].(string)
+			r := e.admin("PATCH", "/v1/admin/affiliates/"+affiliateID+"/postback-endpoints/"+endpointID, map[string]any{"enabled": false})
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			awaitState("rec-held", "held")
+			record("DeliveryWorkflow", "held-when-disabled", workflows.DeliveryWorkflowID(id))
+		},
 		// A bulk re-fire job of two deliveries in needs_review.
 		"refire-job": func() {
 			tracker := newSink(t, always(http.StatusInternalServerError))

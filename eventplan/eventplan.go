@@ -29,15 +29,18 @@ type Event struct {
 	CRMData any
 	// Columns that let ops filter deliveries; empty when they do not apply.
 	IntegrationID, EventID, AffiliateID, ConversionID string
+	// ExceptTarget is a subscription that does not get the event (the one endpoint.disabled is about).
+	ExceptTarget string
 }
 
-// Deliveries plans one pending delivery per subscription of subs that asked for the event's type, in the
-// order of subs. Delivery ids derive from the event key, so planning again yields the same ids.
+// Deliveries plans one delivery per subscription of subs that asked for the event's type, in the order of
+// subs: pending, or held while the subscription is disabled (re-enabling it sends or discards them). Delivery
+// ids derive from the event key, so planning again yields the same ids.
 func (ev Event) Deliveries(subs []store.WebhookSubscription) ([]store.Delivery, error) {
 	var out []store.Delivery
 	for _, sub := range subs {
 		// A subscription limited to one affiliate gets only that affiliate's events.
-		if !webhook.Subscribed(sub.Events, ev.Type) || (sub.AffiliateID != "" && sub.AffiliateID != ev.AffiliateID) {
+		if !webhook.Subscribed(sub.Events, ev.Type) || (sub.AffiliateID != "" && sub.AffiliateID != ev.AffiliateID) || sub.ID == ev.ExceptTarget {
 			continue
 		}
 		data := ev.Data
@@ -55,10 +58,18 @@ func (ev Event) Deliveries(subs []store.WebhookSubscription) ([]store.Delivery, 
 			ID: webhook.DeliveryID(ev.Key, sub.ID), Kind: store.DeliveryKindWebhook, EndpointID: sub.ID,
 			EventType: ev.Type, EventKey: ev.Key, ConversionID: ev.ConversionID, IntegrationID: ev.IntegrationID,
 			AffiliateID: ev.AffiliateID, EventID: ev.EventID, Method: "POST", URL: sub.URL, Body: body,
-			Status: store.DeliveryPending,
+			Status: PlannedStatus(sub.Enabled),
 		})
 	}
 	return out, nil
+}
+
+// PlannedStatus is a new delivery's status: pending, or held while its target is disabled.
+func PlannedStatus(targetEnabled bool) string {
+	if targetEnabled {
+		return store.DeliveryPending
+	}
+	return store.DeliveryHeld
 }
 
 // ConversionRecorded is the conversion.recorded event of a stored conversion; its timestamp is when it was recorded.
@@ -192,8 +203,8 @@ func CommissionReport(r store.CommissionReport) Event {
 }
 
 // Review is what entering needs_review announces about delivery d: delivery.needs_review (unless d itself
-// carries one, so a failing review receiver cannot start a loop) and, when the failure disables d's webhook
-// subscription, endpoint.disabled.
+// carries one, so a failing review receiver cannot start a loop) and, when the failure disables d's endpoint
+// or subscription, endpoint.disabled.
 type Review struct {
 	NeedsReview    *Event
 	EndpointOff    *Event
@@ -202,18 +213,35 @@ type Review struct {
 	Keys []string
 }
 
-// Failure is the subscription's run of failed deliveries after d entered review, and whether it is disabled now.
+// Target is the endpoint or subscription a delivery in review went to, as counting its failures needs it.
+type Target struct {
+	Kind, ID, URL, AffiliateID string
+	Enabled                    bool
+	ConsecutiveFailures        int
+}
+
+// SubscriptionTarget is a webhook subscription as a Target.
+func SubscriptionTarget(s store.WebhookSubscription) Target {
+	return Target{Kind: store.DeliveryKindWebhook, ID: s.ID, URL: s.URL, AffiliateID: s.AffiliateID, Enabled: s.Enabled, ConsecutiveFailures: s.ConsecutiveFailures}
+}
+
+// EndpointTarget is an affiliate's postback endpoint as a Target.
+func EndpointTarget(ep store.PostbackEndpoint) Target {
+	return Target{Kind: store.DeliveryKindPostback, ID: ep.ID, URL: ep.URL, AffiliateID: ep.AffiliateID, Enabled: ep.Enabled, ConsecutiveFailures: ep.ConsecutiveFailures}
+}
+
+// Failure is the target's run of failed deliveries after d entered review, and whether it is disabled now.
 type Failure struct {
 	ConsecutiveFailures int
 	Disable             bool
 	Reason              string
 }
 
-// CountFailure adds one to the subscription's run of failures and disables it at autoDisableAfter, or at
-// once when the receiver answered 410 Gone.
-func CountFailure(sub store.WebhookSubscription, gone bool, autoDisableAfter int) Failure {
-	f := Failure{ConsecutiveFailures: sub.ConsecutiveFailures + 1}
-	f.Disable = sub.Enabled && (gone || f.ConsecutiveFailures >= autoDisableAfter)
+// CountFailure adds one to the target's run of failures and disables it at autoDisableAfter, or at once when
+// the receiver answered 410 Gone.
+func CountFailure(t Target, gone bool, autoDisableAfter int) Failure {
+	f := Failure{ConsecutiveFailures: t.ConsecutiveFailures + 1}
+	f.Disable = t.Enabled && (gone || f.ConsecutiveFailures >= autoDisableAfter)
 	if !f.Disable {
 		return f
 	}
@@ -224,18 +252,22 @@ func CountFailure(sub store.WebhookSubscription, gone bool, autoDisableAfter int
 	return f
 }
 
-// ReviewEvents plans what d entering review announces at now. sub is d's webhook subscription when d is a
-// webhook delivery whose subscription still exists and failure is its counted run; otherwise both are nil.
-func ReviewEvents(d store.Delivery, sub *store.WebhookSubscription, failure *Failure, now time.Time) Review {
+// ReviewEvents plans what d entering review announces at now. target is d's endpoint or subscription when it
+// still exists and failure is its counted run; otherwise both are nil.
+func ReviewEvents(d store.Delivery, target *Target, failure *Failure, now time.Time) Review {
 	disabledKey := webhook.EventKey(webhook.EndpointDisabled, d.EndpointID+":"+d.ID)
 	reviewKey := webhook.EventKey(webhook.DeliveryNeedsReview, d.ID+":"+strconv.Itoa(d.Attempts))
 	r := Review{Keys: []string{reviewKey, disabledKey}}
-	if sub != nil && failure != nil && failure.Disable {
+	if target != nil && failure != nil && failure.Disable {
 		r.DisabledReason = failure.Reason
-		r.EndpointOff = &Event{
-			Key: disabledKey, Type: webhook.EndpointDisabled, At: now,
-			Data: webhook.EndpointDisabledData{SubscriptionID: sub.ID, URL: sub.URL, Reason: failure.Reason, ConsecutiveFailures: failure.ConsecutiveFailures},
+		data := webhook.EndpointDisabledData{Kind: target.Kind, AffiliateID: target.AffiliateID, URL: target.URL, Reason: failure.Reason, ConsecutiveFailures: failure.ConsecutiveFailures}
+		if target.Kind == store.DeliveryKindWebhook {
+			data.SubscriptionID = target.ID
+		} else {
+			data.EndpointID = target.ID
 		}
+		// The disabled subscription is not sent its own endpoint.disabled, not even held for later.
+		r.EndpointOff = &Event{Key: disabledKey, Type: webhook.EndpointDisabled, At: now, AffiliateID: target.AffiliateID, Data: data, ExceptTarget: target.ID}
 	}
 	if d.EventType != webhook.DeliveryNeedsReview {
 		r.NeedsReview = &Event{

@@ -13,11 +13,28 @@ import (
 
 var at = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// A disabled subscription's deliveries are planned held; the subscription an event excepts gets none.
+func TestDeliveriesOfDisabledSubscriptionsAreHeld(t *testing.T) {
+	subs := []store.WebhookSubscription{
+		{ID: "whs_on", Kind: webhook.KindWebhook, Events: webhook.EndpointDisabled, Enabled: true},
+		{ID: "whs_off", Kind: webhook.KindWebhook, Events: webhook.EndpointDisabled},
+		{ID: "whs_self", Kind: webhook.KindWebhook, Events: webhook.EndpointDisabled},
+	}
+	ev := Event{Key: "endpoint.disabled:whs_self:dlv_1", Type: webhook.EndpointDisabled, At: at, Data: map[string]string{}, ExceptTarget: "whs_self"}
+	ds, err := ev.Deliveries(subs)
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+	require.Equal(t, "whs_on", ds[0].EndpointID)
+	require.Equal(t, store.DeliveryPending, ds[0].Status)
+	require.Equal(t, "whs_off", ds[1].EndpointID)
+	require.Equal(t, store.DeliveryHeld, ds[1].Status)
+}
+
 func TestDeliveriesGoToSubscribersInTheirShape(t *testing.T) {
 	subs := []store.WebhookSubscription{
-		{ID: "whs_a", Kind: webhook.KindWebhook, URL: "https://a.example/h", Events: webhook.AffiliateCreated},
-		{ID: "whs_b", Kind: webhook.KindWebhook, URL: "https://b.example/h", Events: webhook.ConversionRecorded},
-		{ID: "whs_crm", Kind: webhook.KindCRM, URL: "https://crm.example/h", Events: webhook.AffiliateCreated},
+		{ID: "whs_a", Kind: webhook.KindWebhook, URL: "https://a.example/h", Events: webhook.AffiliateCreated, Enabled: true},
+		{ID: "whs_b", Kind: webhook.KindWebhook, URL: "https://b.example/h", Events: webhook.ConversionRecorded, Enabled: true},
+		{ID: "whs_crm", Kind: webhook.KindCRM, URL: "https://crm.example/h", Events: webhook.AffiliateCreated, Enabled: true},
 	}
 	for _, tc := range []struct {
 		name    string
@@ -97,15 +114,17 @@ func TestEventPayloads(t *testing.T) {
 func TestCountFailure(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		sub  store.WebhookSubscription
+		sub  Target
 		gone bool
 		want Failure
 	}{
-		{"below the limit", store.WebhookSubscription{Enabled: true, ConsecutiveFailures: 1}, false, Failure{ConsecutiveFailures: 2}},
-		{"at the limit", store.WebhookSubscription{Enabled: true, ConsecutiveFailures: 4}, false,
+		{"below the limit", SubscriptionTarget(store.WebhookSubscription{Enabled: true, ConsecutiveFailures: 1}), false, Failure{ConsecutiveFailures: 2}},
+		{"at the limit", SubscriptionTarget(store.WebhookSubscription{Enabled: true, ConsecutiveFailures: 4}), false,
 			Failure{ConsecutiveFailures: 5, Disable: true, Reason: "disabled after 5 deliveries in a row needed review"}},
-		{"gone at once", store.WebhookSubscription{Enabled: true}, true, Failure{ConsecutiveFailures: 1, Disable: true, Reason: "receiver answered 410 Gone"}},
-		{"already disabled", store.WebhookSubscription{Enabled: false, ConsecutiveFailures: 9}, true, Failure{ConsecutiveFailures: 10}},
+		{"a postback endpoint at the limit", EndpointTarget(store.PostbackEndpoint{Enabled: true, ConsecutiveFailures: 4}), false,
+			Failure{ConsecutiveFailures: 5, Disable: true, Reason: "disabled after 5 deliveries in a row needed review"}},
+		{"gone at once", SubscriptionTarget(store.WebhookSubscription{Enabled: true}), true, Failure{ConsecutiveFailures: 1, Disable: true, Reason: "receiver answered 410 Gone"}},
+		{"already disabled", SubscriptionTarget(store.WebhookSubscription{Enabled: false, ConsecutiveFailures: 9}), true, Failure{ConsecutiveFailures: 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, CountFailure(tc.sub, tc.gone, 5))
@@ -115,19 +134,21 @@ func TestCountFailure(t *testing.T) {
 
 func TestReviewEvents(t *testing.T) {
 	d := store.Delivery{ID: "dlv_1", Kind: store.DeliveryKindWebhook, EndpointID: "whs_1", EventType: webhook.ConversionRecorded, Attempts: 3, StatusReason: "HTTP 503"}
-	sub := store.WebhookSubscription{ID: "whs_1", URL: "https://a.example/h"}
-	off := CountFailure(store.WebhookSubscription{Enabled: true}, true, 5)
-	on := CountFailure(store.WebhookSubscription{Enabled: true}, false, 5)
+	sub := SubscriptionTarget(store.WebhookSubscription{ID: "whs_1", URL: "https://a.example/h"})
+	ep := EndpointTarget(store.PostbackEndpoint{ID: "pbe_1", AffiliateID: "aff_1", URL: "https://t.example/pb"})
+	off := CountFailure(Target{Enabled: true}, true, 5)
+	on := CountFailure(Target{Enabled: true}, false, 5)
 	for _, tc := range []struct {
 		name                    string
 		d                       store.Delivery
-		sub                     *store.WebhookSubscription
+		sub                     *Target
 		failure                 *Failure
 		wantReview, wantDisable bool
 	}{
 		{"postback", store.Delivery{ID: "dlv_2", Kind: store.DeliveryKindPostback, EventType: "deposit"}, nil, nil, true, false},
 		{"webhook still enabled", d, &sub, &on, true, false},
 		{"webhook disabled", d, &sub, &off, true, true},
+		{"postback endpoint disabled", store.Delivery{ID: "dlv_4", Kind: store.DeliveryKindPostback, EndpointID: "pbe_1", EventType: "ftd"}, &ep, &off, true, true},
 		{"a review of a review announces nothing more", store.Delivery{ID: "dlv_3", Kind: store.DeliveryKindWebhook, EventType: webhook.DeliveryNeedsReview}, nil, nil, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,6 +162,11 @@ func TestReviewEvents(t *testing.T) {
 	r := ReviewEvents(d, &sub, &off, at)
 	require.Equal(t, webhook.EventKey(webhook.DeliveryNeedsReview, "dlv_1:3"), r.NeedsReview.Key)
 	require.Equal(t, webhook.EventKey(webhook.EndpointDisabled, "whs_1:dlv_1"), r.EndpointOff.Key)
+	require.Equal(t, "whs_1", r.EndpointOff.ExceptTarget, "a disabled subscription is not told about itself")
+	require.Equal(t, webhook.EndpointDisabledData{Kind: "webhook", SubscriptionID: "whs_1", URL: "https://a.example/h", Reason: "receiver answered 410 Gone", ConsecutiveFailures: 1}, r.EndpointOff.Data)
+	r = ReviewEvents(store.Delivery{ID: "dlv_4", Kind: store.DeliveryKindPostback, EndpointID: "pbe_1"}, &ep, &off, at)
+	require.Equal(t, webhook.EndpointDisabledData{Kind: "postback", EndpointID: "pbe_1", AffiliateID: "aff_1", URL: "https://t.example/pb", Reason: "receiver answered 410 Gone", ConsecutiveFailures: 1}, r.EndpointOff.Data)
+	require.Equal(t, "aff_1", r.EndpointOff.AffiliateID)
 }
 
 func TestDeliveryStuck(t *testing.T) {

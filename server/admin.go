@@ -154,6 +154,7 @@ func (h *handlers) addPostbackEndpoint(c *gin.Context) {
 func (h *handlers) updatePostbackEndpoint(c *gin.Context) {
 	var req struct {
 		Enabled *bool `json:"enabled"`
+		heldChoice
 	}
 	if !decodeJSON(c, &req) {
 		return
@@ -162,12 +163,73 @@ func (h *handlers) updatePostbackEndpoint(c *gin.Context) {
 		abortField(c, "enabled", "is required (true or false)")
 		return
 	}
+	if !req.check(c, *req.Enabled) {
+		return
+	}
 	ep, err := h.o.Affiliates.SetPostbackEndpointEnabled(c, c.Param("id"), c.Param("endpoint_id"), *req.Enabled)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
-	c.JSON(http.StatusOK, endpointResponse(ep))
+	out := gin.H{}
+	if *req.Enabled && !h.releaseHeld(c, ep.ID, req.heldChoice, out) {
+		return
+	}
+	c.JSON(http.StatusOK, endpointWithHeld{endpointResponse(ep), out["held"]})
+}
+
+// endpointWithHeld is an endpoint and, after re-enabling it, what became of its held deliveries.
+type endpointWithHeld struct {
+	endpointJSON
+	Held any `json:"held,omitempty"`
+}
+
+// heldChoice is what re-enabling an endpoint or subscription does with the deliveries held while it was
+// disabled: "send" them (the default) or "discard" them, with a reason stored with each.
+type heldChoice struct {
+	Held   string `json:"held"`
+	Reason string `json:"reason"`
+}
+
+// check validates the choice; false means it answered 400.
+func (hc *heldChoice) check(c *gin.Context, enabling bool) bool {
+	if !enabling && (hc.Held != "" || hc.Reason != "") {
+		abortField(c, "held", "applies only when enabling (\"enabled\":true)")
+		return false
+	}
+	switch hc.Held {
+	case "":
+		hc.Held = deliveries.HeldSend
+	case deliveries.HeldSend, deliveries.HeldDiscard:
+	default:
+		abortField(c, "held", fmt.Sprintf("%q is not send or discard", hc.Held))
+		return false
+	}
+	if hc.Reason == "" && hc.Held == deliveries.HeldSend {
+		hc.Reason = "target re-enabled"
+		return true
+	}
+	if msg := checkReason(hc.Reason); msg != "" {
+		abortField(c, "reason", msg)
+		return false
+	}
+	return true
+}
+
+// releaseHeld sends or discards the target's held deliveries and puts the outcome in out["held"]; false means
+// it answered with the error.
+func (h *handlers) releaseHeld(c *gin.Context, targetID string, hc heldChoice, out gin.H) bool {
+	r, err := h.o.Deliveries.ReleaseHeld(c, targetID, hc.Held, hc.Reason)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return false
+	}
+	held := gin.H{"action": r.Action, "count": r.Count, "reason": hc.Reason}
+	if r.JobID != "" {
+		held["job_id"] = r.JobID
+	}
+	out["held"] = held
+	return true
 }
 
 type attemptJSON struct {
@@ -203,7 +265,7 @@ type refireJSON struct {
 	RequestedAt    time.Time `json:"requested_at"`
 }
 
-var deliveryStatuses = []string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryNeedsReview, store.DeliverySkipped}
+var deliveryStatuses = []string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryNeedsReview, store.DeliverySkipped, store.DeliveryHeld}
 
 func (h *handlers) listDeliveries(c *gin.Context) {
 	f := deliveries.Filter{

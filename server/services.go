@@ -79,6 +79,7 @@ type Deliveries interface {
 	Refire(ctx context.Context, deliveryID, reason string) (store.Delivery, error)
 	StartRefireJob(ctx context.Context, r deliveries.RefireRequest) (store.RefireJob, error)
 	RefireJob(ctx context.Context, id string) (store.RefireJob, error)
+	ReleaseHeld(ctx context.Context, targetID, action, reason string) (deliveries.HeldRelease, error)
 	QueueDepth(ctx context.Context) (map[string]int64, error)
 	Queue(ctx context.Context) (deliveries.QueueReport, error)
 }

@@ -99,6 +99,7 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 		Description *string  `json:"description"`
 		// SecretMaxAgeDays: days until secret.expiring counts the secret old (0: secret.max_age).
 		SecretMaxAgeDays *int `json:"secret_max_age_days"`
+		heldChoice
 	}
 	if !decodeJSON(c, &req) {
 		return
@@ -110,6 +111,10 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 	if req.SecretMaxAgeDays != nil && !validSecretMaxAgeDays(c, *req.SecretMaxAgeDays) {
 		return
 	}
+	enabling := req.Enabled != nil && *req.Enabled
+	if !req.check(c, enabling) {
+		return
+	}
 	sub, err := h.o.Webhooks.UpdateSubscription(c, c.Param("id"), webhooks.SubscriptionUpdate{
 		URL: req.URL, Events: req.Events, Enabled: req.Enabled, Description: req.Description, SecretMaxAgeDays: req.SecretMaxAgeDays,
 	})
@@ -117,7 +122,17 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
-	c.JSON(http.StatusOK, webhookResponse(sub))
+	out := gin.H{}
+	if enabling && !h.releaseHeld(c, sub.ID, req.heldChoice, out) {
+		return
+	}
+	c.JSON(http.StatusOK, webhookWithHeld{webhookResponse(sub), out["held"]})
+}
+
+// webhookWithHeld is a subscription and, after re-enabling it, what became of its held deliveries.
+type webhookWithHeld struct {
+	webhookJSON
+	Held any `json:"held,omitempty"`
 }
 
 func (h *handlers) deleteWebhook(c *gin.Context) {

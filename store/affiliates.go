@@ -81,9 +81,29 @@ func (q AffiliateQueries) Endpoint(affiliateID, endpointID string) (PostbackEndp
 	return ep, NotFound(err, "postback endpoint "+endpointID+" of affiliate "+affiliateID)
 }
 
-// SetEndpointEnabled turns a postback endpoint on or off, with the reason it is off.
+// SetEndpointEnabled turns a postback endpoint on or off, with the reason it is off; turning it on clears its
+// run of failures.
 func (q AffiliateQueries) SetEndpointEnabled(endpointID string, enabled bool, reason string) error {
-	return q.db.Model(&PostbackEndpoint{ID: endpointID}).Updates(map[string]any{"enabled": enabled, "disabled_reason": reason}).Error
+	updates := map[string]any{"enabled": enabled, "disabled_reason": reason}
+	if enabled {
+		updates["consecutive_failures"] = 0
+	}
+	return q.db.Model(&PostbackEndpoint{ID: endpointID}).Updates(updates).Error
+}
+
+// CountEndpointFailure writes a postback endpoint's run of failed deliveries and, when disable is set,
+// disables it for the reason given.
+func (q AffiliateQueries) CountEndpointFailure(id string, consecutiveFailures int, disable bool, reason string) error {
+	return countFailure(q.db.Model(&PostbackEndpoint{}), id, consecutiveFailures, disable, reason)
+}
+
+// countFailure writes the run of failures of the target (an endpoint or subscription) id in model's table.
+func countFailure(model *gorm.DB, id string, consecutiveFailures int, disable bool, reason string) error {
+	updates := map[string]any{"consecutive_failures": consecutiveFailures}
+	if disable {
+		updates["enabled"], updates["disabled_reason"] = false, reason
+	}
+	return model.Where("id = ?", id).Updates(updates).Error
 }
 
 // EntriesFor returns an affiliate's ledger entries for events in [from, to), by time and key.
@@ -120,10 +140,10 @@ func (q AffiliateQueries) FXRates() ([]FXRate, error) {
 	return out, q.db.Order("base, quote, effective_from").Find(&out).Error
 }
 
-// EnabledEndpoints lists an affiliate's enabled postback endpoints, by id.
-func (q AffiliateQueries) EnabledEndpoints(affiliateID string) ([]PostbackEndpoint, error) {
+// Endpoints lists an affiliate's postback endpoints, enabled or not, by id.
+func (q AffiliateQueries) Endpoints(affiliateID string) ([]PostbackEndpoint, error) {
 	var out []PostbackEndpoint
-	return out, q.db.Where("affiliate_id = ? AND enabled = ?", affiliateID, true).Order("id").Find(&out).Error
+	return out, q.db.Where("affiliate_id = ?", affiliateID).Order("id").Find(&out).Error
 }
 
 // Page returns up to limit affiliates after afterID, in id order.

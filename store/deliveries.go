@@ -318,9 +318,9 @@ func (q DeliveryQueries) FinishRefireJob(id string, at time.Time) error {
 }
 
 // StoreAttempt writes attempt as d's next attempt and the delivery's new counters (its URL as sent, and when
-// delivered its status) in one transaction, and returns the attempt's number. A delivered webhook also ends
-// its subscription's run of failures.
-func (q DeliveryQueries) StoreAttempt(d Delivery, attempt DeliveryAttempt, delivered bool, now time.Time) (int, error) {
+// delivered its status) in one transaction, and returns the attempt's number. A delivered one also ends its
+// target's run of failures when it has one (targetFailing): the happy path costs no extra statement.
+func (q DeliveryQueries) StoreAttempt(d Delivery, attempt DeliveryAttempt, delivered, targetFailing bool, now time.Time) (int, error) {
 	err := q.db.Transaction(func(tx *gorm.DB) error {
 		var current Delivery
 		if err := tx.Where("id = ?", d.ID).Take(&current).Error; err != nil {
@@ -335,9 +335,12 @@ func (q DeliveryQueries) StoreAttempt(d Delivery, attempt DeliveryAttempt, deliv
 			updates["status"] = DeliveryDelivered
 			updates["status_reason"] = ""
 			updates["delivered_at"] = attempt.StartedAt
-			if d.Kind == DeliveryKindWebhook {
-				if err := tx.Model(&WebhookSubscription{}).Where("id = ? AND consecutive_failures <> 0", d.EndpointID).
-					Update("consecutive_failures", 0).Error; err != nil {
+			if targetFailing {
+				model := tx.Model(&WebhookSubscription{})
+				if d.Kind == DeliveryKindPostback {
+					model = tx.Model(&PostbackEndpoint{})
+				}
+				if err := model.Where("id = ? AND consecutive_failures <> 0", d.EndpointID).Update("consecutive_failures", 0).Error; err != nil {
 					return err
 				}
 			}
@@ -367,4 +370,11 @@ func (q DeliveryQueries) Count(exceptStatus string) (int64, error) {
 func (q DeliveryQueries) CountAttempts() (int64, error) {
 	var n int64
 	return n, q.db.Model(&DeliveryAttempt{}).Count(&n).Error
+}
+
+// DiscardHeld gives up the held deliveries of a target for good (skipped, with the reason); it returns how many.
+func (q DeliveryQueries) DiscardHeld(targetID, reason string, at time.Time) (int64, error) {
+	res := q.db.Model(&Delivery{}).Where("endpoint_id = ? AND status = ?", targetID, DeliveryHeld).
+		Updates(map[string]any{"status": DeliverySkipped, "status_reason": reason, "updated_at": at.UTC()})
+	return res.RowsAffected, res.Error
 }

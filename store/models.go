@@ -92,8 +92,10 @@ type PostbackEndpoint struct {
 	Events         string `gorm:"size:256;not null"` // comma-separated event names
 	Enabled        bool   `gorm:"not null"`
 	DisabledReason string `gorm:"size:256"`
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// ConsecutiveFailures counts deliveries that ended in needs_review since the last success.
+	ConsecutiveFailures int `gorm:"not null;default:0"`
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // Conversion is one inbound event, recorded exactly once per (integration, event id).

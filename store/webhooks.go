@@ -25,12 +25,13 @@ type WebhookEvent interface {
 	Deliveries(subs []WebhookSubscription) ([]Delivery, error)
 }
 
-// PlanWebhookEvent creates the deliveries ev plans for the enabled subscriptions, inside db: the transaction
-// of the state change the event reports, so the event exists exactly when the change does. Delivery ids are
-// derived from the event, so running it again creates nothing twice. It returns the deliveries still pending.
+// PlanWebhookEvent creates the deliveries ev plans for the subscriptions (held for disabled ones), inside db:
+// the transaction of the state change the event reports, so the event exists exactly when the change does.
+// Delivery ids are derived from the event, so running it again creates nothing twice. It returns the
+// deliveries still pending.
 func PlanWebhookEvent(db *gorm.DB, ev WebhookEvent) ([]Delivery, error) {
 	var subs []WebhookSubscription
-	if err := db.Where("enabled = ?", true).Order("id").Find(&subs).Error; err != nil {
+	if err := db.Order("id").Find(&subs).Error; err != nil {
 		return nil, err
 	}
 	planned, err := ev.Deliveries(subs)
@@ -117,9 +118,5 @@ func (q WebhookQueries) ActiveSecrets(subscriptionID string, now time.Time) ([]s
 // CountFailure writes a subscription's run of failed deliveries and, when disable is set, disables it for
 // the reason given.
 func (q WebhookQueries) CountFailure(id string, consecutiveFailures int, disable bool, reason string) error {
-	updates := map[string]any{"consecutive_failures": consecutiveFailures}
-	if disable {
-		updates["enabled"], updates["disabled_reason"] = false, reason
-	}
-	return q.db.Model(&WebhookSubscription{}).Where("id = ?", id).Updates(updates).Error
+	return countFailure(q.db.Model(&WebhookSubscription{}), id, consecutiveFailures, disable, reason)
 }

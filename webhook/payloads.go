@@ -149,9 +149,13 @@ type DeliveryReviewData struct {
 	LastStatusCode int    `json:"last_status_code,omitempty"`
 }
 
-// EndpointDisabledData is the data of endpoint.disabled.
+// EndpointDisabledData is the data of endpoint.disabled: a webhook subscription (SubscriptionID) or an
+// affiliate's postback endpoint (EndpointID, AffiliateID) was disabled automatically.
 type EndpointDisabledData struct {
-	SubscriptionID      string `json:"subscription_id"`
+	Kind                string `json:"kind"`
+	SubscriptionID      string `json:"subscription_id,omitempty"`
+	EndpointID          string `json:"endpoint_id,omitempty"`
+	AffiliateID         string `json:"affiliate_id,omitempty"`
 	URL                 string `json:"url"`
 	Reason              string `json:"reason"`
 	ConsecutiveFailures int    `json:"consecutive_failures"`

@@ -20,6 +20,7 @@ const (
 	DeliveryStateDelivered   = store.DeliveryDelivered
 	DeliveryStateNeedsReview = store.DeliveryNeedsReview
 	DeliveryStateSkipped     = store.DeliverySkipped
+	DeliveryStateHeld        = store.DeliveryHeld
 	// DeliveryStateStuck shows (in the search attribute only) a delivery whose state could not be stored
 	// after the bounded retries; the workflow keeps trying every stuckRetryEvery.
 	DeliveryStateStuck = "stuck"
@@ -146,6 +147,14 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 			}
 		}
 		d.dropStaleSignals()
+		// Its target was disabled meanwhile: the delivery is held, and re-enabling the target sends (a new run
+		// with Refire) or discards it. Asked only on this path, so other histories are unchanged.
+		if isErrorType(failed, activities.ErrTypeEndpointDisabled) && workflow.GetVersion(ctx, holdWhenDisabled, workflow.DefaultVersion, 1) == 1 {
+			if _, err := setStatus(activities.SetDeliveryStatusInput{Status: DeliveryStateHeld, Reason: failureReason(failed)}); err != nil {
+				return DeliveryResult{}, err
+			}
+			return DeliveryResult{State: DeliveryStateHeld}, nil
+		}
 		review, err := setStatus(activities.SetDeliveryStatusInput{
 			Status: DeliveryStateNeedsReview, Reason: failureReason(failed), TargetGone: isErrorType(failed, activities.ErrTypeGone),
 		})
@@ -311,6 +320,10 @@ func (d *delivery) awaitDecision(ctx workflow.Context) string {
 // version 2 also announces it (delivery.stuck, delivery.unstuck). It is asked only on that path.
 // It is asked only on that path, so histories that never failed are unchanged.
 const surfaceStatusFailures = "surface-status-failures"
+
+// holdWhenDisabled marks the version of DeliveryWorkflow that holds a delivery whose target is disabled
+// instead of parking it in needs_review.
+const holdWhenDisabled = "hold-when-disabled"
 
 // reviewEventsChange marks the version of DeliveryWorkflow that starts the deliveries announcing a review.
 const reviewEventsChange = "review-events"

@@ -210,10 +210,11 @@ func TestWebhookAutoDisableAfterConsecutiveFailures(t *testing.T) {
 		Data webhook.EndpointDisabledData `json:"data"`
 	}
 	require.NoError(t, json.Unmarshal(watcher.bodies[slices.Index(types, webhook.EndpointDisabled)], &ev))
-	require.Equal(t, webhook.EndpointDisabledData{SubscriptionID: sub.ID, URL: failing.srv.URL, Reason: disabled.DisabledReason, ConsecutiveFailures: 2}, ev.Data)
+	require.Equal(t, webhook.EndpointDisabledData{Kind: "webhook", SubscriptionID: sub.ID, URL: failing.srv.URL, Reason: disabled.DisabledReason, ConsecutiveFailures: 2}, ev.Data)
 
-	// A disabled subscription gets no new deliveries.
+	// A disabled subscription's new deliveries are held: none to start.
 	require.Empty(t, f.plan(webhook.ConversionRecorded, "cnv_5"))
+	require.Equal(t, store.DeliveryHeld, f.status(webhook.DeliveryID(webhook.EventKey(webhook.ConversionRecorded, "cnv_5"), sub.ID)))
 
 	// 410 Gone disables at once, without waiting for the limit.
 	gone := newReceiver(t, http.StatusGone)

@@ -247,3 +247,30 @@ func (s *Service) StartRefireJob(ctx context.Context, r RefireRequest) (store.Re
 func (s *Service) RefireJob(ctx context.Context, id string) (store.RefireJob, error) {
 	return s.Store.Deliveries(ctx).RefireJob(id)
 }
+
+// What re-enabling a target does with its held deliveries.
+const (
+	HeldSend    = "send"
+	HeldDiscard = "discard"
+)
+
+// HeldRelease is what re-enabling a target did with its held deliveries: sent them by a bulk re-fire job
+// (JobID), or discarded them; Count is how many.
+type HeldRelease struct {
+	Action string
+	Count  int64
+	JobID  string
+}
+
+// ReleaseHeld sends (by a bulk re-fire job, rate-limited like any) or discards (skipped, with the reason) the
+// deliveries held while the target was disabled; the reason is stored with each.
+func (s *Service) ReleaseHeld(ctx context.Context, targetID, action, reason string) (HeldRelease, error) {
+	if action == HeldDiscard {
+		n, err := s.Store.Deliveries(ctx).DiscardHeld(targetID, "discarded when its target was re-enabled: "+reason, time.Now())
+		return HeldRelease{Action: action, Count: n}, err
+	}
+	job, err := s.StartRefireJob(ctx, RefireRequest{
+		Filter: store.RefireFilter{Statuses: []string{store.DeliveryHeld}, EndpointID: targetID}, Reason: reason,
+	})
+	return HeldRelease{Action: HeldSend, Count: job.Total, JobID: job.ID}, err
+}
