@@ -56,22 +56,10 @@ func SignHMAC(key, payload []byte) string {
 // VerifyHMAC checks an hmac-sha256 signature (with or without the "sha256=" prefix, hex in either case)
 // against every key; timestamp must lie within tolerance of now. payload must come from the exact bytes received.
 func VerifyHMAC(keys [][]byte, payload []byte, signature, timestamp string, now time.Time, tolerance time.Duration) error {
-	if signature == "" || timestamp == "" {
-		return ErrMissingSignature
-	}
-	if _, err := checkTimestamp(timestamp, now, tolerance); err != nil {
+	v, err := newHMACVerifier(keys, "", signature, timestamp, now, tolerance)
+	if err != nil {
 		return err
 	}
-	got, err := hex.DecodeString(strings.TrimPrefix(signature, HMACPrefix))
-	if err != nil || len(got) != sha256.Size {
-		return ErrNoMatch
-	}
-	for _, k := range keys {
-		mac := hmac.New(sha256.New, k)
-		mac.Write(payload)
-		if hmac.Equal(got, mac.Sum(nil)) {
-			return nil
-		}
-	}
-	return ErrNoMatch
+	_, _ = v.Write(payload)
+	return v.Check()
 }

@@ -78,22 +78,12 @@ func SignatureHeader(keys [][]byte, id string, ts time.Time, body []byte) string
 // Verify checks a Standard Webhooks message against every key; one matching v1 signature is enough.
 // body must be the exact bytes received.
 func Verify(keys [][]byte, id, timestamp, signatureHeader string, body []byte, now time.Time, tolerance time.Duration) error {
-	if id == "" || timestamp == "" || signatureHeader == "" {
-		return ErrMissingHeaders
-	}
-	ts, err := checkTimestamp(timestamp, now, tolerance)
+	v, err := NewVerifier(keys, id, timestamp, signatureHeader, now, tolerance)
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		want := Sign(k, id, ts, body)
-		for _, got := range strings.Fields(signatureHeader) {
-			if hmac.Equal([]byte(got), []byte(want)) {
-				return nil
-			}
-		}
-	}
-	return ErrNoMatch
+	_, _ = v.Write(body)
+	return v.Check()
 }
 
 // checkTimestamp parses Unix seconds and refuses a time further than tolerance from now, past or future.
