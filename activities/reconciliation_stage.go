@@ -23,6 +23,9 @@ type StageFileInput struct {
 	MaxBytes int64
 	// WorkflowID names the batch's workflow from the content's SHA-256.
 	WorkflowID func(contentSHA256 string) string
+	// Verify, when set, runs after the rows are staged (also for a file with row errors, so an unsigned
+	// sender learns nothing of its rows); an error refuses the file whatever else is wrong with it.
+	Verify func() error
 }
 
 // stageBatch is how many rows are written per insert while streaming (about half a megabyte).
@@ -53,7 +56,14 @@ func StageFile(ctx context.Context, st *store.Store, f StageFileInput) (b store.
 			_ = st.DeleteBatch(context.WithoutCancel(ctx), b.ID)
 		}
 	}()
-	if err := stageRows(ctx, st, &b, io.TeeReader(body, hash), format); err != nil {
+	err = stageRows(ctx, st, &b, io.TeeReader(body, hash), format)
+	var fe *reconciliation.FileError
+	if f.Verify != nil && (err == nil || errors.As(err, &fe)) {
+		if verr := f.Verify(); verr != nil {
+			return b, false, verr
+		}
+	}
+	if err != nil {
 		return b, false, err
 	}
 	b.ContentSHA256 = hex.EncodeToString(hash.Sum(nil))

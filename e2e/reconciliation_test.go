@@ -422,3 +422,47 @@ func TestReconciliationPullFailureAlertsOps(t *testing.T) {
 		c.Reconciliation.PullAttempts, c.Reconciliation.PullBackoff = 3, 100*time.Millisecond
 	})
 }
+
+// A signed upload streams into staging while its signature is computed: a wrong signature (or none) answers
+// 401 and leaves nothing, even for a file that also has row errors; the right one is accepted and reconciled.
+func TestReconciliationSignedUploadStreams(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, aff := reconSetup(e)
+		r := e.admin("POST", "/v1/admin/integrations/"+m.integrationID+"/secrets", nil)
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		secret := r.Body["secret"].(string)
+		file := reconFile(aff, "240.00")
+		upload := func(body string, signature map[string]string) response {
+			t.Helper()
+			return e.do("POST", "/v1/reconciliation/batches", withHeaders(map[string]string{"X-API-Key": m.key, "Content-Type": "text/csv"}, signature), strings.NewReader(body))
+		}
+		nothing := func() {
+			t.Helper()
+			require.EqualValues(t, 0, e.count(&store.ReconciliationBatch{}, "integration_id = ?", m.integrationID))
+			require.EqualValues(t, 0, e.count(&store.ReconciliationRow{}, "1 = 1"))
+		}
+		code := func(r response) string { return r.Body["error"].(map[string]any)["code"].(string) }
+
+		unsigned := upload(file, nil)
+		require.Equal(t, http.StatusUnauthorized, unsigned.Status, unsigned.Raw)
+		require.Equal(t, "missing_signature", code(unsigned))
+		tampered := upload(file, swHeaders(t, secret, "msg_1", time.Now(), strings.Replace(file, "240.00", "999.00", 1)))
+		require.Equal(t, http.StatusUnauthorized, tampered.Status, tampered.Raw)
+		require.Equal(t, "invalid_signature", code(tampered))
+		badRows := reconHeader + "2026-10-41,p1,,,1.00,1.00,USD\n"
+		badBoth := upload(badRows, swHeaders(t, secret, "msg_2", time.Now(), file))
+		require.Equal(t, http.StatusUnauthorized, badBoth.Status, badBoth.Raw)
+		nothing()
+
+		// Signed right, gzip-compressed: the signature covers the bytes sent.
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		_, _ = zw.Write([]byte(file))
+		require.NoError(t, zw.Close())
+		signed := withHeaders(swHeaders(t, secret, "msg_3", time.Now(), gz.String()), map[string]string{"Content-Encoding": "gzip"})
+		ok := upload(gz.String(), signed)
+		require.Equal(t, http.StatusAccepted, ok.Status, ok.Raw)
+		rep := e.batchDone(m.key, ok.Body["batch_id"].(string))
+		require.Equal(t, 7.0, rep.Body["counts"].(map[string]any)["rows"], rep.Raw)
+	})
+}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"github.com/affrelay/affrelay/money"
 	recon "github.com/affrelay/affrelay/reconciliation"
 	reconsvc "github.com/affrelay/affrelay/service/reconciliation"
+	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -111,8 +111,10 @@ func (h *handlers) backfillPull(c *gin.Context) {
 	c.JSON(http.StatusAccepted, gin.H{"workflows": out})
 }
 
-// verifyUploadSignature checks the signature of an integration that has secrets. The signature covers the
-// whole body, so such an upload is read into memory first (within the file limit); others stream.
+// verifyUploadSignature checks the signature of an integration that has secrets without holding the file:
+// the headers are checked now, the body's bytes go through the verifier as the upload streams into staging,
+// and the batch is accepted only when the signature matches at the end (reconsvc.File.Verify); otherwise its
+// staged rows are deleted and the answer is 401.
 func (h *handlers) verifyUploadSignature(c *gin.Context) {
 	now := h.o.Now()
 	secrets, err := h.o.Integrations.ActiveSecrets(c, c.GetString(ctxIntegrationID), now)
@@ -124,15 +126,27 @@ func (h *handlers) verifyUploadSignature(c *gin.Context) {
 		c.Next()
 		return
 	}
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		bodyError(c, err)
+	v, tolerance, verr := h.startVerification(c, secrets, now)
+	if !h.signatureAccepted(c, verr, tolerance) {
 		return
 	}
-	c.Set(ctxRawBody, body)
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	h.verifySignatureWith(c, secrets, now)
+	body := c.Request.Body
+	c.Request.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.TeeReader(body, v), body}
+	c.Set(ctxUploadVerify, func() error {
+		// What the parser left unread (a gzip trailer, bytes after the last row) is signed too.
+		if _, err := io.Copy(io.Discard, c.Request.Body); err != nil {
+			return err
+		}
+		return v.Check()
+	})
+	c.Next()
 }
+
+// ctxUploadVerify holds the check of a signed upload's body, run once the body is read.
+const ctxUploadVerify = "upload_verify"
 
 // uploadDeadline bounds an upload's reading and answer: the server's 30 s timeouts suit postbacks, not files
 // of a million rows, which are staged while they arrive.
@@ -147,9 +161,10 @@ func (h *handlers) extendUploadDeadline(c *gin.Context) {
 }
 
 func (h *handlers) uploadBatch(c *gin.Context) {
+	verify, _ := c.Value(ctxUploadVerify).(func() error)
 	acc, err := h.o.Reconciliation.Submit(c, reconsvc.File{
 		IntegrationID: c.GetString(ctxIntegrationID), Body: c.Request.Body, Source: reconsvc.SourceUpload,
-		ContentType: c.GetHeader("Content-Type"), ContentEncoding: c.GetHeader("Content-Encoding"),
+		ContentType: c.GetHeader("Content-Type"), ContentEncoding: c.GetHeader("Content-Encoding"), Verify: verify,
 	})
 	if err != nil {
 		h.fileError(c, err)
@@ -167,6 +182,8 @@ func (h *handlers) fileError(c *gin.Context, err error) {
 	var fe *recon.FileError
 	var tooLarge *http.MaxBytesError
 	switch {
+	case errors.Is(err, signing.ErrNoMatch):
+		abort(c, http.StatusUnauthorized, "invalid_signature", noMatchingSignature+"; nothing was applied")
 	case errors.As(err, &fe):
 		c.Set(ctxErrorCode, "invalid_file")
 		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": gin.H{

@@ -31,10 +31,19 @@ type fakeReconciliation struct {
 	files []string
 }
 
+// Submit reads the file as the service does and accepts it only when its signature checks out.
 func (f *fakeReconciliation) Submit(_ context.Context, file reconsvc.File) (reconsvc.Accepted, error) {
 	body, err := io.ReadAll(file.Body)
+	if err != nil {
+		return reconsvc.Accepted{}, err
+	}
+	if file.Verify != nil {
+		if err := file.Verify(); err != nil {
+			return reconsvc.Accepted{}, err
+		}
+	}
 	f.files = append(f.files, string(body))
-	return reconsvc.Accepted{BatchID: "rcb_1", WorkflowID: "reconciliation:rcb_1"}, err
+	return reconsvc.Accepted{BatchID: "rcb_1", WorkflowID: "reconciliation:rcb_1"}, nil
 }
 
 // A signed upload looks up the integration's secrets once, and still refuses a signature none of them made.

@@ -206,41 +206,59 @@ func (h *handlers) verifySignature(c *gin.Context) {
 // verifySignatureWith requires a valid signature by one of secrets, the integration's active secrets at now
 // (looked up once by the middleware that calls it), over the buffered body.
 func (h *handlers) verifySignatureWith(c *gin.Context, secrets []string, now time.Time) {
+	v, tolerance, verr := h.startVerification(c, secrets, now)
+	if verr == nil && v != nil {
+		_, _ = v.Write(c.MustGet(ctxRawBody).([]byte))
+		verr = v.Check()
+	}
+	if h.signatureAccepted(c, verr, tolerance) {
+		c.Next()
+	}
+}
+
+// startVerification checks what of a request's signature can be checked before its body is read: the
+// headers and timestamp, and for an hmac-sha256 GET the signed query (then the verifier is nil). The body's
+// bytes go through the verifier returned.
+func (h *handlers) startVerification(c *gin.Context, secrets []string, now time.Time) (*signing.BodyVerifier, time.Duration, error) {
 	sec := security(c)
 	tolerance := h.o.Security.SignatureTolerance
 	if sec.ToleranceSeconds > 0 {
 		tolerance = time.Duration(sec.ToleranceSeconds) * time.Second
 	}
-	body := c.MustGet(ctxRawBody).([]byte)
-	var verr error
-	switch sec.SignatureScheme {
-	case store.SchemeHMACSHA256:
-		verr = verifyHMAC(c, sec, secrets, body, now, tolerance)
-	default:
-		keys := make([][]byte, 0, len(secrets))
-		for _, s := range secrets {
-			if k, err := signing.DecodeSecret(s); err == nil {
-				keys = append(keys, k)
-			}
-		}
-		verr = signing.Verify(keys, c.GetHeader(signing.HeaderID), c.GetHeader(signing.HeaderTimestamp),
-			c.GetHeader(signing.HeaderSignature), body, now, tolerance)
+	if sec.SignatureScheme == store.SchemeHMACSHA256 {
+		v, err := startHMAC(c, sec, secrets, now, tolerance)
+		return v, tolerance, err
 	}
+	keys := make([][]byte, 0, len(secrets))
+	for _, s := range secrets {
+		if k, err := signing.DecodeSecret(s); err == nil {
+			keys = append(keys, k)
+		}
+	}
+	v, err := signing.NewVerifier(keys, c.GetHeader(signing.HeaderID), c.GetHeader(signing.HeaderTimestamp),
+		c.GetHeader(signing.HeaderSignature), now, tolerance)
+	return v, tolerance, err
+}
+
+// signatureAccepted answers a request whose signature failed (verr) and says whether it may go on; it also
+// refuses a query field the signature does not cover.
+func (h *handlers) signatureAccepted(c *gin.Context, verr error, tolerance time.Duration) bool {
+	sec := security(c)
 	switch {
 	case verr == nil:
 		c.Set(ctxSignatureVerdict, "valid ("+signatureScheme(sec)+")")
 	case errors.Is(verr, signing.ErrStaleTimestamp):
 		abort(c, http.StatusUnauthorized, "stale_timestamp", fmt.Sprintf("the signed timestamp is more than %s from the server's time", tolerance))
-		return
+		return false
 	case errors.Is(verr, signing.ErrBadTimestamp):
 		abort(c, http.StatusUnauthorized, "invalid_timestamp", "the signed timestamp is not a Unix time in seconds")
-		return
+		return false
 	case errors.Is(verr, signing.ErrMissingHeaders), errors.Is(verr, signing.ErrMissingSignature):
 		abort(c, http.StatusUnauthorized, "missing_signature", "this integration requires signed requests: "+verr.Error())
-		return
+		return false
 	default:
-		abort(c, http.StatusUnauthorized, "invalid_signature", "no signature matches an active secret of this integration")
-		return
+		abort(c, http.StatusUnauthorized, "invalid_signature", noMatchingSignature)
+		return false
 	}
 	// Only an hmac-sha256 GET signs its query string; elsewhere the signature covers the body alone, and a
 	// query field beside it could change the event unsigned.
@@ -248,12 +266,14 @@ func (h *handlers) verifySignatureWith(c *gin.Context, secrets []string, now tim
 		for name := range c.Request.URL.Query() {
 			if name != queryToken {
 				abort(c, http.StatusBadRequest, "unsigned_query", "with this integration's signature scheme every field goes in the signed body; the query parameter "+strconv.Quote(name)+" is not covered by the signature")
-				return
+				return false
 			}
 		}
 	}
-	c.Next()
+	return true
 }
+
+const noMatchingSignature = "no signature matches an active secret of this integration"
 
 func signatureScheme(sec store.InboundSecurity) string {
 	if sec.SignatureScheme == "" {
@@ -262,8 +282,9 @@ func signatureScheme(sec store.InboundSecurity) string {
 	return sec.SignatureScheme
 }
 
-// verifyHMAC checks the hmac-sha256 scheme: over the query string for GET, over "<timestamp>.<body>" otherwise.
-func verifyHMAC(c *gin.Context, sec store.InboundSecurity, secrets []string, body []byte, now time.Time, tolerance time.Duration) error {
+// startHMAC checks the hmac-sha256 scheme: a GET's signed query string at once; otherwise the signature and
+// timestamp headers, returning the verifier of "<timestamp>.<body>".
+func startHMAC(c *gin.Context, sec store.InboundSecurity, secrets []string, now time.Time, tolerance time.Duration) (*signing.BodyVerifier, error) {
 	keys := make([][]byte, len(secrets))
 	for i, s := range secrets {
 		keys[i] = []byte(s)
@@ -278,8 +299,8 @@ func verifyHMAC(c *gin.Context, sec store.InboundSecurity, secrets []string, bod
 			sig = c.Query(querySignature)
 		}
 		payload := signing.HMACQueryPayload(c.Request.URL.RawQuery, querySignature)
-		return signing.VerifyHMAC(keys, payload, sig, c.Query(querySignedTimestamp), now, tolerance)
+		return nil, signing.VerifyHMAC(keys, payload, sig, c.Query(querySignedTimestamp), now, tolerance)
 	}
 	ts := c.GetHeader(headerHMACTimestamp)
-	return signing.VerifyHMAC(keys, signing.HMACBodyPayload(ts, body), c.GetHeader(header), ts, now, tolerance)
+	return signing.NewHMACBodyVerifier(keys, c.GetHeader(header), ts, now, tolerance)
 }

@@ -55,6 +55,9 @@ type File struct {
 	ContentType     string
 	ContentEncoding string
 	Source          string
+	// Verify, when set, is run once the body is read and the rows are staged: the batch is accepted only if
+	// it returns nil (a signed upload's signature over the body; its error is returned as is).
+	Verify func() error
 }
 
 // Accepted is the answer to a file: its batch and workflow, and whether the same content was seen before.
@@ -71,7 +74,7 @@ type Accepted struct {
 func (s *Service) Submit(ctx context.Context, f File) (Accepted, error) {
 	b, duplicate, err := activities.StageFile(ctx, s.Store, activities.StageFileInput{
 		IntegrationID: f.IntegrationID, Body: f.Body, ContentType: f.ContentType, ContentEncoding: f.ContentEncoding,
-		Source: f.Source, MaxBytes: s.MaxFileBytes, WorkflowID: func(sha string) string { return workflows.ReconciliationWorkflowID(f.IntegrationID, sha) },
+		Source: f.Source, MaxBytes: s.MaxFileBytes, Verify: f.Verify, WorkflowID: func(sha string) string { return workflows.ReconciliationWorkflowID(f.IntegrationID, sha) },
 	})
 	if err != nil {
 		return Accepted{}, err
