@@ -308,3 +308,54 @@ func TestHeldWhileDisabledSentOrDiscardedOnReenable(t *testing.T) {
 		})
 	}, func(c *config.Config) { c.Delivery.AutoDisableAfter = 2 })
 }
+
+// The look-ups and listings an operator needs: a conversion by integration and event id, integrations and
+// postback endpoints page by page with time filters, and deleting an endpoint.
+func TestOperatorLookupsAndListings(t *testing.T) {
+	forEachStore(t, shortPolicy(1000), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(http.StatusOK))
+		key, integrationID, affiliateID := e.setup(tracker.srv.URL)
+		e.setup(tracker.srv.URL)
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-look", affiliateID)).Status)
+		e.deliveredAttempts("evt-look")
+
+		r := e.admin("GET", "/v1/admin/conversions/"+integrationID+"/evt-look", nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.Equal(t, affiliateID, r.Body["affiliate_id"])
+		require.Equal(t, "ftd", r.Body["event"])
+		require.Equal(t, "delivered", r.Body["deliveries"].([]any)[0].(map[string]any)["status"])
+		require.Equal(t, http.StatusNotFound, e.admin("GET", "/v1/admin/conversions/"+integrationID+"/evt-none", nil).Status)
+
+		page1 := e.admin("GET", "/v1/admin/integrations?limit=1", nil)
+		require.Equal(t, http.StatusOK, page1.Status, page1.Raw)
+		require.Len(t, page1.Body["integrations"], 1)
+		page2 := e.admin("GET", "/v1/admin/integrations?limit=1&after="+page1.Body["next_after"].(string), nil)
+		require.Len(t, page2.Body["integrations"], 1)
+		require.NotEqual(t, page1.Body["integrations"], page2.Body["integrations"])
+		future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		require.Empty(t, e.listing("/v1/admin/integrations?from="+future, "integrations"))
+		require.Len(t, e.listing("/v1/admin/integrations?to="+future, "integrations"), 2)
+		require.Equal(t, http.StatusBadRequest, e.admin("GET", "/v1/admin/integrations?from=yesterday", nil).Status)
+
+		eps := e.listing("/v1/admin/postback-endpoints?affiliate_id="+affiliateID, "postback_endpoints")
+		require.Len(t, eps, 1)
+		require.Len(t, e.listing("/v1/admin/postback-endpoints", "postback_endpoints"), 2)
+		endpoint := "/v1/admin/affiliates/" + affiliateID + "/postback-endpoints/" + eps[0]["id"].(string)
+
+		// Deleting the endpoint: a delivery retrying for it goes to needs_review at its next attempt.
+		tracker.setStatus(always(http.StatusServiceUnavailable))
+		require.Equal(t, http.StatusOK, e.postback(key, ftd("evt-look-2", affiliateID)).Status)
+		eventually(t, 30*time.Second, "retrying", func() bool {
+			ds := e.deliveries("event_id=evt-look-2")
+			return len(ds) == 1 && len(ds[0]["attempts"].([]any)) >= 1
+		})
+		r = e.admin("DELETE", endpoint, nil)
+		require.Equal(t, http.StatusNoContent, r.Status, r.Raw)
+		require.Equal(t, http.StatusNotFound, e.admin("DELETE", endpoint, nil).Status)
+		eventually(t, 30*time.Second, "needs_review after the delete", func() bool {
+			ds := e.deliveries("event_id=evt-look-2")
+			return len(ds) == 1 && ds[0]["status"] == "needs_review"
+		})
+		require.Len(t, e.listing("/v1/admin/postback-endpoints?affiliate_id="+affiliateID, "postback_endpoints"), 0)
+	})
+}

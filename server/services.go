@@ -23,6 +23,7 @@ import (
 type Conversions interface {
 	SubmitPostback(ctx context.Context, integrationID string, ev postback.Event, req *evidence.Request) (conversions.Submission, error)
 	ReceivedRequest(ctx context.Context, integrationID, eventID string) (evidence.Request, error)
+	Conversion(ctx context.Context, integrationID, eventID string) (store.Conversion, error)
 	RecordClick(ctx context.Context, affiliateCode string, subs [5]string, landing string) (store.Click, string, error)
 	UnattributedConversions(ctx context.Context, from, to time.Time, limit int) ([]conversions.Unattributed, error)
 }
@@ -31,6 +32,7 @@ type Conversions interface {
 type Integrations interface {
 	Authenticate(ctx context.Context, key string) (integrationID, keyID string, err error)
 	Integration(ctx context.Context, id string) (store.Integration, error)
+	ListIntegrations(ctx context.Context, p store.ListPage) ([]store.Integration, error)
 	ActiveSecrets(ctx context.Context, integrationID string, now time.Time) ([]string, error)
 	CreateIntegration(ctx context.Context, name string) (store.Integration, string, error)
 	SetInboundSecurity(ctx context.Context, id string, sec store.InboundSecurity) (store.Integration, error)
@@ -50,6 +52,8 @@ type Affiliates interface {
 	StartAffiliateSignup(ctx context.Context, affiliateID string) (string, error)
 	AddPostbackEndpoint(ctx context.Context, ep store.PostbackEndpoint) (store.PostbackEndpoint, error)
 	SetPostbackEndpointEnabled(ctx context.Context, affiliateID, endpointID string, enabled bool) (store.PostbackEndpoint, error)
+	Endpoints(ctx context.Context, affiliateID string, p store.ListPage) ([]store.PostbackEndpoint, error)
+	DeletePostbackEndpoint(ctx context.Context, affiliateID, endpointID string) error
 	AddPlanVersion(ctx context.Context, affiliateID string, p store.Plan) (store.Plan, error)
 	PlanVersions(ctx context.Context, affiliateID string) ([]store.Plan, error)
 	SetParent(ctx context.Context, affiliateID, parentID string, shareBP int64) (store.Affiliate, error)

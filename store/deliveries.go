@@ -39,8 +39,8 @@ func (s *Store) Deliveries(ctx context.Context) DeliveryQueries {
 
 // DeliveryFilter narrows a deliveries listing; empty fields match everything.
 type DeliveryFilter struct {
-	Status, AffiliateID, EventID string
-	Limit                        int
+	Status, AffiliateID, EventID, ConversionID string
+	Limit                                      int
 }
 
 // ListByFilter lists deliveries, newest first.
@@ -54,6 +54,9 @@ func (q DeliveryQueries) ListByFilter(f DeliveryFilter) ([]Delivery, error) {
 	}
 	if f.EventID != "" {
 		db = db.Where("event_id = ?", f.EventID)
+	}
+	if f.ConversionID != "" {
+		db = db.Where("conversion_id = ?", f.ConversionID)
 	}
 	var ds []Delivery
 	return ds, db.Find(&ds).Error

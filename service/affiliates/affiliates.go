@@ -76,6 +76,22 @@ func (s *Service) AddPostbackEndpoint(ctx context.Context, ep store.PostbackEndp
 	return ep, s.Store.Affiliates(ctx).CreateEndpoint(&ep)
 }
 
+// Endpoints lists a page of postback endpoints, of one affiliate when affiliateID is set.
+func (s *Service) Endpoints(ctx context.Context, affiliateID string, p store.ListPage) ([]store.PostbackEndpoint, error) {
+	return s.Store.Affiliates(ctx).ListEndpoints(affiliateID, p)
+}
+
+// DeletePostbackEndpoint removes an affiliate's endpoint: its held deliveries are skipped, its pending ones go
+// to needs_review at their next attempt.
+func (s *Service) DeletePostbackEndpoint(ctx context.Context, affiliateID, endpointID string) error {
+	q := s.Store.Affiliates(ctx)
+	ep, err := q.Endpoint(affiliateID, endpointID)
+	if err != nil {
+		return err
+	}
+	return q.DeleteEndpoint(ep.ID, time.Now())
+}
+
 // SetPostbackEndpointEnabled re-enables (or disables) an endpoint, e.g. after a 410 was fixed.
 func (s *Service) SetPostbackEndpointEnabled(ctx context.Context, affiliateID, endpointID string, enabled bool) (store.PostbackEndpoint, error) {
 	q := s.Store.Affiliates(ctx)

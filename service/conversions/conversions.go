@@ -70,6 +70,15 @@ func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev p
 	return Submission{Duplicate: duplicate, WorkflowID: id}, nil
 }
 
+// Conversion looks up a conversion by its integration and event id.
+func (s *Service) Conversion(ctx context.Context, integrationID, eventID string) (store.Conversion, error) {
+	c, ok, err := s.Store.Conversions(ctx).Event(integrationID, eventID)
+	if err == nil && !ok {
+		err = apperr.NotFound("conversion " + eventID + " of integration " + integrationID)
+	}
+	return c, err
+}
+
 // ReceivedRequest returns the request the integration's event was received in, as kept with its conversion.
 func (s *Service) ReceivedRequest(ctx context.Context, integrationID, eventID string) (evidence.Request, error) {
 	q := s.Store.Conversions(ctx)

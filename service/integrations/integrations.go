@@ -84,6 +84,11 @@ func (s *Service) CreateIntegrationWithKey(ctx context.Context, name, key string
 	return in, err
 }
 
+// ListIntegrations lists a page of integrations.
+func (s *Service) ListIntegrations(ctx context.Context, p store.ListPage) ([]store.Integration, error) {
+	return s.Store.Integrations(ctx).ListIntegrations(p)
+}
+
 // Integration loads one integration with its inbound security settings.
 func (s *Service) Integration(ctx context.Context, id string) (store.Integration, error) {
 	return s.Store.Integrations(ctx).Get(id)
