@@ -92,47 +92,67 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 		if res.Deliveries, err = planWebhookEvent(tx.DB, eventplan.ConversionRecorded(conv)); err != nil {
 			return err
 		}
-
-		if in.Event.AffiliateID == "" {
-			return nil
+		if conv.Status != postback.StatusApproved {
+			return nil // pending or declined: recorded, earns nothing until approved
 		}
-		if _, err := tx.Affiliates(ctx).Get(in.Event.AffiliateID, "affiliate"); err != nil {
-			if errors.Is(err, apperr.ErrNotFound) {
-				return nil // unattributed: recorded, earns nothing
-			}
-			return err
-		}
-		if inserted {
-			res.PayoutMinor, res.Currency, err = a.writeLedger(ctx, tx, conv)
-		} else {
-			res.PayoutMinor, res.Currency, err = conversionPayout(tx.Ledger(ctx), conv)
-		}
-		if err != nil {
-			return err
-		}
-		commissions, entries, err := planCommissionEvents(ctx, tx, conv)
-		if err != nil {
-			return err
-		}
-		res.Deliveries = append(res.Deliveries, commissions...)
-		leads, err := planLeadEvent(ctx, tx, conv, first, entries)
-		if err != nil {
-			return err
-		}
-		res.Deliveries = append(res.Deliveries, leads...)
-		postbacks, err := planDeliveries(ctx, tx, conv, in, res.PayoutMinor, res.Currency)
-		res.Deliveries = append(postbacks, res.Deliveries...)
-		return err
+		return a.earn(ctx, tx, conv, in, first, inserted, &res)
 	})
-	var missing *MissingRate
-	if errors.As(err, &missing) {
-		// Nothing was written; the workflow waits for the rate (fx.rate_missing) and runs this again.
-		return RecordConversionResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeFXRateMissing, nil, *missing)
+	return res, recordingError(in.WorkflowID, err)
+}
+
+// earn writes what an approved conversion earns: its ledger entries (only when inserted, i.e. not on a
+// replay, which reads its payout back instead), the commission and lead events, and the affiliate's
+// postbacks, all keyed; their pending deliveries go into res. first is the player's first attributed
+// conversion. An unattributed conversion earns nothing.
+func (a *Activities) earn(ctx context.Context, tx *store.Store, conv store.Conversion, in RecordConversionInput, first store.Conversion, inserted bool, res *RecordConversionResult) error {
+	if conv.AffiliateID == "" {
+		return nil
+	}
+	if _, err := tx.Affiliates(ctx).Get(conv.AffiliateID, "affiliate"); err != nil {
+		if errors.Is(err, apperr.ErrNotFound) {
+			return nil // unattributed: recorded, earns nothing
+		}
+		return err
+	}
+	var err error
+	if inserted {
+		res.PayoutMinor, res.Currency, err = a.writeLedger(ctx, tx, conv)
+	} else {
+		res.PayoutMinor, res.Currency, err = conversionPayout(tx.Ledger(ctx), conv)
 	}
 	if err != nil {
-		return RecordConversionResult{}, fmt.Errorf("record conversion %s: %w", in.WorkflowID, err)
+		return err
 	}
-	return res, nil
+	commissions, entries, err := planCommissionEvents(ctx, tx, conv)
+	if err != nil {
+		return err
+	}
+	res.Deliveries = append(res.Deliveries, commissions...)
+	leads, err := planLeadEvent(ctx, tx, conv, first, entries)
+	if err != nil {
+		return err
+	}
+	res.Deliveries = append(res.Deliveries, leads...)
+	postbacks, err := planDeliveries(ctx, tx, conv, in, res.PayoutMinor, res.Currency)
+	res.Deliveries = append(postbacks, res.Deliveries...)
+	return err
+}
+
+// recordingError is what the workflow sees of a failed recording: a missing FX rate as its own
+// non-retryable type (nothing was written; the workflow waits for the rate and runs it again).
+func recordingError(workflowID string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var missing *MissingRate
+	if errors.As(err, &missing) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeFXRateMissing, nil, *missing)
+	}
+	var typed *temporal.ApplicationError
+	if errors.As(err, &typed) {
+		return err // already says what the workflow needs to know
+	}
+	return fmt.Errorf("record conversion %s: %w", workflowID, err)
 }
 
 // ReportConversionProblemInput says why a conversion cannot be recorded yet: Type is webhook.FXRateMissing
@@ -172,6 +192,10 @@ func upsertConversion(q store.ConversionQueries, in RecordConversionInput) (stor
 		AmountMinor: ev.AmountMinor, Currency: ev.Currency,
 		Sub1: ev.Subs[0], Sub2: ev.Subs[1], Sub3: ev.Subs[2], Sub4: ev.Subs[3], Sub5: ev.Subs[4],
 		OriginalEventID: ev.OriginalEventID, OccurredAt: ev.OccurredAt, WorkflowID: in.WorkflowID,
+		Status: ev.Status,
+	}
+	if conv.Status == "" {
+		conv.Status = postback.StatusApproved
 	}
 	inserted, err := q.Insert(&conv)
 	if err != nil {

@@ -16,6 +16,8 @@ const (
 	ErrTypeNotFound = "NotFound"
 	// ErrTypeFXRateMissing: an event cannot be converted to the plan's currency until an admin adds the rate.
 	ErrTypeFXRateMissing = "FXRateMissing"
+	// ErrTypeNotRecorded: a status change arrived for an event whose conversion is still being recorded.
+	ErrTypeNotRecorded = "NotRecorded"
 )
 
 // notFound turns a missing row (gorm's, or the store's apperr.ErrNotFound) into a non-retryable

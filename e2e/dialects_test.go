@@ -163,3 +163,52 @@ func TestClickKeyedSender(t *testing.T) {
 		e.sendAccepted(key, integrationID, url.Values{"cid": {clickID}, "et": {"ftd"}, "payout": {"50.00"}, "txid": {"T-1"}}, "duplicate")
 	})
 }
+
+// TestPendingThenApproved: a sender that carries a status records a pending event that earns nothing; the same
+// event approved later changes the ledger once (a repeat is a duplicate), and a declined one never earns.
+func TestPendingThenApproved(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(200))
+		affise := dialects[2]
+		key, integrationID, affiliateID, clickID := e.mappedSender(tracker.srv.URL, "status.example", affise.mapping)
+		withStatus := func(eventID, event, amount, status string) url.Values {
+			q := affise.send(clickID, eventID, event, amount)
+			q.Set("status", status)
+			return q
+		}
+		statusOf := func(eventID string) string {
+			var c store.Conversion
+			require.NoError(t, e.app.Store.DB.Where("integration_id = ? AND event_id = ?", integrationID, eventID).Take(&c).Error)
+			return c.Status
+		}
+
+		e.sendAccepted(key, integrationID, withStatus("tx-1", "ftd", "50.00", "2"), "accepted")
+		require.Equal(t, "pending", statusOf("tx-1"))
+		require.Empty(t, e.ledgerOf(affiliateID), "a pending event earns nothing")
+
+		r := e.postback(key, withStatus("tx-1", "ftd", "50.00", "1"))
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.Equal(t, "status_changed", r.Body["status"], r.Raw)
+		require.Equal(t, "conversion-status:"+integrationID+":tx-1:approved", r.Body["workflow_id"])
+		cpa := []ledgerLine{{Kind: "cpa", Currency: "USD", EventID: "tx-1", AmountMinor: 20000}}
+		eventually(t, 20*time.Second, "the approval's ledger entry", func() bool { return len(e.ledgerOf(affiliateID)) == 1 })
+		require.Equal(t, cpa, e.ledgerOf(affiliateID))
+		require.Equal(t, "approved", statusOf("tx-1"))
+		eventually(t, 20*time.Second, "the affiliate's postback of the approved ftd", func() bool { return len(tracker.received()) == 1 })
+
+		// Approved again: a duplicate. Declined after approval: refused, the ledger stays.
+		e.sendAccepted(key, integrationID, withStatus("tx-1", "ftd", "50.00", "1"), "duplicate")
+		r = e.postback(key, withStatus("tx-1", "ftd", "50.00", "3"))
+		require.Equal(t, http.StatusConflict, r.Status, r.Raw)
+		require.Equal(t, cpa, e.ledgerOf(affiliateID))
+
+		// Pending, then declined: recorded, never earns. A deposit earns nothing on this CPA plan anyway, so
+		// the ledger tells nothing; the status does.
+		e.sendAccepted(key, integrationID, withStatus("tx-2", "deposit", "20.00", "2"), "accepted")
+		r = e.postback(key, withStatus("tx-2", "deposit", "20.00", "3"))
+		require.Equal(t, "status_changed", r.Body["status"], r.Raw)
+		eventually(t, 20*time.Second, "tx-2 declined", func() bool { return statusOf("tx-2") == "declined" })
+		require.Equal(t, cpa, e.ledgerOf(affiliateID))
+		require.Len(t, tracker.received(), 1, "a declined deposit sends the affiliate nothing")
+	})
+}

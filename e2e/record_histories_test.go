@@ -97,6 +97,21 @@ func TestRecordHistories(t *testing.T) {
 			awaitState("rec-ok", "delivered")
 			record("ConversionWorkflow", "conversion-delivered", workflows.ConversionWorkflowID(integrationID, "rec-ok"))
 		},
+		// A pending ftd, then approved by a later postback: the status change's ConversionWorkflow earns and delivers.
+		"conversion-status-approved": func() {
+			tracker := newSink(t, always(http.StatusOK))
+			key, integrationID, affiliateID := e.setup(tracker.srv.URL)
+			pending := ftd("rec-pending", affiliateID)
+			pending.Set("status", "pending")
+			require.Equal(t, "accepted", e.postback(key, pending).Body["status"])
+			eventually(t, 30*time.Second, "rec-pending recorded", func() bool {
+				return e.count(&store.Conversion{}, "event_id = ? AND status = ?", "rec-pending", "pending") == 1
+			})
+			pending.Set("status", "approved")
+			require.Equal(t, "status_changed", e.postback(key, pending).Body["status"])
+			awaitState("rec-pending", "delivered")
+			record("ConversionWorkflow", "conversion-status-approved", workflows.ConversionStatusWorkflowID(integrationID, "rec-pending", "approved"))
+		},
 		// The first attempt fails: a DeliveryWorkflow child retries and delivers.
 		"conversion-retried": func() {
 			tracker := newSink(t, func(n int) int {

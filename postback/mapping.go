@@ -23,6 +23,19 @@ const FieldStatus = "status"
 // Statuses lists every status.
 var Statuses = []string{StatusApproved, StatusPending, StatusDeclined}
 
+// StatusChangeAllowed reports whether a recorded event's status may change from from to to: a pending event
+// is approved or declined, a declined one may still be approved. An approved event stays approved: undoing
+// what it earned is a chargeback, refund or reversal.
+func StatusChangeAllowed(from, to string) bool {
+	switch from {
+	case StatusPending:
+		return to == StatusApproved || to == StatusDeclined
+	case StatusDeclined:
+		return to == StatusApproved
+	}
+	return false
+}
+
 // Query parameters that authenticate a request rather than describe the event: the API key as a query token,
 // and an hmac-sha256 GET signature with its timestamp.
 const (

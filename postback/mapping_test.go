@@ -232,3 +232,14 @@ func FuzzMappingApply(f *testing.F) {
 		}
 	})
 }
+
+func TestStatusChangeAllowed(t *testing.T) {
+	allowed := map[[2]string]bool{
+		{StatusPending, StatusApproved}: true, {StatusPending, StatusDeclined}: true, {StatusDeclined, StatusApproved}: true,
+	}
+	for _, from := range Statuses {
+		for _, to := range Statuses {
+			require.Equal(t, allowed[[2]string{from, to}], StatusChangeAllowed(from, to), "%s → %s", from, to)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/service/conversions"
@@ -50,12 +51,11 @@ func (h *handlers) postback(c *gin.Context) {
 		abort(c, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	if ev.Status != "" && ev.Status != postback.StatusApproved {
-		// Recorded as approved it would earn at once; refused, the sender sends it again once approved.
-		abortField(c, postback.FieldStatus, ev.Status+" events are not taken yet: send the event once it is approved")
+	sub, err := h.o.Conversions.SubmitPostback(c, c.GetString(ctxIntegrationID), ev, receivedRequest(c, h.o.Now()))
+	if errors.Is(err, apperr.ErrConflict) {
+		abort(c, http.StatusConflict, "conflict", err.Error())
 		return
 	}
-	sub, err := h.o.Conversions.SubmitPostback(c, c.GetString(ctxIntegrationID), ev, receivedRequest(c, h.o.Now()))
 	if err != nil {
 		// Nothing was acknowledged, so the sender retries; say so instead of a bare 500.
 		h.o.Logger.Error("postback not accepted", "event_id", ev.EventID, "error", err)
@@ -63,9 +63,12 @@ func (h *handlers) postback(c *gin.Context) {
 		return
 	}
 	status := "accepted"
-	if sub.Duplicate {
+	switch {
+	case sub.Duplicate:
 		status = "duplicate"
 		c.Set(ctxDuplicate, true)
+	case sub.StatusChange:
+		status = "status_changed"
 	}
 	c.JSON(http.StatusOK, conversions.Ack(status, ev.EventID, sub.WorkflowID))
 }

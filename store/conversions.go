@@ -16,11 +16,19 @@ func (s *Store) Conversions(ctx context.Context) ConversionQueries {
 	return ConversionQueries{db: s.DB.WithContext(ctx)}
 }
 
-// Recorded says whether the integration's event is recorded already (the lasting duplicate backstop).
-func (q ConversionQueries) Recorded(integrationID, eventID string) (bool, error) {
-	var n int64
-	err := q.db.Model(&Conversion{}).Where("integration_id = ? AND event_id = ?", integrationID, eventID).Count(&n).Error
-	return n > 0, err
+// Recorded says whether the integration's event is recorded already (the lasting duplicate backstop), and its status.
+func (q ConversionQueries) Recorded(integrationID, eventID string) (status string, recorded bool, err error) {
+	var statuses []string
+	err = q.db.Model(&Conversion{}).Where("integration_id = ? AND event_id = ?", integrationID, eventID).Limit(1).Pluck("status", &statuses).Error
+	if len(statuses) == 0 {
+		return "", false, err
+	}
+	return statuses[0], true, err
+}
+
+// SetStatus changes a conversion's status, on behalf of the workflow named.
+func (q ConversionQueries) SetStatus(id, status, workflowID string) error {
+	return q.db.Model(&Conversion{ID: id}).Updates(map[string]any{"status": status, "status_workflow_id": workflowID}).Error
 }
 
 // Unattributed lists conversions that occurred in [from, to) with no known affiliate, oldest first.

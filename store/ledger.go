@@ -38,7 +38,8 @@ func (q LedgerQueries) Conversion(integrationID, eventID, affiliateID string) (C
 // and event id.
 func (q LedgerQueries) PlayerConversions(integrationID, affiliateID, playerID string) ([]Conversion, error) {
 	var rows []Conversion
-	err := q.db.Where("integration_id = ? AND affiliate_id = ? AND player_id = ?", integrationID, affiliateID, playerID).
+	// Pending and declined conversions earn nothing, so they count towards nothing (a first deposit, a sum).
+	err := q.db.Where("integration_id = ? AND affiliate_id = ? AND player_id = ? AND status = ?", integrationID, affiliateID, playerID, "approved").
 		Order("occurred_at, event_id").Find(&rows).Error
 	return rows, err
 }

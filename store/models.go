@@ -118,7 +118,11 @@ type Conversion struct {
 	OriginalEventID string `gorm:"size:128;index:idx_conversion_original,priority:2"`
 	OccurredAt      time.Time
 	WorkflowID      string `gorm:"size:300"`
-	CreatedAt       time.Time
+	// Status is approved, pending or declined (package postback): only an approved conversion earns.
+	Status string `gorm:"size:16;not null;default:approved"`
+	// StatusWorkflowID is the workflow that last changed Status (a later postback of the same event).
+	StatusWorkflowID string `gorm:"size:300"`
+	CreatedAt        time.Time
 }
 
 // ConversionRequest is the postback a conversion was recorded from, as received (credentials redacted: see

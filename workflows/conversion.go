@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -17,6 +19,9 @@ type ConversionInput struct {
 	// durable once the API acknowledged, so the request survives an API process killed right after (nil in
 	// histories from before it was kept, and for events that arrive by other ways).
 	Request *evidence.Request `json:",omitempty"`
+	// StatusChange marks a later postback of a recorded event that carries another status (Event.Status):
+	// the workflow, started under ConversionStatusWorkflowID, applies the change instead of recording.
+	StatusChange bool `json:",omitempty"`
 }
 
 // ConversionResult says what the conversion produced.
@@ -39,6 +44,10 @@ const attributedAffiliateChange = "attributed-affiliate-search-attribute"
 // Conversions recorded before the inline first attempt existed (their RecordConversion result has no
 // FirstAttemptTimeout), or by a worker configured without it, start a DeliveryWorkflow per delivery.
 func ConversionWorkflow(ctx workflow.Context, in ConversionInput) (ConversionResult, error) {
+	// Decided by the input, not by the code's version: histories from before status changes never take it.
+	if in.StatusChange {
+		return changeConversionStatus(ctx, in)
+	}
 	rec, err := recordConversion(ctx, activities.RecordConversionInput{
 		IntegrationID: in.IntegrationID,
 		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
@@ -78,4 +87,43 @@ func upsertAttributedAffiliate(ctx workflow.Context, attributed, sent string) er
 		return nil
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, AffiliateIDKey.ValueSet(attributed))
+}
+
+// How long a status change waits for the conversion it changes to be recorded, between looks, and at most.
+const (
+	statusChangeRetryEvery = 30 * time.Second
+	statusChangeMaxWait    = 24 * time.Hour
+)
+
+// changeConversionStatus applies a status change (ChangeConversionStatus, one local activity) and delivers what
+// an approval earned, as a recording would. A change that arrived while its conversion was still being
+// recorded waits for it.
+func changeConversionStatus(ctx workflow.Context, in ConversionInput) (ConversionResult, error) {
+	var a *activities.Activities
+	var rec activities.RecordConversionResult
+	change := activities.ChangeConversionStatusInput{
+		IntegrationID: in.IntegrationID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		EventID: in.Event.EventID, Status: in.Event.Status,
+	}
+	for waited := time.Duration(0); ; waited += statusChangeRetryEvery {
+		err := workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.ChangeConversionStatus, change).Get(ctx, &rec)
+		if err == nil {
+			break
+		}
+		if !isErrorType(err, activities.ErrTypeNotRecorded) || waited >= statusChangeMaxWait {
+			return ConversionResult{}, err
+		}
+		if err := workflow.Sleep(ctx, statusChangeRetryEvery); err != nil {
+			return ConversionResult{}, err
+		}
+	}
+	attrs := []temporal.SearchAttributeUpdate{IntegrationIDKey.ValueSet(in.IntegrationID), EventIDKey.ValueSet(in.Event.EventID)}
+	result := ConversionResult{ConversionID: rec.ConversionID, PayoutMinor: rec.PayoutMinor, Currency: rec.Currency}
+	var err error
+	if rec.FirstAttemptTimeout > 0 {
+		result.Deliveries, result.Delivered, err = deliverInline(ctx, rec.Deliveries, rec.Policy, rec.FirstAttemptTimeout, attrs...)
+	} else {
+		result.Deliveries, err = startDeliveries(ctx, rec.Deliveries, rec.Policy, attrs...)
+	}
+	return result, err
 }

@@ -34,6 +34,12 @@ func ConversionWorkflowID(integrationID, eventID string) string {
 	return "conversion:" + integrationID + ":" + IDPart(eventID)
 }
 
+// ConversionStatusWorkflowID is the business key of a status change of one event: one per status, so a
+// repeated change is a duplicate and is applied once.
+func ConversionStatusWorkflowID(integrationID, eventID, status string) string {
+	return "conversion-status:" + integrationID + ":" + IDPart(eventID) + ":" + status
+}
+
 // DeliveryWorkflowID is the workflow ID of one delivery.
 func DeliveryWorkflowID(deliveryID string) string {
 	return "delivery:" + IDPart(deliveryID)

@@ -29,8 +29,10 @@ type Service struct {
 
 // Submission is the answer to a postback.
 type Submission struct {
-	Duplicate  bool
-	WorkflowID string
+	Duplicate bool
+	// StatusChange: the event was recorded with another status; the change is being applied.
+	StatusChange bool
+	WorkflowID   string
 }
 
 // Ack is the body of the answer to an acknowledged postback; status is "accepted" or "duplicate".
@@ -39,18 +41,25 @@ func Ack(status, eventID, workflowID string) map[string]string {
 }
 
 // SubmitPostback starts the conversion workflow for the event. It returns only once Temporal has durably
-// accepted the start, or recognised the event as already seen.
+// accepted the start, or recognised the event as already seen. A recorded event sent again with another
+// status starts its status change instead (once per status).
 // req is the request as received; it is kept with the answer sent when it is accepted (Ack with status
 // "accepted" and code 200): the workflow input carries it to the conversion's record.
 func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev postback.Event, req *evidence.Request) (Submission, error) {
 	id := workflows.ConversionWorkflowID(integrationID, ev.EventID)
 	// Temporal forgets closed workflows after its retention period; the database remembers every event for ever.
-	recorded, err := s.Store.Conversions(ctx).Recorded(integrationID, ev.EventID)
+	status, recorded, err := s.Store.Conversions(ctx).Recorded(integrationID, ev.EventID)
 	if err != nil {
 		return Submission{}, err
 	}
 	if recorded {
-		return Submission{Duplicate: true, WorkflowID: id}, nil
+		if ev.Status == "" || ev.Status == status {
+			return Submission{Duplicate: true, WorkflowID: id}, nil
+		}
+		if !postback.StatusChangeAllowed(status, ev.Status) {
+			return Submission{}, apperr.Conflict("event %s is %s and cannot become %s: undo what an approved event earned with a chargeback, refund or reversal", ev.EventID, status, ev.Status)
+		}
+		return s.changeStatus(ctx, integrationID, ev)
 	}
 	attrs := []temporal.SearchAttributeUpdate{workflows.IntegrationIDKey.ValueSet(integrationID), workflows.EventIDKey.ValueSet(ev.EventID)}
 	if ev.AffiliateID != "" {
@@ -66,6 +75,13 @@ func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev p
 	duplicate, err := s.Start.Once(ctx, id, attrs, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev, Request: req})
 	if err != nil {
 		return Submission{}, err
+	}
+	if duplicate && ev.Status != "" {
+		// The event is still being recorded, perhaps with another status: the change waits for it, and does
+		// nothing if the status is the same. The sender still hears of a duplicate.
+		if _, err := s.changeStatus(ctx, integrationID, ev); err != nil {
+			return Submission{}, err
+		}
 	}
 	return Submission{Duplicate: duplicate, WorkflowID: id}, nil
 }
@@ -114,6 +130,17 @@ func (s *Service) noRequest(q store.ConversionQueries, integrationID, eventID st
 		return apperr.NotFound(fmt.Sprintf("request of event %s of integration %s: the conversion is recorded but its request is not kept (received before requests were kept, pruned after the retention, or imported by reconciliation)", eventID, integrationID))
 	}
 	return apperr.NotFound(fmt.Sprintf("event %s of integration %s", eventID, integrationID))
+}
+
+// changeStatus starts the status change of a recorded event, once per status.
+func (s *Service) changeStatus(ctx context.Context, integrationID string, ev postback.Event) (Submission, error) {
+	id := workflows.ConversionStatusWorkflowID(integrationID, ev.EventID, ev.Status)
+	attrs := []temporal.SearchAttributeUpdate{workflows.IntegrationIDKey.ValueSet(integrationID), workflows.EventIDKey.ValueSet(ev.EventID)}
+	duplicate, err := s.Start.Once(ctx, id, attrs, workflows.ConversionWorkflow, workflows.ConversionInput{IntegrationID: integrationID, Event: ev, StatusChange: true})
+	if err != nil {
+		return Submission{}, err
+	}
+	return Submission{Duplicate: duplicate, StatusChange: !duplicate, WorkflowID: id}, nil
 }
 
 // RecordClick records a visit through a tracking link and returns the URL to redirect to: the landing URL
