@@ -78,6 +78,9 @@ func ConversionRecorded(c store.Conversion) Event {
 		ConversionID: c.ID, IntegrationID: c.IntegrationID, EventID: c.EventID, Event: c.Event,
 		AffiliateID: c.AffiliateID, PlayerID: c.PlayerID, ClickID: c.ClickID, OccurredAt: c.OccurredAt.UTC(),
 	}
+	if c.Status != postback.StatusApproved {
+		data.Status = c.Status
+	}
 	if c.Currency != "" {
 		data.Amount = &webhook.Money{Amount: money.Format(c.AmountMinor, c.Currency), Currency: c.Currency}
 	}

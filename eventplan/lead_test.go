@@ -53,3 +53,10 @@ func TestLeadEvents(t *testing.T) {
 	require.Equal(t, webhook.EventKey(webhook.LeadAttributed, "int_1:p-1"), Lead(reg, reg, "", "").Key)
 	require.Equal(t, webhook.EventKey(webhook.LeadUpdated, "cnv_2"), Lead(ftd, reg, webhook.LeadFTD, "").Key)
 }
+
+func TestConversionRecordedShowsAStatusThatEarnsNothing(t *testing.T) {
+	for status, want := range map[string]string{postback.StatusApproved: "", postback.StatusPending: "pending", postback.StatusDeclined: "declined"} {
+		ev := ConversionRecorded(store.Conversion{ID: "cnv_1", Event: postback.FTD, Status: status, CreatedAt: at})
+		require.Equal(t, want, ev.Data.(webhook.ConversionData).Status, status)
+	}
+}

@@ -23,6 +23,8 @@ type ConversionData struct {
 	Amount        *Money            `json:"amount,omitempty"`
 	Subs          map[string]string `json:"subs,omitempty"`
 	OccurredAt    time.Time         `json:"occurred_at"`
+	// Status is pending or declined for an event that earns nothing (yet); absent for an approved one.
+	Status string `json:"status,omitempty"`
 }
 
 // CommissionData is the data of commission.calculated (and, with a negative amount, commission.reversed).
