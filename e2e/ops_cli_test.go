@@ -81,6 +81,8 @@ func TestOpsCLI(t *testing.T) {
 		require.NoError(t, err, out)
 		require.Contains(t, out, "workflow conversion:"+integrationID+":evt-ops")
 		require.Contains(t, out, "http://ui.example:8233/namespaces/default/workflows/conversion:"+integrationID+":evt-ops")
+		require.Regexp(t, `received \S+ from 127\.0\.0\.1 with key key_\S+; signature: .+\n  GET /v1/postbacks\?\S+`, out)
+		require.Contains(t, out, "answered 200")
 		require.Contains(t, out, "ledger entries (1):")
 		require.Regexp(t, `led_\S+\s+cpa\s+\S+\s+200\.00 USD`, out)
 		require.Contains(t, out, "deliveries (1):")

@@ -161,3 +161,21 @@ type webhookSubscription struct {
 	ConsecutiveFailures int       `json:"consecutive_failures"`
 	CreatedAt           time.Time `json:"created_at"`
 }
+
+// receivedRequest is a postback as its sender sent it, with the answer it got (credentials redacted).
+type receivedRequest struct {
+	Method           string    `json:"method"`
+	Path             string    `json:"path"`
+	Query            string    `json:"query"`
+	Body             string    `json:"body"`
+	BodyEncoding     string    `json:"body_encoding"`
+	BodySize         int64     `json:"body_size"`
+	ClientIP         string    `json:"client_ip"`
+	ReceivedAt       time.Time `json:"received_at"`
+	KeyID            string    `json:"key_id"`
+	SignatureVerdict string    `json:"signature_verdict"`
+	Response         struct {
+		Status int    `json:"status"`
+		Body   string `json:"body"`
+	} `json:"response"`
+}

@@ -28,8 +28,8 @@ Commands:
   refire <delivery_id>...       send deliveries again with --reason; or a bulk job by filter
                                 (--status, --affiliate, --endpoint, --event-type, --from, --to, --event, --all)
   skip <delivery_id>...         give up on deliveries in needs_review
-  conversion <event_id>         the event's deliveries with every attempt, its ledger entries and its
-                                workflow in the Temporal UI (--integration)
+  conversion <event_id>         the postback as received, its ledger entries, its deliveries with every
+                                attempt and its workflow in the Temporal UI (--integration)
   endpoints                     webhook subscriptions and delivery targets with undelivered deliveries
 
 Flags of every command:
@@ -418,6 +418,17 @@ func conversionCommand(fs *pflag.FlagSet) func(*op, []string) error {
 			return errors.New("--integration is required: an event id is unique per integration")
 		}
 		eventID := args[0]
+		// The event as its sender sent it; an event older than evidence.request_retention has none (404).
+		var received *receivedRequest
+		var req receivedRequest
+		err := o.c.call(o.ctx, http.MethodGet, "/v1/admin/conversions/"+url.PathEscape(*integration)+"/"+url.PathEscape(eventID)+"/request", nil, nil, &req)
+		var apiErr *apiError
+		switch {
+		case err == nil:
+			received = &req
+		case !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound:
+			return err
+		}
 		var page struct {
 			Deliveries []delivery `json:"deliveries"`
 		}
@@ -455,10 +466,24 @@ func conversionCommand(fs *pflag.FlagSet) func(*op, []string) error {
 		if o.json {
 			return o.printJSON(map[string]any{
 				"integration_id": *integration, "event_id": eventID, "workflow_id": workflowID, "temporal_ui": link,
-				"ledger_entries": entries, "deliveries": page.Deliveries,
+				"request": received, "ledger_entries": entries, "deliveries": page.Deliveries,
 			})
 		}
 		fmt.Fprintf(o.env.Out, "event %s of integration %s\nworkflow %s\n%s\n", eventID, *integration, workflowID, link)
+		if received == nil {
+			fmt.Fprintln(o.env.Out, "\nreceived: no request kept for this event (none recorded, or older than evidence.request_retention)")
+		} else {
+			target := received.Path
+			if received.Query != "" {
+				target += "?" + received.Query
+			}
+			fmt.Fprintf(o.env.Out, "\nreceived %s from %s with key %s; signature: %s\n  %s %s\n", received.ReceivedAt.Format(time.RFC3339),
+				received.ClientIP, firstNonEmpty(received.KeyID, "-"), cut(received.SignatureVerdict, 60), received.Method, cut(target, 160))
+			if received.Body != "" {
+				fmt.Fprintf(o.env.Out, "  body (%s, %d bytes): %s\n", received.BodyEncoding, received.BodySize, cut(received.Body, 100))
+			}
+			fmt.Fprintf(o.env.Out, "  answered %d %s\n", received.Response.Status, cut(received.Response.Body, 80))
+		}
 		fmt.Fprintf(o.env.Out, "\nledger entries (%d):\n", len(entries))
 		if len(entries) > 0 {
 			rows := make([][]string, len(entries))
