@@ -72,9 +72,12 @@ func (w *SecretWatch) Check(ctx context.Context) error {
 		} else {
 			d.SubscriptionID = s.OwnerID
 		}
-		pending, err := w.Store.Secrets(ctx).AnnounceExpiring(s.Kind, s.ID, at, eventplan.SecretExpiring(d, at))
+		pending, marked, err := w.Store.Secrets(ctx).AnnounceExpiring(s.Kind, s.ID, at, eventplan.SecretExpiring(d, at))
 		if err != nil {
 			return err
+		}
+		if !marked {
+			continue // another API process announced it first
 		}
 		w.Logger.Warn("secret reaches its maximum age soon: rotate it", "kind", s.Kind, "secret_id", s.ID, "owner", s.OwnerID, "expires_at", end)
 		if err := w.Start(ctx, pending); err != nil {

@@ -51,22 +51,22 @@ func (q SecretQueries) Unannounced(now time.Time) ([]AgingSecret, error) {
 }
 
 // AnnounceExpiring marks the secret's secret.expiring as gone out at at and plans ev, in one transaction, and
-// returns its pending deliveries. Whoever marks it first plans it: another process finds it marked and plans
-// nothing.
-func (q SecretQueries) AnnounceExpiring(kind, id string, at time.Time, ev WebhookEvent) ([]Delivery, error) {
+// returns its pending deliveries. Whoever marks it first plans it (marked true): another process finds it
+// marked and plans nothing.
+func (q SecretQueries) AnnounceExpiring(kind, id string, at time.Time, ev WebhookEvent) (pending []Delivery, marked bool, err error) {
 	var model any = &SigningSecret{}
 	if kind == SecretKindWebhook {
 		model = &WebhookSecret{}
 	}
-	var pending []Delivery
-	err := q.db.Transaction(func(tx *gorm.DB) error {
+	err = q.db.Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(model).Where("id = ? AND expiring_announced_at IS NULL", id).Update("expiring_announced_at", at.UTC())
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
+		marked = true
 		var err error
 		pending, err = PlanWebhookEvent(tx, ev)
 		return err
 	})
-	return pending, err
+	return pending, marked && err == nil, err
 }
