@@ -65,7 +65,8 @@ func TestOpsCLI(t *testing.T) {
 
 		out, err = e.ops("endpoints", "--affiliate", affiliateID)
 		require.NoError(t, err, out)
-		require.Contains(t, out, "postback endpoints with undelivered deliveries (1):")
+		require.Contains(t, out, "postback endpoints (1):")
+		require.Regexp(t, `pbe_\S+\s+`+affiliateID+`\s+enabled\s+\d+\s+1\s+ftd,deposit\s+http://127\.0\.0\.1`, out)
 
 		tracker.setStatus(always(http.StatusOK))
 		_, err = e.ops("refire", id)
@@ -79,6 +80,7 @@ func TestOpsCLI(t *testing.T) {
 
 		out, err = e.ops("conversion", "evt-ops", "--integration", integrationID, "--temporal-ui", "http://ui.example:8233/")
 		require.NoError(t, err, out)
+		require.Regexp(t, `ftd evt-ops of integration `+integrationID+` \(\S+\)\naffiliate `+affiliateID+`, player player-evt-ops, click clk/evt-ops, amount 50\.00 EUR`, out)
 		require.Contains(t, out, "workflow conversion:"+integrationID+":evt-ops")
 		require.Contains(t, out, "http://ui.example:8233/namespaces/default/workflows/conversion:"+integrationID+":evt-ops")
 		require.Regexp(t, `received \S+ from 127\.0\.0\.1 with key key_\S+; signature: .+\n  GET /v1/postbacks\?\S+`, out)
@@ -88,6 +90,9 @@ func TestOpsCLI(t *testing.T) {
 		require.Contains(t, out, "deliveries (1):")
 		require.Regexp(t, id+`\s+ftd\s+delivered`, out)
 		require.Regexp(t, `\n3\s+\S+\s+\d+ms\s+200\s+answer 200`, out, "the third attempt, after the re-fire")
+
+		_, err = e.ops("conversion", "evt-none", "--integration", integrationID)
+		require.ErrorContains(t, err, "404 not_found")
 
 		// A delivered delivery cannot be skipped: the API's 409 comes back, naming the delivery.
 		out, err = e.ops("skip", id)

@@ -179,3 +179,32 @@ type receivedRequest struct {
 		Body   string `json:"body"`
 	} `json:"response"`
 }
+
+// conversion is an event as recorded (GET /v1/admin/conversions/{integration}/{event_id}).
+type conversion struct {
+	ID          string    `json:"id"`
+	Event       string    `json:"event"`
+	AffiliateID string    `json:"affiliate_id"`
+	PlayerID    string    `json:"player_id"`
+	ClickID     string    `json:"click_id"`
+	OccurredAt  time.Time `json:"occurred_at"`
+	CreatedAt   time.Time `json:"created_at"`
+	WorkflowID  string    `json:"workflow_id"`
+	Amount      *struct {
+		Amount   string `json:"amount"`
+		Currency string `json:"currency"`
+	} `json:"amount"`
+	Deliveries []struct {
+		ID string `json:"id"`
+	} `json:"deliveries"`
+}
+
+type postbackEndpoint struct {
+	ID                  string   `json:"id"`
+	AffiliateID         string   `json:"affiliate_id"`
+	URL                 string   `json:"url"`
+	Events              []string `json:"events"`
+	Enabled             bool     `json:"enabled"`
+	DisabledReason      string   `json:"disabled_reason"`
+	ConsecutiveFailures int      `json:"consecutive_failures"`
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ Commands:
   skip <delivery_id>...         give up on deliveries in needs_review
   conversion <event_id>         the postback as received, its ledger entries, its deliveries with every
                                 attempt and its workflow in the Temporal UI (--integration)
-  endpoints                     webhook subscriptions and delivery targets with undelivered deliveries
+  endpoints                     webhook subscriptions and postback endpoints: state, failures, undelivered (--affiliate)
 
 Flags of every command:
   --url URL        the API (default $AFFRELAY_URL, else http://127.0.0.1:8080)
@@ -418,10 +419,15 @@ func conversionCommand(fs *pflag.FlagSet) func(*op, []string) error {
 			return errors.New("--integration is required: an event id is unique per integration")
 		}
 		eventID := args[0]
+		var conv conversion
+		convPath := "/v1/admin/conversions/" + url.PathEscape(*integration) + "/" + url.PathEscape(eventID)
+		if err := o.c.call(o.ctx, http.MethodGet, convPath, nil, nil, &conv); err != nil {
+			return err
+		}
 		// The event as its sender sent it; an event older than evidence.request_retention has none (404).
 		var received *receivedRequest
 		var req receivedRequest
-		err := o.c.call(o.ctx, http.MethodGet, "/v1/admin/conversions/"+url.PathEscape(*integration)+"/"+url.PathEscape(eventID)+"/request", nil, nil, &req)
+		err := o.c.call(o.ctx, http.MethodGet, convPath+"/request", nil, nil, &req)
 		var apiErr *apiError
 		switch {
 		case err == nil:
@@ -435,9 +441,17 @@ func conversionCommand(fs *pflag.FlagSet) func(*op, []string) error {
 		if err := o.c.call(o.ctx, http.MethodGet, "/v1/admin/deliveries", url.Values{"event_id": {eventID}, "limit": {"1000"}}, nil, &page); err != nil {
 			return err
 		}
+		// The listing is by event id across integrations: keep this conversion's deliveries.
+		ours := map[string]bool{}
+		for _, d := range conv.Deliveries {
+			ours[d.ID] = true
+		}
+		page.Deliveries = slices.DeleteFunc(page.Deliveries, func(d delivery) bool { return !ours[d.ID] })
 		affiliates := map[string]bool{}
-		if *affiliate != "" {
-			affiliates[*affiliate] = true
+		for _, id := range []string{*affiliate, conv.AffiliateID} {
+			if id != "" {
+				affiliates[id] = true
+			}
 		}
 		for _, d := range page.Deliveries {
 			if d.AffiliateID != "" {
@@ -459,17 +473,25 @@ func conversionCommand(fs *pflag.FlagSet) func(*op, []string) error {
 			}
 		}
 		sort.Slice(entries, func(i, j int) bool { return entries[i].EventAt.Before(entries[j].EventAt) })
-		workflowID := "conversion:" + *integration + ":" + eventID
+		workflowID := firstNonEmpty(conv.WorkflowID, "conversion:"+*integration+":"+eventID)
 		link := strings.TrimRight(firstNonEmpty(*ui, o.env.Getenv("AFFRELAY_TEMPORAL_UI"), "http://127.0.0.1:8233"), "/") +
 			"/namespaces/" + url.PathEscape(firstNonEmpty(*namespace, o.env.Getenv("AFFRELAY_TEMPORAL_NAMESPACE"), "default")) +
 			"/workflows/" + url.PathEscape(workflowID)
 		if o.json {
 			return o.printJSON(map[string]any{
-				"integration_id": *integration, "event_id": eventID, "workflow_id": workflowID, "temporal_ui": link,
+				"conversion": conv, "workflow_id": workflowID, "temporal_ui": link,
 				"request": received, "ledger_entries": entries, "deliveries": page.Deliveries,
 			})
 		}
-		fmt.Fprintf(o.env.Out, "event %s of integration %s\nworkflow %s\n%s\n", eventID, *integration, workflowID, link)
+		fmt.Fprintf(o.env.Out, "%s %s of integration %s (%s)\n", conv.Event, eventID, *integration, conv.ID)
+		amount := "-"
+		if conv.Amount != nil {
+			amount = conv.Amount.Amount + " " + conv.Amount.Currency
+		}
+		fmt.Fprintf(o.env.Out, "affiliate %s, player %s, click %s, amount %s, occurred %s, recorded %s\n",
+			firstNonEmpty(conv.AffiliateID, "none"), firstNonEmpty(conv.PlayerID, "-"), firstNonEmpty(conv.ClickID, "-"), amount,
+			conv.OccurredAt.Format(time.RFC3339), conv.CreatedAt.Format(time.RFC3339))
+		fmt.Fprintf(o.env.Out, "workflow %s\n%s\n", workflowID, link)
 		if received == nil {
 			fmt.Fprintln(o.env.Out, "\nreceived: no request kept for this event (none recorded, or older than evidence.request_retention)")
 		} else {
@@ -545,8 +567,26 @@ func endpointsCommand(fs *pflag.FlagSet) func(*op, []string) error {
 				webhooks = append(webhooks, s)
 			}
 		}
+		var endpoints []postbackEndpoint
+		for after := ""; ; {
+			var page struct {
+				Endpoints []postbackEndpoint `json:"postback_endpoints"`
+				NextAfter string             `json:"next_after"`
+			}
+			query := url.Values{"limit": {"1000"}, "after": {after}}
+			if *affiliate != "" {
+				query.Set("affiliate_id", *affiliate)
+			}
+			if err := o.c.call(o.ctx, http.MethodGet, "/v1/admin/postback-endpoints", query, nil, &page); err != nil {
+				return err
+			}
+			endpoints = append(endpoints, page.Endpoints...)
+			if after = page.NextAfter; after == "" {
+				break
+			}
+		}
 		if o.json {
-			return o.printJSON(map[string]any{"webhooks": webhooks, "targets_with_undelivered": q.ByTarget})
+			return o.printJSON(map[string]any{"webhooks": webhooks, "postback_endpoints": endpoints, "targets_with_undelivered": q.ByTarget})
 		}
 		fmt.Fprintf(o.env.Out, "webhook subscriptions (%d):\n", len(webhooks))
 		rows := make([][]string, len(webhooks))
@@ -560,16 +600,15 @@ func endpointsCommand(fs *pflag.FlagSet) func(*op, []string) error {
 		if err := o.table([]string{"SUBSCRIPTION", "KIND", "AFFILIATE", "STATE", "FAILURES IN A ROW", "UNDELIVERED", "URL"}, rows); err != nil {
 			return err
 		}
-		var targets [][]string
-		for _, t := range q.ByTarget {
-			if t.Kind == "postback" && (*affiliate == "" || t.AffiliateID == *affiliate) {
-				targets = append(targets, []string{t.TargetID, t.AffiliateID, strconv.FormatInt(t.Total, 10), stateCounts(t.ByState)})
+		fmt.Fprintf(o.env.Out, "\npostback endpoints (%d):\n", len(endpoints))
+		rows = make([][]string, len(endpoints))
+		for i, ep := range endpoints {
+			state := "enabled"
+			if !ep.Enabled {
+				state = "disabled: " + ep.DisabledReason
 			}
+			rows[i] = []string{ep.ID, ep.AffiliateID, state, strconv.Itoa(ep.ConsecutiveFailures), strconv.FormatInt(undelivered[ep.ID], 10), strings.Join(ep.Events, ","), ep.URL}
 		}
-		fmt.Fprintf(o.env.Out, "\npostback endpoints with undelivered deliveries (%d):\n", len(targets))
-		if len(targets) == 0 {
-			return nil
-		}
-		return o.table([]string{"ENDPOINT", "AFFILIATE", "UNDELIVERED", "BY STATE"}, targets)
+		return o.table([]string{"ENDPOINT", "AFFILIATE", "STATE", "FAILURES IN A ROW", "UNDELIVERED", "EVENTS", "URL"}, rows)
 	}
 }
