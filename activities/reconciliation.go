@@ -220,7 +220,8 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 }
 
 // record writes one correction as a conversion of the player-day, attributed as a postback would be, and its
-// commission through the engine. It returns what it earned the affiliate.
+// commission through the engine. It returns what the correction moved on the ledger: the affiliate's entries
+// and its parent's sub-affiliate shares.
 func (r *Reconciliation) record(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (int64, string, error) {
 	day, err := time.Parse(time.DateOnly, row.Day)
 	if err != nil {
@@ -243,14 +244,30 @@ func (r *Reconciliation) record(ctx context.Context, tx *store.Store, b store.Re
 		return 0, "", err
 	}
 	if !inserted {
-		return conversionPayout(tx.Ledger(ctx), conv)
+		return ledgerMoved(tx.Ledger(ctx), conv)
 	}
 	if _, err := tx.Affiliates(ctx).Get(conv.AffiliateID, "affiliate"); errors.Is(err, apperr.ErrNotFound) {
 		return 0, "", nil // an unregistered affiliate earns nothing, as for postbacks
 	} else if err != nil {
 		return 0, "", err
 	}
-	return r.ledger.writeLedger(ctx, tx, conv)
+	if _, _, err := r.ledger.writeLedger(ctx, tx, conv); err != nil {
+		return 0, "", err
+	}
+	return ledgerMoved(tx.Ledger(ctx), conv)
+}
+
+// ledgerMoved sums every entry of a conversion, whoever's ledger it is on (a parent's share is in the child's
+// plan currency).
+func ledgerMoved(q store.LedgerQueries, conv store.Conversion) (int64, string, error) {
+	entries, err := q.ConversionEntries(conv.ID)
+	var moved int64
+	currency := ""
+	for _, e := range entries {
+		moved += e.AmountMinor
+		currency = e.Currency
+	}
+	return moved, currency, err
 }
 
 // FinishReconciliationResult is the batch's summary and the reconciliation.completed deliveries to start.

@@ -466,3 +466,27 @@ func TestReconciliationSignedUploadStreams(t *testing.T) {
 		require.Equal(t, 7.0, rep.Body["counts"].(map[string]any)["rows"], rep.Raw)
 	})
 }
+
+// The report's commission delta is everything the corrections moved on the ledger, the parent's
+// sub-affiliate share included.
+func TestReconciliationCommissionDeltaIncludesParentShare(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, parent := reconSetup(e)
+		child := m.createAffiliate("Recon child", map[string]any{
+			"type": "revshare", "currency": "USD", "tier_mode": "tiered", "tiers": []map[string]any{{"from": "0", "rate": "40"}},
+		}, map[string]any{"affiliate_id": parent, "share": "10"})
+		m.send("c1-r01", "revenue", child, "c1", "100.00", "USD", "10-01")
+		total := func() int64 {
+			a, _ := m.ledgerCents(child)
+			b, _ := m.ledgerCents(parent)
+			return a + b
+		}
+		before := total()
+		up := e.uploadBatch(m.key, "text/csv", reconHeader+"2026-10-01,c1,,,0,150.00,USD\n")
+		require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+		rep := e.batchDone(m.key, up.Body["batch_id"].(string))
+		moved := total() - before
+		require.EqualValues(t, 2000+200, moved) // 40% of 50.00 to the child, 10% of that to the parent
+		require.Equal(t, commissionString(moved), rep.Body["currencies"].([]any)[0].(map[string]any)["commission_delta"], rep.Raw)
+	})
+}
