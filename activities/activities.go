@@ -2,6 +2,7 @@
 package activities
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -26,6 +27,9 @@ type Activities struct {
 	Metrics *telemetry.DeliveryMetrics
 	// ReconciliationChunkRows is how many rows one reconciliation transaction compares and corrects.
 	ReconciliationChunkRows int
+	// ReconciliationAfterChunk, when set, runs after each committed chunk of ProcessReconciliationRows,
+	// before the activity looks whether its worker is stopping; tests hold a batch there.
+	ReconciliationAfterChunk func(ctx context.Context)
 }
 
 // WebhookSettings configures webhook subscriptions.

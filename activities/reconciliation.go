@@ -30,6 +30,8 @@ type Reconciliation struct {
 	ledger *Activities
 	// ChunkRows is how many rows one transaction compares and corrects.
 	ChunkRows int
+	// afterChunk is Activities.ReconciliationAfterChunk.
+	afterChunk func(ctx context.Context)
 	// HTTP fetches scheduled pulls (the outbound client: no private targets unless allowed).
 	HTTP *http.Client
 	// MaxFileBytes caps a pulled file after decompression.
@@ -38,7 +40,7 @@ type Reconciliation struct {
 
 // NewReconciliation builds the reconciliation activities on the conversion activities' store and ledger.
 func NewReconciliation(a *Activities) *Reconciliation {
-	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: a.ReconciliationChunkRows, HTTP: a.HTTP, MaxFileBytes: a.ReconciliationMaxBytes}
+	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: a.ReconciliationChunkRows, afterChunk: a.ReconciliationAfterChunk, HTTP: a.HTTP, MaxFileBytes: a.ReconciliationMaxBytes}
 }
 
 // WorkflowIDPrefix marks conversions written by a reconciliation: their WorkflowID is the batch's workflow id.
@@ -119,6 +121,9 @@ func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in Proce
 		cursor = store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}
 		activity.RecordHeartbeat(ctx, cursor)
 		res.Processed += len(rows)
+		if r.afterChunk != nil {
+			r.afterChunk(ctx)
+		}
 		select {
 		case <-activity.GetWorkerStopChannel(ctx):
 			return res, nil // this worker is stopping: the workflow hands the rest to another

@@ -293,6 +293,12 @@ func (a *App) StartWorker() error {
 	return a.worker.Start()
 }
 
+// HoldReconciliation makes the next worker started run after each reconciliation chunk (nil: nothing), so a
+// test can stop a worker after a known chunk.
+func (a *App) HoldReconciliation(afterChunk func(ctx context.Context)) {
+	a.acts.ReconciliationAfterChunk = afterChunk
+}
+
 // StopWorker stops this process's Temporal worker only, as a worker process being shut down would.
 func (a *App) StopWorker() {
 	if a.worker != nil {
