@@ -91,6 +91,10 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Store.Close()
 		return nil, err
 	}
+	if err := a.sealSecrets(ctx, cfg.Secrets); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
 	if err := a.startTelemetry(ctx, o); err != nil {
 		a.Stop(ctx)
 		return nil, err
@@ -255,6 +259,24 @@ func (a *App) startTelemetry(ctx context.Context, o Options) error {
 		}
 	}()
 	o.Logger.Info("metrics listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// sealSecrets sets the keys sealed columns use and re-seals under the current key what is not yet: values
+// stored in clear before secrets were sealed, or under a key being rotated out.
+func (a *App) sealSecrets(ctx context.Context, s config.Secrets) error {
+	k, err := s.Keyring()
+	if err != nil {
+		return err
+	}
+	store.UseKeyring(k)
+	resealed, err := a.Store.Reseal(ctx)
+	if err != nil {
+		return fmt.Errorf("re-seal secrets under key %s: %w", k.CurrentID(), err)
+	}
+	if len(resealed) > 0 {
+		a.logger.Info("re-sealed secrets under the current key", "key_id", k.CurrentID(), "values", resealed)
+	}
 	return nil
 }
 

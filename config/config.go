@@ -21,6 +21,7 @@ import (
 	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/payout"
 	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/seal"
 )
 
 // MinAdminTokenLength is the shortest admin token accepted outside dev mode.
@@ -38,6 +39,7 @@ type Config struct {
 	Temporal  Temporal
 	Database  Database
 	Admin     Admin
+	Secrets   Secrets
 	Delivery  Delivery
 	Postback  Postback
 	Security  Security
@@ -170,6 +172,32 @@ type Admin struct {
 	Tokens []string
 }
 
+// Secrets holds the keys secrets are sealed with at rest (signing secrets, webhook secrets, the reconciliation
+// pull's auth value): AES-256-GCM, each value tagged with its key's id.
+type Secrets struct {
+	// Keys is "id:base64key,…" (32 random bytes each: openssl rand -base64 32); older keys stay listed until
+	// every value is re-sealed under the current one (affrelay ops rotate-key).
+	Keys string
+	// CurrentKey is the id of the key new values are sealed under.
+	CurrentKey string
+}
+
+// Keyring parses the keys.
+func (s Secrets) Keyring() (*seal.Keyring, error) {
+	keys, err := seal.ParseKeys(s.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("secrets.keys (AFFRELAY_SECRETS_KEYS): %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("secrets.keys (AFFRELAY_SECRETS_KEYS): required outside dev mode (id:base64key, the key from openssl rand -base64 32)")
+	}
+	k, err := seal.NewKeyring(s.CurrentKey, keys)
+	if err != nil {
+		return nil, fmt.Errorf("secrets.current_key (AFFRELAY_SECRETS_CURRENT_KEY): %w", err)
+	}
+	return k, nil
+}
+
 // Delivery configures outbound postbacks and webhooks.
 type Delivery struct {
 	Policy  retrypolicy.Policy
@@ -243,6 +271,8 @@ var defaults = map[string]any{
 	"database.dsn":                   ".data/affrelay.db",
 	"database.max_open_conns":        20,
 	"admin.token":                    "",
+	"secrets.keys":                   "",
+	"secrets.current_key":            "",
 	"delivery.retry_schedule":        "30s,2m,10m,1h",
 	"delivery.max_attempts":          15,
 	"delivery.window":                "24h",
@@ -403,6 +433,7 @@ func fromViper(v *viper.Viper) (Config, error) {
 		},
 		Database: Database{Driver: v.GetString("database.driver"), DSN: v.GetString("database.dsn"), MaxOpenConns: integer("database.max_open_conns")},
 		Admin:    Admin{Tokens: splitList(v.GetString("admin.token"))},
+		Secrets:  Secrets{Keys: v.GetString("secrets.keys"), CurrentKey: v.GetString("secrets.current_key")},
 		Delivery: Delivery{
 			Policy: retrypolicy.Policy{
 				MaxAttempts:   integer("delivery.max_attempts"),
@@ -555,6 +586,11 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Database.MaxOpenConns < 1 || c.Database.MaxOpenConns > 1000 {
 		errs = append(errs, fmt.Errorf("database.max_open_conns (AFFRELAY_DATABASE_MAX_OPEN_CONNS): %d is not between 1 and 1000", c.Database.MaxOpenConns))
+	}
+	if !dev || c.Secrets.Keys != "" {
+		if _, err := c.Secrets.Keyring(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if !dev {
 		if len(c.Admin.Tokens) == 0 {

@@ -23,7 +23,37 @@ func isolate(t *testing.T) string {
 			t.Setenv(k, "")
 		}
 	}
+	// A valid secrets key, required outside dev mode; TestValidateSecretsKeys takes it away.
+	t.Setenv("AFFRELAY_SECRETS_KEYS", testSecretsKey)
+	t.Setenv("AFFRELAY_SECRETS_CURRENT_KEY", "k1")
 	return dir
+}
+
+const testSecretsKey = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+func TestValidateSecretsKeys(t *testing.T) {
+	for _, tc := range []struct{ name, keys, current, want string }{
+		{"none outside dev", "", "", "secrets.keys (AFFRELAY_SECRETS_KEYS): required outside dev mode"},
+		{"not base64 of 32 bytes", "k1:c2hvcnQ=", "k1", "key k1: must be 32 bytes"},
+		{"current not among them", testSecretsKey, "k2", `secrets.current_key (AFFRELAY_SECRETS_CURRENT_KEY): current key "k2" is not among the keys (k1)`},
+		{"valid", testSecretsKey, "k1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			isolate(t)
+			t.Setenv("AFFRELAY_ADMIN_TOKEN", validToken)
+			t.Setenv("AFFRELAY_SECRETS_KEYS", tc.keys)
+			t.Setenv("AFFRELAY_SECRETS_CURRENT_KEY", tc.current)
+			c, err := load(t)
+			require.NoError(t, err)
+			err = c.Validate(false)
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "an error never shows a key")
+		})
+	}
 }
 
 // load registers the flags, parses args and calls Load.

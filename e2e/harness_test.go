@@ -156,6 +156,7 @@ func startApp(t testing.TB, driver string, policy retrypolicy.Policy, tweaks ...
 	cfg.Temporal.Address = temporalAddr
 	cfg.Temporal.TaskQueue = "e2e-" + store.NewID("tq")
 	cfg.Admin.Tokens = []string{adminToken}
+	cfg.Secrets = config.Secrets{Keys: testSecretsKey, CurrentKey: "k1"}
 	cfg.Delivery.Policy = policy
 	cfg.Delivery.Timeout = 2 * time.Second
 	// The tests' receivers listen on 127.0.0.1, which outbound requests refuse unless allowed.
@@ -195,6 +196,9 @@ func startApp(t testing.TB, driver string, policy retrypolicy.Policy, tweaks ...
 	}
 	return &testEnv{t: t, app: a, base: scheme + a.Addr, logs: logs, clock: clock}
 }
+
+// testSecretsKey seals the test apps' secrets at rest.
+const testSecretsKey = "k1:ZTJlLXNlY3JldHMta2V5LTAxMjM0NTY3ODlhYmNkZWY="
 
 // postgresSchema makes a fresh schema for one test and returns a DSN that uses it.
 func postgresSchema(t testing.TB) string {

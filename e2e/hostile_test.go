@@ -129,6 +129,7 @@ var adminRoutes = []adminRoute{
 	{"GET", "/v1/admin/integrations/{int}/secrets", ""},
 	{"DELETE", "/v1/admin/integrations/{sint}/secrets/{secretid}", ""},
 	{"GET", "/v1/admin/requests", ""},
+	{"POST", "/v1/admin/secrets/rotate-key", ""},
 	{"PUT", "/v1/admin/integrations/{int}/landing-hosts", `{"hosts":["casino.example","other.example"]}`},
 	{"PUT", "/v1/admin/integrations/{int}/mapping", `{"preset":"voluum","fields":{"clickid":"click_id"}}`},
 	{"PUT", "/v1/admin/integrations/{int}/reconciliation/pull-settings", `{"url_template":"https://ops.example/r?day={date}","cron":"0 3 * * *"}`},

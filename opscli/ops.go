@@ -32,6 +32,8 @@ Commands:
   conversion <event_id>         the postback as received, its ledger entries, its deliveries with every
                                 attempt and its workflow in the Temporal UI (--integration)
   endpoints                     webhook subscriptions and postback endpoints: state, failures, undelivered (--affiliate)
+  rotate-key                    re-seal every secret kept at rest under the servers' secrets.current_key
+                                (after every API process runs with the new key; docs/security.md)
 
 Flags of every command:
   --url URL        the API (default $AFFRELAY_URL, else http://127.0.0.1:8080)
@@ -104,6 +106,7 @@ var commands = map[string]command{
 	"skip":       skipCommand,
 	"conversion": conversionCommand,
 	"endpoints":  endpointsCommand,
+	"rotate-key": rotateKeyCommand,
 }
 
 // get fetches a route; with --json the answer is printed as it came and show is not called.
@@ -610,5 +613,36 @@ func endpointsCommand(fs *pflag.FlagSet) func(*op, []string) error {
 			rows[i] = []string{ep.ID, ep.AffiliateID, state, strconv.Itoa(ep.ConsecutiveFailures), strconv.FormatInt(undelivered[ep.ID], 10), strings.Join(ep.Events, ","), ep.URL}
 		}
 		return o.table([]string{"ENDPOINT", "AFFILIATE", "STATE", "FAILURES IN A ROW", "UNDELIVERED", "EVENTS", "URL"}, rows)
+	}
+}
+
+func rotateKeyCommand(*pflag.FlagSet) func(*op, []string) error {
+	return func(o *op, args []string) error {
+		if len(args) != 0 {
+			return errors.New("rotate-key takes no arguments: the key is the servers' secrets.current_key")
+		}
+		var answer struct {
+			Resealed map[string]int `json:"resealed"`
+		}
+		var raw json.RawMessage
+		if err := o.c.call(o.ctx, http.MethodPost, "/v1/admin/secrets/rotate-key", nil, nil, &raw); err != nil {
+			return err
+		}
+		if o.json {
+			return o.printJSON(raw)
+		}
+		if err := json.Unmarshal(raw, &answer); err != nil {
+			return err
+		}
+		if len(answer.Resealed) == 0 {
+			fmt.Fprintln(o.env.Out, "every secret is sealed under the current key already")
+			return nil
+		}
+		rows := make([][]string, 0, len(answer.Resealed))
+		for column, n := range answer.Resealed {
+			rows = append(rows, []string{column, strconv.Itoa(n)})
+		}
+		sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
+		return o.table([]string{"COLUMN", "RE-SEALED"}, rows)
 	}
 }

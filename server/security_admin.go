@@ -341,3 +341,13 @@ func (h *handlers) listRequests(c *gin.Context) {
 		}
 	})
 }
+
+// rotateSecretsKey re-seals every secret kept at rest under the configured current key.
+func (h *handlers) rotateSecretsKey(c *gin.Context) {
+	resealed, err := h.o.Integrations.ResealSecrets(c)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"resealed": resealed})
+}

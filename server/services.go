@@ -44,6 +44,7 @@ type Integrations interface {
 	ExpireSigningSecret(ctx context.Context, integrationID, secretID string, now time.Time) (store.SigningSecret, error)
 	SetLandingHosts(ctx context.Context, integrationID string, hosts []string) (store.Integration, error)
 	SetPostbackMapping(ctx context.Context, id string, m postback.Mapping, key string) (store.Integration, error)
+	ResealSecrets(ctx context.Context) (store.ResealResult, error)
 }
 
 // Affiliates manages affiliates, their plans and FX rates, and reads their commissions (service/affiliates).

@@ -111,10 +111,13 @@ func (q IntegrationQueries) ExpireSecret(secretID string, at time.Time) error {
 
 // ActiveSecrets returns the secrets an inbound request of the integration may be signed with at now, newest first.
 func (q IntegrationQueries) ActiveSecrets(integrationID string, now time.Time) ([]string, error) {
-	var secrets []string
-	err := q.db.Model(&SigningSecret{}).
-		Where("integration_id = ? AND (expires_at IS NULL OR expires_at > ?)", integrationID, now.UTC()).
-		Order("created_at DESC").Pluck("secret", &secrets).Error
+	var rows []SigningSecret // read whole, so the sealed column opens
+	err := q.db.Where("integration_id = ? AND (expires_at IS NULL OR expires_at > ?)", integrationID, now.UTC()).
+		Order("created_at DESC").Find(&rows).Error
+	secrets := make([]string, len(rows))
+	for i, r := range rows {
+		secrets[i] = r.Secret
+	}
 	return secrets, err
 }
 

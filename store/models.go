@@ -273,11 +273,11 @@ type WebhookSubscription struct {
 }
 
 // WebhookSecret is one signing secret of a subscription. The current one has no ExpiresAt; after a rotation the
-// previous one signs too until ExpiresAt. Kept in clear because HMAC needs it; never logged or shown again.
+// previous one signs too until ExpiresAt. Sealed at rest (HMAC needs the key itself); never logged or shown again.
 type WebhookSecret struct {
 	ID             string `gorm:"primaryKey;size:40"`
 	SubscriptionID string `gorm:"size:40;not null;index"`
-	Secret         string `gorm:"size:128;not null"`
+	Secret         string `gorm:"type:text;not null;serializer:sealed"`
 	ExpiresAt      *time.Time
 	// ExpiringAnnouncedAt is when secret.expiring went out for it (once per secret).
 	ExpiringAnnouncedAt *time.Time

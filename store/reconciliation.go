@@ -469,13 +469,13 @@ func (s *Store) BatchRows(ctx context.Context, batchID, status, matched string, 
 }
 
 // ReconciliationPull is an integration's operator endpoint that a Temporal Schedule fetches a day from.
-// AuthValue is a secret: kept in clear because the request needs it, never logged or shown again.
+// AuthValue is a secret: sealed at rest (the request needs it in clear), never logged or shown again.
 type ReconciliationPull struct {
 	IntegrationID string `gorm:"primaryKey;size:40"`
 	// URLTemplate has {date} for the day (YYYY-MM-DD).
 	URLTemplate string `gorm:"size:2048;not null"`
 	AuthHeader  string `gorm:"size:128"`
-	AuthValue   string `gorm:"size:1024"`
+	AuthValue   string `gorm:"type:text;serializer:sealed"`
 	Format      string `gorm:"size:8"` // csv | json | "" (the response's Content-Type)
 	Cron        string `gorm:"size:128;not null"`
 	TimeZone    string `gorm:"size:64;not null"`

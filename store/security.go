@@ -27,12 +27,12 @@ type InboundSecurity struct {
 	SecretMaxAgeDays int `gorm:"not null;default:0"`
 }
 
-// SigningSecret is a secret inbound requests are signed with. It is stored as given because verifying an HMAC
-// needs the key itself (a hash would not do); it is returned once, at creation, and never logged.
+// SigningSecret is a secret inbound requests are signed with. It is sealed at rest (verifying an HMAC needs the
+// key itself, so a hash would not do); it is returned once, at creation, and never logged.
 type SigningSecret struct {
 	ID            string `gorm:"primaryKey;size:40"`
 	IntegrationID string `gorm:"size:40;not null;index"`
-	Secret        string `gorm:"size:256;not null"`
+	Secret        string `gorm:"type:text;not null;serializer:sealed"`
 	Prefix        string `gorm:"size:16"` // shown to people to tell secrets apart
 	ExpiresAt     *time.Time
 	// ExpiringAnnouncedAt is when secret.expiring went out for it (once per secret).

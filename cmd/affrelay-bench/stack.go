@@ -25,6 +25,9 @@ type affrelayProcess struct {
 
 const benchAdminToken = "bench-admin-token-0123456789abcdef"
 
+// benchSecretsKey seals the bench stack's secrets at rest (a throwaway key, like the token).
+const benchSecretsKey = "bench:YmVuY2gtc2VjcmV0cy1rZXktMDEyMzQ1Njc4OWFiY2Q="
+
 // startAffrelay migrates a fresh database and starts `affrelay all` against the dev server.
 func startAffrelay(ctx context.Context, v variant, temporalAddr, dir string, o options) (*affrelayProcess, error) {
 	port, err := stack.FreePort()
@@ -49,6 +52,7 @@ func startAffrelay(ctx context.Context, v variant, temporalAddr, dir string, o o
 		"AFFRELAY_DATABASE_DRIVER="+o.database,
 		"AFFRELAY_DATABASE_DSN="+p.dsn,
 		"AFFRELAY_ADMIN_TOKEN="+benchAdminToken,
+		"AFFRELAY_SECRETS_KEYS="+benchSecretsKey, "AFFRELAY_SECRETS_CURRENT_KEY=bench",
 		// The receiver (and the dead one) are on the loopback, which outbound traffic may not reach otherwise.
 		"AFFRELAY_DELIVERY_ALLOW_PRIVATE_TARGETS=127.0.0.1",
 		// The load is the point: lift the per-key rate limit.

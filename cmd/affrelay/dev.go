@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/affrelay/affrelay/app"
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/seal"
 	"github.com/affrelay/affrelay/service/integrations"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/worker"
@@ -35,6 +39,13 @@ const (
 func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if len(cfg.Admin.Tokens) == 0 {
 		cfg.Admin.Tokens = []string{devAdminToken}
+	}
+	if cfg.Secrets.Keys == "" {
+		var err error
+		if cfg.Secrets.Keys, err = devSecretsKey(cfg.Dev.DataDir); err != nil {
+			return err
+		}
+		cfg.Secrets.CurrentKey = devSecretsKeyID
 	}
 	if err := cfg.Validate(true); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
@@ -219,4 +230,24 @@ See what the demo tracker received, the delivery, and the affiliate's balance:
   curl -s %[1]s/v1/admin/affiliates/%[7]s/balance -H 'Authorization: Bearer %[6]s'
 Ctrl-C stops everything.
 `, base, cfg.Dev.UIPort, cfg.Temporal.Namespace, demoAPIKey, demoIntegrationID, shownAdminToken(cfg), demoAffiliateID)
+}
+
+const devSecretsKeyID = "dev"
+
+// devSecretsKey reads the key dev mode seals secrets with from <data dir>/secrets.key, made on first use (0600).
+func devSecretsKey(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "secrets.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	key, err := seal.GenerateKey(devSecretsKeyID)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", err
+	}
+	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
 }

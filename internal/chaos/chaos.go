@@ -74,6 +74,7 @@ const (
 	deliveryTimeout = 2 * time.Second
 	receiverHang    = 3 * time.Second
 	adminToken      = "chaos-admin-token-0123456789abcdef"
+	secretsKey      = "chaos:Y2hhb3Mtc2VjcmV0cy1rZXktMDEyMzQ1Njc4OWFiY2Q="
 )
 
 func deliverySettings() []string {
@@ -253,6 +254,7 @@ func (r *run) startStack(ctx context.Context) error {
 	r.env = append(environWithoutAffrelay(),
 		"AFFRELAY_TEMPORAL_ADDRESS="+r.addr, "AFFRELAY_TEMPORAL_TASK_QUEUE=chaos",
 		"AFFRELAY_DATABASE_DRIVER="+r.driver, "AFFRELAY_DATABASE_DSN="+r.dsn, "AFFRELAY_ADMIN_TOKEN="+adminToken,
+		"AFFRELAY_SECRETS_KEYS="+secretsKey, "AFFRELAY_SECRETS_CURRENT_KEY=chaos",
 		"AFFRELAY_DATABASE_MAX_OPEN_CONNS="+strconv.Itoa(o.DBConns))
 	r.env = append(r.env, deliverySettings()...)
 	migrate := exec.CommandContext(ctx, o.AffrelayPath, "migrate")

@@ -238,3 +238,9 @@ func (s *Service) SetPostbackMapping(ctx context.Context, id string, m postback.
 	in.PostbackMapping, in.IdempotencyKey = stored, key
 	return in, nil
 }
+
+// ResealSecrets re-encrypts every secret kept at rest under the current key and says how many values of each
+// column it re-sealed (affrelay ops rotate-key, after the new key is configured as secrets.current_key).
+func (s *Service) ResealSecrets(ctx context.Context) (store.ResealResult, error) {
+	return s.Store.Reseal(ctx)
+}
