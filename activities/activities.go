@@ -4,6 +4,7 @@ package activities
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/affrelay/affrelay/retrypolicy"
@@ -30,6 +31,10 @@ type Activities struct {
 	// ReconciliationAfterChunk, when set, runs after each committed chunk of ProcessReconciliationRows,
 	// before the activity looks whether its worker is stopping; tests hold a batch there.
 	ReconciliationAfterChunk func(ctx context.Context)
+	// Limits bound each receiver's attempts per second and in flight, per worker process.
+	Limits    TargetLimits
+	gatesOnce sync.Once
+	gates     *targetGates
 }
 
 // WebhookSettings configures webhook subscriptions.

@@ -56,6 +56,8 @@ type attemptOutcome struct {
 	verdict        retrypolicy.Verdict
 	started        time.Time
 	disabledReason string
+	// throttled: not attempted, the target is at its rate or in-flight limit.
+	throttled bool
 }
 
 // AttemptDelivery sends the delivery once and stores the attempt. A retryable failure is returned as an
@@ -73,6 +75,12 @@ func (a *Activities) AttemptDelivery(ctx context.Context, in AttemptDeliveryInpu
 		return AttemptDeliveryResult{}, err
 	}
 	switch {
+	case o.throttled:
+		// Nothing was sent, but Temporal counts it as an attempt of the series: it goes on by the schedule, as
+		// an attempt to a receiver that hangs would.
+		n := in.PriorAttempts + int(activity.GetInfo(ctx).Attempt)
+		return AttemptDeliveryResult{}, temporal.NewApplicationErrorWithOptions("throttled: target "+d.EndpointID+" is at its rate or in-flight limit",
+			ErrTypeRetryable, temporal.ApplicationErrorOptions{NextRetryDelay: in.Policy.NextDelay(n, retrypolicy.Verdict{})})
 	case o.number == 0:
 		return AttemptDeliveryResult{}, temporal.NewNonRetryableApplicationError(
 			"endpoint "+d.EndpointID+" is disabled: "+o.disabledReason, ErrTypeEndpointDisabled, nil)
@@ -132,6 +140,9 @@ func (a *Activities) FirstAttempt(ctx context.Context, in FirstAttemptInput) (Fi
 	if err != nil {
 		return FirstAttemptResult{}, err
 	}
+	if o.throttled {
+		return FirstAttemptResult{}, nil // not attempted: its DeliveryWorkflow makes attempt 1, waiting for the target
+	}
 	res := FirstAttemptResult{Attempted: o.number > 0, StartedAt: o.started, StatusCode: o.statusCode, Reason: o.verdict.Reason}
 	switch {
 	case o.number == 0:
@@ -169,6 +180,19 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 		a.Metrics.ObserveAttempt(d.Kind, "endpoint_disabled")
 		return o, nil
 	}
+	// The inline first attempt never waits for a busy target (its DeliveryWorkflow does); a scheduled one waits
+	// as long as its deadline allows.
+	wait := a.throttleWait(ctx)
+	if timeout > 0 {
+		wait = 0
+	}
+	release, ok := a.targetGates().acquire(ctx, d.EndpointID, wait)
+	if !ok {
+		o.throttled = true
+		a.Metrics.ObserveAttempt(d.Kind, "throttled")
+		return o, nil
+	}
+	defer release()
 	sendCtx := ctx
 	if timeout > 0 {
 		var cancel context.CancelFunc

@@ -133,6 +133,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		acts := activities.New(a.Store, cfg.Delivery.Policy, httpClient)
 		acts.Webhooks.AutoDisableAfter = cfg.Delivery.AutoDisableAfter
+		acts.Limits = activities.TargetLimits{RatePerSecond: cfg.Delivery.TargetMaxRPS, MaxInFlight: cfg.Delivery.TargetMaxInFlight}
 		acts.FirstAttemptTimeout = cfg.Delivery.FirstAttemptTimeout
 		// The cache is per process and must be sized before the worker starts.
 		sdkworker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)

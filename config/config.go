@@ -210,6 +210,9 @@ type Delivery struct {
 	WebhookSecretGrace time.Duration
 	// AutoDisableAfter disables a webhook subscription after this many deliveries in a row ended in needs_review.
 	AutoDisableAfter int
+	// TargetMaxRPS and TargetMaxInFlight bound each receiver's attempts per second and at once, per worker.
+	TargetMaxRPS      float64
+	TargetMaxInFlight int
 	// AllowPrivateTargets names the loopback, private and link-local targets outbound requests may reach.
 	AllowPrivateTargets outbound.Allowlist
 }
@@ -281,6 +284,8 @@ var defaults = map[string]any{
 	"delivery.first_attempt_timeout": "2s",
 	"delivery.webhook_secret_grace":  "24h",
 	"delivery.auto_disable_after":    5,
+	"delivery.target_max_rps":        20,
+	"delivery.target_max_in_flight":  10,
 	"delivery.allow_private_targets": "",
 	"affiliate.tracking_link":        "https://track.example.com/click?aff={affiliate_id}&click_id={click_id}&sub1={sub1}&sub2={sub2}&sub3={sub3}&sub4={sub4}&sub5={sub5}",
 	"postback.future_skew":           "5m",
@@ -444,6 +449,8 @@ func fromViper(v *viper.Viper) (Config, error) {
 			FirstAttemptTimeout: optionalDuration("delivery.first_attempt_timeout"),
 			WebhookSecretGrace:  duration("delivery.webhook_secret_grace"),
 			AutoDisableAfter:    integer("delivery.auto_disable_after"),
+			TargetMaxRPS:        v.GetFloat64("delivery.target_max_rps"),
+			TargetMaxInFlight:   integer("delivery.target_max_in_flight"),
 		},
 		Postback:  Postback{FutureSkew: duration("postback.future_skew")},
 		Affiliate: Affiliate{TrackingLink: v.GetString("affiliate.tracking_link")},
@@ -616,6 +623,12 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Delivery.FirstAttemptTimeout < 0 || c.Delivery.FirstAttemptTimeout > MaxFirstAttemptTimeout {
 		errs = append(errs, fmt.Errorf("delivery.first_attempt_timeout (AFFRELAY_DELIVERY_FIRST_ATTEMPT_TIMEOUT): %s is not between 0 and %s", c.Delivery.FirstAttemptTimeout, MaxFirstAttemptTimeout))
+	}
+	if c.Delivery.TargetMaxRPS <= 0 {
+		errs = append(errs, errors.New("delivery.target_max_rps (AFFRELAY_DELIVERY_TARGET_MAX_RPS): must be positive"))
+	}
+	if c.Delivery.TargetMaxInFlight < 1 {
+		errs = append(errs, errors.New("delivery.target_max_in_flight (AFFRELAY_DELIVERY_TARGET_MAX_IN_FLIGHT): must be at least 1"))
 	}
 	if c.Delivery.AutoDisableAfter < 1 {
 		errs = append(errs, errors.New("delivery.auto_disable_after (AFFRELAY_DELIVERY_AUTO_DISABLE_AFTER): must be at least 1"))

@@ -3,12 +3,15 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/webhook"
 )
 
@@ -358,4 +361,76 @@ func TestOperatorLookupsAndListings(t *testing.T) {
 		})
 		require.Len(t, e.listing("/v1/admin/postback-endpoints?affiliate_id="+affiliateID, "postback_endpoints"), 0)
 	})
+}
+
+// hangingReceiver holds every request open until the sender gives up, counting the most it had open at once.
+type hangingReceiver struct {
+	srv           *httptest.Server
+	mu            sync.Mutex
+	open, maxOpen int
+	total         int
+}
+
+func newHangingReceiver(t *testing.T) *hangingReceiver {
+	h := &hangingReceiver{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		h.open++
+		h.total++
+		h.maxOpen = max(h.maxOpen, h.open)
+		h.mu.Unlock()
+		<-r.Context().Done()
+		h.mu.Lock()
+		h.open--
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hangingReceiver) stats() (maxOpen, total int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.maxOpen, h.total
+}
+
+// A receiver that hangs with 500 deliveries pending holds at most its in-flight limit of connections, and a
+// healthy receiver beside it gets every one of its deliveries meanwhile.
+func TestHangingReceiverWith500PendingDoesNotDelayAHealthyOne(t *testing.T) {
+	policy := retrypolicy.Policy{Schedule: []time.Duration{30 * time.Second}, MaxAttempts: 100, Window: time.Hour, MaxRetryAfter: time.Second}
+	forEachStore(t, policy, func(t *testing.T, e *testEnv) {
+		hanging := newHangingReceiver(t)
+		healthy := newSink(t, always(http.StatusOK))
+		key, integrationID, slowAffiliate := e.setup(hanging.srv.URL)
+		r := e.admin("POST", "/v1/admin/affiliates", map[string]any{
+			"name": "Healthy", "plan": map[string]any{"type": "cpa", "amount": "10.00", "currency": "USD"},
+		})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		healthyAffiliate := r.Body["id"].(string)
+		r = e.admin("POST", "/v1/admin/affiliates/"+healthyAffiliate+"/postback-endpoints", map[string]any{
+			"url": healthy.srv.URL + "/pb?tx={transaction_id}", "method": "GET", "events": []string{"ftd"},
+		})
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+
+		for i := range 500 {
+			require.Equal(t, http.StatusOK, e.postback(key, ftd(fmt.Sprintf("evt-slow-%03d", i), slowAffiliate)).Status)
+		}
+		for i := range 20 {
+			require.Equal(t, http.StatusOK, e.postback(key, ftd(fmt.Sprintf("evt-healthy-%02d", i), healthyAffiliate)).Status)
+		}
+		eventually(t, time.Minute, "the healthy receiver got all 20", func() bool { return len(healthy.received()) == 20 })
+		var slowPending float64
+		for _, target := range e.queue()["by_target"].([]any) {
+			if tg := target.(map[string]any); tg["affiliate_id"] == slowAffiliate {
+				slowPending = tg["total"].(float64)
+			}
+		}
+		require.EqualValues(t, 500, slowPending, "the hanging receiver's deliveries are all still pending")
+		maxOpen, total := hanging.stats()
+		// The sender frees a slot when it gives up on a request; the receiver sees that connection close a moment
+		// later, so it may count one more than the limit. Without the limit it would hold hundreds.
+		require.LessOrEqual(t, maxOpen, 5+1, "never more than its in-flight limit open at once")
+		require.Positive(t, total)
+		t.Logf("hanging receiver: %d requests, at most %d open at once; integration %s", total, maxOpen, integrationID)
+	}, func(c *config.Config) { c.Delivery.TargetMaxInFlight = 5 })
 }

@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// TargetLimits bound what one worker process sends to one receiver (a postback endpoint or webhook
+// subscription): at most RatePerSecond attempts a second and MaxInFlight at once. Live traffic, retries and
+// re-fires all pass through them, so a receiver that hangs holds MaxInFlight connections, not hundreds, and
+// one that recovers is not flooded. They are per worker process: N workers allow N times as much.
+type TargetLimits struct {
+	RatePerSecond float64
+	MaxInFlight   int
+}
+
+// Default per-target limits (delivery.target_max_rps, delivery.target_max_in_flight).
+const (
+	DefaultTargetRatePerSecond = 20
+	DefaultTargetMaxInFlight   = 10
+)
+
+// maxThrottleWait caps how long a scheduled attempt waits for its target's limit inside the activity.
+const maxThrottleWait = 30 * time.Second
+
+// targetGate is one target's rate limiter and in-flight slots.
+type targetGate struct {
+	rate  *rate.Limiter
+	slots chan struct{}
+}
+
+// targetGates holds a gate per target, made on first use.
+type targetGates struct {
+	mu     sync.Mutex
+	limits TargetLimits
+	gates  map[string]*targetGate
+}
+
+func (g *targetGates) gate(targetID string) *targetGate {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, ok := g.gates[targetID]
+	if !ok {
+		t = &targetGate{
+			rate:  rate.NewLimiter(rate.Limit(g.limits.RatePerSecond), max(1, int(g.limits.RatePerSecond))),
+			slots: make(chan struct{}, max(1, g.limits.MaxInFlight)),
+		}
+		g.gates[targetID] = t
+	}
+	return t
+}
+
+// acquire takes an in-flight slot and a rate token for the target, waiting at most wait (0: only if free now).
+// ok false means the target is at its limit; otherwise release gives the slot back.
+func (g *targetGates) acquire(ctx context.Context, targetID string, wait time.Duration) (release func(), ok bool) {
+	t := g.gate(targetID)
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	select {
+	case t.slots <- struct{}{}:
+	default:
+		if wait <= 0 {
+			return nil, false
+		}
+		select {
+		case t.slots <- struct{}{}:
+		case <-wctx.Done():
+			return nil, false
+		}
+	}
+	release = func() { <-t.slots }
+	if wait <= 0 && !t.rate.Allow() || wait > 0 && t.rate.Wait(wctx) != nil {
+		release()
+		return nil, false
+	}
+	return release, true
+}
+
+// gates returns the activities' per-target gates, made on first use with a.Limits (defaults when unset).
+func (a *Activities) targetGates() *targetGates {
+	a.gatesOnce.Do(func() {
+		l := a.Limits
+		if l.RatePerSecond <= 0 {
+			l.RatePerSecond = DefaultTargetRatePerSecond
+		}
+		if l.MaxInFlight <= 0 {
+			l.MaxInFlight = DefaultTargetMaxInFlight
+		}
+		a.gates = &targetGates{limits: l, gates: map[string]*targetGate{}}
+	})
+	return a.gates
+}
+
+// throttleWait is how long a scheduled attempt may wait for its target's limit: what its activity's deadline
+// leaves after the request's own timeout and time to store the attempt, at most maxThrottleWait.
+func (a *Activities) throttleWait(ctx context.Context) time.Duration {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return maxThrottleWait
+	}
+	left := time.Until(deadline) - a.HTTP.Timeout - 5*time.Second
+	return min(max(left, 0), maxThrottleWait)
+}
