@@ -19,8 +19,8 @@ type TargetLimits struct {
 
 // Default per-target limits (delivery.target_max_rps, delivery.target_max_in_flight).
 const (
-	DefaultTargetRatePerSecond = 20
-	DefaultTargetMaxInFlight   = 10
+	DefaultTargetRatePerSecond = 200
+	DefaultTargetMaxInFlight   = 50
 )
 
 // maxThrottleWait caps how long a scheduled attempt waits for its target's limit inside the activity.
