@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,25 +33,34 @@ func TestChaosSmall(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 
 	o := chaos.DefaultOptions()
-	o.AffrelayPath, o.TemporalPath, o.Dir = bin, temporalPath, t.TempDir()
+	// Its databases and process logs are kept when it fails.
+	dir, err := os.MkdirTemp("", "affrelay-chaos-e2e-")
+	require.NoError(t, err)
+	o.AffrelayPath, o.TemporalPath, o.Dir = bin, temporalPath, dir
 	o.Events, o.Affiliates, o.Rate, o.ConvergeTimeout = 1000, 12, 30, 5*time.Minute
 	o.Database, o.PostgresRestart = "sqlite", false
 	if dsn := os.Getenv("AFFRELAY_TEST_POSTGRES_DSN"); dsn != "" {
 		u, err := url.Parse(dsn)
 		require.NoError(t, err)
 		u.Path = "/postgres"
-		o.Database, o.PostgresDSN, o.DBName = "postgres", u.String(), "affrelay_chaos_e2e"
+		// A name of its own: another checkout's test run may be using the same server at the same time, and each
+		// run drops its database first.
+		o.Database, o.PostgresDSN, o.DBName = "postgres", u.String(), "affrelay_chaos_e2e_"+strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
 	o.Log = testLog{t}
 	t.Logf("chaos run on %s; PostgreSQL is not restarted in this variant (other tests use it): `make chaos` does", o.Database)
 	rep, err := chaos.Run(context.Background(), o)
-	require.NoError(t, err)
+	require.NoError(t, err, "logs and databases kept in %s", dir)
 	var printed strings.Builder
 	rep.Print(&printed)
 	t.Log(printed.String())
-	require.Empty(t, rep.Problems)
+	require.Empty(t, rep.Problems, "logs and databases kept in %s", dir)
 	require.Equal(t, o.Events, rep.Acknowledged)
 	require.Len(t, rep.Faults, o.WorkerKills+o.APIKills+o.TemporalKills)
+	os.RemoveAll(dir)
+	if o.Database == "postgres" {
+		require.NoError(t, chaos.DropPostgresDatabase(o.PostgresDSN, o.DBName))
+	}
 }
 
 // testLog writes a run's progress lines to the test's log.

@@ -191,6 +191,12 @@ func (s *Store) InsertMissing(ctx context.Context, rows ...any) error {
 	})
 }
 
+// DropDatabase drops the PostgreSQL database name if it exists (closing its connections); name as for
+// RecreateDatabase.
+func (s *Store) DropDatabase(name string) error {
+	return s.DB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error
+}
+
 // RecreateDatabase drops the PostgreSQL database name (closing its connections) and creates it empty, on a
 // maintenance connection. name is not quoted: the caller allows only a plain identifier.
 func (s *Store) RecreateDatabase(name string) error {

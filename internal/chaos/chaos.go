@@ -122,6 +122,9 @@ type run struct {
 	faults            []faultRecord
 	faultsMu          sync.Mutex
 	lastFaultRecovery time.Time
+	// killed are the processes a fault holds down on purpose; the supervisor leaves them alone.
+	killed    map[string]bool
+	selfExits int
 }
 
 type replica struct {
@@ -160,6 +163,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	r.log("sending %d events at %g/s (about %s) to %d replicas; faults: %d worker kills, %d API kills, %d Temporal kills, PostgreSQL restart: %v",
 		o.Events, o.Rate, loadTime.Round(time.Second), len(r.replicas), o.WorkerKills, o.APIKills, o.TemporalKills, o.PostgresRestart)
 	faultsDone := make(chan struct{})
+	stopSupervising := r.supervise(ctx)
+	defer stopSupervising()
 	go func() { defer close(faultsDone); r.injectFaults(ctx, loadTime) }()
 	loadStart := time.Now()
 	stopProgress := r.logProgress(30 * time.Second)
@@ -169,6 +174,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	r.log("all events sent and answered in %.0fs; waiting for the faults to finish", rep.LoadSeconds)
 	<-faultsDone
 	rep.Faults = r.faults
+	r.faultsMu.Lock()
+	rep.SelfExits = r.selfExits
+	r.faultsMu.Unlock()
 	r.log("converging (at most %s)", o.ConvergeTimeout)
 	convergedAt, err := r.converge(ctx)
 	if err != nil {
@@ -352,6 +360,19 @@ func recreatePostgresDatabase(maintenanceDSN, name string) error {
 	return s.RecreateDatabase(name)
 }
 
+// DropPostgresDatabase drops a run's database, if it exists (a test's, after it passed).
+func DropPostgresDatabase(maintenanceDSN, name string) error {
+	if !validDatabaseName(name) {
+		return fmt.Errorf("database name %q: lower-case letters, digits and _ only", name)
+	}
+	s, err := store.Open("postgres", maintenanceDSN)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.DropDatabase(name)
+}
+
 func validDatabaseName(name string) bool {
 	if name == "" {
 		return false
@@ -455,10 +476,16 @@ func (r *run) injectFaults(ctx context.Context, load time.Duration) {
 			// Targets of a kind take turns, so that each process is killed.
 			t := targets[f.kind][kills[f.kind]%len(targets[f.kind])]
 			rec.Target = fmt.Sprintf("%s pid %d", t.name, t.pid())
+			r.faultsMu.Lock()
+			r.killed[t.name] = true
+			r.faultsMu.Unlock()
 			t.kill()
 			time.Sleep(pause)
 			rec.Down = time.Since(killed).Seconds()
 			err = t.start()
+			r.faultsMu.Lock()
+			delete(r.killed, t.name)
+			r.faultsMu.Unlock()
 		}
 		kills[f.kind]++
 		rec.Recovery = time.Since(killed).Seconds()
@@ -471,6 +498,42 @@ func (r *run) injectFaults(ctx context.Context, load time.Duration) {
 		r.lastFaultRecovery = time.Now()
 		r.faultsMu.Unlock()
 	}
+}
+
+// supervise does what the compose stack's restart policy does: an affrelay process that ended by itself —
+// one started while Temporal was down exits — is started again a second later, and counted. Processes a
+// fault holds down are left alone.
+func (r *run) supervise(ctx context.Context) (stop func()) {
+	r.killed = map[string]bool{}
+	var procs []faultTarget
+	for _, kind := range []string{"worker", "api"} {
+		procs = append(procs, r.faultTargets(ctx)[kind]...)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Second):
+			}
+			for _, p := range procs {
+				r.faultsMu.Lock()
+				down := !r.killed[p.name] && p.pid() == 0
+				if down {
+					r.selfExits++
+				}
+				r.faultsMu.Unlock()
+				if down {
+					r.log("%s ended by itself (see its log); starting it again", p.name)
+					if err := p.start(); err != nil {
+						r.log("%s: %v", p.name, err)
+					}
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // faultTarget is a process the run kills (SIGKILL) and starts again.

@@ -33,9 +33,11 @@ type Report struct {
 	Attempts   int64            `json:"attempts"`
 	Receivers  []receiverReport `json:"receivers"`
 
-	Faults                 []faultRecord `json:"faults"`
-	ConvergeAfterLastFault float64       `json:"converge_after_last_fault_s"`
-	ConvergeAfterLastSend  float64       `json:"converge_after_last_send_s"`
+	Faults []faultRecord `json:"faults"`
+	// SelfExits counts affrelay processes that ended by themselves and were started again (a supervisor's job).
+	SelfExits              int     `json:"self_exits"`
+	ConvergeAfterLastFault float64 `json:"converge_after_last_fault_s"`
+	ConvergeAfterLastSend  float64 `json:"converge_after_last_send_s"`
 
 	LoadBefore string   `json:"load_before"`
 	LoadAfter  string   `json:"load_after"`
@@ -65,8 +67,8 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "receiver %-13s %d calls, %d failures injected, %d calls repeated an id, %d repeated successes (same id)\n",
 			rc.Name, rc.Calls, rc.FailuresInjected, rc.RepeatedCalls, rc.RepeatedDeliveries)
 	}
-	fmt.Fprintf(w, "faults                 %d worker kills, %d API kills, %d Temporal kills, %d PostgreSQL restarts\n",
-		kills["worker"], kills["api"], kills["temporal"], kills["postgres"])
+	fmt.Fprintf(w, "faults                 %d worker kills, %d API kills, %d Temporal kills, %d PostgreSQL restarts; %d processes ended by themselves and were started again\n",
+		kills["worker"], kills["api"], kills["temporal"], kills["postgres"], rep.SelfExits)
 	for _, f := range rep.Faults {
 		fmt.Fprintf(w, "  %-8s %-36s at %6.1fs, down %4.1fs, ready after %4.1fs %s\n", f.Kind, f.Target, f.At, f.Down, f.Recovery, f.Error)
 	}
