@@ -243,3 +243,31 @@ func TestStatusChangeAllowed(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseNative and BenchmarkParseVoluum compare a postback in the native format with the same one
+// through the voluum preset: the mapping's cost per postback.
+func BenchmarkParseNative(b *testing.B) {
+	f := native()
+	for b.Loop() {
+		if _, err := Parse(f, testNow, testSkew); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseVoluum(b *testing.B) {
+	m, err := Mapping{Preset: "voluum"}.Resolve()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sent := Fields{"cid": {"clk-9"}, "txid": {"tx-1"}, "payout": {"50.00"}, "et": {"dep"}}
+	for b.Loop() {
+		f, err := m.Apply(sent)
+		if err == nil {
+			_, err = Parse(f, testNow, testSkew)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
