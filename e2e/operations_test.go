@@ -114,7 +114,10 @@ func TestDeadReceiverAlarmBulkRefireRecovery(t *testing.T) {
 		require.Equal(t, "delivered", d["status"])
 		require.Equal(t, r.Body["job_id"], d["refires"].([]any)[0].(map[string]any)["job_id"])
 		require.Len(t, tracker.received(), 150*3, "two failed attempts and the re-fire, each")
-	}, fastAlarms)
+	}, fastAlarms, func(c *config.Config) {
+		// Here every delivery ends in needs_review; auto-disabling the endpoint would hold the rest instead.
+		c.Delivery.AutoDisableAfter = 1000
+	})
 }
 
 // A bulk re-fire's bad input changes nothing: an unbounded filter needs "all":true; a filter that matches
