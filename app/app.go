@@ -210,7 +210,8 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		watchCtx, stopWatch := context.WithCancel(context.Background())
 		a.stopWatch = stopWatch
 		watch := &infra.QueueWatch{
-			Store: a.Store, NeedsReviewWindow: cfg.Alert.NeedsReviewWindow, Start: a.Deliveries.StartDeliveries, Logger: o.Logger,
+			Store: a.Store, NeedsReviewWindow: cfg.Alert.NeedsReviewWindow, Logger: o.Logger,
+			Announcer: infra.Announcer{Start: a.Deliveries.StartDeliveries},
 			Alarms: opsalert.Config{
 				QueueThreshold: int64(cfg.Alert.QueueDepthThreshold), TargetThresholds: cfg.Alert.TargetThresholds,
 				NeedsReviewBurst: int64(cfg.Alert.NeedsReviewBurst), RecoverRatio: cfg.Alert.RecoverRatio,
@@ -219,7 +220,8 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		go watch.Run(watchCtx, cfg.Alert.CheckInterval)
 		secrets := &infra.SecretWatch{
 			Store: a.Store, MaxAge: cfg.Security.SecretMaxAge, Warning: cfg.Security.SecretExpiryWarning,
-			Offset: cfg.Security.SecretClockOffset, Start: a.Deliveries.StartDeliveries, Logger: o.Logger,
+			Offset: cfg.Security.SecretClockOffset, Logger: o.Logger,
+			Announcer: infra.Announcer{Start: a.Deliveries.StartDeliveries},
 		}
 		go secrets.Run(watchCtx, cfg.Security.SecretCheckInterval)
 	}

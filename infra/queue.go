@@ -19,11 +19,8 @@ type QueueWatch struct {
 	Alarms opsalert.Config
 	// NeedsReviewWindow is how far back the needs_review burst alarm counts deliveries entering review.
 	NeedsReviewWindow time.Duration
-	// Start starts the DeliveryWorkflows of an announcement's deliveries.
-	Start  func(context.Context, []store.Delivery) error
-	Logger *slog.Logger
-	// unstarted are announcement deliveries whose start failed; the next check tries again.
-	unstarted []store.Delivery
+	Logger            *slog.Logger
+	Announcer
 }
 
 // Run checks the queue every interval until ctx ends.
@@ -44,11 +41,8 @@ func (w *QueueWatch) Run(ctx context.Context, interval time.Duration) {
 
 // Check reads the depths once, and stores and announces every alarm that changed.
 func (w *QueueWatch) Check(ctx context.Context) error {
-	if len(w.unstarted) > 0 {
-		if err := w.Start(ctx, w.unstarted); err != nil {
-			return err
-		}
-		w.unstarted = nil
+	if err := w.startUnstarted(ctx); err != nil {
+		return err
 	}
 	now := time.Now().UTC()
 	depths, err := w.read(ctx, now)
@@ -78,8 +72,7 @@ func (w *QueueWatch) Check(ctx context.Context) error {
 		} else {
 			w.Logger.Info("delivery queue depth back under its lower mark", "alarm", t.Key, "depth", t.Depth, "recover_at", t.RecoverAt)
 		}
-		if err := w.Start(ctx, pending); err != nil {
-			w.unstarted = append(w.unstarted, pending...)
+		if err := w.announce(ctx, pending); err != nil {
 			return err
 		}
 	}

@@ -19,11 +19,8 @@ type SecretWatch struct {
 	Warning time.Duration // secret.expiry_warning
 	// Offset (secret.clock_offset) moves the clock secrets age by, not the time announcements carry.
 	Offset time.Duration
-	// Start starts the DeliveryWorkflows of an announcement's deliveries.
-	Start  func(context.Context, []store.Delivery) error
 	Logger *slog.Logger
-	// unstarted are announcement deliveries whose start failed; the next check tries again.
-	unstarted []store.Delivery
+	Announcer
 }
 
 // Run checks at once and then every interval until ctx ends.
@@ -44,11 +41,8 @@ func (w *SecretWatch) Run(ctx context.Context, interval time.Duration) {
 
 // Check announces every secret whose secret.expiring is due now.
 func (w *SecretWatch) Check(ctx context.Context) error {
-	if len(w.unstarted) > 0 {
-		if err := w.Start(ctx, w.unstarted); err != nil {
-			return err
-		}
-		w.unstarted = nil
+	if err := w.startUnstarted(ctx); err != nil {
+		return err
 	}
 	secrets, err := w.Store.Secrets(ctx).Unannounced(time.Now().Add(w.Offset))
 	if err != nil {
@@ -80,8 +74,7 @@ func (w *SecretWatch) Check(ctx context.Context) error {
 			continue // another API process announced it first
 		}
 		w.Logger.Warn("secret reaches its maximum age soon: rotate it", "kind", s.Kind, "secret_id", s.ID, "owner", s.OwnerID, "expires_at", end)
-		if err := w.Start(ctx, pending); err != nil {
-			w.unstarted = append(w.unstarted, pending...)
+		if err := w.announce(ctx, pending); err != nil {
 			return err
 		}
 	}
