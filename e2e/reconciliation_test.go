@@ -225,7 +225,10 @@ func TestReconciliationBadInputChangesNothing(t *testing.T) {
 		require.Contains(t, mixed.Raw, `"line":4`)
 		nothing()
 
-		// A body cut off mid-way.
+		// A body cut off mid-way. The client gives up before the server has read the cut, so wait for the
+		// server to finish with it (its audit row is written before it answers), then for its staging to go.
+		audited := func() int64 { return e.count(&store.AuditRecord{}, "path = ?", "/v1/reconciliation/batches") }
+		auditedBefore := audited()
 		body := io.MultiReader(strings.NewReader(reconHeader+strings.Repeat("2026-10-01,p1,,,10.00,1.00,USD\n", 1)), &cutOff{strings.NewReader("2026-10-02,p")})
 		req, err := http.NewRequest("POST", e.base+"/v1/reconciliation/batches", body)
 		require.NoError(t, err)
@@ -235,8 +238,8 @@ func TestReconciliationBadInputChangesNothing(t *testing.T) {
 			resp.Body.Close()
 			require.NotEqual(t, http.StatusAccepted, resp.StatusCode)
 		}
-		eventually(t, 10*time.Second, "the cut-off upload's staging removed", func() bool {
-			return e.count(&store.ReconciliationBatch{}, "1 = 1") == 0
+		eventually(t, 10*time.Second, "the cut-off upload handled and its staging removed", func() bool {
+			return audited() == auditedBefore+1 && e.count(&store.ReconciliationBatch{}, "1 = 1") == 0
 		})
 		nothing()
 
