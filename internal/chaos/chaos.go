@@ -349,19 +349,16 @@ func freshPostgresDatabase(maintenanceDSN, name string) (string, error) {
 
 // recreatePostgresDatabase drops a database of the run, if it exists, and creates it empty.
 func recreatePostgresDatabase(maintenanceDSN, name string) error {
-	if !validDatabaseName(name) {
-		return fmt.Errorf("database name %q: lower-case letters, digits and _ only", name)
-	}
-	s, err := store.Open("postgres", maintenanceDSN)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return s.RecreateDatabase(name)
+	return onPostgresServer(maintenanceDSN, name, (*store.Store).RecreateDatabase)
 }
 
 // DropPostgresDatabase drops a run's database, if it exists (a test's, after it passed).
 func DropPostgresDatabase(maintenanceDSN, name string) error {
+	return onPostgresServer(maintenanceDSN, name, (*store.Store).DropDatabase)
+}
+
+// onPostgresServer checks a run's database name and applies change to it through the maintenance database.
+func onPostgresServer(maintenanceDSN, name string, change func(*store.Store, string) error) error {
 	if !validDatabaseName(name) {
 		return fmt.Errorf("database name %q: lower-case letters, digits and _ only", name)
 	}
@@ -370,7 +367,7 @@ func DropPostgresDatabase(maintenanceDSN, name string) error {
 		return err
 	}
 	defer s.Close()
-	return s.DropDatabase(name)
+	return change(s, name)
 }
 
 func validDatabaseName(name string) bool {
