@@ -175,7 +175,8 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 				Conversions: a.Conversions, Integrations: a.Integrations, Affiliates: a.Affiliates, Webhooks: a.Webhooks,
 				Deliveries: a.Deliveries, Requests: a.Audit, Payouts: a.Payouts, Ready: infra.Readiness{Store: a.Store, Temporal: a.Temporal}.Check, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 				Postback: cfg.Postback, Security: cfg.Security, TrustedProxies: cfg.HTTP.TrustedProxies,
-				Audit: a.auditLog, Logger: o.Logger, Sink: a.Sink, Now: o.Now,
+				ReportMaxRangeDays: cfg.Affiliate.ReportMaxRangeDays,
+				Audit:              a.auditLog, Logger: o.Logger, Sink: a.Sink, Now: o.Now,
 				Reconciliation: &reconsvc.Service{
 					Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.Temporal.TaskQueue, MaxFileBytes: cfg.Reconciliation.MaxFileBytes,
 					PullAttempts: cfg.Reconciliation.PullAttempts, PullBackoff: cfg.Reconciliation.PullBackoff,

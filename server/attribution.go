@@ -2,6 +2,8 @@ package server
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,13 +50,20 @@ func (h *handlers) click(c *gin.Context) {
 		abortField(c, fe.Field, fe.Message)
 		return
 	}
-	_, redirect, err := h.o.Conversions.RecordClick(c, code, subs, to)
+	_, redirect, err := h.o.Conversions.RecordClick(c, code, subs, to, clickVisitor(c.GetString(ctxClientIP), c.Request.UserAgent()))
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store") // every visit is a new click
 	c.Redirect(http.StatusFound, redirect)
+}
+
+// clickVisitor names the visitor behind a click for counting unique clicks: a hash of the client address and
+// user agent, so the address itself is not kept with the click.
+func clickVisitor(clientIP, userAgent string) string {
+	sum := sha256.Sum256([]byte(clientIP + "\n" + userAgent))
+	return hex.EncodeToString(sum[:16])
 }
 
 func (h *handlers) setLandingHosts(c *gin.Context) {

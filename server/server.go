@@ -16,6 +16,7 @@ import (
 
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/infra"
+	"github.com/affrelay/affrelay/performance"
 	"github.com/affrelay/affrelay/telemetry"
 )
 
@@ -58,6 +59,8 @@ type Options struct {
 	ReconciliationMaxBytes int64
 	// Metrics is the process's registry, served at /metrics; nil makes one for this handler alone.
 	Metrics *telemetry.Metrics
+	// ReportMaxRangeDays bounds a performance report's range; 0 means 366.
+	ReportMaxRangeDays int
 }
 
 // New builds the router.
@@ -71,6 +74,9 @@ func New(o Options) http.Handler {
 			panic(err)
 		}
 		o.Metrics = m
+	}
+	if o.ReportMaxRangeDays == 0 {
+		o.ReportMaxRangeDays = 366
 	}
 	if o.Audit == nil {
 		panic("server: Options.Audit is required: every API call is audited")
@@ -151,6 +157,8 @@ func New(o Options) http.Handler {
 	h.reconciliationAdminRoutes(admin)
 	h.payoutRoutes(v1, admin)
 
+	admin.GET("/affiliates/:id/performance", h.performanceReport(performance.AffiliateGroupBys))
+	admin.GET("/performance", h.performanceReport(performance.AllGroupBys))
 	v1.GET("/affiliates/:id/commissions", adminAuth(o.AdminTokens), checkParams, h.commissionReport)
 	r.GET("/c/:affiliate_code", h.limitClicks, h.click)
 	h.reconciliationRoutes(r)

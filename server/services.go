@@ -6,6 +6,7 @@ import (
 
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/evidence"
+	"github.com/affrelay/affrelay/performance"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/service/affiliates"
 	"github.com/affrelay/affrelay/service/audit"
@@ -24,7 +25,7 @@ type Conversions interface {
 	SubmitPostback(ctx context.Context, integrationID string, ev postback.Event, req *evidence.Request) (conversions.Submission, error)
 	ReceivedRequest(ctx context.Context, integrationID, eventID string) (evidence.Request, error)
 	Conversion(ctx context.Context, integrationID, eventID string) (store.Conversion, error)
-	RecordClick(ctx context.Context, affiliateCode string, subs [5]string, landing string) (store.Click, string, error)
+	RecordClick(ctx context.Context, affiliateCode string, subs [5]string, landing, visitor string) (store.Click, string, error)
 	UnattributedConversions(ctx context.Context, from, to time.Time, limit int) ([]conversions.Unattributed, error)
 }
 
@@ -61,6 +62,7 @@ type Affiliates interface {
 	AddFXRate(ctx context.Context, r store.FXRate) (store.FXRate, error)
 	FXRates(ctx context.Context) ([]store.FXRate, error)
 	CommissionEntries(ctx context.Context, affiliateID string, from, to time.Time) ([]commission.Entry, error)
+	Performance(ctx context.Context, affiliateID, groupBy string, from, to time.Time) (performance.Report, error)
 	Registration(ctx context.Context, id string) (webhook.AffiliateData, error)
 	Registrations(ctx context.Context, afterID string, limit int) ([]webhook.AffiliateData, error)
 }

@@ -20,7 +20,7 @@ type Integration struct {
 // AffiliateID is the code the link named, known or not.
 type Click struct {
 	ID            string `gorm:"primaryKey;size:40"`
-	AffiliateID   string `gorm:"size:128;not null;index"`
+	AffiliateID   string `gorm:"size:128;not null;index;index:idx_clicks_affiliate_created,priority:1"`
 	IntegrationID string `gorm:"size:40;not null"`
 	Sub1          string `gorm:"size:256"`
 	Sub2          string `gorm:"size:256"`
@@ -28,7 +28,10 @@ type Click struct {
 	Sub4          string `gorm:"size:256"`
 	Sub5          string `gorm:"size:256"`
 	LandingURL    string `gorm:"size:2048;not null"`
-	CreatedAt     time.Time
+	// Visitor is a hash of the client's address and user agent: the performance report counts a visitor once
+	// per affiliate and UTC day as a unique click. Empty on clicks recorded before it was kept.
+	Visitor   string    `gorm:"size:32;not null;default:''"`
+	CreatedAt time.Time `gorm:"index:idx_clicks_affiliate_created,priority:2;index:idx_clicks_created"`
 }
 
 // APIKey authenticates an integration. Only the SHA-256 of the key is stored.
@@ -104,7 +107,7 @@ type Conversion struct {
 	IntegrationID string `gorm:"size:40;not null;uniqueIndex:idx_conversion_event;index:idx_conversion_player,priority:1;index:idx_conversion_original,priority:1"`
 	EventID       string `gorm:"size:128;not null;uniqueIndex:idx_conversion_event"`
 	Event         string `gorm:"size:32;not null"`
-	AffiliateID   string `gorm:"size:40;index"`
+	AffiliateID   string `gorm:"size:40;index;index:idx_conversion_affiliate_occurred,priority:1"`
 	PlayerID      string `gorm:"size:128;index:idx_conversion_player,priority:2"`
 	ClickID       string `gorm:"size:128"`
 	AmountMinor   int64
@@ -116,8 +119,9 @@ type Conversion struct {
 	Sub5          string `gorm:"size:256"`
 	// OriginalEventID is the event a chargeback, refund or reversal undoes.
 	OriginalEventID string `gorm:"size:128;index:idx_conversion_original,priority:2"`
-	OccurredAt      time.Time
-	WorkflowID      string `gorm:"size:300"`
+	// The performance report reads conversions by affiliate and time, and by time across affiliates.
+	OccurredAt time.Time `gorm:"index:idx_conversion_affiliate_occurred,priority:2;index:idx_conversion_occurred"`
+	WorkflowID string    `gorm:"size:300"`
 	// Status is approved, pending or declined (package postback): only an approved conversion earns.
 	Status string `gorm:"size:16;not null;default:approved"`
 	// StatusWorkflowID is the workflow that last changed Status (a later postback of the same event).
@@ -162,7 +166,7 @@ type LedgerEntry struct {
 	EventID      string `gorm:"size:128"`
 	PlayerID     string `gorm:"size:128"`
 	// EventAt is when the event that earned the entry happened; reports group by it.
-	EventAt time.Time `gorm:"index:idx_ledger_affiliate_at"`
+	EventAt time.Time `gorm:"index:idx_ledger_affiliate_at;index:idx_ledger_event_at"`
 	// FXRate is the rate the event's amount was converted at, e.g. "EUR/USD=1.08345000"; empty when none was.
 	FXRate string `gorm:"size:40"`
 	// Period (a month, "2026-11") and BaseMinor (the NGR added to it) are set on RevShare entries.

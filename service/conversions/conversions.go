@@ -147,7 +147,7 @@ func (s *Service) changeStatus(ctx context.Context, integrationID string, ev pos
 // with click_id added. The landing host must be on an integration's allowlist (no open redirect); the click
 // belongs to that integration. An unknown affiliate code is recorded as it is: the click shows up later as
 // unattributed rather than being lost.
-func (s *Service) RecordClick(ctx context.Context, affiliateCode string, subs [5]string, landing string) (store.Click, string, error) {
+func (s *Service) RecordClick(ctx context.Context, affiliateCode string, subs [5]string, landing, visitor string) (store.Click, string, error) {
 	u, err := url.Parse(landing)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return store.Click{}, "", apperr.Invalid("to", fmt.Sprintf("landing URL not allowed: %q is not an absolute http(s) URL without credentials", landing))
@@ -170,7 +170,8 @@ func (s *Service) RecordClick(ctx context.Context, affiliateCode string, subs [5
 	}
 	c := store.Click{
 		ID: store.NewID("clk"), AffiliateID: affiliateCode, IntegrationID: integrationID, LandingURL: landing,
-		Sub1: subs[0], Sub2: subs[1], Sub3: subs[2], Sub4: subs[3], Sub5: subs[4],
+		Sub1: subs[0], Sub2: subs[1], Sub3: subs[2], Sub4: subs[3], Sub5: subs[4], Visitor: visitor,
+		CreatedAt: time.Now().UTC(), // UTC like every recorded time: reports group clicks by UTC day
 	}
 	if err := s.Store.Conversions(ctx).CreateClick(&c); err != nil {
 		return c, "", err
