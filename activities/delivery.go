@@ -46,6 +46,8 @@ type target struct {
 	disabledReason string
 	// failing: the target has a run of deliveries that ended in review, which a delivered one ends.
 	failing bool
+	// limits are the target's own limits (0: the defaults).
+	limits  store.TargetLimits
 	request outbound.Request
 }
 
@@ -186,7 +188,7 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 	if timeout > 0 {
 		wait = 0
 	}
-	release, ok := a.targetGates().acquire(ctx, d.EndpointID, wait)
+	release, ok := a.targetGates().acquire(ctx, d.EndpointID, t.limits, wait)
 	if !ok {
 		o.throttled = true
 		a.Metrics.ObserveAttempt(d.Kind, "throttled")
@@ -234,7 +236,7 @@ func (a *Activities) loadTarget(ctx context.Context, d store.Delivery, now time.
 		if d.Body != "" {
 			h.Set("Content-Type", "application/json")
 		}
-		return target{enabled: ep.Enabled, disabledReason: ep.DisabledReason, failing: ep.ConsecutiveFailures > 0,
+		return target{enabled: ep.Enabled, disabledReason: ep.DisabledReason, failing: ep.ConsecutiveFailures > 0, limits: ep.Limits,
 			request: outbound.Request{Method: d.Method, URL: d.URL, Body: d.Body, Header: h}}, nil
 	}
 	subs := a.Store.Webhooks(ctx)
@@ -254,7 +256,7 @@ func (a *Activities) loadTarget(ctx context.Context, d store.Delivery, now time.
 	if err != nil {
 		return target{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePermanent, nil)
 	}
-	return target{enabled: sub.Enabled, disabledReason: sub.DisabledReason, failing: sub.ConsecutiveFailures > 0,
+	return target{enabled: sub.Enabled, disabledReason: sub.DisabledReason, failing: sub.ConsecutiveFailures > 0, limits: sub.Limits,
 		request: outbound.Request{Method: http.MethodPost, URL: sub.URL, Body: d.Body, Header: h}}, nil
 }
 

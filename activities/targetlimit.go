@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/affrelay/affrelay/store"
 )
 
 // TargetLimits bound what one worker process sends to one receiver (a postback endpoint or webhook
 // subscription): at most RatePerSecond attempts a second and MaxInFlight at once. Live traffic, retries and
 // re-fires all pass through them, so a receiver that hangs holds MaxInFlight connections, not hundreds, and
-// one that recovers is not flooded. They are per worker process: N workers allow N times as much.
+// one that recovers is not flooded. These are the defaults; a receiver may have its own (store.TargetLimits).
+// They are per worker process: N workers allow N times as much.
 type TargetLimits struct {
 	RatePerSecond float64
 	MaxInFlight   int
@@ -26,37 +29,57 @@ const (
 // maxThrottleWait caps how long a scheduled attempt waits for its target's limit inside the activity.
 const maxThrottleWait = 30 * time.Second
 
-// targetGate is one target's rate limiter and in-flight slots.
+// targetGate is one target's rate limiter and in-flight slots, made with limits.
 type targetGate struct {
-	rate  *rate.Limiter
-	slots chan struct{}
+	limits TargetLimits
+	rate   *rate.Limiter
+	slots  chan struct{}
 }
 
 // targetGates holds a gate per target, made on first use.
 type targetGates struct {
-	mu     sync.Mutex
-	limits TargetLimits
-	gates  map[string]*targetGate
+	mu       sync.Mutex
+	defaults TargetLimits
+	gates    map[string]*targetGate
 }
 
-func (g *targetGates) gate(targetID string) *targetGate {
+// gate returns the target's gate under its own limits (0: the defaults). A changed rate applies at once; a
+// changed in-flight limit gives the target new slots, so attempts already in flight finish under the old one.
+func (g *targetGates) gate(targetID string, own store.TargetLimits) *targetGate {
+	l := g.defaults
+	if own.MaxRPS > 0 {
+		l.RatePerSecond = own.MaxRPS
+	}
+	if own.MaxInFlight > 0 {
+		l.MaxInFlight = own.MaxInFlight
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	t, ok := g.gates[targetID]
-	if !ok {
-		t = &targetGate{
-			rate:  rate.NewLimiter(rate.Limit(g.limits.RatePerSecond), max(1, int(g.limits.RatePerSecond))),
-			slots: make(chan struct{}, max(1, g.limits.MaxInFlight)),
+	burst := max(1, int(l.RatePerSecond))
+	switch {
+	case !ok:
+		t = &targetGate{limits: l, rate: rate.NewLimiter(rate.Limit(l.RatePerSecond), burst), slots: make(chan struct{}, max(1, l.MaxInFlight))}
+		g.gates[targetID] = t
+	case t.limits != l:
+		next := &targetGate{limits: l, rate: t.rate, slots: t.slots}
+		if l.RatePerSecond != t.limits.RatePerSecond {
+			next.rate.SetLimit(rate.Limit(l.RatePerSecond))
+			next.rate.SetBurst(burst)
 		}
+		if l.MaxInFlight != t.limits.MaxInFlight {
+			next.slots = make(chan struct{}, max(1, l.MaxInFlight))
+		}
+		t = next
 		g.gates[targetID] = t
 	}
 	return t
 }
 
-// acquire takes an in-flight slot and a rate token for the target, waiting at most wait (0: only if free now).
-// ok false means the target is at its limit; otherwise release gives the slot back.
-func (g *targetGates) acquire(ctx context.Context, targetID string, wait time.Duration) (release func(), ok bool) {
-	t := g.gate(targetID)
+// acquire takes an in-flight slot and a rate token for the target under its own limits, waiting at most wait
+// (0: only if free now). ok false means the target is at its limit; otherwise release gives the slot back.
+func (g *targetGates) acquire(ctx context.Context, targetID string, own store.TargetLimits, wait time.Duration) (release func(), ok bool) {
+	t := g.gate(targetID, own)
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	select {
@@ -71,7 +94,8 @@ func (g *targetGates) acquire(ctx context.Context, targetID string, wait time.Du
 			return nil, false
 		}
 	}
-	release = func() { <-t.slots }
+	slots := t.slots
+	release = func() { <-slots }
 	if wait <= 0 && !t.rate.Allow() || wait > 0 && t.rate.Wait(wctx) != nil {
 		release()
 		return nil, false
@@ -89,7 +113,7 @@ func (a *Activities) targetGates() *targetGates {
 		if l.MaxInFlight <= 0 {
 			l.MaxInFlight = DefaultTargetMaxInFlight
 		}
-		a.gates = &targetGates{limits: l, gates: map[string]*targetGate{}}
+		a.gates = &targetGates{defaults: l, gates: map[string]*targetGate{}}
 	})
 	return a.gates
 }

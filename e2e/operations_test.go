@@ -437,3 +437,66 @@ func TestHangingReceiverWith500PendingDoesNotDelayAHealthyOne(t *testing.T) {
 		t.Logf("hanging receiver: %d requests, at most %d open at once; integration %s", total, maxOpen, integrationID)
 	}, func(c *config.Config) { c.Delivery.TargetMaxInFlight = 5 })
 }
+
+// A postback endpoint's own in-flight limit, below the default, holds: a hanging receiver never has more than
+// that many requests open. Limits out of range are refused naming the field, and a subscription keeps its own.
+func TestEndpointOwnLimitOverridesTheDefault(t *testing.T) {
+	policy := retrypolicy.Policy{Schedule: []time.Duration{30 * time.Second}, MaxAttempts: 100, Window: time.Hour, MaxRetryAfter: time.Second}
+	forEachStore(t, policy, func(t *testing.T, e *testEnv) {
+		hanging := newHangingReceiver(t)
+		key, _, affiliateID := e.setup(hanging.srv.URL)
+		endpointID := e.listing("/v1/admin/postback-endpoints?affiliate_id="+affiliateID, "postback_endpoints")[0]["id"].(string)
+		path := "/v1/admin/affiliates/" + affiliateID + "/postback-endpoints/" + endpointID
+		for _, c := range []struct {
+			body  map[string]any
+			field string
+		}{
+			{map[string]any{"max_in_flight": 1001}, "max_in_flight"},
+			{map[string]any{"max_in_flight": -1}, "max_in_flight"},
+			{map[string]any{"max_rps": 10001}, "max_rps"},
+			{map[string]any{"max_rps": -0.5}, "max_rps"},
+			{map[string]any{"max_in_flight": "3"}, "max_in_flight"},
+			{map[string]any{}, "enabled"},
+		} {
+			r := e.admin("PATCH", path, c.body)
+			require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+			require.Equal(t, c.field, r.Body["error"].(map[string]any)["field"], r.Raw)
+		}
+		r := e.admin("POST", "/v1/admin/affiliates/"+affiliateID+"/postback-endpoints", map[string]any{
+			"url": hanging.srv.URL + "/other", "events": []string{"ftd"}, "max_rps": 20000,
+		})
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		require.Equal(t, "max_rps", r.Body["error"].(map[string]any)["field"], r.Raw)
+
+		r = e.admin("PATCH", path, map[string]any{"max_in_flight": 3, "max_rps": 100})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.EqualValues(t, 3, r.Body["max_in_flight"])
+		require.EqualValues(t, 100, r.Body["max_rps"])
+		require.Equal(t, true, r.Body["enabled"])
+		listed := e.listing("/v1/admin/postback-endpoints?affiliate_id="+affiliateID, "postback_endpoints")[0]
+		require.EqualValues(t, 3, listed["max_in_flight"])
+
+		for i := range 30 {
+			require.Equal(t, http.StatusOK, e.postback(key, ftd(fmt.Sprintf("evt-own-%02d", i), affiliateID)).Status)
+		}
+		eventually(t, time.Minute, "the hanging receiver was tried in several rounds", func() bool {
+			_, total := hanging.stats()
+			return total >= 12
+		})
+		maxOpen, total := hanging.stats()
+		// As in the 500-pending test, the receiver may see one more open than the sender holds.
+		require.LessOrEqual(t, maxOpen, 3+1, "never more than the endpoint's own limit open at once (the default is 50)")
+		t.Logf("hanging receiver with its own limit of 3: %d requests, at most %d open at once", total, maxOpen)
+
+		whID, _ := e.subscribe("webhook", hanging.srv.URL+"/wh", webhook.OpsQueueDepthExceeded)
+		r = e.admin("PATCH", "/v1/admin/webhooks/"+whID, map[string]any{"max_in_flight": 2000})
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		require.Equal(t, "max_in_flight", r.Body["error"].(map[string]any)["field"], r.Raw)
+		r = e.admin("PATCH", "/v1/admin/webhooks/"+whID, map[string]any{"max_in_flight": 4, "secret_max_age_days": 30})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		r = e.admin("GET", "/v1/admin/webhooks/"+whID, nil)
+		require.EqualValues(t, 4, r.Body["max_in_flight"], r.Raw)
+		require.EqualValues(t, 30, r.Body["secret_max_age_days"], r.Raw)
+		require.Nil(t, r.Body["max_rps"], "no own rate: the default")
+	})
+}

@@ -93,13 +93,38 @@ type endpointJSON struct {
 	Events         []string `json:"events"`
 	Enabled        bool     `json:"enabled"`
 	DisabledReason string   `json:"disabled_reason,omitempty"`
+	ownLimitsJSON
 }
 
 func endpointResponse(ep store.PostbackEndpoint) endpointJSON {
 	return endpointJSON{
 		ID: ep.ID, AffiliateID: ep.AffiliateID, URL: ep.URL, Method: ep.Method,
 		Events: strings.Split(ep.Events, ","), Enabled: ep.Enabled, DisabledReason: ep.DisabledReason,
+		ownLimitsJSON: ownLimitsResponse(ep.Limits),
 	}
+}
+
+// ownLimitsJSON is a receiver's own limits as shown; absent means the defaults (delivery.target_max_rps,
+// delivery.target_max_in_flight).
+type ownLimitsJSON struct {
+	MaxRPS      float64 `json:"max_rps,omitempty"`
+	MaxInFlight int     `json:"max_in_flight,omitempty"`
+}
+
+func ownLimitsResponse(l store.TargetLimits) ownLimitsJSON {
+	return ownLimitsJSON{MaxRPS: l.MaxRPS, MaxInFlight: l.MaxInFlight}
+}
+
+// ownLimitsRequest sets a receiver's own limits in a create or PATCH body; 0 sets the default again.
+type ownLimitsRequest struct {
+	MaxRPS      *float64 `json:"max_rps"`
+	MaxInFlight *int     `json:"max_in_flight"`
+}
+
+func (r ownLimitsRequest) set() bool { return r.MaxRPS != nil || r.MaxInFlight != nil }
+
+func (r ownLimitsRequest) limits() store.TargetLimits {
+	return store.TargetLimits{}.With(r.MaxRPS, r.MaxInFlight)
 }
 
 func (h *handlers) addPostbackEndpoint(c *gin.Context) {
@@ -107,6 +132,7 @@ func (h *handlers) addPostbackEndpoint(c *gin.Context) {
 		URL    string   `json:"url"`
 		Method string   `json:"method"`
 		Events []string `json:"events"`
+		ownLimitsRequest
 	}
 	if !decodeJSON(c, &req) {
 		return
@@ -143,6 +169,7 @@ func (h *handlers) addPostbackEndpoint(c *gin.Context) {
 	}
 	ep, err := h.o.Affiliates.AddPostbackEndpoint(c, store.PostbackEndpoint{
 		AffiliateID: c.Param("id"), URL: req.URL, Method: req.Method, Events: strings.Join(req.Events, ","),
+		Limits: req.limits(),
 	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
@@ -154,25 +181,29 @@ func (h *handlers) addPostbackEndpoint(c *gin.Context) {
 func (h *handlers) updatePostbackEndpoint(c *gin.Context) {
 	var req struct {
 		Enabled *bool `json:"enabled"`
+		ownLimitsRequest
 		heldChoice
 	}
 	if !decodeJSON(c, &req) {
 		return
 	}
-	if req.Enabled == nil {
-		abortField(c, "enabled", "is required (true or false)")
+	if req.Enabled == nil && !req.ownLimitsRequest.set() {
+		abortField(c, "enabled", "set at least one of enabled, max_rps, max_in_flight")
 		return
 	}
-	if !req.check(c, *req.Enabled) {
+	enabling := req.Enabled != nil && *req.Enabled
+	if !req.check(c, enabling) {
 		return
 	}
-	ep, err := h.o.Affiliates.SetPostbackEndpointEnabled(c, c.Param("id"), c.Param("endpoint_id"), *req.Enabled)
+	ep, err := h.o.Affiliates.UpdatePostbackEndpoint(c, c.Param("id"), c.Param("endpoint_id"), affiliates.EndpointUpdate{
+		Enabled: req.Enabled, MaxRPS: req.MaxRPS, MaxInFlight: req.MaxInFlight,
+	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
 	out := gin.H{}
-	if *req.Enabled && !h.releaseHeld(c, ep.ID, req.heldChoice, out) {
+	if enabling && !h.releaseHeld(c, ep.ID, req.heldChoice, out) {
 		return
 	}
 	c.JSON(http.StatusOK, endpointWithHeld{endpointResponse(ep), out["held"]})

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -29,13 +31,43 @@ func decodeJSON(c *gin.Context, dst any) bool {
 	if err := dec.Decode(dst); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			abortField(c, typeErr.Field, "must be a "+typeErr.Type.String())
+			abortField(c, jsonPath(dst, typeErr.Field), "must be a "+typeErr.Type.String())
 			return false
 		}
 		abort(c, http.StatusBadRequest, "malformed_body", "invalid JSON: "+err.Error())
 		return false
 	}
 	return true
+}
+
+// jsonPath is a type error's field as the client wrote it, without the names of the Go structs embedded in
+// dst (ownLimitsRequest.max_rps is max_rps): their members are the body's own.
+func jsonPath(dst any, field string) string {
+	embedded := map[string]bool{}
+	var collect func(t reflect.Type)
+	collect = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			if f := t.Field(i); f.Anonymous {
+				embedded[f.Name] = true
+				collect(f.Type)
+			}
+		}
+	}
+	collect(reflect.TypeOf(dst))
+	parts := strings.Split(field, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if !embedded[p] {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
 }
 
 // checkJSON answers 400 unless body is exactly one JSON value that strictjson.Check lets through.

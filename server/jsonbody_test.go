@@ -16,9 +16,13 @@ func TestDecodeJSONIsStrict(t *testing.T) {
 	type tier struct {
 		Rate string `json:"rate"`
 	}
+	type embedded struct {
+		Limit *int `json:"max_in_flight"`
+	}
 	type body struct {
 		Name  string `json:"name"`
 		Tiers []tier `json:"tiers"`
+		embedded
 	}
 	for _, tc := range []struct {
 		body, code, field string
@@ -30,6 +34,7 @@ func TestDecodeJSONIsStrict(t *testing.T) {
 		{"{\"name\":\"p\xc3\x28\"}", "invalid_field", "name"},
 		{`{"nmae":"a"}`, "malformed_body", ""},
 		{`{"name":1}`, "invalid_field", "name"},
+		{`{"max_in_flight":"3"}`, "invalid_field", "max_in_flight"}, // not embedded.max_in_flight
 		{``, "malformed_body", ""},
 		{`{} {}`, "malformed_body", ""},
 		{`"\udfff"`, "malformed_body", ""},

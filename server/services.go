@@ -53,7 +53,7 @@ type Affiliates interface {
 	SignUpAffiliate(ctx context.Context, in affiliates.NewAffiliate) (store.Affiliate, store.Plan, string, error)
 	StartAffiliateSignup(ctx context.Context, affiliateID string) (string, error)
 	AddPostbackEndpoint(ctx context.Context, ep store.PostbackEndpoint) (store.PostbackEndpoint, error)
-	SetPostbackEndpointEnabled(ctx context.Context, affiliateID, endpointID string, enabled bool) (store.PostbackEndpoint, error)
+	UpdatePostbackEndpoint(ctx context.Context, affiliateID, endpointID string, u affiliates.EndpointUpdate) (store.PostbackEndpoint, error)
 	Endpoints(ctx context.Context, affiliateID string, p store.ListPage) ([]store.PostbackEndpoint, error)
 	DeletePostbackEndpoint(ctx context.Context, affiliateID, endpointID string) error
 	AddPlanVersion(ctx context.Context, affiliateID string, p store.Plan) (store.Plan, error)

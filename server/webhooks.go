@@ -32,25 +32,26 @@ func (h *handlers) webhookRoutes(g *gin.RouterGroup) {
 }
 
 type webhookJSON struct {
-	ID                  string    `json:"id"`
-	Kind                string    `json:"kind"`
-	URL                 string    `json:"url"`
-	Events              []string  `json:"events"`
-	Description         string    `json:"description"`
-	AffiliateID         string    `json:"affiliate_id,omitempty"`
-	Enabled             bool      `json:"enabled"`
-	DisabledReason      string    `json:"disabled_reason,omitempty"`
-	ConsecutiveFailures int       `json:"consecutive_failures"`
-	SecretMaxAgeDays    int       `json:"secret_max_age_days,omitempty"` // 0: secret.max_age
-	Secret              string    `json:"secret,omitempty"`              // only in the answer to create
-	CreatedAt           time.Time `json:"created_at"`
+	ID                  string   `json:"id"`
+	Kind                string   `json:"kind"`
+	URL                 string   `json:"url"`
+	Events              []string `json:"events"`
+	Description         string   `json:"description"`
+	AffiliateID         string   `json:"affiliate_id,omitempty"`
+	Enabled             bool     `json:"enabled"`
+	DisabledReason      string   `json:"disabled_reason,omitempty"`
+	ConsecutiveFailures int      `json:"consecutive_failures"`
+	SecretMaxAgeDays    int      `json:"secret_max_age_days,omitempty"` // 0: secret.max_age
+	ownLimitsJSON
+	Secret    string    `json:"secret,omitempty"` // only in the answer to create
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func webhookResponse(s store.WebhookSubscription) webhookJSON {
 	return webhookJSON{
 		ID: s.ID, Kind: s.Kind, URL: s.URL, Events: strings.Split(s.Events, ","), Description: s.Description,
 		AffiliateID: s.AffiliateID, Enabled: s.Enabled, DisabledReason: s.DisabledReason, ConsecutiveFailures: s.ConsecutiveFailures, CreatedAt: s.CreatedAt,
-		SecretMaxAgeDays: s.SecretMaxAgeDays,
+		SecretMaxAgeDays: s.SecretMaxAgeDays, ownLimitsJSON: ownLimitsResponse(s.Limits),
 	}
 }
 
@@ -61,12 +62,14 @@ func (h *handlers) createWebhook(c *gin.Context) {
 		Events      []string `json:"events"`
 		Description string   `json:"description"`
 		AffiliateID string   `json:"affiliate_id"`
+		ownLimitsRequest
 	}
 	if !decodeJSON(c, &req) {
 		return
 	}
 	sub, secret, err := h.o.Webhooks.CreateSubscription(c, webhooks.NewSubscription{
 		Kind: req.Kind, URL: req.URL, Events: req.Events, Description: req.Description, AffiliateID: req.AffiliateID,
+		Limits: req.limits(),
 	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
@@ -99,13 +102,14 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 		Description *string  `json:"description"`
 		// SecretMaxAgeDays: days until secret.expiring counts the secret old (0: secret.max_age).
 		SecretMaxAgeDays *int `json:"secret_max_age_days"`
+		ownLimitsRequest
 		heldChoice
 	}
 	if !decodeJSON(c, &req) {
 		return
 	}
-	if req.URL == nil && req.Events == nil && req.Enabled == nil && req.Description == nil && req.SecretMaxAgeDays == nil {
-		abort(c, http.StatusBadRequest, "malformed_body", "set at least one of url, events, enabled, description, secret_max_age_days")
+	if req.URL == nil && req.Events == nil && req.Enabled == nil && req.Description == nil && req.SecretMaxAgeDays == nil && !req.ownLimitsRequest.set() {
+		abort(c, http.StatusBadRequest, "malformed_body", "set at least one of url, events, enabled, description, secret_max_age_days, max_rps, max_in_flight")
 		return
 	}
 	if req.SecretMaxAgeDays != nil && !validSecretMaxAgeDays(c, *req.SecretMaxAgeDays) {
@@ -117,6 +121,7 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 	}
 	sub, err := h.o.Webhooks.UpdateSubscription(c, c.Param("id"), webhooks.SubscriptionUpdate{
 		URL: req.URL, Events: req.Events, Enabled: req.Enabled, Description: req.Description, SecretMaxAgeDays: req.SecretMaxAgeDays,
+		MaxRPS: req.MaxRPS, MaxInFlight: req.MaxInFlight,
 	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)

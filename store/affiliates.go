@@ -91,6 +91,11 @@ func (q AffiliateQueries) SetEndpointEnabled(endpointID string, enabled bool, re
 	return q.db.Model(&PostbackEndpoint{ID: endpointID}).Updates(updates).Error
 }
 
+// SetEndpointLimits writes a postback endpoint's own limits (0: the defaults).
+func (q AffiliateQueries) SetEndpointLimits(endpointID string, l TargetLimits) error {
+	return q.db.Model(&PostbackEndpoint{ID: endpointID}).Select("max_rps", "max_in_flight").Updates(PostbackEndpoint{Limits: l}).Error
+}
+
 // CountEndpointFailure writes a postback endpoint's run of failed deliveries and, when disable is set,
 // disables it for the reason given.
 func (q AffiliateQueries) CountEndpointFailure(id string, consecutiveFailures int, disable bool, reason string) error {

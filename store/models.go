@@ -96,9 +96,17 @@ type PostbackEndpoint struct {
 	Enabled        bool   `gorm:"not null"`
 	DisabledReason string `gorm:"size:256"`
 	// ConsecutiveFailures counts deliveries that ended in needs_review since the last success.
-	ConsecutiveFailures int `gorm:"not null;default:0"`
+	ConsecutiveFailures int          `gorm:"not null;default:0"`
+	Limits              TargetLimits `gorm:"embedded"`
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+}
+
+// TargetLimits are a receiver's own limits on attempts per second and in flight at once, in place of the
+// defaults (delivery.target_max_rps, delivery.target_max_in_flight); 0 means the default.
+type TargetLimits struct {
+	MaxRPS      float64 `gorm:"not null;default:0"`
+	MaxInFlight int     `gorm:"not null;default:0"`
 }
 
 // Conversion is one inbound event, recorded exactly once per (integration, event id).
@@ -271,7 +279,8 @@ type WebhookSubscription struct {
 	// ConsecutiveFailures counts deliveries that ended in needs_review since the last success.
 	ConsecutiveFailures int `gorm:"not null"`
 	// SecretMaxAgeDays bounds the age of the subscription's secret before secret.expiring; 0 means secret.max_age.
-	SecretMaxAgeDays int `gorm:"not null;default:0"`
+	SecretMaxAgeDays int          `gorm:"not null;default:0"`
+	Limits           TargetLimits `gorm:"embedded"`
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }

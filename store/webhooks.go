@@ -84,7 +84,8 @@ func (q WebhookQueries) Subscription(id string) (WebhookSubscription, error) {
 
 // SaveSubscription writes a subscription's changeable fields, zero values included.
 func (q WebhookQueries) SaveSubscription(sub *WebhookSubscription) error {
-	return q.db.Model(sub).Select("url", "description", "events", "enabled", "disabled_reason", "consecutive_failures", "updated_at").
+	return q.db.Model(sub).Select("url", "description", "events", "enabled", "disabled_reason", "consecutive_failures", "secret_max_age_days",
+		"max_rps", "max_in_flight", "updated_at").
 		Updates(sub).Error
 }
 

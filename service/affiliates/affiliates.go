@@ -72,6 +72,9 @@ func (s *Service) AddPostbackEndpoint(ctx context.Context, ep store.PostbackEndp
 	if _, err := s.Affiliate(ctx, ep.AffiliateID); err != nil {
 		return ep, err
 	}
+	if err := ep.Limits.Validate(); err != nil {
+		return ep, err
+	}
 	ep.ID = store.NewID("pbe")
 	ep.Enabled = true
 	return ep, s.Store.Affiliates(ctx).CreateEndpoint(&ep)
@@ -93,19 +96,39 @@ func (s *Service) DeletePostbackEndpoint(ctx context.Context, affiliateID, endpo
 	return q.DeleteEndpoint(ep.ID, time.Now())
 }
 
-// SetPostbackEndpointEnabled re-enables (or disables) an endpoint, e.g. after a 410 was fixed.
-func (s *Service) SetPostbackEndpointEnabled(ctx context.Context, affiliateID, endpointID string, enabled bool) (store.PostbackEndpoint, error) {
+// EndpointUpdate changes the fields of a postback endpoint that are set.
+type EndpointUpdate struct {
+	Enabled *bool
+	// Limits are the endpoint's own limits (0: the defaults); each is changed when set.
+	MaxRPS      *float64
+	MaxInFlight *int
+}
+
+// UpdatePostbackEndpoint changes an endpoint's limits and re-enables (or disables) it, e.g. after a 410 was fixed.
+func (s *Service) UpdatePostbackEndpoint(ctx context.Context, affiliateID, endpointID string, u EndpointUpdate) (store.PostbackEndpoint, error) {
 	q := s.Store.Affiliates(ctx)
 	ep, err := q.Endpoint(affiliateID, endpointID)
 	if err != nil {
 		return ep, err
 	}
+	if u.MaxRPS != nil || u.MaxInFlight != nil {
+		ep.Limits = ep.Limits.With(u.MaxRPS, u.MaxInFlight)
+		if err := ep.Limits.Validate(); err != nil {
+			return ep, err
+		}
+		if err := q.SetEndpointLimits(ep.ID, ep.Limits); err != nil {
+			return ep, err
+		}
+	}
+	if u.Enabled == nil {
+		return ep, nil
+	}
 	reason := ""
-	if !enabled {
+	if !*u.Enabled {
 		reason = "disabled by operator"
 	}
-	err = q.SetEndpointEnabled(ep.ID, enabled, reason)
-	ep.Enabled, ep.DisabledReason = enabled, reason
+	err = q.SetEndpointEnabled(ep.ID, *u.Enabled, reason)
+	ep.Enabled, ep.DisabledReason = *u.Enabled, reason
 	return ep, err
 }
 

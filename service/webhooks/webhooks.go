@@ -36,6 +36,7 @@ type Settings struct {
 type NewSubscription struct {
 	Kind, URL, Description, AffiliateID string
 	Events                              []string
+	Limits                              store.TargetLimits
 }
 
 // SubscriptionUpdate changes the fields that are set.
@@ -44,6 +45,9 @@ type SubscriptionUpdate struct {
 	Events           []string // nil: unchanged
 	Enabled          *bool
 	SecretMaxAgeDays *int
+	// MaxRPS and MaxInFlight are the subscription's own limits (0: the defaults).
+	MaxRPS      *float64
+	MaxInFlight *int
 }
 
 func validateSubscription(sub store.WebhookSubscription) error {
@@ -52,6 +56,7 @@ func validateSubscription(sub store.WebhookSubscription) error {
 		apperr.Field("url", webhook.ValidateURL(sub.URL)),
 		apperr.Field("events", webhook.ValidateEvents(sub.Kind, strings.Split(sub.Events, ","))),
 		apperr.Field("description", webhook.ValidateDescription(sub.Description)),
+		sub.Limits.Validate(),
 	)
 }
 
@@ -62,7 +67,7 @@ func (s *Service) CreateSubscription(ctx context.Context, in NewSubscription) (s
 	}
 	sub := store.WebhookSubscription{
 		ID: store.NewID("whs"), Kind: in.Kind, URL: in.URL, Events: strings.Join(in.Events, ","),
-		Description: in.Description, AffiliateID: in.AffiliateID, Enabled: true,
+		Description: in.Description, AffiliateID: in.AffiliateID, Enabled: true, Limits: in.Limits,
 	}
 	if in.AffiliateID != "" && store.AffiliateExists(s.Store.DB.WithContext(ctx), in.AffiliateID) != nil {
 		return sub, "", apperr.Invalid("affiliate_id", "names no affiliate")
@@ -103,6 +108,7 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, u Subscript
 	if u.SecretMaxAgeDays != nil {
 		sub.SecretMaxAgeDays = *u.SecretMaxAgeDays
 	}
+	sub.Limits = sub.Limits.With(u.MaxRPS, u.MaxInFlight)
 	if u.Events != nil {
 		if len(u.Events) == 0 {
 			return sub, apperr.Invalid("events", "must name at least one event")
