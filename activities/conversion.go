@@ -192,7 +192,7 @@ func upsertConversion(q store.ConversionQueries, in RecordConversionInput) (stor
 		AmountMinor: ev.AmountMinor, Currency: ev.Currency,
 		Sub1: ev.Subs[0], Sub2: ev.Subs[1], Sub3: ev.Subs[2], Sub4: ev.Subs[3], Sub5: ev.Subs[4],
 		OriginalEventID: ev.OriginalEventID, OccurredAt: ev.OccurredAt, WorkflowID: in.WorkflowID,
-		Status: ev.Status,
+		Status: ev.Status, VolumeLots: ev.VolumeLots, Instrument: ev.Instrument,
 	}
 	if conv.Status == "" {
 		conv.Status = postback.StatusApproved
@@ -288,6 +288,9 @@ func macroValues(ev postback.Event, payout int64, payoutCurrency string) map[str
 	}
 	if ev.Currency != "" {
 		v[postbackurl.Amount] = money.Format(ev.AmountMinor, ev.Currency)
+	}
+	if ev.Type == postback.Trade {
+		v[postbackurl.Volume], v[postbackurl.Instrument] = postback.FormatLots(ev.VolumeLots), ev.Instrument
 	}
 	for i, s := range ev.Subs {
 		v[postback.SubFields[i]] = s

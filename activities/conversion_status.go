@@ -78,5 +78,6 @@ func recordedEvent(c store.Conversion) postback.Event {
 		EventID: c.EventID, Type: c.Event, AffiliateID: c.AffiliateID, PlayerID: c.PlayerID, ClickID: c.ClickID,
 		AmountMinor: c.AmountMinor, Currency: c.Currency, OccurredAt: c.OccurredAt,
 		Subs: [5]string{c.Sub1, c.Sub2, c.Sub3, c.Sub4, c.Sub5}, OriginalEventID: c.OriginalEventID, Status: c.Status,
+		VolumeLots: c.VolumeLots, Instrument: c.Instrument,
 	}
 }

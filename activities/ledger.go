@@ -82,6 +82,12 @@ func addToRevSharePeriod(q store.LedgerQueries, e commission.Entry) error {
 	return q.AddToRevSharePeriod(store.RevSharePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, NGRMinor: e.BaseMinor, WrittenMinor: e.AmountMinor})
 }
 
+// VolumePeriod returns the affiliate's volume sums of one period, plan version and instrument rate.
+func (s ledgerSource) VolumePeriod(period, planID, instrument string) (commission.VolumePeriod, error) {
+	p, err := s.ledger.VolumePeriod(s.affiliateID, period, planID, instrument)
+	return commission.VolumePeriod{Period: p.Period, PlanID: p.PlanID, Instrument: p.Instrument, Lots: p.Lots, WrittenMinor: p.WrittenMinor}, err
+}
+
 // MissingRate says an event cannot be converted until an admin adds the rate; the conversion waits for it.
 type MissingRate struct {
 	Base, Quote string
@@ -152,26 +158,30 @@ func eventLockKey(integrationID string, ev postback.Event) string {
 
 // lockLedgerState locks, for the rest of the transaction, only the recorded state that the conversion's
 // calculation reads and that a concurrent conversion could change (PostgreSQL; SQLite has one writer), in the
-// order player, RevShare (after the event's lock) so that two transactions cannot wait for each other:
+// order player, RevShare, volume (after the event's lock) so that two transactions cannot wait for each other:
 //   - the player, for a deposit that can qualify for a CPA (the player's history and the CPA entry);
-//   - the affiliate's RevShare, for revenue (tiers and carryover read every period's sums).
+//   - the affiliate's RevShare, for revenue (tiers and carryover read every period's sums);
+//   - the affiliate's volume, for a trade (tiers read the month's lots).
 //
-// A chargeback, refund or reversal takes its original's player and the RevShare: it can undo either.
+// A chargeback, refund or reversal takes its original's player, the RevShare and the volume: it can undo any.
 // Conversions of one affiliate that touch neither (distinct players' deposits) do not wait for each other.
 func lockLedgerState(ctx context.Context, tx *store.Store, conv store.Conversion) error {
 	playerKey := func(player string) string {
 		return "player:" + conv.AffiliateID + ":" + conv.IntegrationID + ":" + player
 	}
 	revShareKey := "revshare:" + conv.AffiliateID
+	volumeKey := "volume:" + conv.AffiliateID
 	switch {
 	case commission.IsNegative(conv.Event):
 		orig, ok, err := newLedgerSource(ctx, tx, conv).Conversion(conv.OriginalEventID)
 		if err != nil || !ok {
 			return err // not recorded yet: this one has no effect now and is applied under the original's locks
 		}
-		return store.LockKeys(tx.DB, playerKey(orig.PlayerID), revShareKey)
+		return store.LockKeys(tx.DB, playerKey(orig.PlayerID), revShareKey, volumeKey)
 	case conv.Event == postback.Revenue:
 		return store.LockKeys(tx.DB, revShareKey)
+	case conv.Event == postback.Trade:
+		return store.LockKeys(tx.DB, volumeKey)
 	case (conv.Event == postback.FTD || conv.Event == postback.Deposit) && conv.PlayerID != "":
 		return store.LockKeys(tx.DB, playerKey(conv.PlayerID))
 	}
@@ -201,6 +211,12 @@ func (a *Activities) calculate(ctx context.Context, tx *store.Store, conv store.
 		payout += e.AmountMinor
 		if e.Kind == commission.KindRevShare {
 			if err := addToRevSharePeriod(src.ledger, e); err != nil {
+				return 0, "", err
+			}
+		}
+		if e.Kind == commission.KindVolume {
+			sums := store.VolumePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, Instrument: e.Instrument, Lots: e.BaseMinor, WrittenMinor: e.AmountMinor}
+			if err := src.ledger.AddToVolumePeriod(sums); err != nil {
 				return 0, "", err
 			}
 		}

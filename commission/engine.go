@@ -12,6 +12,8 @@ const (
 	KindCPAClawback  = "cpa_clawback"
 	KindRevShare     = "revshare"
 	KindSubAffiliate = "sub_affiliate"
+	// KindVolume is a volume plan's per-lot commission (and its reversal's adjustment).
+	KindVolume = "volume"
 )
 
 // Event is a recorded conversion as the engine sees it. AmountMinor is already in the plan's currency
@@ -23,6 +25,9 @@ type Event struct {
 	AmountMinor int64
 	FXRate      string
 	At          time.Time
+	// VolumeLots (hundredths of a lot) and Instrument are a trade's.
+	VolumeLots int64
+	Instrument string
 }
 
 // Deposit is one of the player's earlier deposits (ftd or deposit), in the plan's currency.
@@ -76,6 +81,8 @@ type Input struct {
 	Event    Event
 	Player   Player
 	RevShare RevShareState
+	// Volume is the volume period the event changes (see VolumeChangeOf), as recorded before it.
+	Volume   VolumePeriod
 	Original *Original // set for chargeback, refund and reversal when the original event is known
 }
 
@@ -92,9 +99,12 @@ type Entry struct {
 	PlayerID    string
 	At          time.Time
 	FXRate      string
-	// Period and BaseMinor are set on RevShare entries: the month and the NGR (signed, plan currency) added.
+	// Period and BaseMinor are set on RevShare and volume entries: the month and the NGR (signed, plan
+	// currency) or the lots (signed, hundredths of a lot) added.
 	Period    string
 	BaseMinor int64
+	// Instrument is the volume rate a volume entry's lots count under (an instrument class or AnyInstrument).
+	Instrument string
 	// OriginalKey links an adjustment to the entry it adjusts, a sub-affiliate entry to the child's entry.
 	OriginalKey string
 }
@@ -111,6 +121,8 @@ func Calculate(in Input) []Entry {
 		out = cpaEntries(in)
 	case postback.Revenue:
 		out = revShareEntry(in, in.Event.AmountMinor, PeriodOf(in.Event.At), "")
+	case postback.Trade:
+		out = volumeEntry(in)
 	case postback.Chargeback, postback.Refund, postback.Reversal:
 		out = adjustmentEntries(in)
 	}
@@ -129,7 +141,7 @@ func SubAffiliateEntry(parent *Parent, child Entry) (Entry, bool) {
 	}
 	p := child
 	p.SourceKey, p.Kind, p.AffiliateID, p.AmountMinor = "sub:"+child.SourceKey, KindSubAffiliate, parent.AffiliateID, amount
-	p.Period, p.BaseMinor, p.OriginalKey = "", 0, child.SourceKey
+	p.Period, p.BaseMinor, p.Instrument, p.OriginalKey = "", 0, "", child.SourceKey
 	return p, true
 }
 
@@ -226,6 +238,8 @@ func adjustmentEntries(in Input) []Entry {
 	}
 	orig := in.Original.Event
 	switch orig.Type {
+	case postback.Trade:
+		return volumeEntry(in)
 	case postback.Revenue:
 		for _, e := range in.Original.Entries {
 			if e.Kind == KindRevShare && e.AffiliateID == in.AffiliateID {

@@ -61,6 +61,16 @@ func (l *memLedger) RevShareEntries() ([]Entry, error) {
 	}
 	return out, nil
 }
+func (l *memLedger) VolumePeriod(period, planID, instrument string) (VolumePeriod, error) {
+	v := VolumePeriod{Period: period, PlanID: planID, Instrument: instrument}
+	for _, e := range l.entries {
+		if e.Kind == KindVolume && e.AffiliateID == l.affiliateID && e.Period == period && e.PlanID == planID && e.Instrument == instrument {
+			v.Lots += e.BaseMinor
+			v.WrittenMinor += e.AmountMinor
+		}
+	}
+	return v, nil
+}
 func (l *memLedger) Rate(from, to string, _ time.Time) (int64, error) {
 	r, ok := l.ratesE8[from+"/"+to]
 	if !ok {

@@ -5,6 +5,7 @@ package commission
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -13,10 +14,12 @@ const (
 	CPA      = "cpa"
 	RevShare = "revshare"
 	Hybrid   = "hybrid"
+	// Volume pays per lot of forex trading volume (trade events).
+	Volume = "volume"
 )
 
 // PlanTypes lists every plan type.
-var PlanTypes = []string{CPA, RevShare, Hybrid}
+var PlanTypes = []string{CPA, RevShare, Hybrid, Volume}
 
 // Tier modes of a RevShare plan.
 const (
@@ -53,6 +56,9 @@ type Plan struct {
 	Tiers     []Tier
 	TierMode  string
 	Carryover bool
+
+	// Volume part (volume): the rate per lot of each instrument class. TierMode applies to its tiers.
+	VolumeRates []VolumeRate
 }
 
 // HasCPA reports whether the plan pays a CPA.
@@ -65,8 +71,13 @@ func (p Plan) HasRevShare() bool { return (p.Type == RevShare || p.Type == Hybri
 func (p Plan) Validate() (field, message string) {
 	switch p.Type {
 	case CPA, RevShare, Hybrid:
+	case Volume:
+		return p.validateVolume()
 	default:
-		return "type", fmt.Sprintf("%q is not one of cpa, revshare, hybrid", p.Type)
+		return "type", fmt.Sprintf("%q is not one of %s", p.Type, strings.Join(PlanTypes, ", "))
+	}
+	if len(p.VolumeRates) > 0 {
+		return "volume_rates", "only a volume plan pays per lot"
 	}
 	if p.Type != RevShare && p.CPAMinor <= 0 {
 		return "amount", "must be positive for a " + p.Type + " plan"

@@ -24,6 +24,9 @@ type Source interface {
 	EventEntries(eventID string) ([]Entry, error)
 	// RevShareEntries returns the affiliate's RevShare entries (or one summed row per period and plan).
 	RevShareEntries() ([]Entry, error)
+	// VolumePeriod returns the affiliate's lots and volume commission written so far in one period, plan
+	// version and volume rate (zero when none).
+	VolumePeriod(period, planID, instrument string) (VolumePeriod, error)
 	// Rate returns the rate from one currency to another in force at t, scaled by 10^RateDecimals.
 	Rate(from, to string, t time.Time) (int64, error)
 }
@@ -86,6 +89,11 @@ func Prepare(src Source, affiliateID, integrationID string, c Recorded) (Input, 
 
 	if needsPlayer(in.Plan, c.Type, in.Original) {
 		if in.Player, err = player(src, in, c); err != nil {
+			return in, err
+		}
+	}
+	if change, ok := VolumeChangeOf(in); ok {
+		if in.Volume, err = src.VolumePeriod(change.Period, in.Plan.ID, change.Instrument); err != nil {
 			return in, err
 		}
 	}

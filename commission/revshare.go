@@ -64,28 +64,42 @@ func RevShareTotal(periods []PeriodNGR) int64 {
 // TierCommission is the commission on a period base under the plan's tiers; a base of zero or less earns
 // nothing. Ladder sums each band's share before the one rounding.
 func TierCommission(p Plan, base int64) int64 {
-	if base <= 0 || len(p.Tiers) == 0 {
+	bands := make([]band, len(p.Tiers))
+	for i, t := range p.Tiers {
+		bands[i] = band{from: t.FromMinor, rate: t.RateBP}
+	}
+	return banded(bands, p.TierMode, base, 10000) // rates are basis points
+}
+
+// band is one tier of a rate: from (inclusive) on, rate per scale units of the base.
+type band struct{ from, rate int64 }
+
+// banded is base × rate / scale under tiers: ladder pays each band of the base at its band's rate, any other
+// mode pays the whole base at the rate of the highest band reached. A base of zero or less earns nothing;
+// one rounding, half to even, after summing.
+func banded(bands []band, mode string, base, scale int64) int64 {
+	if base <= 0 || len(bands) == 0 {
 		return 0
 	}
-	if p.TierMode == Ladder {
-		var weighted int64 // Σ band × rate, in minor units × basis points
-		for i, t := range p.Tiers {
-			if base <= t.FromMinor {
+	if mode == Ladder {
+		var weighted int64 // Σ band width × rate
+		for i, b := range bands {
+			if base <= b.from {
 				break
 			}
 			top := base
-			if i+1 < len(p.Tiers) && p.Tiers[i+1].FromMinor < base {
-				top = p.Tiers[i+1].FromMinor
+			if i+1 < len(bands) && bands[i+1].from < base {
+				top = bands[i+1].from
 			}
-			weighted += (top - t.FromMinor) * t.RateBP
+			weighted += (top - b.from) * b.rate
 		}
-		return MulDivRound(weighted, 1, 10000)
+		return MulDivRound(weighted, 1, scale)
 	}
-	rate := p.Tiers[0].RateBP
-	for _, t := range p.Tiers {
-		if base >= t.FromMinor {
-			rate = t.RateBP
+	rate := bands[0].rate
+	for _, b := range bands {
+		if base >= b.from {
+			rate = b.rate
 		}
 	}
-	return Percent(base, rate)
+	return MulDivRound(base, rate, scale)
 }

@@ -84,6 +84,9 @@ func ConversionRecorded(c store.Conversion) Event {
 	if c.Currency != "" {
 		data.Amount = &webhook.Money{Amount: money.Format(c.AmountMinor, c.Currency), Currency: c.Currency}
 	}
+	if c.Event == postback.Trade {
+		data.Volume, data.Instrument = postback.FormatLots(c.VolumeLots), c.Instrument
+	}
 	data.Subs = subsOf(c)
 	return Event{
 		Key: webhook.EventKey(webhook.ConversionRecorded, c.ID), Type: webhook.ConversionRecorded, At: c.CreatedAt, Data: data,

@@ -33,6 +33,15 @@ func Parse(s, currency string) (int64, error) {
 	if !ok {
 		return 0, unknownCurrencyError(currency)
 	}
+	return parseScaled(s, digits, currency)
+}
+
+// ParseScaled parses s as Parse does, with digits decimal places in place of a currency's minor unit: a
+// quantity such as traded lots ("1.25" with 2 digits is 125).
+func ParseScaled(s string, digits int) (int64, error) { return parseScaled(s, digits, "") }
+
+// parseScaled is Parse for digits decimal places; unit names them in errors ("" for none).
+func parseScaled(s string, digits int, unit string) (int64, error) {
 	if s == "" {
 		return 0, fmt.Errorf("is empty")
 	}
@@ -51,10 +60,13 @@ func Parse(s, currency string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a decimal number", s)
 	}
 	if len(fracPart) > digits {
-		if digits == 0 {
-			return 0, fmt.Errorf("%q has decimal places, but %s has none", s, currency)
+		switch {
+		case unit == "":
+			return 0, fmt.Errorf("%q has more than %d decimal places", s, digits)
+		case digits == 0:
+			return 0, fmt.Errorf("%q has decimal places, but %s has none", s, unit)
 		}
-		return 0, fmt.Errorf("%q has more than %d decimal places for %s", s, digits, currency)
+		return 0, fmt.Errorf("%q has more than %d decimal places for %s", s, digits, unit)
 	}
 
 	// The result is the integer formed by the integer digits, the fraction
@@ -97,7 +109,11 @@ func Parse(s, currency string) (int64, error) {
 // minor units.
 func Format(minor int64, currency string) string {
 	digits, _ := MinorDigits(currency)
+	return FormatScaled(minor, digits)
+}
 
+// FormatScaled renders v with digits decimal places, as Format does for a currency: (125, 2) -> "1.25".
+func FormatScaled(minor int64, digits int) string {
 	// Work on the unsigned magnitude so math.MinInt64 needs no int64
 	// negation (which would overflow).
 	mag := uint64(minor)

@@ -50,7 +50,7 @@ var TransportParams = []string{ParamToken, ParamSignature, ParamSignedTimestamp}
 // TargetFields lists every field a mapping may map a sender's parameter onto.
 var TargetFields = append([]string{
 	FieldEventID, FieldEvent, FieldAffiliateID, FieldPlayerID, FieldClickID, FieldAmount, FieldCurrency,
-	FieldOccurredAt, FieldOriginalEventID, FieldStatus,
+	FieldOccurredAt, FieldOriginalEventID, FieldStatus, FieldVolume, FieldInstrument,
 }, SubFields[:]...)
 
 // Mapping translates one sender's dialect into affrelay's postback fields. The zero Mapping changes nothing

@@ -23,10 +23,34 @@ const (
 	Refund       = "refund"
 	// Reversal cancels the earlier event named by original_event_id.
 	Reversal = "reversal"
+	// Trade is a forex client's traded volume, in lots (volume), of an instrument class (instrument).
+	Trade = "trade"
 )
 
 // EventTypes lists every accepted event type.
-var EventTypes = []string{Registration, FTD, Deposit, Revenue, Chargeback, Refund, Reversal}
+var EventTypes = []string{Registration, FTD, Deposit, Revenue, Chargeback, Refund, Reversal, Trade}
+
+// LotDecimals is the precision of a trade's volume: 1.25 lots is held as 125 hundredths of a lot.
+const LotDecimals = 2
+
+// Instrument classes a trade may name. A volume plan pays a rate per lot per class.
+const (
+	InstrumentFX          = "fx"
+	InstrumentMetals      = "metals"
+	InstrumentIndices     = "indices"
+	InstrumentCommodities = "commodities"
+	InstrumentCrypto      = "crypto"
+	InstrumentStocks      = "stocks"
+)
+
+// InstrumentClasses lists every instrument class.
+var InstrumentClasses = []string{InstrumentFX, InstrumentMetals, InstrumentIndices, InstrumentCommodities, InstrumentCrypto, InstrumentStocks}
+
+// ParseLots reads a volume in lots with at most LotDecimals decimal places, in hundredths of a lot.
+func ParseLots(s string) (int64, error) { return money.ParseScaled(s, LotDecimals) }
+
+// FormatLots renders hundredths of a lot as lots: 125 -> "1.25".
+func FormatLots(hundredths int64) string { return money.FormatScaled(hundredths, LotDecimals) }
 
 // Field names of a postback.
 const (
@@ -40,6 +64,9 @@ const (
 	FieldOccurredAt  = "occurred_at"
 	// FieldOriginalEventID links a chargeback, refund or reversal to the event it undoes.
 	FieldOriginalEventID = "original_event_id"
+	// FieldVolume is a trade's traded volume in lots; FieldInstrument its instrument class.
+	FieldVolume     = "volume"
+	FieldInstrument = "instrument"
 )
 
 // SubFields are the free-form sub-id fields sub1..sub5.
@@ -70,6 +97,9 @@ type Event struct {
 	// Status is approved, pending or declined as the sender said; "" when it said nothing, which records
 	// the event approved and never changes a recorded one.
 	Status string
+	// VolumeLots (hundredths of a lot) and Instrument ("" when not sent) are a trade's.
+	VolumeLots int64
+	Instrument string
 }
 
 // FieldError says which field is wrong and why.
@@ -167,6 +197,8 @@ func ParseKeyed(f Fields, now time.Time, futureSkew time.Duration, key string) (
 	ev.Currency = get(FieldCurrency, false, 3)
 	occurred := get(FieldOccurredAt, false, 64)
 	ev.OriginalEventID = get(FieldOriginalEventID, ev.Type == Reversal, MaxIDLength)
+	volume := get(FieldVolume, ev.Type == Trade, 32)
+	ev.Instrument = get(FieldInstrument, false, 16)
 	for i, name := range SubFields {
 		ev.Subs[i] = get(name, false, MaxSubLength)
 	}
@@ -197,7 +229,10 @@ func ParseKeyed(f Fields, now time.Time, futureSkew time.Duration, key string) (
 	if ev.OriginalEventID != "" && ev.Type != Chargeback && ev.Type != Refund && ev.Type != Reversal {
 		return Event{}, &FieldError{FieldOriginalEventID, "is only for chargeback, refund and reversal events"}
 	}
-	if ev.Type != Registration && ev.Type != Reversal && amount == "" {
+	if ev.VolumeLots, err = parseVolume(ev.Type, volume, ev.Instrument); err != nil {
+		return Event{}, err
+	}
+	if ev.Type != Registration && ev.Type != Reversal && ev.Type != Trade && amount == "" {
 		return Event{}, &FieldError{FieldAmount, fmt.Sprintf("is required for %s events", ev.Type)}
 	}
 	if amount != "" && ev.Currency == "" {
@@ -238,6 +273,30 @@ func ParseKeyed(f Fields, now time.Time, futureSkew time.Duration, key string) (
 		ev.OccurredAt = t.UTC()
 	}
 	return ev, nil
+}
+
+// parseVolume validates a trade's volume and instrument class; other events carry neither.
+func parseVolume(eventType, volume, instrument string) (int64, error) {
+	if eventType != Trade {
+		if volume != "" {
+			return 0, &FieldError{FieldVolume, "is only for trade events"}
+		}
+		if instrument != "" {
+			return 0, &FieldError{FieldInstrument, "is only for trade events"}
+		}
+		return 0, nil
+	}
+	if instrument != "" && !slices.Contains(InstrumentClasses, instrument) {
+		return 0, &FieldError{FieldInstrument, fmt.Sprintf("%q is not one of %s", instrument, strings.Join(InstrumentClasses, ", "))}
+	}
+	lots, err := ParseLots(volume)
+	if err != nil {
+		return 0, &FieldError{FieldVolume, "is lots with at most 2 decimal places, such as 1.25: " + err.Error()}
+	}
+	if lots <= 0 {
+		return 0, &FieldError{FieldVolume, "must be above 0 lots"}
+	}
+	return lots, nil
 }
 
 func knownType(t string) bool {

@@ -51,6 +51,15 @@ func with(changes Fields) Fields {
 	return f
 }
 
+// trade is a trade event with the given fields.
+func trade(fields Fields) Fields {
+	f := Fields{FieldEventID: {"trd-1"}, FieldEvent: {Trade}, FieldPlayerID: {"client-1"}}
+	for k, v := range fields {
+		f[k] = v
+	}
+	return f
+}
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -173,6 +182,19 @@ func TestParseAccepted(t *testing.T) {
 		{"unknown fields are ignored", with(Fields{"utm_source": {"a", "b"}}), func(t *testing.T, ev Event) {
 			require.Equal(t, "evt-1", ev.EventID)
 		}},
+		{"trade of 1.25 lots of metals, no amount", trade(Fields{FieldVolume: {"1.25"}, FieldInstrument: {"metals"}}), func(t *testing.T, ev Event) {
+			require.Equal(t, int64(125), ev.VolumeLots)
+			require.Equal(t, InstrumentMetals, ev.Instrument)
+			require.Equal(t, int64(0), ev.AmountMinor)
+		}},
+		{"trade of 0.01 lots, no instrument", trade(Fields{FieldVolume: {"0.01"}}), func(t *testing.T, ev Event) {
+			require.Equal(t, int64(1), ev.VolumeLots)
+			require.Equal(t, "", ev.Instrument)
+		}},
+		{"trade of 3 lots with an amount", trade(Fields{FieldVolume: {"3"}, FieldAmount: {"12.50"}, FieldCurrency: {"USD"}}), func(t *testing.T, ev Event) {
+			require.Equal(t, int64(300), ev.VolumeLots)
+			require.Equal(t, int64(1250), ev.AmountMinor)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +250,15 @@ func TestParseErrors(t *testing.T) {
 		{"currency longer than 3 bytes", with(Fields{FieldCurrency: {"USDT"}}), FieldCurrency, "longer than 3 bytes"},
 
 		{"negative amount on ftd", with(Fields{FieldAmount: {"-1.00"}}), FieldAmount, "must not be negative for ftd events"},
+
+		{"trade without volume", trade(Fields{}), FieldVolume, "is required"},
+		{"trade volume with 3 decimals", trade(Fields{FieldVolume: {"1.255"}}), FieldVolume, "more than 2 decimal places"},
+		{"trade volume of 0", trade(Fields{FieldVolume: {"0.00"}}), FieldVolume, "above 0"},
+		{"negative trade volume", trade(Fields{FieldVolume: {"-1"}}), FieldVolume, "above 0"},
+		{"trade volume not a number", trade(Fields{FieldVolume: {"1e2"}}), FieldVolume, "not a decimal number"},
+		{"unknown instrument class", trade(Fields{FieldVolume: {"1"}, FieldInstrument: {"bonds"}}), FieldInstrument, `"bonds" is not one of fx, metals, indices, commodities, crypto, stocks`},
+		{"volume on an ftd", with(Fields{FieldVolume: {"1"}}), FieldVolume, "only for trade events"},
+		{"instrument on an ftd", with(Fields{FieldInstrument: {"fx"}}), FieldInstrument, "only for trade events"},
 		{"negative amount on deposit", with(Fields{FieldEvent: {Deposit}, FieldAmount: {"-0.01"}}), FieldAmount, "must not be negative for deposit events"},
 		{"negative amount on chargeback", with(Fields{FieldEvent: {Chargeback}, FieldAmount: {"-5"}}), FieldAmount, "must not be negative for chargeback events"},
 		{"negative amount on refund", with(Fields{FieldEvent: {Refund}, FieldAmount: {"-5"}}), FieldAmount, "must not be negative for refund events"},
@@ -319,7 +350,7 @@ func TestParseSkew(t *testing.T) {
 	}
 }
 
-var fuzzFieldNames = append([]string{FieldEventID, FieldEvent, FieldAffiliateID, FieldPlayerID, FieldClickID, FieldAmount, FieldCurrency, FieldOccurredAt}, SubFields[:]...)
+var fuzzFieldNames = append([]string{FieldEventID, FieldEvent, FieldAffiliateID, FieldPlayerID, FieldClickID, FieldAmount, FieldCurrency, FieldOccurredAt, FieldVolume}, SubFields[:]...)
 
 func FuzzParse(f *testing.F) {
 	seeds := []struct{ eventID, event, amount, currency, occurredAt, sub1 string }{
@@ -421,6 +452,33 @@ func FuzzParse(f *testing.F) {
 			if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 				t.Fatalf("accepted value %q has invalid UTF-8 or a control character", s)
 			}
+		}
+	})
+}
+
+// FuzzParseTrade: an accepted trade's volume is above 0, has at most LotDecimals decimals (it formats and parses
+// back to itself) and its instrument is a documented class; a refused one names volume or instrument.
+func FuzzParseTrade(f *testing.F) {
+	for _, s := range [][2]string{{"1.25", "fx"}, {"0.01", ""}, {"1.255", "metals"}, {"0", "fx"}, {"-1", ""}, {"1e2", ""}, {"92233720368547758.07", "crypto"}, {"1", "bonds"}, {"", "fx"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, volume, instrument string) {
+		ev, err := Parse(trade(Fields{FieldVolume: {volume}, FieldInstrument: {instrument}}), testNow, testSkew)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || (fe.Field != FieldVolume && fe.Field != FieldInstrument) {
+				t.Fatalf("%q %q: error %v names no trade field", volume, instrument, err)
+			}
+			return
+		}
+		if ev.VolumeLots <= 0 {
+			t.Fatalf("%q accepted as %d hundredths of a lot", volume, ev.VolumeLots)
+		}
+		if back, err := ParseLots(FormatLots(ev.VolumeLots)); err != nil || back != ev.VolumeLots {
+			t.Fatalf("%q → %d → %q → %d, %v", volume, ev.VolumeLots, FormatLots(ev.VolumeLots), back, err)
+		}
+		if ev.Instrument != "" && !slices.Contains(InstrumentClasses, ev.Instrument) {
+			t.Fatalf("instrument %q accepted", ev.Instrument)
 		}
 	})
 }

@@ -34,6 +34,8 @@ const (
 	Sub4          = "sub4"           // affiliate sub-ID 4, echoed from the click
 	Sub5          = "sub5"           // affiliate sub-ID 5, echoed from the click
 	Timestamp     = "timestamp"      // time of the event
+	Volume        = "volume"         // a trade's volume in lots, decimal
+	Instrument    = "instrument"     // a trade's instrument class
 )
 
 // MaxLen is the maximum length of a template in bytes.
@@ -42,12 +44,12 @@ const MaxLen = 2048
 // names is never modified; Names hands out copies.
 var names = [...]string{
 	ClickID, Event, EventID, TransactionID, Payout, Currency, Amount,
-	PlayerID, AffiliateID, Sub1, Sub2, Sub3, Sub4, Sub5, Timestamp,
+	PlayerID, AffiliateID, Sub1, Sub2, Sub3, Sub4, Sub5, Timestamp, Volume, Instrument,
 }
 
 // Names lists every supported macro, in this order: click_id, event,
 // event_id, transaction_id, payout, currency, amount, player_id,
-// affiliate_id, sub1, sub2, sub3, sub4, sub5, timestamp.
+// affiliate_id, sub1, sub2, sub3, sub4, sub5, timestamp, volume, instrument.
 // The caller may modify the returned slice.
 func Names() []string {
 	return slices.Clone(names[:])

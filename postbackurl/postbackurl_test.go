@@ -10,7 +10,7 @@ import (
 func TestNames(t *testing.T) {
 	want := []string{
 		"click_id", "event", "event_id", "transaction_id", "payout", "currency", "amount",
-		"player_id", "affiliate_id", "sub1", "sub2", "sub3", "sub4", "sub5", "timestamp",
+		"player_id", "affiliate_id", "sub1", "sub2", "sub3", "sub4", "sub5", "timestamp", "volume", "instrument",
 	}
 	got := Names()
 	if !slices.Equal(got, want) {

@@ -14,6 +14,7 @@ import (
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/commission/commissionrow"
 	"github.com/affrelay/affrelay/money"
+	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -43,6 +44,8 @@ type planJSON struct {
 	Carryover     bool               `json:"carryover,omitempty"`
 	HoldDays      int                `json:"hold_days,omitempty"`
 	EffectiveFrom *time.Time         `json:"effective_from,omitempty"`
+	// VolumeRates are a volume plan's rates per lot, by instrument class.
+	VolumeRates []commission.VolumeRateText `json:"volume_rates,omitempty"`
 }
 
 // maxPlanTiers bounds a RevShare plan's tiers: real programmes have a handful, and each event walks them.
@@ -106,6 +109,19 @@ func parsePlan(c *gin.Context, prefix string, j planJSON) (store.Plan, bool) {
 		}
 	}
 	p.Tiers = commissionrow.Tiers(tiers)
+	if listTooLong(c, prefix+"volume_rates", len(j.VolumeRates), len(postback.InstrumentClasses)+1) {
+		return p, false
+	}
+	for i, r := range j.VolumeRates {
+		if listTooLong(c, fmt.Sprintf("%svolume_rates[%d].tiers", prefix, i), len(r.Tiers), maxPlanTiers) {
+			return p, false
+		}
+	}
+	rates, field, msg := commission.ParseVolumeRates(j.VolumeRates, j.Currency)
+	if field != "" {
+		return fail(field, msg)
+	}
+	p.VolumeRates = commissionrow.VolumeRates(rates)
 	if j.EffectiveFrom != nil {
 		p.EffectiveFrom = j.EffectiveFrom.UTC()
 	}
@@ -138,6 +154,9 @@ func planResponse(p store.Plan) planJSON {
 	cp, _ := commissionrow.Plan(p)
 	for _, t := range cp.Tiers {
 		j.Tiers = append(j.Tiers, tierJSON{From: money.Format(t.FromMinor, p.Currency), Rate: commission.FormatDecimal(t.RateBP, rateDecimals)})
+	}
+	if len(cp.VolumeRates) > 0 {
+		j.VolumeRates = commission.FormatVolumeRates(cp.VolumeRates, p.Currency)
 	}
 	return j
 }

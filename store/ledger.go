@@ -105,6 +105,25 @@ func (q LedgerQueries) AddToRevSharePeriod(p RevSharePeriod) error {
 	}).Create(&p).Error
 }
 
+// VolumePeriod loads the affiliate's volume sums of one period, plan version and instrument rate (zero when
+// none).
+func (q LedgerQueries) VolumePeriod(affiliateID, period, planID, instrument string) (VolumePeriod, error) {
+	p := VolumePeriod{AffiliateID: affiliateID, Period: period, PlanID: planID, Instrument: instrument}
+	_, err := found(q.db.Where(&p).Take(&p).Error)
+	return p, err
+}
+
+// AddToVolumePeriod adds p's lots and written amount to its period's sums, creating the row the first time.
+func (q LedgerQueries) AddToVolumePeriod(p VolumePeriod) error {
+	return q.db.Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "affiliate_id"}, {Name: "period"}, {Name: "plan_id"}, {Name: "instrument"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"lots":          gorm.Expr("volume_periods.lots + ?", p.Lots),
+			"written_minor": gorm.Expr("volume_periods.written_minor + ?", p.WrittenMinor),
+		}),
+	}).Create(&p).Error
+}
+
 // Rate loads the base/quote rate in force at at (the newest effective then); found false when there is none.
 func (q LedgerQueries) Rate(base, quote string, at time.Time) (FXRate, bool, error) {
 	var r FXRate

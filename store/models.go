@@ -70,6 +70,8 @@ type Plan struct {
 	Tiers                  string `gorm:"type:text"` // JSON [{"from_minor":0,"rate_bp":2500},...]
 	TierMode               string `gorm:"size:8"`
 	Carryover              bool   `gorm:"not null;default:false"`
+	// VolumeRates is a volume plan's rates per lot, JSON [{"instrument":"fx","tiers":[{"from_lots":0,"rate_minor":500}]}].
+	VolumeRates string `gorm:"type:text"`
 	// HoldDays is how long the version's entries stay pending (for chargebacks) before they can be paid.
 	HoldDays      int       `gorm:"not null;default:0"`
 	EffectiveFrom time.Time `gorm:"not null;uniqueIndex:idx_plan_affiliate_from"`
@@ -127,6 +129,9 @@ type Conversion struct {
 	Sub5          string `gorm:"size:256"`
 	// OriginalEventID is the event a chargeback, refund or reversal undoes.
 	OriginalEventID string `gorm:"size:128;index:idx_conversion_original,priority:2"`
+	// VolumeLots (hundredths of a lot) and Instrument are a trade's.
+	VolumeLots int64  `gorm:"not null;default:0"`
+	Instrument string `gorm:"size:16"`
 	// The performance report reads conversions by affiliate and time, and by time across affiliates.
 	OccurredAt time.Time `gorm:"index:idx_conversion_affiliate_occurred,priority:2;index:idx_conversion_occurred"`
 	WorkflowID string    `gorm:"size:300"`
@@ -181,6 +186,8 @@ type LedgerEntry struct {
 	Period      string `gorm:"size:7"`
 	BaseMinor   int64  `gorm:"not null;default:0"`
 	OriginalKey string `gorm:"size:300"`
+	// Instrument is the volume rate a volume entry's lots (BaseMinor) count under.
+	Instrument string `gorm:"size:16"`
 	// Status is pending, approved, on_hold or paid (package payout). Only the status ever changes; every
 	// change is recorded in entry_transitions.
 	Status    string `gorm:"size:16;not null;default:pending;index"`
@@ -195,6 +202,17 @@ type RevSharePeriod struct {
 	Period       string `gorm:"primaryKey;size:7"`
 	PlanID       string `gorm:"primaryKey;size:40"`
 	NGRMinor     int64  `gorm:"not null"`
+	WrittenMinor int64  `gorm:"not null"`
+}
+
+// VolumePeriod sums an affiliate's volume entries of one period (month, plan version and instrument rate): the
+// lots added and the commission written, updated in the transaction that writes each volume entry.
+type VolumePeriod struct {
+	AffiliateID  string `gorm:"primaryKey;size:40"`
+	Period       string `gorm:"primaryKey;size:7"`
+	PlanID       string `gorm:"primaryKey;size:40"`
+	Instrument   string `gorm:"primaryKey;size:16"`
+	Lots         int64  `gorm:"not null"`
 	WrittenMinor int64  `gorm:"not null"`
 }
 
@@ -301,7 +319,7 @@ type WebhookSecret struct {
 // checks that the two agree.
 var models = []any{
 	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &Click{}, &PostbackEndpoint{},
-	&Conversion{}, &ConversionRequest{}, &LedgerEntry{}, &RevSharePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
+	&Conversion{}, &ConversionRequest{}, &LedgerEntry{}, &RevSharePeriod{}, &VolumePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
 	&WebhookSubscription{}, &WebhookSecret{},
 	&SigningSecret{}, &AuditRecord{},
 	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},

@@ -25,6 +25,9 @@ type ConversionData struct {
 	OccurredAt    time.Time         `json:"occurred_at"`
 	// Status is pending or declined for an event that earns nothing (yet); absent for an approved one.
 	Status string `json:"status,omitempty"`
+	// Volume (lots, decimal) and Instrument are a trade's.
+	Volume     string `json:"volume,omitempty"`
+	Instrument string `json:"instrument,omitempty"`
 }
 
 // CommissionData is the data of commission.calculated (and, with a negative amount, commission.reversed).

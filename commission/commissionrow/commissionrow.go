@@ -15,12 +15,36 @@ type tier struct {
 	RateBP    int64 `json:"rate_bp"`
 }
 
+// volumeRate is how a volume plan's rate of one instrument is stored in store.Plan.VolumeRates.
+type volumeRate struct {
+	Instrument string       `json:"instrument"`
+	Tiers      []volumeTier `json:"tiers"`
+}
+
+type volumeTier struct {
+	FromLots  int64 `json:"from_lots"`
+	RateMinor int64 `json:"rate_minor"`
+}
+
 // Plan turns a stored plan version into the engine's.
 func Plan(p store.Plan) (commission.Plan, error) {
 	cp := commission.Plan{
 		ID: p.ID, Type: p.Type, Currency: p.Currency, EffectiveFrom: p.EffectiveFrom, CPAMinor: p.AmountMinor,
 		MinFirstDepositMinor: p.MinFirstDepositMinor, CumulativeDepositMinor: p.CumulativeDepositMinor,
 		WindowDays: p.WindowDays, TierMode: p.TierMode, Carryover: p.Carryover,
+	}
+	if p.VolumeRates != "" {
+		var rates []volumeRate
+		if err := json.Unmarshal([]byte(p.VolumeRates), &rates); err != nil {
+			return cp, fmt.Errorf("plan %s: volume rates: %w", p.ID, err)
+		}
+		for _, r := range rates {
+			rate := commission.VolumeRate{Instrument: r.Instrument}
+			for _, t := range r.Tiers {
+				rate.Tiers = append(rate.Tiers, commission.VolumeTier(t))
+			}
+			cp.VolumeRates = append(cp.VolumeRates, rate)
+		}
 	}
 	if p.Tiers == "" {
 		return cp, nil
@@ -61,12 +85,28 @@ func Tiers(tiers []commission.Tier) string {
 	return string(b)
 }
 
+// VolumeRates is the stored form of a volume plan's rates ("" for none).
+func VolumeRates(rates []commission.VolumeRate) string {
+	if len(rates) == 0 {
+		return ""
+	}
+	stored := make([]volumeRate, len(rates))
+	for i, r := range rates {
+		stored[i] = volumeRate{Instrument: r.Instrument, Tiers: make([]volumeTier, len(r.Tiers))}
+		for j, t := range r.Tiers {
+			stored[i].Tiers[j] = volumeTier(t)
+		}
+	}
+	b, _ := json.Marshal(stored) // strings and int64s cannot fail to marshal
+	return string(b)
+}
+
 // Entry turns a stored ledger entry into the engine's.
 func Entry(e store.LedgerEntry) commission.Entry {
 	return commission.Entry{
 		SourceKey: e.SourceKey, Kind: e.Kind, AffiliateID: e.AffiliateID, AmountMinor: e.AmountMinor,
 		Currency: e.Currency, PlanID: e.PlanID, EventID: e.EventID, PlayerID: e.PlayerID, At: e.EventAt.UTC(),
-		FXRate: e.FXRate, Period: e.Period, BaseMinor: e.BaseMinor, OriginalKey: e.OriginalKey,
+		FXRate: e.FXRate, Period: e.Period, BaseMinor: e.BaseMinor, OriginalKey: e.OriginalKey, Instrument: e.Instrument,
 	}
 }
 
@@ -85,7 +125,7 @@ func LedgerRow(id, conversionID string, e commission.Entry) store.LedgerEntry {
 		ID: id, AffiliateID: e.AffiliateID, SourceKey: e.SourceKey, ConversionID: conversionID,
 		Kind: e.Kind, AmountMinor: e.AmountMinor, Currency: e.Currency, PlanID: e.PlanID, EventID: e.EventID,
 		PlayerID: e.PlayerID, EventAt: e.At, FXRate: e.FXRate, Period: e.Period, BaseMinor: e.BaseMinor,
-		OriginalKey: e.OriginalKey,
+		OriginalKey: e.OriginalKey, Instrument: e.Instrument,
 	}
 }
 
@@ -94,6 +134,7 @@ func Recorded(c store.Conversion) commission.Recorded {
 	return commission.Recorded{
 		Event: commission.Event{
 			ID: c.EventID, Type: c.Event, PlayerID: c.PlayerID, AmountMinor: c.AmountMinor, At: c.OccurredAt.UTC(),
+			VolumeLots: c.VolumeLots, Instrument: c.Instrument,
 		},
 		Currency: c.Currency, OriginalID: c.OriginalEventID,
 	}
