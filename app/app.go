@@ -157,6 +157,10 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			a.Stop(ctx)
 			return nil, err
 		}
+		if err := worker.EnsureAuditCheckpointSchedule(ctx, a.Temporal, cfg.Temporal.TaskQueue); err != nil {
+			a.Stop(ctx)
+			return nil, err
+		}
 	}
 	if o.Serve {
 		if o.DemoSink {

@@ -220,18 +220,12 @@ func TestRecordHistories(t *testing.T) {
 			q.Set("occurred_at", workflows.WeekBefore(time.Now()).Add(36*time.Hour).Format(time.RFC3339))
 			require.Equal(t, "accepted", e.postback(key, q).Body["status"])
 			awaitState("rec-week", "delivered")
-			ctx := context.Background()
-			h := e.app.Temporal.ScheduleClient().GetHandle(ctx, workflows.CommissionReportScheduleID(e.app.Config.Temporal.TaskQueue))
-			require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
-			var runID string
-			eventually(t, 30*time.Second, "the scheduled run", func() bool {
-				d, err := h.Describe(ctx)
-				if err == nil && len(d.Info.RecentActions) == 1 {
-					runID = d.Info.RecentActions[0].StartWorkflowResult.WorkflowID
-				}
-				return runID != ""
-			})
-			record("CommissionReportsWorkflow", "weekly", runID)
+			record("CommissionReportsWorkflow", "weekly", triggerSchedule(t, e, workflows.CommissionReportScheduleID(e.app.Config.Temporal.TaskQueue)))
+		},
+		"audit-checkpoint": func() {
+			hooks := newWebhookReceiver(t, always(http.StatusOK))
+			e.subscribe("webhook", hooks.srv.URL, webhook.AuditCheckpoint)
+			record("AuditCheckpointWorkflow", "daily", triggerSchedule(t, e, workflows.AuditCheckpointScheduleID(e.app.Config.Temporal.TaskQueue)))
 		},
 		"reconciliation": func() {
 			hooks := newWebhookReceiver(t, always(http.StatusOK))
@@ -295,4 +289,21 @@ func TestRecordHistories(t *testing.T) {
 			t.Run(name, func(*testing.T) { run() })
 		}
 	}
+}
+
+// triggerSchedule runs the Schedule id once now (its first action) and returns the started workflow's id.
+func triggerSchedule(t *testing.T, e *testEnv, id string) string {
+	t.Helper()
+	ctx := context.Background()
+	h := e.app.Temporal.ScheduleClient().GetHandle(ctx, id)
+	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
+	var runID string
+	eventually(t, 30*time.Second, "the scheduled run of "+id, func() bool {
+		d, err := h.Describe(ctx)
+		if err == nil && len(d.Info.RecentActions) == 1 {
+			runID = d.Info.RecentActions[0].StartWorkflowResult.WorkflowID
+		}
+		return runID != ""
+	})
+	return runID
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,17 +60,46 @@ func TestAuditLogRowWrittenWhenRecordReturns(t *testing.T) {
 }
 
 // BenchmarkAuditLogRecord is what the audit log adds to a request: its row written, in an INSERT shared with
-// the rows of concurrent requests.
+// the rows of concurrent requests. On PostgreSQL (AFFRELAY_TEST_POSTGRES_DSN) too, in a schema of its own.
 func BenchmarkAuditLogRecord(b *testing.B) {
-	s := openTestStore(b)
-	a := NewAuditLog(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 4096)
-	row := store.AuditRecord{Time: time.Now(), RequestID: "req_bench", Method: "GET", Path: "/v1/postbacks", Status: 200}
-	b.SetParallelism(16)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			a.Record(row)
-		}
+	dbs := map[string]func(testing.TB) *store.Store{"sqlite": openTestStore}
+	if dsn := os.Getenv("AFFRELAY_TEST_POSTGRES_DSN"); dsn != "" {
+		dbs["postgres"] = func(tb testing.TB) *store.Store { return openPostgresStore(tb, dsn) }
+	}
+	for name, open := range dbs {
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			a := NewAuditLog(s, slog.New(slog.NewTextHandler(io.Discard, nil)), 4096)
+			row := store.AuditRecord{Time: time.Now(), RequestID: "req_bench", Method: "GET", Path: "/v1/postbacks", Status: 200}
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					a.Record(row)
+				}
+			})
+			a.Close()
+		})
+	}
+}
+
+// openPostgresStore opens a migrated PostgreSQL store in a new schema, dropped at the end.
+func openPostgresStore(tb testing.TB, dsn string) *store.Store {
+	admin, err := store.Open("postgres", dsn)
+	require.NoError(tb, err)
+	schema := "bench_" + strings.TrimPrefix(store.NewID("s"), "s_")
+	require.NoError(tb, admin.DB.Exec("CREATE SCHEMA "+schema).Error)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	s, err := store.Open("postgres", dsn+sep+"search_path="+schema)
+	require.NoError(tb, err)
+	require.NoError(tb, s.Migrate(context.Background()))
+	tb.Cleanup(func() {
+		s.Close()
+		admin.DB.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
 	})
-	a.Close()
+	return s
 }

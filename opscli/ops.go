@@ -34,6 +34,8 @@ Commands:
   endpoints                     webhook subscriptions and postback endpoints: state, failures, undelivered (--affiliate)
   rotate-key                    re-seal every secret kept at rest under the servers' secrets.current_key
                                 (after every API process runs with the new key; docs/security.md)
+  audit-verify                  recompute the audit log's hash chain (--from, --to: RFC 3339 or dates) and name
+                                the first row that does not fit; exits 1 when one does not
 
 Flags of every command:
   --url URL        the API (default $AFFRELAY_URL, else http://127.0.0.1:8080)
@@ -100,13 +102,14 @@ type op struct {
 type command func(fs *pflag.FlagSet) func(o *op, args []string) error
 
 var commands = map[string]command{
-	"queue":      queueCommand,
-	"deliveries": deliveriesCommand,
-	"refire":     refireCommand,
-	"skip":       skipCommand,
-	"conversion": conversionCommand,
-	"endpoints":  endpointsCommand,
-	"rotate-key": rotateKeyCommand,
+	"queue":        queueCommand,
+	"deliveries":   deliveriesCommand,
+	"refire":       refireCommand,
+	"skip":         skipCommand,
+	"conversion":   conversionCommand,
+	"endpoints":    endpointsCommand,
+	"rotate-key":   rotateKeyCommand,
+	"audit-verify": auditVerifyCommand,
 }
 
 // get fetches a route; with --json the answer is printed as it came and show is not called.

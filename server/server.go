@@ -134,6 +134,7 @@ func New(o Options) http.Handler {
 	admin.GET("/integrations/:id/secrets", h.listSecrets)
 	admin.DELETE("/integrations/:id/secrets/:secret_id", h.expireSecret)
 	admin.GET("/requests", h.listRequests)
+	admin.GET("/audit/verify", h.verifyAudit)
 	admin.POST("/secrets/rotate-key", h.rotateSecretsKey)
 	admin.PUT("/integrations/:id/landing-hosts", h.setLandingHosts)
 	admin.PUT("/integrations/:id/mapping", h.setMapping)

@@ -96,7 +96,8 @@ type AuditLog interface {
 	Record(r store.AuditRecord)
 }
 
-// Requests reads the audit log (service/audit).
+// Requests reads and verifies the audit log (service/audit).
 type Requests interface {
 	Requests(ctx context.Context, f audit.RequestFilter) ([]store.AuditRecord, error)
+	Verify(ctx context.Context, from, to time.Time) (audit.Report, error)
 }

@@ -321,7 +321,7 @@ var models = []any{
 	&Integration{}, &APIKey{}, &Affiliate{}, &Plan{}, &FXRate{}, &Click{}, &PostbackEndpoint{},
 	&Conversion{}, &ConversionRequest{}, &LedgerEntry{}, &RevSharePeriod{}, &VolumePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
 	&WebhookSubscription{}, &WebhookSecret{},
-	&SigningSecret{}, &AuditRecord{},
+	&SigningSecret{}, &AuditRecord{}, &AuditChainHead{}, &AuditCheckpoint{},
 	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},
 	&EntryTransition{}, &Payout{}, &PayoutLine{}, &AffiliatePayoutMinimum{}, &PayoutKey{},
 	&OpsAlarm{}, &DeliveryRefire{}, &RefireJob{},

@@ -52,4 +52,31 @@ type AuditRecord struct {
 	Status        int       `gorm:"not null;index"`
 	LatencyMicros int64
 	ClientIP      string `gorm:"size:64"`
+	// Seq, PrevHash and Hash chain the row (package auditchain); the store assigns them when it inserts the
+	// row. Rows from before the chain have no Seq.
+	Seq      *int64 `gorm:"uniqueIndex"`
+	PrevHash string `gorm:"size:64"`
+	Hash     string `gorm:"size:64"`
+}
+
+// AuditChainHead is the audit chain's last link (one row, ID 1); an insert locks it, so replicas append in turn.
+type AuditChainHead struct {
+	ID   int    `gorm:"primaryKey;autoIncrement:false"`
+	Seq  int64  `gorm:"not null"`
+	Hash string `gorm:"size:64;not null"`
+}
+
+// Audit checkpoint kinds.
+const (
+	AuditCheckpointDaily = "daily" // the head as the daily audit.checkpoint event sent it
+	AuditCheckpointPrune = "prune" // the last pruned row: verification starts after it
+)
+
+// AuditCheckpoint is a point of the audit chain worth keeping: the hash of the row at Seq.
+type AuditCheckpoint struct {
+	ID        uint   `gorm:"primaryKey"`
+	Seq       int64  `gorm:"not null;index"`
+	Hash      string `gorm:"size:64;not null"`
+	Kind      string `gorm:"size:16;not null"`
+	CreatedAt time.Time
 }

@@ -231,3 +231,13 @@ type ReconciliationPullFailedData struct {
 	Attempts      int    `json:"attempts"`
 	Error         string `json:"error"`
 }
+
+// AuditCheckpointData is the data of audit.checkpoint: the audit chain's head when the checkpoint was taken
+// (Seq, the position of its last row, and that row's hash). Kept by the receiver, it shows later whether the
+// rows up to Seq were changed (GET /v1/admin/audit/verify recomputes the chain).
+type AuditCheckpointData struct {
+	CheckpointID uint   `json:"checkpoint_id"`
+	Seq          int64  `json:"seq"`
+	Hash         string `json:"hash"`
+	TakenAt      string `json:"taken_at"`
+}

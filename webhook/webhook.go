@@ -47,7 +47,9 @@ const (
 	LeadUpdated    = "lead.updated"
 	// SecretExpiring: an inbound signing secret or a webhook secret reaches its maximum age soon; rotate it.
 	SecretExpiring = "secret.expiring"
-	Test           = "webhook.test"
+	// AuditCheckpoint: the daily copy of the audit log's chain head, to be kept outside affrelay's database.
+	AuditCheckpoint = "audit.checkpoint"
+	Test            = "webhook.test"
 )
 
 // Limits on a subscription's fields.
@@ -63,7 +65,7 @@ var EventTypes = []string{
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone, ReconciliationPullFailed,
 	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
 	FXRateMissing, ConversionStuck, DeliveryStuck, DeliveryUnstuck, OpsQueueDepthExceeded, OpsQueueDepthRecovered,
-	LeadAttributed, LeadUpdated, SecretExpiring,
+	LeadAttributed, LeadUpdated, SecretExpiring, AuditCheckpoint,
 }
 
 // Subscription kinds. A CRM subscription receives the CRM payload shape, and only for CRMEventTypes.

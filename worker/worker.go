@@ -86,9 +86,8 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 // EnsureCommissionReportSchedule creates the weekly commission report Schedule for the task queue unless it
 // exists. An existing Schedule is left as it is, so an operator's pause or edit in the Temporal UI holds.
 func EnsureCommissionReportSchedule(ctx context.Context, c client.Client, taskQueue string) error {
-	id := workflows.CommissionReportScheduleID(taskQueue)
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:   id,
+	return ensureSchedule(ctx, c, client.ScheduleOptions{
+		ID:   workflows.CommissionReportScheduleID(taskQueue),
 		Spec: client.ScheduleSpec{CronExpressions: []string{workflows.CommissionReportCron}},
 		Action: &client.ScheduleWorkflowAction{
 			ID:        "commission-reports:" + taskQueue,
@@ -97,17 +96,35 @@ func EnsureCommissionReportSchedule(ctx context.Context, c client.Client, taskQu
 			TaskQueue: taskQueue,
 		},
 	})
+}
+
+// ensureSchedule creates the Schedule unless one with its id exists.
+func ensureSchedule(ctx context.Context, c client.Client, o client.ScheduleOptions) error {
+	_, err := c.ScheduleClient().Create(ctx, o)
 	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", id, err)
+		return fmt.Errorf("create schedule %s: %w", o.ID, err)
 	}
 	return nil
+}
+
+// EnsureAuditCheckpointSchedule creates the daily audit checkpoint Schedule for the task queue unless it exists
+// (an existing one is left as an operator may have edited it).
+func EnsureAuditCheckpointSchedule(ctx context.Context, c client.Client, taskQueue string) error {
+	return ensureSchedule(ctx, c, client.ScheduleOptions{
+		ID:   workflows.AuditCheckpointScheduleID(taskQueue),
+		Spec: client.ScheduleSpec{CronExpressions: []string{workflows.AuditCheckpointCron}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        "audit-checkpoint:" + taskQueue,
+			Workflow:  workflows.AuditCheckpointWorkflow,
+			TaskQueue: taskQueue,
+		},
+	})
 }
 
 // EnsurePayoutSchedule creates the payout cycle's Schedule for the task queue unless it exists: monthly on the
 // configured day, or weekly on Mondays (a bi-weekly cycle skips every other week), at the configured time in
 // the configured time zone. Like the report Schedule, an existing one is left as an operator may have edited it.
 func EnsurePayoutSchedule(ctx context.Context, c client.Client, taskQueue string, cfg config.Payout) error {
-	id := workflows.PayoutScheduleID(cfg.Cycle, taskQueue)
 	at := client.ScheduleCalendarSpec{
 		Hour:   []client.ScheduleRange{{Start: cfg.Hour}},
 		Minute: []client.ScheduleRange{{Start: cfg.Minute}},
@@ -117,8 +134,8 @@ func EnsurePayoutSchedule(ctx context.Context, c client.Client, taskQueue string
 	} else {
 		at.DayOfWeek = []client.ScheduleRange{{Start: int(time.Monday)}}
 	}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:   id,
+	return ensureSchedule(ctx, c, client.ScheduleOptions{
+		ID:   workflows.PayoutScheduleID(cfg.Cycle, taskQueue),
 		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{at}, TimeZoneName: cfg.TimeZone},
 		Action: &client.ScheduleWorkflowAction{
 			ID:        "payout-cycle:" + cfg.Cycle + ":" + taskQueue,
@@ -127,8 +144,4 @@ func EnsurePayoutSchedule(ctx context.Context, c client.Client, taskQueue string
 			TaskQueue: taskQueue,
 		},
 	})
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", id, err)
-	}
-	return nil
 }

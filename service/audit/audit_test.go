@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,20 +12,28 @@ import (
 	"github.com/affrelay/affrelay/store"
 )
 
-// TestRequestsFilterAndPrune reads the audit log by status and time, and prunes it by age.
-func TestRequestsFilterAndPrune(t *testing.T) {
+func openStore(t *testing.T) *store.Store {
 	s, err := store.Open("sqlite", filepath.Join(t.TempDir(), "audit.db"))
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(context.Background()))
 	t.Cleanup(func() { s.Close() })
-	recent := make([]store.AuditRecord, 501)
-	for i := range recent {
-		recent[i] = store.AuditRecord{Time: time.Now().UTC(), RequestID: store.NewID("req"), Method: "GET", Path: "/v1/postbacks", Status: 200}
+	return s
+}
+
+func insertRows(t *testing.T, s *store.Store, at time.Time, n int) {
+	rows := make([]store.AuditRecord, n)
+	for i := range rows {
+		rows[i] = store.AuditRecord{Time: at.UTC(), RequestID: store.NewID("req"), Method: "GET", Path: "/v1/postbacks", Status: 200}
 	}
-	require.NoError(t, s.DB.Create(&recent).Error)
+	require.NoError(t, s.Audit(context.Background()).Insert(rows))
+}
+
+// TestRequestsFilterAndPrune reads the audit log by status and time, and prunes it by age.
+func TestRequestsFilterAndPrune(t *testing.T) {
+	s := openStore(t)
 	svc := &Service{Store: s}
-	old := store.AuditRecord{Time: time.Now().Add(-48 * time.Hour).UTC(), RequestID: "req_old", Method: "GET", Path: "/x", Status: 401}
-	require.NoError(t, s.DB.Create(&old).Error)
+	require.NoError(t, s.Audit(context.Background()).Insert([]store.AuditRecord{{Time: time.Now().Add(-48 * time.Hour).UTC(), RequestID: "req_old", Method: "GET", Path: "/x", Status: 401}}))
+	insertRows(t, s, time.Now(), 501)
 	rows, err := svc.Requests(context.Background(), RequestFilter{Status: 401, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, rows, 1)
@@ -36,4 +45,67 @@ func TestRequestsFilterAndPrune(t *testing.T) {
 	pruned, err := svc.PruneRequests(context.Background(), time.Now().Add(-24*time.Hour).In(east))
 	require.NoError(t, err)
 	require.EqualValues(t, 1, pruned)
+	report, err := svc.Verify(context.Background(), time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.True(t, report.OK, "%+v", report.Break)
+	require.EqualValues(t, 501, report.Rows)
+	require.Equal(t, int64(1), report.Anchor.Seq, "verified from the pruning checkpoint")
+}
+
+// Verify names the first row that does not fit, whatever was done to the stored chain.
+func TestVerifyFindsTheFirstBrokenRow(t *testing.T) {
+	cases := []struct {
+		name   string
+		tamper string // SQL run on a chain of 3000 rows (more than a page)
+		seq    int64
+		reason string
+	}{
+		{"status edited", "UPDATE audit_records SET status = 500 WHERE seq = 2500", 2500, "changed after it was written"},
+		{"hash overwritten", "UPDATE audit_records SET hash = 'x' WHERE seq = 7", 7, "not the hash of its content"},
+		{"row deleted", "DELETE FROM audit_records WHERE seq = 2001", 2002, "missing"},
+		{"first rows deleted", "DELETE FROM audit_records WHERE seq <= 10", 11, "no pruning checkpoint"},
+		{"end cut", "DELETE FROM audit_records WHERE seq > 2990", 3000, "cut from its end"},
+		{"checkpoint differs", "UPDATE audit_checkpoints SET hash = 'y'", 1500, "daily checkpoint"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := openStore(t)
+			svc := &Service{Store: s}
+			insertRows(t, s, time.Now(), 1500)
+			_, err := s.Audit(context.Background()).Checkpoint(store.AuditCheckpointDaily)
+			require.NoError(t, err)
+			insertRows(t, s, time.Now(), 1500)
+			report, err := svc.Verify(context.Background(), time.Time{}, time.Time{})
+			require.NoError(t, err)
+			require.True(t, report.OK)
+			require.NoError(t, s.DB.Exec(c.tamper).Error)
+			report, err = svc.Verify(context.Background(), time.Time{}, time.Time{})
+			require.NoError(t, err)
+			require.False(t, report.OK)
+			require.NotNil(t, report.Break)
+			require.Equal(t, c.seq, report.Break.Seq, report.Break.Reason)
+			require.Contains(t, report.Break.Reason, c.reason)
+			if c.name != "end cut" {
+				require.NotZero(t, report.Break.ID, "the row is named by its id")
+			}
+		})
+	}
+}
+
+// A range verifies from the row before it, and a range without rows is fine.
+func TestVerifyRange(t *testing.T) {
+	s := openStore(t)
+	svc := &Service{Store: s}
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		insertRows(t, s, day.AddDate(0, 0, i), 10)
+	}
+	report, err := svc.Verify(context.Background(), day.AddDate(0, 0, 1), day.AddDate(0, 0, 2))
+	require.NoError(t, err)
+	require.True(t, report.OK)
+	require.Equal(t, fmt.Sprint(11, 20, 10), fmt.Sprint(report.First, report.Last, report.Rows))
+	report, err = svc.Verify(context.Background(), day.AddDate(1, 0, 0), time.Time{})
+	require.NoError(t, err)
+	require.True(t, report.OK)
+	require.Zero(t, report.Rows)
 }
