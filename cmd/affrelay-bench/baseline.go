@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,4 +133,71 @@ func runBaseline(temporalAddr string, temporalPID int, kind string, c, n int, re
 		Kind: kind, Count: n, PerSecond: float64(n) / elapsed.Seconds(),
 		CPUTemporalMS: per[0], CPUClientMS: per[1], CPUPerWorkflow: per[0] + per[1], FailedWorkflows: int(failed.Load()),
 	}, nil
+}
+
+// floorResult is the engine's own latency at one open-loop rate: bare workflows of the happy path's shape
+// (a no-op and an HTTP GET to the receiver as local activities in one eagerly started task), started on
+// schedule like affrelay's postbacks. Its start call is the floor of affrelay's ack (which waits for the same
+// call), and its GET's arrival the floor of postback → receiver.
+type floorResult struct {
+	Rate     float64 `json:"rate"`
+	Events   int     `json:"events"`
+	Arrived  int     `json:"arrived"`
+	StartP50 float64 `json:"start_p50_ms"`
+	StartP99 float64 `json:"start_p99_ms"`
+	E2EP50   float64 `json:"e2e_p50_ms"`
+	E2EP95   float64 `json:"e2e_p95_ms"`
+	E2EP99   float64 `json:"e2e_p99_ms"`
+	Failed   int     `json:"failed"`
+	Load     string  `json:"load"`
+}
+
+// runFloor starts n bare workflows at rate per second, open loop, and waits up to drain for their GETs.
+func runFloor(temporalAddr string, rate float64, n int, recv *receiver, drain time.Duration) (floorResult, error) {
+	res := floorResult{Rate: rate, Events: n}
+	cl, err := stack.Dial(temporalAddr)
+	if err != nil {
+		return res, err
+	}
+	defer cl.Close()
+	queue := fmt.Sprintf("floor-%g-%d", rate, time.Now().UnixNano())
+	w := worker.New(cl, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(bareLocalHTTP, workflow.RegisterOptions{Name: "BareLocalHTTP"})
+	w.RegisterActivity(&bareActivities{http: &http.Client{Timeout: 5 * time.Second}})
+	if err := w.Start(); err != nil {
+		return res, err
+	}
+	defer w.Stop()
+
+	sentAt, starts, events := make([]time.Time, n), make([]time.Duration, n), make([]string, n)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for i := range n {
+		time.Sleep(time.Until(begin.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+		events[i] = fmt.Sprintf("%s-%d", queue, i)
+		wg.Go(func() {
+			sentAt[i] = time.Now()
+			_, err := cl.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+				ID: events[i], TaskQueue: queue, EnableEagerStart: true, WorkflowExecutionTimeout: time.Minute,
+			}, "BareLocalHTTP", recv.url+"/bare?tx="+url.QueryEscape(events[i]))
+			starts[i] = time.Since(sentAt[i])
+			if err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	res.Arrived = recv.await(events, drain)
+	var e2e []time.Duration
+	for i, e := range events {
+		if at, ok := recv.arrival(e); ok {
+			e2e = append(e2e, at.Sub(sentAt[i]))
+		}
+	}
+	res.StartP50, res.StartP99 = percentile(starts, 50), percentile(starts, 99)
+	res.E2EP50, res.E2EP95, res.E2EP99 = percentile(e2e, 50), percentile(e2e, 95), percentile(e2e, 99)
+	res.Failed = int(failed.Load())
+	res.Load = stack.LoadAverage()
+	return res, nil
 }

@@ -31,7 +31,7 @@ func startReceiver() (*receiver, error) {
 	r := &receiver{url: "http://" + ln.Addr().String(), arrived: map[string]time.Time{}, notify: make(chan struct{}, 1)}
 	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		now := time.Now()
-		// Only affrelay's postbacks carry tx; the bare-SDK baseline's GETs do not.
+		// affrelay's postbacks and the open-loop floor's GETs carry tx; the closed-loop baselines' GETs do not.
 		if tx := req.URL.Query().Get("tx"); tx != "" {
 			r.mu.Lock()
 			if _, seen := r.arrived[tx]; seen {

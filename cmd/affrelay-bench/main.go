@@ -164,6 +164,16 @@ func run(ctx context.Context, o options) (report, error) {
 		}
 		rep.Baselines = append(rep.Baselines, b)
 	}
+	for _, rate := range o.rates {
+		if o.baseline == 0 {
+			break
+		}
+		f, err := runFloor(o.temporalAddr, rate, max(1, int(rate*o.duration.Seconds())), recv, o.drain)
+		if err != nil {
+			return rep, fmt.Errorf("engine floor at %g/s: %w", rate, err)
+		}
+		rep.Floors = append(rep.Floors, f)
+	}
 	for _, v := range o.variants {
 		// A variant that fails is reported as failed; the others still run.
 		vr, err := runVariant(ctx, o, v, recv)

@@ -45,6 +45,10 @@ func TestSmoke(t *testing.T) {
 		require.Zero(t, b.FailedWorkflows, b.Kind)
 		require.Positive(t, b.PerSecond, b.Kind)
 	}
+	require.Len(t, rep.Floors, 1)
+	require.Equal(t, 10, rep.Floors[0].Events)
+	require.Equal(t, 10, rep.Floors[0].Arrived)
+	require.Zero(t, rep.Floors[0].Failed)
 	require.Len(t, rep.Variants, 1)
 	v := rep.Variants[0]
 	require.Empty(t, v.Error)

@@ -22,6 +22,7 @@ type report struct {
 	LoadBefore  string           `json:"load_before"`
 	LoadAfter   string           `json:"load_after"`
 	Baselines   []baselineResult `json:"baselines"`
+	Floors      []floorResult    `json:"floors"`
 	Variants    []variantResult  `json:"variants"`
 }
 
@@ -114,6 +115,12 @@ func (r report) print(out io.Writer) {
 		fmt.Fprintf(w, "%s\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%d\t\n", b.Kind, b.Count, b.PerSecond, b.CPUTemporalMS, b.CPUClientMS, b.CPUPerWorkflow, b.FailedWorkflows)
 	}
 	fmt.Fprintln(w, "\t\t\t\t\t\t\t")
+	fmt.Fprintln(w, "engine floor, open loop\tworkflows\tarrived\tstart p50\tstart p99\te2e p50\te2e p95\te2e p99\tfailed\tload\t")
+	for _, f := range r.Floors {
+		fmt.Fprintf(w, "local-http-eager %g/s\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%s\t\n",
+			f.Rate, f.Events, f.Arrived, f.StartP50, f.StartP99, f.E2EP50, f.E2EP95, f.E2EP99, f.Failed, f.Load)
+	}
+	fmt.Fprintln(w, "\t\t\t\t\t\t\t\t\t\t")
 	fmt.Fprintln(w, "variant\tphase\tsent\tacked\tdelivered\tdup\tack p50\tack p99\te2e p50\te2e p95\te2e p99\tdelivered/s\tCPU affrelay ms\tCPU temporal ms\tpeak RSS MB\tload\t")
 	for _, v := range r.Variants {
 		for _, ph := range v.Phases {
