@@ -27,7 +27,13 @@ import (
 // Store wraps the database handle.
 type Store struct {
 	DB *gorm.DB
+	// reads is a SQLite store's pool of query-only connections for the lookups a postback's answer waits on
+	// (see ReadOnly); nil elsewhere.
+	reads *gorm.DB
 }
+
+// sqliteReadConns is how many query-only connections a SQLite store keeps beside its one writer.
+const sqliteReadConns = 4
 
 // Open connects to the database. For SQLite the DSN is a file path; its folder is created.
 func Open(driver, dsn string) (*Store, error) {
@@ -40,11 +46,7 @@ func Open(driver, dsn string) (*Store, error) {
 				return nil, err
 			}
 		}
-		// WAL lets readers run beside the single writer; busy_timeout waits for the lock instead of failing.
-		// _txlock=immediate begins every transaction with the write lock: a transaction that reads and then
-		// writes while another process (a second worker or API process on the same file) committed in between
-		// would otherwise fail at once with SQLITE_BUSY_SNAPSHOT, which no busy_timeout waits out.
-		dialector = sqlite.Open(dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate")
+		dialector = sqlite.Open(dsn + sqliteWriterOptions)
 	case "postgres":
 		dialector = postgres.Open(dsn)
 	default:
@@ -58,15 +60,56 @@ func Open(driver, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if driver == "sqlite" {
-		// SQLite has one writer; one connection serialises writes instead of failing them with SQLITE_BUSY.
-		sqlDB.SetMaxOpenConns(1)
-	} else {
+	if driver != "sqlite" {
 		sqlDB.SetMaxOpenConns(defaultMaxOpenConns)
 		sqlDB.SetMaxIdleConns(defaultMaxOpenConns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		return &Store{DB: db}, nil
 	}
-	return &Store{DB: db}, nil
+	// SQLite has one writer; one connection serialises writes instead of failing them with SQLITE_BUSY.
+	sqlDB.SetMaxOpenConns(1)
+	reads, err := openSQLiteReads(dsn, cfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return &Store{DB: db, reads: reads}, nil
+}
+
+const (
+	// WAL lets readers run beside the single writer; busy_timeout waits for the lock instead of failing.
+	sqliteOptions = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	// _txlock=immediate begins every transaction with the write lock: a transaction that reads and then
+	// writes while another process (a second worker or API process on the same file) committed in between
+	// would otherwise fail at once with SQLITE_BUSY_SNAPSHOT, which no busy_timeout waits out.
+	sqliteWriterOptions = sqliteOptions + "&_txlock=immediate"
+)
+
+// openSQLiteReads opens the query-only pool. Under WAL its connections read the last commit without waiting
+// for the writer, so a postback's key, integration and duplicate lookups do not queue behind the recording
+// transactions and the audit inserts on the one writing connection (at 50 postbacks/s they waited up to a
+// second there).
+func openSQLiteReads(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
+	reads, err := gorm.Open(sqlite.Open(dsn+sqliteOptions+"&_pragma=query_only(1)"), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite database for reading: %w", err)
+	}
+	sqlDB, err := reads.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(sqliteReadConns)
+	sqlDB.SetMaxIdleConns(sqliteReadConns)
+	return reads, nil
+}
+
+// ReadOnly returns the store to use for lookups outside a transaction that may read the last commit: on
+// SQLite its query-only pool (a write through it fails), elsewhere the store itself.
+func (s *Store) ReadOnly() *Store {
+	if s.reads == nil {
+		return s
+	}
+	return &Store{DB: s.reads}
 }
 
 // defaultMaxOpenConns is a PostgreSQL store's connection pool until LimitConnections changes it.
@@ -162,6 +205,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (s *Store) Close() error {
+	if s.reads != nil {
+		if sqlDB, err := s.reads.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	}
 	sqlDB, err := s.DB.DB()
 	if err != nil {
 		return err

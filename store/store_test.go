@@ -78,3 +78,41 @@ func TestLimitConnections(t *testing.T) {
 		})
 	}
 }
+
+// A SQLite store's lookups through ReadOnly read the last commit while a write transaction holds the one
+// writing connection (they used to queue behind it), and cannot write.
+func TestSQLiteReadOnlyReadsBesideAnOpenWrite(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open("sqlite", filepath.Join(t.TempDir(), "reads.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Migrate(ctx))
+	require.NoError(t, s.Integrations(ctx).Create(&Integration{ID: "int_a", Name: "a"}, APIKey{ID: "key_a", IntegrationID: "int_a", Hash: "h-a", Prefix: "ak_a"}))
+
+	inWrite, release := make(chan struct{}), make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- s.DB.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("UPDATE integrations SET name = 'changed' WHERE id = 'int_a'").Error; err != nil {
+				return err
+			}
+			close(inWrite)
+			<-release
+			return nil
+		})
+	}()
+	<-inWrite
+	in, err := s.ReadOnly().Integrations(ctx).Get("int_a")
+	require.NoError(t, err, "read while the writer's transaction is open")
+	require.Equal(t, "a", in.Name, "the last commit, not the open transaction")
+	k, err := s.ReadOnly().Integrations(ctx).ActiveKeyByHash("h-a")
+	require.NoError(t, err)
+	require.Equal(t, "int_a", k.IntegrationID)
+	close(release)
+	require.NoError(t, <-wrote)
+
+	in, err = s.ReadOnly().Integrations(ctx).Get("int_a")
+	require.NoError(t, err)
+	require.Equal(t, "changed", in.Name, "a commit is seen by the next read")
+	require.Error(t, s.ReadOnly().Integrations(ctx).SetSecurity("int_a", InboundSecurity{}), "the read pool cannot write")
+}

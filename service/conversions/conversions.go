@@ -48,7 +48,7 @@ func Ack(status, eventID, workflowID string) map[string]string {
 func (s *Service) SubmitPostback(ctx context.Context, integrationID string, ev postback.Event, req *evidence.Request) (Submission, error) {
 	id := workflows.ConversionWorkflowID(integrationID, ev.EventID)
 	// Temporal forgets closed workflows after its retention period; the database remembers every event for ever.
-	status, recorded, err := s.Store.Conversions(ctx).Recorded(integrationID, ev.EventID)
+	status, recorded, err := s.Store.ReadOnly().Conversions(ctx).Recorded(integrationID, ev.EventID)
 	if err != nil {
 		return Submission{}, err
 	}

@@ -45,7 +45,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (integrationID, 
 		return "", "", apperr.ErrUnauthorized
 	}
 	hash := HashKey(key)
-	k, err := s.Store.Integrations(ctx).ActiveKeyByHash(hash)
+	k, err := s.Store.ReadOnly().Integrations(ctx).ActiveKeyByHash(hash)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return "", "", apperr.ErrUnauthorized
 	}
@@ -91,7 +91,7 @@ func (s *Service) ListIntegrations(ctx context.Context, p store.ListPage) ([]sto
 
 // Integration loads one integration with its inbound security settings.
 func (s *Service) Integration(ctx context.Context, id string) (store.Integration, error) {
-	return s.Store.Integrations(ctx).Get(id)
+	return s.Store.ReadOnly().Integrations(ctx).Get(id)
 }
 
 // SetInboundSecurity replaces an integration's inbound security settings; the caller has validated them.
