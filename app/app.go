@@ -215,7 +215,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		watchCtx, stopWatch := context.WithCancel(context.Background())
 		a.stopWatch = stopWatch
 		watch := &infra.QueueWatch{
-			Store: a.Store, NeedsReviewWindow: cfg.Alert.NeedsReviewWindow, Logger: o.Logger,
+			Store: a.Store, NeedsReviewWindow: cfg.Alert.NeedsReviewWindow, SweepAfter: cfg.Alert.CheckInterval, Logger: o.Logger,
 			Announcer: infra.Announcer{Start: a.Deliveries.StartDeliveries},
 			Alarms: opsalert.Config{
 				QueueThreshold: int64(cfg.Alert.QueueDepthThreshold), TargetThresholds: cfg.Alert.TargetThresholds,

@@ -11,8 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/eventplan"
+	"github.com/affrelay/affrelay/opsalert"
 	"github.com/affrelay/affrelay/retrypolicy"
+	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/webhook"
+	"github.com/affrelay/affrelay/workflows"
 )
 
 // queue reads GET /v1/admin/queue.
@@ -499,4 +503,28 @@ func TestEndpointOwnLimitOverridesTheDefault(t *testing.T) {
 		require.EqualValues(t, 30, r.Body["secret_max_age_days"], r.Raw)
 		require.Nil(t, r.Body["max_rps"], "no own rate: the default")
 	})
+}
+
+// An announcement whose deliveries were planned but whose workflows were never started (the start failed and
+// the process died) is delivered by the queue check's sweep.
+func TestAnnouncementSweepStartsUnstartedDeliveries(t *testing.T) {
+	forEachStore(t, shortPolicy(2), func(t *testing.T, e *testEnv) {
+		ops := newWebhookReceiver(t, always(http.StatusOK))
+		e.subscribe("webhook", ops.srv.URL, webhook.OpsQueueDepthExceeded)
+		alarm := opsalert.Transition{Reading: opsalert.Reading{
+			Alarm: opsalert.Alarm{Key: "drill", Scope: opsalert.ScopeQueue, Threshold: 100, RecoverAt: 80}, Depth: 120,
+		}, Firing: true}
+		// Planned as QueueWatch plans it, in the database only: no workflow is started here.
+		pending, err := store.PlanWebhookEvent(e.app.Store.DB, eventplan.QueueAlarm(alarm, 1, time.Now().UTC()))
+		require.NoError(t, err)
+		require.Len(t, pending, 1)
+		eventually(t, time.Minute, "the unstarted announcement delivered", func() bool {
+			return len(alarmEvents(t, ops, webhook.OpsQueueDepthExceeded, "drill")) == 1
+		})
+		require.True(t, e.workflowExists(workflows.DeliveryWorkflowID(pending[0].ID)))
+		eventually(t, time.Minute, "the delivery stored as delivered", func() bool {
+			return e.count(&store.Delivery{}, "id = ? AND status = ?", pending[0].ID, store.DeliveryDelivered) == 1
+		})
+		require.Contains(t, e.logs.String(), "started announcement deliveries left unstarted")
+	}, fastAlarms)
 }

@@ -19,7 +19,10 @@ type QueueWatch struct {
 	Alarms opsalert.Config
 	// NeedsReviewWindow is how far back the needs_review burst alarm counts deliveries entering review.
 	NeedsReviewWindow time.Duration
-	Logger            *slog.Logger
+	// SweepAfter is how long after it was planned an announcement delivery never attempted has its
+	// DeliveryWorkflow started by the check (see Announcer.sweep).
+	SweepAfter time.Duration
+	Logger     *slog.Logger
 	Announcer
 }
 
@@ -39,12 +42,17 @@ func (w *QueueWatch) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Check reads the depths once, and stores and announces every alarm that changed.
+// Check starts the announcements left unstarted, then reads the depths once, and stores and announces every
+// alarm that changed.
 func (w *QueueWatch) Check(ctx context.Context) error {
-	if err := w.startUnstarted(ctx); err != nil {
+	now := time.Now().UTC()
+	started, err := w.sweep(ctx, w.Store, now.Add(-w.SweepAfter))
+	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	if started > 0 {
+		w.Logger.Info("started announcement deliveries left unstarted", "deliveries", started)
+	}
 	depths, err := w.read(ctx, now)
 	if err != nil {
 		return err

@@ -41,9 +41,6 @@ func (w *SecretWatch) Run(ctx context.Context, interval time.Duration) {
 
 // Check announces every secret whose secret.expiring is due now.
 func (w *SecretWatch) Check(ctx context.Context) error {
-	if err := w.startUnstarted(ctx); err != nil {
-		return err
-	}
 	secrets, err := w.Store.Secrets(ctx).Unannounced(time.Now().Add(w.Offset))
 	if err != nil {
 		return err

@@ -381,3 +381,11 @@ func (q DeliveryQueries) DiscardHeld(targetID, reason string, at time.Time) (int
 		Updates(map[string]any{"status": DeliverySkipped, "status_reason": reason, "updated_at": at.UTC()})
 	return res.RowsAffected, res.Error
 }
+
+// Unattempted returns up to limit deliveries of the event types that are pending, never attempted and planned
+// before plannedBefore, oldest first.
+func (q DeliveryQueries) Unattempted(eventTypes []string, plannedBefore time.Time, limit int) ([]Delivery, error) {
+	var out []Delivery
+	return out, q.db.Where("status = ? AND attempts = 0 AND event_type IN ? AND created_at < ?", DeliveryPending, eventTypes, plannedBefore.UTC()).
+		Order("created_at, id").Limit(limit).Find(&out).Error
+}
