@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -84,6 +85,9 @@ func (r *Reconciliation) fetchDay(ctx context.Context, in PullInput) (res FetchR
 	if resp.StatusCode/100 != 2 {
 		return res, true, fmt.Errorf("fetch %s from %s: the operator answered %s", in.Day, req.URL.Host, resp.Status)
 	}
+	body := &countingReader{r: resp.Body}
+	stop := heartbeatWhileFetching(ctx, body)
+	defer stop()
 	contentType := resp.Header.Get("Content-Type")
 	switch p.Format {
 	case reconciliation.FormatCSV:
@@ -92,7 +96,7 @@ func (r *Reconciliation) fetchDay(ctx context.Context, in PullInput) (res FetchR
 		contentType = "application/json"
 	}
 	b, duplicate, err := StageFile(ctx, r.Store, StageFileInput{
-		IntegrationID: in.IntegrationID, Body: resp.Body, ContentType: contentType, ContentEncoding: resp.Header.Get("Content-Encoding"),
+		IntegrationID: in.IntegrationID, Body: body, ContentType: contentType, ContentEncoding: resp.Header.Get("Content-Encoding"),
 		Source: "pull", MaxBytes: r.MaxFileBytes, WorkflowID: func(sha string) string { return BatchWorkflowID(in.IntegrationID, sha) },
 	})
 	var fe *reconciliation.FileError
@@ -106,6 +110,50 @@ func (r *Reconciliation) fetchDay(ctx context.Context, in PullInput) (res FetchR
 		return res, true, err
 	}
 	return FetchReconciliationDayResult{BatchID: b.ID, WorkflowID: b.WorkflowID, Duplicate: duplicate}, false, nil
+}
+
+// countingReader counts the bytes read through it; the heartbeat reports them.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// heartbeatWhileFetching heartbeats the bytes read so far, a few times per heartbeat timeout, until stop is
+// called: a worker killed mid-fetch is noticed within the heartbeat timeout, not the fetch's whole
+// start-to-close timeout. It beats even while the operator is slow to answer (that wait is bounded by the
+// start-to-close timeout): the heartbeat says the worker lives, not that bytes flow.
+func heartbeatWhileFetching(ctx context.Context, body *countingReader) (stop func()) {
+	every := activity.GetInfo(ctx).HeartbeatTimeout / 3
+	if every <= 0 {
+		every = time.Second
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, body.n.Load())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
 }
 
 // redactURL drops the URL from an HTTP client error: its query may carry a token, and the error is stored and

@@ -58,6 +58,9 @@ type ReconciliationPullResult struct {
 // scheduledStartTimeKey is the search attribute Temporal sets on a Schedule's runs: the time it was due.
 var scheduledStartTimeKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
 
+// fetchHeartbeatTimeout is how soon a worker that stopped heartbeating mid-fetch is given up on.
+const fetchHeartbeatTimeout = 30 * time.Second
+
 // reconciliationFetchRetry retries an operator endpoint that fails for about a quarter of an hour.
 // (reconciliation.pull_attempts and pull_backoff default to it.)
 var reconciliationFetchRetry = &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 6}
@@ -100,7 +103,10 @@ func ReconciliationPullWorkflow(ctx workflow.Context, in ReconciliationPullInput
 	res := ReconciliationPullResult{Day: in.Day}
 	var a *activities.Reconciliation
 	fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 15 * time.Minute, HeartbeatTimeout: 0, RetryPolicy: in.Retry.policy(),
+		// The fetch heartbeats while it streams the file into staging, so a killed worker is retried elsewhere
+		// within the heartbeat timeout. (Replay checks an activity's type, not its timeouts: histories
+		// scheduled without a heartbeat timeout replay unchanged.)
+		StartToCloseTimeout: 15 * time.Minute, HeartbeatTimeout: fetchHeartbeatTimeout, RetryPolicy: in.Retry.policy(),
 	})
 	var fetched activities.FetchReconciliationDayResult
 	err := workflow.ExecuteActivity(fctx, a.FetchReconciliationDay, activities.PullInput{IntegrationID: in.IntegrationID, Day: in.Day}).Get(ctx, &fetched)
