@@ -28,6 +28,8 @@ type Activities struct {
 	Metrics *telemetry.DeliveryMetrics
 	// ReconciliationChunkRows is how many rows one reconciliation transaction compares and corrects.
 	ReconciliationChunkRows int
+	// ReconciliationParallelChunks is how many chunks are processed at once on PostgreSQL (SQLite: one).
+	ReconciliationParallelChunks int
 	// ReconciliationAfterChunk, when set, runs after each committed chunk of ProcessReconciliationRows,
 	// before the activity looks whether its worker is stopping; tests hold a batch there.
 	ReconciliationAfterChunk func(ctx context.Context)
@@ -51,6 +53,6 @@ func New(s *store.Store, policy retrypolicy.Policy, client *http.Client) *Activi
 	return &Activities{
 		Store: s, Policy: policy, HTTP: client,
 		Webhooks: WebhookSettings{AutoDisableAfter: DefaultAutoDisableAfter}, ReconciliationMaxBytes: 256 << 20,
-		ReconciliationChunkRows: 1000,
+		ReconciliationChunkRows: 1000, ReconciliationParallelChunks: 1,
 	}
 }

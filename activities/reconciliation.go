@@ -10,11 +10,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
 
-	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/reconciliation"
@@ -30,6 +31,8 @@ type Reconciliation struct {
 	ledger *Activities
 	// ChunkRows is how many rows one transaction compares and corrects.
 	ChunkRows int
+	// ParallelChunks is how many chunks are applied at once on PostgreSQL.
+	ParallelChunks int
 	// afterChunk is Activities.ReconciliationAfterChunk.
 	afterChunk func(ctx context.Context)
 	// HTTP fetches scheduled pulls (the outbound client: no private targets unless allowed).
@@ -40,7 +43,7 @@ type Reconciliation struct {
 
 // NewReconciliation builds the reconciliation activities on the conversion activities' store and ledger.
 func NewReconciliation(a *Activities) *Reconciliation {
-	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: a.ReconciliationChunkRows, afterChunk: a.ReconciliationAfterChunk, HTTP: a.HTTP, MaxFileBytes: a.ReconciliationMaxBytes}
+	return &Reconciliation{Store: a.Store, ledger: a, ChunkRows: a.ReconciliationChunkRows, ParallelChunks: a.ReconciliationParallelChunks, afterChunk: a.ReconciliationAfterChunk, HTTP: a.HTTP, MaxFileBytes: a.ReconciliationMaxBytes}
 }
 
 // WorkflowIDPrefix marks conversions written by a reconciliation: their WorkflowID is the batch's workflow id.
@@ -90,7 +93,10 @@ type ProcessReconciliationRowsResult struct {
 
 // ProcessReconciliationRows compares and corrects the batch's rows a chunk at a time, each chunk in one
 // transaction that also marks its rows processed: a chunk is applied whole or not at all, and never twice.
-// The heartbeat carries the position, so a retry after a killed worker resumes after the last chunk.
+// Chunks are read in order and, on PostgreSQL, applied up to ParallelChunks at once: a chunk ends with its
+// last player's days, so no two chunks touch one player. The heartbeat carries the end of the chunks
+// committed so far without a gap, so a retry after a killed worker resumes there (rows a later chunk
+// committed are skipped, being processed).
 func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in ProcessReconciliationRowsInput) (ProcessReconciliationRowsResult, error) {
 	var res ProcessReconciliationRowsResult
 	b, err := r.Store.Batch(ctx, "", in.BatchID)
@@ -101,39 +107,99 @@ func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in Proce
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &cursor) // no position: start over; processed rows are skipped anyway
 	}
-	for res.Processed < in.MaxRows {
+	parallel := r.ParallelChunks
+	if r.Store.DB.Dialector.Name() != "postgres" || parallel < 1 {
+		parallel = 1 // one writer
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	var progress chunkProgress
+	var readErr error
+	stopping := activity.GetWorkerStopChannel(ctx)
+read:
+	for res.Processed < in.MaxRows && gctx.Err() == nil {
 		var rows []store.ReconciliationRow
-		err := r.Store.Transaction(ctx, func(tx *store.Store) error {
-			var err error
-			if rows, err = store.UnprocessedRows(tx.DB, b.ID, cursor, r.ChunkRows); err != nil || len(rows) == 0 {
-				return err
-			}
-			return r.applyChunk(ctx, tx, b, rows)
-		})
-		if err != nil {
-			return res, fmt.Errorf("reconciliation batch %s: %w", b.ID, err)
+		if rows, readErr = store.UnprocessedRows(r.Store.DB.WithContext(gctx), b.ID, cursor, r.ChunkRows); readErr != nil {
+			break
 		}
 		if len(rows) == 0 {
 			res.Done = true
-			return res, nil
+			break
 		}
 		last := rows[len(rows)-1]
 		cursor = store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}
-		activity.RecordHeartbeat(ctx, cursor)
+		chunk := progress.add(cursor)
 		res.Processed += len(rows)
-		if r.afterChunk != nil {
-			r.afterChunk(ctx)
-		}
+		g.Go(func() error {
+			select {
+			case <-stopping:
+				return nil // read while a slot was awaited; left to the next worker
+			default:
+			}
+			if err := r.Store.Transaction(gctx, func(tx *store.Store) error { return r.applyChunk(gctx, tx, b, rows) }); err != nil {
+				return err
+			}
+			if end, ok := progress.commit(chunk); ok {
+				activity.RecordHeartbeat(ctx, end)
+			}
+			if r.afterChunk != nil {
+				r.afterChunk(ctx)
+			}
+			return nil
+		})
 		select {
-		case <-activity.GetWorkerStopChannel(ctx):
-			return res, nil // this worker is stopping: the workflow hands the rest to another
+		case <-stopping:
+			break read // this worker is stopping: the workflow hands the rest to another
 		default:
 		}
+	}
+	if err := errors.Join(g.Wait(), readErr); err != nil {
+		return res, fmt.Errorf("reconciliation batch %s: %w", b.ID, err)
 	}
 	return res, nil
 }
 
-// applyChunk compares each row with real time and writes the differences, within tx.
+// chunkProgress tracks chunks applied out of order: where the chunks committed without a gap end.
+type chunkProgress struct {
+	mu        sync.Mutex
+	ends      []store.RowCursor
+	done      []bool
+	committed int // chunks committed from the first without a gap
+}
+
+// add records a chunk read, ending at end, and returns its number.
+func (p *chunkProgress) add(end store.RowCursor) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ends = append(p.ends, end)
+	p.done = append(p.done, false)
+	return len(p.ends) - 1
+}
+
+// commit marks a chunk committed and returns the end of the gapless run when it moved.
+func (p *chunkProgress) commit(chunk int) (store.RowCursor, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done[chunk] = true
+	before := p.committed
+	for p.committed < len(p.done) && p.done[p.committed] {
+		p.committed++
+	}
+	if p.committed == before {
+		return store.RowCursor{}, false
+	}
+	return p.ends[p.committed-1], true
+}
+
+// differingRow is a processed row that does not simply match, with the corrections it needs.
+type differingRow struct {
+	row         store.ReconciliationRow
+	corrections []reconciliation.Correction
+}
+
+// applyChunk compares each row with real time and writes the differences, within tx. The rows that match
+// are marked first, in one statement; the corrections, which lock the players and RevShare they change,
+// come last so those locks are held briefly.
 func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, rows []store.ReconciliationRow) error {
 	var players, affiliates []string
 	for _, row := range rows {
@@ -174,6 +240,8 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 	for _, p := range players {
 		histories[p] = reconciliation.Summarize(events[p])
 	}
+	var differing []differingRow
+	var ids []uint64
 	for _, row := range rows {
 		p := reconciliation.Player{Known: len(events[row.PlayerID]) > 0, AffiliateID: attributed[row.PlayerID]}
 		if p.AffiliateID == "" && registered[row.AffiliateID] {
@@ -198,8 +266,29 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 		row.DepositsDeltaMinor, row.NGRDeltaMinor = cmp.DepositsDeltaMinor, cmp.NGRDeltaMinor
 		if len(cmp.Corrections) > 0 {
 			row.CorrectedFor = p.AffiliateID
+			// The first correction of a player no affiliate had attributes its later days, as its first
+			// attributed event.
+			attributed[row.PlayerID] = p.AffiliateID
 		}
 		for _, c := range cmp.Corrections {
+			row.FTDRecorded = row.FTDRecorded || c.Type == postback.FTD
+			row.FTDReversed = row.FTDReversed || c.Type == postback.Reversal
+			if c.Type == postback.FTD {
+				h.HasFTD = true // a later day of this chunk must not record a second first deposit
+				histories[row.PlayerID] = h
+			}
+		}
+		differing = append(differing, differingRow{row: row, corrections: cmp.Corrections})
+		ids = append(ids, row.ID)
+	}
+	first, last := rows[0], rows[len(rows)-1]
+	if err := store.MarkRowsMatched(tx.DB, b.ID, store.RowCursor{PlayerID: first.PlayerID, Day: first.Day},
+		store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}, ids, reconciliation.StatusMatched); err != nil {
+		return err
+	}
+	for _, d := range differing {
+		row := d.row
+		for _, c := range d.corrections {
 			payout, currency, err := r.record(ctx, tx, b, row, c)
 			if err != nil {
 				return err
@@ -208,56 +297,39 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 			if currency != "" {
 				row.CommissionCurrency = currency
 			}
-			row.FTDRecorded = row.FTDRecorded || c.Type == postback.FTD
-			row.FTDReversed = row.FTDReversed || c.Type == postback.Reversal
-			if c.Type == postback.FTD {
-				h.HasFTD = true // a later day of this chunk must not record a second first deposit
-				histories[row.PlayerID] = h
-			}
 		}
 		if err := store.SaveRowResult(tx.DB, row); err != nil {
 			return err
 		}
 	}
-	first, last := rows[0], rows[len(rows)-1]
-	return store.MarkRowsMatched(tx.DB, b.ID, store.RowCursor{PlayerID: first.PlayerID, Day: first.Day},
-		store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}, reconciliation.StatusMatched)
+	return nil
 }
 
-// record writes one correction as a conversion of the player-day, attributed as a postback would be, and its
-// commission through the engine. It returns what the correction moved on the ledger: the affiliate's entries
-// and its parent's sub-affiliate shares.
+// record writes one correction as a conversion of the player-day, attributed to row.CorrectedFor (a
+// registered affiliate, chosen as attribution chooses for a postback), and its commission through the
+// engine. It returns what the correction moved on the ledger: the affiliate's entries and its parent's
+// sub-affiliate shares.
 func (r *Reconciliation) record(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (int64, string, error) {
 	day, err := time.Parse(time.DateOnly, row.Day)
 	if err != nil {
 		return 0, "", err
 	}
 	ev := postback.Event{
-		EventID: CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type), Type: c.Type, AffiliateID: row.AffiliateID,
+		EventID: CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type), Type: c.Type, AffiliateID: row.CorrectedFor,
 		PlayerID: row.PlayerID, AmountMinor: c.AmountMinor, Currency: row.Currency,
 		OccurredAt: reconciliation.CorrectionAt(day, c), OriginalEventID: c.OriginalEventID,
 	}
 	if c.Type == postback.Reversal {
 		ev.Currency = ""
 	}
-	// A correction announces no lead: the player's lead events follow the postbacks of real time.
-	if ev, _, _, err = attribute(tx.Conversions(ctx), b.IntegrationID, ev); err != nil {
-		return 0, "", err
-	}
 	conv, inserted, err := upsertConversion(tx.Conversions(ctx), RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})
-	if err != nil || conv.AffiliateID == "" {
+	if err != nil {
 		return 0, "", err
 	}
-	if !inserted {
-		return ledgerMoved(tx.Ledger(ctx), conv)
-	}
-	if _, err := tx.Affiliates(ctx).Get(conv.AffiliateID, "affiliate"); errors.Is(err, apperr.ErrNotFound) {
-		return 0, "", nil // an unregistered affiliate earns nothing, as for postbacks
-	} else if err != nil {
-		return 0, "", err
-	}
-	if _, _, err := r.ledger.writeLedger(ctx, tx, conv); err != nil {
-		return 0, "", err
+	if inserted {
+		if _, _, err := r.ledger.writeLedger(ctx, tx, conv); err != nil {
+			return 0, "", err
+		}
 	}
 	return ledgerMoved(tx.Ledger(ctx), conv)
 }

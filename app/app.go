@@ -140,6 +140,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		acts.ReconciliationMaxBytes = cfg.Reconciliation.MaxFileBytes
 		acts.Metrics = a.Metrics.Deliveries
 		acts.ReconciliationChunkRows = cfg.Reconciliation.ChunkRows
+		acts.ReconciliationParallelChunks = cfg.Reconciliation.ParallelChunks
 		a.acts = acts
 		a.payouts = &activities.Payouts{Store: a.Store, Policy: cfg.Delivery.Policy, Settings: activities.PayoutSettings{
 			Minimums: cfg.Payout.Minimums, ReminderAfter: cfg.Payout.ReminderAfter,

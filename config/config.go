@@ -86,6 +86,9 @@ type Reconciliation struct {
 	MaxFileBytes int64
 	// ChunkRows is how many rows one transaction of ProcessReconciliationRows compares and corrects.
 	ChunkRows int
+	// ParallelChunks is how many chunks are compared and corrected at once on PostgreSQL, each in its own
+	// transaction over players no other chunk holds; SQLite has one writer and takes them one at a time.
+	ParallelChunks int
 	// PullAttempts and PullBackoff bound a scheduled pull's fetch: attempts in all, and the wait after
 	// the first failure (doubling, at most 5 minutes).
 	PullAttempts int
@@ -243,6 +246,7 @@ var defaults = map[string]any{
 	"http.max_body_bytes":             1 << 20,
 	"reconciliation.max_file_bytes":   256 << 20,
 	"reconciliation.chunk_rows":       1000,
+	"reconciliation.parallel_chunks":  4,
 	"reconciliation.pull_attempts":    6,
 	"reconciliation.pull_backoff":     "5s",
 	"http.tls_cert":                   "",
@@ -479,7 +483,8 @@ func fromViper(v *viper.Viper) (Config, error) {
 		},
 		Reconciliation: Reconciliation{
 			MaxFileBytes: int64(integer("reconciliation.max_file_bytes")), ChunkRows: integer("reconciliation.chunk_rows"),
-			PullAttempts: integer("reconciliation.pull_attempts"), PullBackoff: duration("reconciliation.pull_backoff"),
+			ParallelChunks: integer("reconciliation.parallel_chunks"),
+			PullAttempts:   integer("reconciliation.pull_attempts"), PullBackoff: duration("reconciliation.pull_backoff"),
 		},
 		Dev: Dev{
 			TemporalPath: v.GetString("dev.temporal_path"),
@@ -536,6 +541,9 @@ func (c Config) Validate(dev bool) error {
 	}
 	if c.Reconciliation.ChunkRows < 1 || c.Reconciliation.ChunkRows > 100_000 {
 		errs = append(errs, errors.New("reconciliation.chunk_rows (AFFRELAY_RECONCILIATION_CHUNK_ROWS): must be from 1 to 100000"))
+	}
+	if c.Reconciliation.ParallelChunks < 1 || c.Reconciliation.ParallelChunks > 64 {
+		errs = append(errs, errors.New("reconciliation.parallel_chunks (AFFRELAY_RECONCILIATION_PARALLEL_CHUNKS): must be from 1 to 64"))
 	}
 	if c.Reconciliation.PullAttempts < 1 {
 		errs = append(errs, errors.New("reconciliation.pull_attempts (AFFRELAY_RECONCILIATION_PULL_ATTEMPTS): must be at least 1"))

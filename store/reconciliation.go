@@ -318,19 +318,30 @@ type RowCursor struct {
 	Day      string
 }
 
-// UnprocessedRows returns up to limit unprocessed rows of the batch after the cursor, by player and day, so
-// one player's days come together. Only the file's figures are read, scanned straight into the rows.
+// UnprocessedRows returns about limit unprocessed rows of the batch after the cursor, by player and day, so
+// one player's days come together: the last player's remaining days are added, so that no other chunk holds
+// a player of this one. Only the file's figures are read, scanned straight into the rows.
 func UnprocessedRows(tx *gorm.DB, batchID string, after RowCursor, limit int) ([]ReconciliationRow, error) {
 	// A row-value comparison, so both databases seek in idx_recon_row_key instead of scanning the batch.
+	rows, err := scanStagedRows(tx, `WHERE batch_id = ? AND (player_id, day) > (?, ?) AND processed = ? ORDER BY player_id, day LIMIT ?`,
+		batchID, after.PlayerID, after.Day, false, limit)
+	if err != nil || len(rows) < limit {
+		return rows, err
+	}
+	last := rows[len(rows)-1]
+	rest, err := scanStagedRows(tx, `WHERE batch_id = ? AND player_id = ? AND day > ? AND processed = ? ORDER BY day`,
+		batchID, last.PlayerID, last.Day, false)
+	return append(rows, rest...), err
+}
+
+func scanStagedRows(tx *gorm.DB, where string, args ...any) ([]ReconciliationRow, error) {
 	q, err := tx.Raw(`SELECT id, batch_id, player_id, day, line, in_file, affiliate_id, currency, has_first_deposit,
-		first_deposit_minor, deposits_minor, ngr_minor FROM reconciliation_rows
-		WHERE batch_id = ? AND (player_id, day) > (?, ?) AND processed = ? ORDER BY player_id, day LIMIT ?`,
-		batchID, after.PlayerID, after.Day, false, limit).Rows()
+		first_deposit_minor, deposits_minor, ngr_minor FROM reconciliation_rows `+where, args...).Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer q.Close()
-	rows := make([]ReconciliationRow, 0, limit)
+	var rows []ReconciliationRow
 	for q.Next() {
 		var r ReconciliationRow
 		if err := q.Scan(&r.ID, &r.BatchID, &r.PlayerID, &r.Day, &r.Line, &r.InFile, &r.AffiliateID, &r.Currency,
@@ -385,16 +396,19 @@ func RegisteredAffiliates(tx *gorm.DB, ids []string) (map[string]bool, error) {
 }
 
 // MarkRowsMatched records every row of a chunk not yet processed, from first to last in (player, day) order,
-// as matching: real time equals the file. It runs after the chunk's other rows were saved, and a chunk holds
-// every unprocessed row of its range, so no list of ids has to be bound.
-func MarkRowsMatched(tx *gorm.DB, batchID string, first, last RowCursor, status string) error {
-	return tx.Model(&ReconciliationRow{}).
+// as matching (real time equals the file), except the rows listed in others, whose results are saved one by
+// one. A chunk holds every unprocessed row of its range, so only the few rows that differ are bound.
+func MarkRowsMatched(tx *gorm.DB, batchID string, first, last RowCursor, others []uint64, status string) error {
+	q := tx.Model(&ReconciliationRow{}).
 		Where("batch_id = ? AND (player_id, day) >= (?, ?) AND (player_id, day) <= (?, ?) AND processed = ?",
-			batchID, first.PlayerID, first.Day, last.PlayerID, last.Day, false).
-		Updates(map[string]any{
-			"processed": true, "status": status, "rt_deposits_minor": gorm.Expr("deposits_minor"),
-			"rt_ngr_minor": gorm.Expr("ngr_minor"), "rt_currencies": gorm.Expr("currency"),
-		}).Error
+			batchID, first.PlayerID, first.Day, last.PlayerID, last.Day, false)
+	if len(others) > 0 {
+		q = q.Where("id NOT IN ?", others)
+	}
+	return q.Updates(map[string]any{
+		"processed": true, "status": status, "rt_deposits_minor": gorm.Expr("deposits_minor"),
+		"rt_ngr_minor": gorm.Expr("ngr_minor"), "rt_currencies": gorm.Expr("currency"),
+	}).Error
 }
 
 // SaveRowResult records a processed row's comparison and corrections.

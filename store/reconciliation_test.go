@@ -34,3 +34,38 @@ func TestStageRowsKeepsValuesExactly(t *testing.T) {
 		})
 	}
 }
+
+// A chunk ends with its last player's days, so that chunks applied at once never share a player; the rows
+// that differ are left out when the rest of a chunk is marked matched.
+func TestUnprocessedRowsEndAtAPlayer(t *testing.T) {
+	for name, open := range testDatabases(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			ctx := context.Background()
+			require.NoError(t, s.Migrate(ctx))
+			b := ReconciliationBatch{ID: NewID("rcb"), IntegrationID: "int_1", ContentSHA256: "staging:y", Source: "upload", Status: BatchStaging}
+			require.NoError(t, s.CreateBatch(ctx, &b))
+			var in []ReconciliationRow
+			for i, pd := range [][2]string{{"a", "2026-10-01"}, {"a", "2026-10-02"}, {"b", "2026-10-01"}, {"b", "2026-10-02"}, {"b", "2026-10-03"}, {"c", "2026-10-01"}} {
+				in = append(in, ReconciliationRow{BatchID: b.ID, PlayerID: pd[0], Day: pd[1], Line: i + 2, InFile: true, Currency: "USD"})
+			}
+			require.NoError(t, s.StageRows(ctx, in))
+
+			first, err := UnprocessedRows(s.DB, b.ID, RowCursor{}, 3)
+			require.NoError(t, err)
+			require.Len(t, first, 5, "b's remaining days join the chunk")
+			require.Equal(t, RowCursor{PlayerID: "b", Day: "2026-10-03"}, RowCursor{PlayerID: first[4].PlayerID, Day: first[4].Day})
+			rest, err := UnprocessedRows(s.DB, b.ID, RowCursor{PlayerID: "b", Day: "2026-10-03"}, 3)
+			require.NoError(t, err)
+			require.Len(t, rest, 1)
+
+			require.NoError(t, MarkRowsMatched(s.DB, b.ID, RowCursor{PlayerID: "a", Day: "2026-10-01"}, RowCursor{PlayerID: "b", Day: "2026-10-03"},
+				[]uint64{first[1].ID}, "matched"))
+			left, err := UnprocessedRows(s.DB, b.ID, RowCursor{}, 10)
+			require.NoError(t, err)
+			require.Len(t, left, 2)
+			require.Equal(t, first[1].ID, left[0].ID)
+			require.Equal(t, rest[0].ID, left[1].ID)
+		})
+	}
+}
