@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 BIN := $(CURDIR)/bin
 FUZZTIME ?= 2m
 
-.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation chaos chaos-cluster vet fmt clean
+.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation bench-performance chaos chaos-cluster vet fmt clean
 
 bin/temporal:
 	@echo "==> building the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (once; takes about 3 minutes)"
@@ -59,6 +59,12 @@ bench-reconciliation: bin/temporal
 	@echo "==> reconciling $(BENCH_ROWS) rows on $(BENCH_DATABASE)"
 	AFFRELAY_TEST_TEMPORAL_PATH=$(BIN)/temporal AFFRELAY_BENCH_RECONCILIATION_ROWS=$(BENCH_ROWS) AFFRELAY_BENCH_DATABASE=$(BENCH_DATABASE) \
 		$(GO) test -count=1 -run '^TestReconciliationScale$$' -v -timeout 40m ./e2e/ | grep -E 'RESULT|seeded|^(--- |ok|FAIL)'
+
+# The performance report on PostgreSQL (AFFRELAY_TEST_POSTGRES_DSN) holding 1,000,000 events and 100,000 clicks:
+# a month of one affiliate, and a month across affiliates. Goal: 500 ms per report (docs/reports.md).
+bench-performance:
+	@test -n "$$AFFRELAY_TEST_POSTGRES_DSN" || { echo "set AFFRELAY_TEST_POSTGRES_DSN"; exit 1; }
+	$(GO) test -count=1 -run '^$$' -bench '^BenchmarkPerformanceReport$$' -benchtime 20x -timeout 30m ./store/
 
 # The chaos run (docs/chaos.md): its own dev server, two `affrelay serve` and two `affrelay worker` processes on a
 # PostgreSQL database of its own (affrelay_chaos on 127.0.0.1:5432), 10,000 events from retrying, duplicating

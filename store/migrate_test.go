@@ -26,26 +26,29 @@ func testDatabases(t *testing.T) map[string]func(t *testing.T) *Store {
 		},
 	}
 	if dsn := os.Getenv("AFFRELAY_TEST_POSTGRES_DSN"); dsn != "" {
-		dbs["postgres"] = func(t *testing.T) *Store {
-			admin, err := Open("postgres", dsn)
-			require.NoError(t, err)
-			schema := "store_" + strings.TrimPrefix(NewID("s"), "s_")
-			require.NoError(t, admin.DB.Exec("CREATE SCHEMA "+schema).Error)
-			sep := "?"
-			if strings.Contains(dsn, "?") {
-				sep = "&"
-			}
-			s, err := Open("postgres", dsn+sep+"search_path="+schema)
-			require.NoError(t, err)
-			t.Cleanup(func() {
-				s.Close()
-				admin.DB.Exec("DROP SCHEMA " + schema + " CASCADE")
-				admin.Close()
-			})
-			return s
-		}
+		dbs["postgres"] = func(t *testing.T) *Store { return openPostgresSchema(t, dsn) }
 	}
 	return dbs
+}
+
+// openPostgresSchema opens a new empty schema of the PostgreSQL database at dsn, dropped when tb ends.
+func openPostgresSchema(tb testing.TB, dsn string) *Store {
+	admin, err := Open("postgres", dsn)
+	require.NoError(tb, err)
+	schema := "store_" + strings.TrimPrefix(NewID("s"), "s_")
+	require.NoError(tb, admin.DB.Exec("CREATE SCHEMA "+schema).Error)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	s, err := Open("postgres", dsn+sep+"search_path="+schema)
+	require.NoError(tb, err)
+	tb.Cleanup(func() {
+		s.Close()
+		admin.DB.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	return s
 }
 
 // describeSchema lists every table's columns and indexes, one line each, sorted, so two schemas compare as text.

@@ -48,6 +48,9 @@ func utcDay(db *gorm.DB, column string) string {
 	return fmt.Sprintf("strftime('%%Y-%%m-%%d', %s)", column)
 }
 
+// noKey is the key of rows the dimension does not apply to (clicks have no player).
+const noKey = "''"
+
 // dimension is the SQL of the grouping key on table (its alias), or false for an unknown dimension. Clicks
 // have no player: under "player" they all fall under the empty key. Ledger entries take their subs from
 // the conversion that earned them (alias c).
@@ -59,7 +62,7 @@ func dimension(db *gorm.DB, dim, table, timeColumn string) (string, bool) {
 		return table + ".affiliate_id", true
 	case "player":
 		if table == "clicks" {
-			return "''", true
+			return noKey, true
 		}
 		return table + ".player_id", true
 	case "sub1", "sub2", "sub3", "sub4", "sub5":
@@ -91,11 +94,15 @@ func (s *Store) Performance(ctx context.Context, r PerformanceRange) (clicks []P
 			return fmt.Errorf("unknown performance dimension %q", r.Dimension)
 		}
 		day := utcDay(tx, "clicks.created_at")
+		group := key + ", " + day
+		if key == noKey {
+			group = day // PostgreSQL refuses a constant in GROUP BY
+		}
 		err := scope(tx.Table("clicks"), "clicks").
 			Select(key+` AS "key", `+day+` AS "day", COUNT(*) AS clicks, `+
 				`COUNT(DISTINCT CASE WHEN clicks.visitor <> '' THEN clicks.visitor END) + SUM(CASE WHEN clicks.visitor = '' THEN 1 ELSE 0 END) AS "unique"`).
 			Where("clicks.created_at >= ? AND clicks.created_at < ?", r.From, r.To).
-			Group(key + ", " + day).Scan(&clicks).Error
+			Group(group).Scan(&clicks).Error
 		if err != nil {
 			return err
 		}
