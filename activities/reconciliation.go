@@ -286,10 +286,35 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 		store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}, ids, reconciliation.StatusMatched); err != nil {
 		return err
 	}
+	// Revenue corrections are inserted before any commission is written (no CPA reads revenue): the RevShare
+	// lock the first commission takes is held until the commit, and what runs before it overlaps other chunks.
+	early := map[string]upsertedCorrection{}
+	for _, d := range differing {
+		for _, c := range d.corrections {
+			if c.Type == postback.Revenue {
+				u, err := r.upsertCorrection(ctx, tx, b, d.row, c)
+				if err != nil {
+					return err
+				}
+				early[u.conv.EventID] = u
+			}
+		}
+	}
 	for _, d := range differing {
 		row := d.row
 		for _, c := range d.corrections {
-			payout, currency, err := r.record(ctx, tx, b, row, c)
+			u, ok := early[CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type)]
+			if !ok {
+				if u, err = r.upsertCorrection(ctx, tx, b, row, c); err != nil {
+					return err
+				}
+			}
+			if u.inserted {
+				if _, _, err := r.ledger.writeLedger(ctx, tx, u.conv); err != nil {
+					return err
+				}
+			}
+			payout, currency, err := ledgerMoved(tx.Ledger(ctx), u.conv)
 			if err != nil {
 				return err
 			}
@@ -305,14 +330,21 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 	return nil
 }
 
-// record writes one correction as a conversion of the player-day, attributed to row.CorrectedFor (a
-// registered affiliate, chosen as attribution chooses for a postback), and its commission through the
-// engine. It returns what the correction moved on the ledger: the affiliate's entries and its parent's
-// sub-affiliate shares.
-func (r *Reconciliation) record(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (int64, string, error) {
+// upsertedCorrection is a correction's conversion, and whether this run inserted it (a replayed chunk finds
+// it recorded, with its commission).
+type upsertedCorrection struct {
+	conv     store.Conversion
+	inserted bool
+}
+
+// upsertCorrection records one correction as a conversion of the player-day, attributed to row.CorrectedFor
+// (a registered affiliate, chosen as attribution chooses for a postback). Its commission is written by the
+// engine after it; what moved on the ledger is read back by ledgerMoved (the affiliate's entries and its
+// parent's sub-affiliate shares).
+func (r *Reconciliation) upsertCorrection(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (upsertedCorrection, error) {
 	day, err := time.Parse(time.DateOnly, row.Day)
 	if err != nil {
-		return 0, "", err
+		return upsertedCorrection{}, err
 	}
 	ev := postback.Event{
 		EventID: CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type), Type: c.Type, AffiliateID: row.CorrectedFor,
@@ -323,15 +355,7 @@ func (r *Reconciliation) record(ctx context.Context, tx *store.Store, b store.Re
 		ev.Currency = ""
 	}
 	conv, inserted, err := upsertConversion(tx.Conversions(ctx), RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})
-	if err != nil {
-		return 0, "", err
-	}
-	if inserted {
-		if _, _, err := r.ledger.writeLedger(ctx, tx, conv); err != nil {
-			return 0, "", err
-		}
-	}
-	return ledgerMoved(tx.Ledger(ctx), conv)
+	return upsertedCorrection{conv: conv, inserted: inserted}, err
 }
 
 // ledgerMoved sums every entry of a conversion, whoever's ledger it is on (a parent's share is in the child's
