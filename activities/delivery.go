@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -207,7 +208,11 @@ func (a *Activities) attemptOnce(ctx context.Context, d *store.Delivery, timeout
 	o.verdict = retrypolicy.Classify(resp.StatusCode, resp.Header.Get("Retry-After"), sendErr, time.Now())
 	attempt := store.DeliveryAttempt{
 		DeliveryID: d.ID, StartedAt: o.started.UTC(), DurationMS: time.Since(o.started).Milliseconds(),
-		StatusCode: resp.StatusCode, ResponseBody: resp.Body,
+		StatusCode: resp.StatusCode, ResponseBody: resp.Body, URL: t.request.URL,
+	}
+	// Kept for disputes, as sent (a webhook's signature is an HMAC of this attempt: it does not reveal the secret).
+	if sent, err := json.Marshal(t.request.SentHeader()); err == nil {
+		attempt.RequestHeaders = string(sent)
 	}
 	if o.verdict.Outcome != retrypolicy.Delivered {
 		attempt.Error = truncate(o.verdict.Reason, 1024)

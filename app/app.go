@@ -26,6 +26,7 @@ import (
 	"github.com/affrelay/affrelay/service/audit"
 	"github.com/affrelay/affrelay/service/conversions"
 	"github.com/affrelay/affrelay/service/deliveries"
+	"github.com/affrelay/affrelay/service/disputes"
 	"github.com/affrelay/affrelay/service/integrations"
 	"github.com/affrelay/affrelay/service/payouts"
 	reconsvc "github.com/affrelay/affrelay/service/reconciliation"
@@ -60,6 +61,7 @@ type App struct {
 	Deliveries   *deliveries.Service
 	Audit        *audit.Service
 	Payouts      *payouts.Service
+	Disputes     *disputes.Service
 	Sink         *server.Sink
 	// Addr is the address the HTTP server listens on (useful when configured with port 0).
 	Addr string
@@ -119,6 +121,12 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}}
 	a.Deliveries = &deliveries.Service{Store: a.Store, Temporal: a.Temporal, Start: starter, Policy: cfg.Delivery.Policy}
 	a.Audit = &audit.Service{Store: a.Store}
+	evidenceKey, err := cfg.Evidence.SigningKeyPair()
+	if err != nil {
+		a.Stop(ctx)
+		return nil, err
+	}
+	a.Disputes = &disputes.Service{Store: a.Store, Temporal: a.Temporal, Namespace: cfg.Temporal.Namespace, Deliveries: a.Deliveries, Key: evidenceKey}
 	cycle, err := payout.NewCycle(cfg.Payout.Cycle, cfg.Payout.TimeZone)
 	if err != nil {
 		a.Stop(ctx)
@@ -173,12 +181,15 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 		}
 		a.Addr = ln.Addr().String()
+		if evidenceKey == nil {
+			o.Logger.Warn("no evidence.signing_key: evidence bundles cannot be built (the route answers 503) until one is set")
+		}
 		a.auditLog = infra.NewAuditLog(a.Store, o.Logger, auditBuffer)
 		go a.pruneAuditLog(cfg.Security.AuditRetention, cfg.Security.RequestRetention)
 		a.http = &http.Server{
 			Handler: a.tracing.HTTPHandler(server.New(server.Options{
 				Conversions: a.Conversions, Integrations: a.Integrations, Affiliates: a.Affiliates, Webhooks: a.Webhooks,
-				Deliveries: a.Deliveries, Requests: a.Audit, Payouts: a.Payouts, Ready: infra.Readiness{Store: a.Store, Temporal: a.Temporal}.Check, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+				Deliveries: a.Deliveries, Requests: a.Audit, Payouts: a.Payouts, Evidence: a.Disputes, Ready: infra.Readiness{Store: a.Store, Temporal: a.Temporal}.Check, AdminTokens: cfg.Admin.Tokens, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 				Postback: cfg.Postback, Security: cfg.Security, TrustedProxies: cfg.HTTP.TrustedProxies,
 				ReportMaxRangeDays: cfg.Affiliate.ReportMaxRangeDays,
 				Audit:              a.auditLog, Logger: o.Logger, Sink: a.Sink, Now: o.Now,

@@ -2,6 +2,7 @@
 package config
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/affrelay/affrelay/clientip"
+	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/opsalert"
 	"github.com/affrelay/affrelay/outbound"
 	"github.com/affrelay/affrelay/payout"
@@ -40,6 +42,7 @@ type Config struct {
 	Database  Database
 	Admin     Admin
 	Secrets   Secrets
+	Evidence  Evidence
 	Delivery  Delivery
 	Postback  Postback
 	Security  Security
@@ -201,6 +204,26 @@ func (s Secrets) Keyring() (*seal.Keyring, error) {
 	return k, nil
 }
 
+// Evidence configures dispute evidence bundles.
+type Evidence struct {
+	// SigningKey is the Ed25519 key evidence bundles are signed with: the standard base64 of its 32-byte seed
+	// (openssl rand -base64 32). Its public key is served at GET /v1/admin/evidence/public-key for the operator
+	// to publish. Empty: no bundles (the route answers 503), except in dev mode, which keeps one in .data.
+	SigningKey string
+}
+
+// SigningKeyPair parses the signing key; nil when none is set.
+func (e Evidence) SigningKeyPair() (ed25519.PrivateKey, error) {
+	if e.SigningKey == "" {
+		return nil, nil
+	}
+	k, err := evidence.ParseSigningKey(e.SigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("evidence.signing_key (AFFRELAY_EVIDENCE_SIGNING_KEY): %w", err)
+	}
+	return k, nil
+}
+
 // Delivery configures outbound postbacks and webhooks.
 type Delivery struct {
 	Policy  retrypolicy.Policy
@@ -259,6 +282,7 @@ var defaults = map[string]any{
 	"signature.tolerance":             "5m",
 	"audit.retention":                 "720h",
 	"evidence.request_retention":      "9600h",
+	"evidence.signing_key":            "",
 	"secret.max_age":                  "2160h",
 	"secret.expiry_warning":           "336h",
 	"secret.check_interval":           "1h",
@@ -446,6 +470,7 @@ func fromViper(v *viper.Viper) (Config, error) {
 		Database: Database{Driver: v.GetString("database.driver"), DSN: v.GetString("database.dsn"), MaxOpenConns: integer("database.max_open_conns")},
 		Admin:    Admin{Tokens: splitList(v.GetString("admin.token"))},
 		Secrets:  Secrets{Keys: v.GetString("secrets.keys"), CurrentKey: v.GetString("secrets.current_key")},
+		Evidence: Evidence{SigningKey: v.GetString("evidence.signing_key")},
 		Delivery: Delivery{
 			Policy: retrypolicy.Policy{
 				MaxAttempts:   integer("delivery.max_attempts"),
@@ -609,6 +634,9 @@ func (c Config) Validate(dev bool) error {
 		if _, err := c.Secrets.Keyring(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if _, err := c.Evidence.SigningKeyPair(); err != nil {
+		errs = append(errs, err)
 	}
 	if !dev {
 		if len(c.Admin.Tokens) == 0 {

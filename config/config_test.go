@@ -56,6 +56,32 @@ func TestValidateSecretsKeys(t *testing.T) {
 	}
 }
 
+func TestValidateEvidenceSigningKey(t *testing.T) {
+	for _, tc := range []struct{ name, key, want string }{
+		{"none (no bundles)", "", ""},
+		{"not base64 of 32 bytes", "c2hvcnQ=", "evidence.signing_key (AFFRELAY_EVIDENCE_SIGNING_KEY): must be 32 bytes"},
+		{"valid", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			isolate(t)
+			t.Setenv("AFFRELAY_ADMIN_TOKEN", validToken)
+			t.Setenv("AFFRELAY_EVIDENCE_SIGNING_KEY", tc.key)
+			c, err := load(t)
+			require.NoError(t, err)
+			err = c.Validate(false)
+			if tc.want == "" {
+				require.NoError(t, err)
+				k, err := c.Evidence.SigningKeyPair()
+				require.NoError(t, err)
+				require.Equal(t, tc.key == "", k == nil)
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), tc.key, "an error never shows a key")
+		})
+	}
+}
+
 // load registers the flags, parses args and calls Load.
 func load(t *testing.T, args ...string) (Config, error) {
 	t.Helper()

@@ -157,6 +157,7 @@ func startApp(t testing.TB, driver string, policy retrypolicy.Policy, tweaks ...
 	cfg.Temporal.TaskQueue = "e2e-" + store.NewID("tq")
 	cfg.Admin.Tokens = []string{adminToken}
 	cfg.Secrets = config.Secrets{Keys: testSecretsKey, CurrentKey: "k1"}
+	cfg.Evidence.SigningKey = testEvidenceKey
 	cfg.Delivery.Policy = policy
 	cfg.Delivery.Timeout = 2 * time.Second
 	// The tests' receivers listen on 127.0.0.1, which outbound requests refuse unless allowed.

@@ -35,6 +35,18 @@ func (e *apiError) Error() string {
 
 // call sends a request and decodes a 2xx answer into out (when not nil); any other answer is an *apiError.
 func (c *client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	raw, err := c.do(ctx, method, path, query, body, 64<<20)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s %s: the answer is not what this command expects: %w", method, path, err)
+	}
+	return nil
+}
+
+// do sends a request and returns a 2xx answer's body (up to limit bytes); any other answer is an *apiError.
+func (c *client) do(ctx context.Context, method, path string, query url.Values, body any, limit int64) ([]byte, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -43,13 +55,13 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		r = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if body != nil {
@@ -57,12 +69,12 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {
@@ -72,15 +84,9 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 			e.Error = apiError{Code: "http_error", Msg: strings.TrimSpace(string(raw))}
 		}
 		e.Error.Status = resp.StatusCode
-		return fmt.Errorf("%s %s: %w", method, path, &e.Error)
+		return nil, fmt.Errorf("%s %s: %w", method, path, &e.Error)
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: the answer is not what this command expects: %w", method, path, err)
-	}
-	return nil
+	return raw, nil
 }
 
 // The admin API's shapes, as far as the commands show them.

@@ -36,6 +36,10 @@ Commands:
                                 (after every API process runs with the new key; docs/security.md)
   audit-verify                  recompute the audit log's hash chain (--from, --to: RFC 3339 or dates) and name
                                 the first row that does not fit; exits 1 when one does not
+  evidence <integration> <event_id> -o bundle.zip
+                                the event's signed evidence bundle for a dispute (docs/operations.md)
+  evidence-verify bundle.zip --public-key key.pem
+                                check a bundle's signature and every file's SHA-256 (needs no token)
 
 Flags of every command:
   --url URL        the API (default $AFFRELAY_URL, else http://127.0.0.1:8080)
@@ -77,7 +81,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return ErrUsage
 	}
 	token, _, _ := strings.Cut(env.Getenv("AFFRELAY_ADMIN_TOKEN"), ",")
-	if token = strings.TrimSpace(token); token == "" {
+	if token = strings.TrimSpace(token); token == "" && !offline[args[0]] {
 		return errors.New("AFFRELAY_ADMIN_TOKEN is not set: the admin API needs the admin token")
 	}
 	if env.HTTP == nil {
@@ -110,7 +114,13 @@ var commands = map[string]command{
 	"endpoints":    endpointsCommand,
 	"rotate-key":   rotateKeyCommand,
 	"audit-verify": auditVerifyCommand,
+	"evidence":     evidenceCommand,
+	// evidence-verify is offline: an affiliate runs it with the operator's public key.
+	"evidence-verify": evidenceVerifyCommand,
 }
+
+// offline commands do not call the API, so need no admin token.
+var offline = map[string]bool{"evidence-verify": true}
 
 // get fetches a route; with --json the answer is printed as it came and show is not called.
 func (o *op) get(path string, query url.Values, into any, show func() error) error {

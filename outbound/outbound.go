@@ -53,6 +53,16 @@ type Response struct {
 	Body       string
 }
 
+// SentHeader is the header Send sends: the request's own and the User-Agent.
+func (r Request) SentHeader() http.Header {
+	h := r.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("User-Agent", "affrelay/1")
+	return h
+}
+
 // Send performs the request once.
 func Send(ctx context.Context, c *http.Client, r Request) (Response, error) {
 	var body io.Reader
@@ -63,10 +73,7 @@ func Send(ctx context.Context, c *http.Client, r Request) (Response, error) {
 	if err != nil {
 		return Response{Header: http.Header{}}, err
 	}
-	for k, vs := range r.Header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("User-Agent", "affrelay/1")
+	req.Header = r.SentHeader()
 	resp, err := c.Do(req)
 	if err != nil {
 		return Response{Header: http.Header{}}, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/service/affiliates"
+	"github.com/affrelay/affrelay/service/disputes"
 )
 
 // apiError is the one error shape of the API: {"error":{"code":"…","field":"…","message":"…"}}.
@@ -43,6 +44,8 @@ func serviceError(c *gin.Context, logger *slog.Logger, err error) {
 	case errors.Is(err, affiliates.ErrSignupNotStarted):
 		logger.Error("affiliate signup not started", "error", err)
 		abort(c, http.StatusServiceUnavailable, "signup_not_started", err.Error())
+	case errors.Is(err, disputes.ErrNoSigningKey):
+		abort(c, http.StatusServiceUnavailable, "evidence_key_not_configured", err.Error())
 	case errors.Is(err, apperr.ErrNotFound):
 		abort(c, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, apperr.ErrConflict):

@@ -38,6 +38,7 @@ type Options struct {
 	Deliveries   Deliveries
 	Requests     Requests
 	Payouts      PayoutService
+	Evidence     Evidence
 	// Ready checks each dependency (database, Temporal); see infra.Readiness.
 	Ready        func(ctx context.Context) []infra.DependencyCheck
 	AdminTokens  []string
@@ -141,6 +142,8 @@ func New(o Options) http.Handler {
 	admin.GET("/unattributed", h.unattributed)
 	admin.GET("/conversions/:integration/:event_id/request", h.conversionRequest)
 	admin.GET("/conversions/:integration/:event_id", h.getConversion)
+	admin.GET("/conversions/:integration/:event_id/evidence", h.evidenceBundle)
+	admin.GET("/evidence/public-key", h.evidencePublicKey)
 	admin.POST("/affiliates/:id/plans", h.addPlanVersion)
 	admin.GET("/affiliates/:id/plans", h.listPlanVersions)
 	admin.PUT("/affiliates/:id/parent", h.setParent)

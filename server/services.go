@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"time"
 
 	"github.com/affrelay/affrelay/commission"
@@ -100,4 +101,10 @@ type AuditLog interface {
 type Requests interface {
 	Requests(ctx context.Context, f audit.RequestFilter) ([]store.AuditRecord, error)
 	Verify(ctx context.Context, from, to time.Time) (audit.Report, error)
+}
+
+// Evidence builds signed evidence bundles for disputes (service/disputes).
+type Evidence interface {
+	Bundle(ctx context.Context, integrationID, eventID string) ([]byte, error)
+	PublicKey() (ed25519.PublicKey, error)
 }

@@ -280,6 +280,10 @@ type DeliveryAttempt struct {
 	StatusCode   int
 	ResponseBody string `gorm:"type:text"`
 	Error        string `gorm:"size:1024"`
+	// URL and RequestHeaders (a JSON object) are the request as sent: a webhook's timestamp and signature
+	// change with every attempt. Empty on attempts made before they were kept.
+	URL            string `gorm:"type:text;not null;default:''"`
+	RequestHeaders string `gorm:"type:text;not null;default:''"`
 }
 
 // WebhookSubscription is a receiver of signed webhook events: the operator, an internal system or the CRM.

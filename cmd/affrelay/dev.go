@@ -18,6 +18,7 @@ import (
 
 	"github.com/affrelay/affrelay/app"
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/seal"
 	"github.com/affrelay/affrelay/service/integrations"
 	"github.com/affrelay/affrelay/store"
@@ -42,10 +43,16 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	if cfg.Secrets.Keys == "" {
 		var err error
-		if cfg.Secrets.Keys, err = devSecretsKey(cfg.Dev.DataDir); err != nil {
+		if cfg.Secrets.Keys, err = devKey(cfg.Dev.DataDir, "secrets.key", func() (string, error) { return seal.GenerateKey(devSecretsKeyID) }); err != nil {
 			return err
 		}
 		cfg.Secrets.CurrentKey = devSecretsKeyID
+	}
+	if cfg.Evidence.SigningKey == "" {
+		var err error
+		if cfg.Evidence.SigningKey, err = devKey(cfg.Dev.DataDir, "evidence.key", evidence.GenerateSigningKey); err != nil {
+			return err
+		}
 	}
 	if err := cfg.Validate(true); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
@@ -234,15 +241,16 @@ Ctrl-C stops everything.
 
 const devSecretsKeyID = "dev"
 
-// devSecretsKey reads the key dev mode seals secrets with from <data dir>/secrets.key, made on first use (0600).
-func devSecretsKey(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, "secrets.key")
+// devKey reads a key dev mode keeps in <data dir>/<name> (secrets.key seals secrets, evidence.key signs
+// evidence bundles), made by generate on first use (0600).
+func devKey(dataDir, name string, generate func() (string, error)) (string, error) {
+	path := filepath.Join(dataDir, name)
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	key, err := seal.GenerateKey(devSecretsKeyID)
+	key, err := generate()
 	if err != nil {
 		return "", err
 	}
