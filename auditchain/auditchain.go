@@ -14,6 +14,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -158,4 +160,22 @@ func VerifyProof(p Proof, rows []Row) error {
 		return fmt.Errorf("the digests lead to %s, not to the hash %s at %d", h, p.To.Hash, p.To.Seq)
 	}
 	return nil
+}
+
+// ParseAnchor reads an anchor written as "<seq>:<hash>" (a checkpoint copy as audit.checkpoint sent it): seq a
+// positive integer, hash 64 lower- or upper-case hex digits (kept lower-case).
+func ParseAnchor(s string) (Anchor, error) {
+	seqText, hash, ok := strings.Cut(s, ":")
+	if !ok {
+		return Anchor{}, fmt.Errorf("%q is not <seq>:<hash>", s)
+	}
+	seq, err := strconv.ParseInt(seqText, 10, 64)
+	if err != nil || seq < 1 {
+		return Anchor{}, fmt.Errorf("position %q is not a positive integer", seqText)
+	}
+	b, err := hex.DecodeString(hash)
+	if err != nil || len(b) != sha256.Size {
+		return Anchor{}, fmt.Errorf("hash %q is not 64 hex digits", hash)
+	}
+	return Anchor{Seq: seq, Hash: hex.EncodeToString(b)}, nil
 }

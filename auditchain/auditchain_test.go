@@ -1,6 +1,7 @@
 package auditchain
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,4 +108,46 @@ func TestVerifyProof(t *testing.T) {
 			assert.Contains(t, err.Error(), c.err)
 		})
 	}
+}
+
+func TestParseAnchor(t *testing.T) {
+	hash := strings.Repeat("ab", 32)
+	cases := []struct {
+		in   string
+		want Anchor
+		err  string
+	}{
+		{"12:" + hash, Anchor{Seq: 12, Hash: hash}, ""},
+		{"12:" + strings.ToUpper(hash), Anchor{Seq: 12, Hash: hash}, ""},
+		{"12", Anchor{}, "not <seq>:<hash>"},
+		{"0:" + hash, Anchor{}, "positive integer"},
+		{"-3:" + hash, Anchor{}, "positive integer"},
+		{"x:" + hash, Anchor{}, "positive integer"},
+		{"12:abc", Anchor{}, "64 hex digits"},
+		{"12:" + hash + "00", Anchor{}, "64 hex digits"},
+	}
+	for _, c := range cases {
+		got, err := ParseAnchor(c.in)
+		if c.err != "" {
+			assert.ErrorContains(t, err, c.err, c.in)
+			continue
+		}
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.want, got)
+	}
+}
+
+func FuzzParseAnchor(f *testing.F) {
+	f.Add("12:" + strings.Repeat("ab", 32))
+	f.Add("1:")
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAnchor(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseAnchor(strconv.FormatInt(a.Seq, 10) + ":" + a.Hash)
+		if err != nil || again != a {
+			t.Fatalf("%q parsed as %+v, which does not read back (%v)", s, a, err)
+		}
+	})
 }

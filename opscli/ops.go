@@ -34,8 +34,9 @@ Commands:
   endpoints                     webhook subscriptions and postback endpoints: state, failures, undelivered (--affiliate)
   rotate-key                    re-seal every secret kept at rest under the servers' secrets.current_key
                                 (after every API process runs with the new key; docs/security.md)
-  audit-verify                  recompute the audit log's hash chain (--from, --to: RFC 3339 or dates) and name
-                                the first row that does not fit; exits 1 when one does not
+  audit-verify                  recompute the audit log's hash chain (--from, --to: RFC 3339 or dates; --checkpoint
+                                seq:hash, a copy an audit.checkpoint event sent) and name the first row that
+                                does not fit; exits 1 when one does not
   evidence <integration> <event_id> -o bundle.zip
                                 the event's signed evidence bundle for a dispute (docs/operations.md)
   evidence-verify bundle.zip --public-key key.pem

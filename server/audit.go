@@ -5,10 +5,14 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/affrelay/affrelay/auditchain"
+	"github.com/affrelay/affrelay/service/audit"
 )
 
-// verifyAudit recomputes the audit chain over ?from= to ?to= (RFC 3339 times or dates, both optional) and
-// answers the report: a chain that does not fit is a 200 naming the first row that does not, never an error.
+// verifyAudit recomputes the audit chain over ?from= to ?to= (RFC 3339 times or dates, both optional), compares
+// the row at ?checkpoint=<seq>:<hash> (a copy kept outside) with it, and answers the report: a chain that does
+// not fit is a 200 naming the first row that does not, never an error.
 func (h *handlers) verifyAudit(c *gin.Context) {
 	from, ok := queryTime(c, "from")
 	if !ok {
@@ -22,7 +26,16 @@ func (h *handlers) verifyAudit(c *gin.Context) {
 		abortField(c, "to", "must be after from")
 		return
 	}
-	report, err := h.o.Requests.Verify(c, from, to)
+	req := audit.VerifyRequest{From: from, To: to}
+	if v := c.Query("checkpoint"); v != "" {
+		cp, err := auditchain.ParseAnchor(v)
+		if err != nil {
+			abortField(c, "checkpoint", "must be <seq>:<hash> as an audit.checkpoint event sent them: "+err.Error())
+			return
+		}
+		req.Checkpoint = &cp
+	}
+	report, err := h.o.Requests.Verify(c, req)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return

@@ -100,7 +100,7 @@ type AuditLog interface {
 // Requests reads and verifies the audit log (service/audit).
 type Requests interface {
 	Requests(ctx context.Context, f audit.RequestFilter) ([]store.AuditRecord, error)
-	Verify(ctx context.Context, from, to time.Time) (audit.Report, error)
+	Verify(ctx context.Context, req audit.VerifyRequest) (audit.Report, error)
 }
 
 // Evidence builds signed evidence bundles for disputes (service/disputes).

@@ -170,6 +170,16 @@ func (q AuditQueries) AnchorBefore(seq int64) (a auditchain.Anchor, ok bool, err
 	return auditchain.Anchor{Seq: cp.Seq, Hash: cp.Hash}, true, nil
 }
 
+// PruneCut is the position of the last row pruned so far (0: none).
+func (q AuditQueries) PruneCut() (int64, error) {
+	var cut *int64
+	err := q.db.Model(&AuditCheckpoint{}).Where("kind = ?", AuditCheckpointPrune).Select("MAX(seq)").Scan(&cut).Error
+	if err != nil || cut == nil {
+		return 0, err
+	}
+	return *cut, nil
+}
+
 // Checkpoints returns the checkpoints at positions first to last, in chain order.
 func (q AuditQueries) Checkpoints(first, last int64) ([]AuditCheckpoint, error) {
 	var out []AuditCheckpoint

@@ -259,7 +259,7 @@ func (r *run) startStack(ctx context.Context) error {
 	default:
 		return fmt.Errorf("database %q: postgres or sqlite", o.Database)
 	}
-	r.env = append(environWithoutAffrelay(),
+	r.env = append(stack.EnvironWithoutAffrelay(),
 		"AFFRELAY_TEMPORAL_ADDRESS="+r.addr, "AFFRELAY_TEMPORAL_TASK_QUEUE=chaos",
 		"AFFRELAY_DATABASE_DRIVER="+r.driver, "AFFRELAY_DATABASE_DSN="+r.dsn, "AFFRELAY_ADMIN_TOKEN="+adminToken,
 		"AFFRELAY_SECRETS_KEYS="+secretsKey, "AFFRELAY_SECRETS_CURRENT_KEY=chaos",
@@ -321,17 +321,6 @@ func (r *run) stopAll() {
 			rc.close()
 		}
 	}
-}
-
-// environWithoutAffrelay is this process's environment without AFFRELAY_* settings, which are the run's to set.
-func environWithoutAffrelay() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AFFRELAY_") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 // freshPostgresDatabase drops and creates the run's database and returns its DSN.

@@ -125,6 +125,18 @@ func (p *Process) signal(sig syscall.Signal, grace time.Duration) {
 	<-done
 }
 
+// EnvironWithoutAffrelay is this process's environment without AFFRELAY_* settings, which are for the caller
+// to set for the child.
+func EnvironWithoutAffrelay() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AFFRELAY_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
 func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -29,6 +29,14 @@ func (s *Service) PruneRequests(ctx context.Context, before time.Time) (int64, e
 	return s.Store.Audit(ctx).PruneBefore(before)
 }
 
+// VerifyRequest is what to verify: the rows written from From to To (a zero bound is open), and optionally a
+// copy of a checkpoint kept outside the database (an audit.checkpoint event's seq and hash) that the row at
+// its position must still match.
+type VerifyRequest struct {
+	From, To   time.Time
+	Checkpoint *auditchain.Anchor
+}
+
 // Report is the outcome of recomputing the audit chain over a time range.
 type Report struct {
 	From  *time.Time `json:"from,omitempty"`
@@ -42,8 +50,11 @@ type Report struct {
 	Anchor *auditchain.Anchor `json:"anchor,omitempty"`
 	// Head is the chain's last link, as the database holds it; compare it with the copy an audit.checkpoint
 	// event sent.
-	Head  auditchain.Anchor `json:"head"`
-	Break *Break            `json:"break,omitempty"`
+	Head auditchain.Anchor `json:"head"`
+	// Checkpoint is how the row at the given checkpoint copy's position compared: "matches", or "pruned" (the
+	// row is gone with the rows before the last pruning cut, so nothing is left to compare).
+	Checkpoint string `json:"checkpoint,omitempty"`
+	Break      *Break `json:"break,omitempty"`
 }
 
 // Break names the first row that does not fit the chain, and what differs.
@@ -60,8 +71,9 @@ const verifyPage = 2000
 
 // Verify recomputes the chain over the rows written from from to to (a zero bound is open) and names the
 // first row that does not fit. A broken chain is a report, not an error; errors are the database's.
-func (s *Service) Verify(ctx context.Context, from, to time.Time) (Report, error) {
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) (Report, error) {
 	q := s.Store.Audit(ctx)
+	from, to := req.From, req.To
 	r := Report{}
 	if !from.IsZero() {
 		r.From = &from
@@ -74,6 +86,11 @@ func (s *Service) Verify(ctx context.Context, from, to time.Time) (Report, error
 		return r, err
 	}
 	r.Head = head
+	if req.Checkpoint != nil {
+		if err := r.compareCheckpoint(q, *req.Checkpoint); err != nil || r.Break != nil {
+			return r, err
+		}
+	}
 	first, last, ok, err := q.SeqRange(from, to)
 	// Rows appended since the head was read are left to the next verification.
 	last = min(last, head.Seq)
@@ -133,6 +150,38 @@ func (s *Service) Verify(ctx context.Context, from, to time.Time) (Report, error
 	}
 	r.OK = true
 	return r, nil
+}
+
+// compareCheckpoint compares the row at the copy's position with it. Someone who rewrote the chain from
+// some row onwards, head and stored checkpoints included, cannot change the copy kept elsewhere.
+func (r *Report) compareCheckpoint(q store.AuditQueries, cp auditchain.Anchor) error {
+	page, err := q.ChainPage(cp.Seq-1, cp.Seq, 1)
+	if err != nil {
+		return err
+	}
+	if len(page) == 1 {
+		if row := page[0]; row.Hash != cp.Hash {
+			r.Break = &Break{ID: row.ID, Seq: cp.Seq, RequestID: row.RequestID, Time: &row.Time,
+				Reason: fmt.Sprintf("hash %s is not the checkpoint copy's %s: the chain up to this row was rewritten", row.Hash, cp.Hash)}
+			return nil
+		}
+		r.Checkpoint = "matches"
+		return nil
+	}
+	cut, err := q.PruneCut()
+	if err != nil {
+		return err
+	}
+	if cp.Seq <= cut {
+		r.Checkpoint = "pruned"
+		return nil
+	}
+	if cp.Seq > r.Head.Seq {
+		r.Break = &Break{Seq: cp.Seq, Reason: fmt.Sprintf("the chain ends at position %d, before the checkpoint copy's %d: rows were cut from its end", r.Head.Seq, cp.Seq)}
+		return nil
+	}
+	r.Break = &Break{Seq: cp.Seq, Reason: "the row at the checkpoint copy's position is missing"}
+	return nil
 }
 
 // setRow fills the break's row details from the row at seq, when it exists.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/affrelay/affrelay/auditchain"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -45,7 +46,7 @@ func TestRequestsFilterAndPrune(t *testing.T) {
 	pruned, err := svc.PruneRequests(context.Background(), time.Now().Add(-24*time.Hour).In(east))
 	require.NoError(t, err)
 	require.EqualValues(t, 1, pruned)
-	report, err := svc.Verify(context.Background(), time.Time{}, time.Time{})
+	report, err := svc.Verify(context.Background(), VerifyRequest{})
 	require.NoError(t, err)
 	require.True(t, report.OK, "%+v", report.Break)
 	require.EqualValues(t, 501, report.Rows)
@@ -75,11 +76,11 @@ func TestVerifyFindsTheFirstBrokenRow(t *testing.T) {
 			_, err := s.Audit(context.Background()).Checkpoint(store.AuditCheckpointDaily)
 			require.NoError(t, err)
 			insertRows(t, s, time.Now(), 1500)
-			report, err := svc.Verify(context.Background(), time.Time{}, time.Time{})
+			report, err := svc.Verify(context.Background(), VerifyRequest{})
 			require.NoError(t, err)
 			require.True(t, report.OK)
 			require.NoError(t, s.DB.Exec(c.tamper).Error)
-			report, err = svc.Verify(context.Background(), time.Time{}, time.Time{})
+			report, err = svc.Verify(context.Background(), VerifyRequest{})
 			require.NoError(t, err)
 			require.False(t, report.OK)
 			require.NotNil(t, report.Break)
@@ -100,12 +101,60 @@ func TestVerifyRange(t *testing.T) {
 	for i := range 3 {
 		insertRows(t, s, day.AddDate(0, 0, i), 10)
 	}
-	report, err := svc.Verify(context.Background(), day.AddDate(0, 0, 1), day.AddDate(0, 0, 2))
+	report, err := svc.Verify(context.Background(), VerifyRequest{From: day.AddDate(0, 0, 1), To: day.AddDate(0, 0, 2)})
 	require.NoError(t, err)
 	require.True(t, report.OK)
 	require.Equal(t, fmt.Sprint(11, 20, 10), fmt.Sprint(report.First, report.Last, report.Rows))
-	report, err = svc.Verify(context.Background(), day.AddDate(1, 0, 0), time.Time{})
+	report, err = svc.Verify(context.Background(), VerifyRequest{From: day.AddDate(1, 0, 0)})
 	require.NoError(t, err)
 	require.True(t, report.OK)
 	require.Zero(t, report.Rows)
+}
+
+// Someone with database access rewrites the chain from a row onwards, head included: the chain verifies, but
+// the row at the position of a checkpoint copy kept elsewhere no longer matches it.
+func TestVerifyAgainstACheckpointCopy(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	svc := &Service{Store: s}
+	insertRows(t, s, time.Now(), 20)
+	copyKept, err := s.Audit(ctx).Head()
+	require.NoError(t, err)
+	insertRows(t, s, time.Now(), 5)
+
+	report, err := svc.Verify(ctx, VerifyRequest{Checkpoint: &copyKept})
+	require.NoError(t, err)
+	require.True(t, report.OK)
+	require.Equal(t, "matches", report.Checkpoint)
+
+	rows, err := s.Audit(ctx).ChainPage(0, 100, 100)
+	require.NoError(t, err)
+	chain := store.ChainRows(rows)
+	chain[9].Status = 500
+	head := auditchain.Seal(auditchain.Anchor{Seq: 9, Hash: chain[8].Hash}, chain[9:])
+	for _, r := range chain[9:] {
+		require.NoError(t, s.DB.Exec("UPDATE audit_records SET status = ?, prev_hash = ?, hash = ? WHERE seq = ?", r.Status, r.PrevHash, r.Hash, r.Seq).Error)
+	}
+	require.NoError(t, s.DB.Exec("UPDATE audit_chain_heads SET seq = ?, hash = ?", head.Seq, head.Hash).Error)
+
+	report, err = svc.Verify(ctx, VerifyRequest{})
+	require.NoError(t, err)
+	require.True(t, report.OK, "a consistent rewrite verifies without the copy")
+	report, err = svc.Verify(ctx, VerifyRequest{Checkpoint: &copyKept})
+	require.NoError(t, err)
+	require.False(t, report.OK)
+	require.Equal(t, int64(20), report.Break.Seq)
+	require.Contains(t, report.Break.Reason, "checkpoint copy")
+
+	// A copy older than the last pruning has nothing left to compare with.
+	_, err = svc.PruneRequests(ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	report, err = svc.Verify(ctx, VerifyRequest{Checkpoint: &copyKept})
+	require.NoError(t, err)
+	require.True(t, report.OK)
+	require.Equal(t, "pruned", report.Checkpoint)
+	ahead := auditchain.Anchor{Seq: 99, Hash: copyKept.Hash}
+	report, err = svc.Verify(ctx, VerifyRequest{Checkpoint: &ahead})
+	require.NoError(t, err)
+	require.Contains(t, report.Break.Reason, "cut from its end")
 }
