@@ -94,6 +94,13 @@ func TestMetricsScrapedAndParsed(t *testing.T) {
 		require.NotNil(t, accepted)
 		require.EqualValues(t, 1, accepted.GetCounter().GetValue())
 		require.NotNil(t, sample(families, "affrelay_delivery_queue_depth", map[string]string{"state": "needs_review"}))
+		// The accepted postback's phases: the key looked up, the event submitted, and (for it and every
+		// admin call before it) the audit row.
+		for phase, least := range map[string]uint64{"authenticate": 1, "submit": 1, "audit": 2} {
+			s := sample(families, "affrelay_api_phase_seconds", map[string]string{"phase": phase})
+			require.NotNil(t, s, phase)
+			require.GreaterOrEqual(t, s.GetHistogram().GetSampleCount(), least, phase)
+		}
 
 		// The Temporal SDK's own metrics: its requests to the server, and the workflow the postback started.
 		var temporal []string

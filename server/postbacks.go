@@ -51,7 +51,9 @@ func (h *handlers) postback(c *gin.Context) {
 		abort(c, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
+	submitting := time.Now()
 	sub, err := h.o.Conversions.SubmitPostback(c, c.GetString(ctxIntegrationID), ev, receivedRequest(c, h.o.Now()))
+	h.metrics.timePhase(phaseSubmit, submitting)
 	if errors.Is(err, apperr.ErrConflict) {
 		abort(c, http.StatusConflict, "conflict", err.Error())
 		return

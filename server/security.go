@@ -69,11 +69,13 @@ func (h *handlers) audit(c *gin.Context) {
 	if len(path) > maxAuditPathBytes {
 		path = path[:maxAuditPathBytes]
 	}
+	recording := time.Now()
 	h.o.Audit.Record(store.AuditRecord{
 		Time: start.UTC(), RequestID: c.GetString(ctxRequestID), IntegrationID: c.GetString(ctxIntegrationID),
 		KeyID: c.GetString(ctxKeyID), Method: c.Request.Method, Path: path, Status: c.Writer.Status(),
-		LatencyMicros: time.Since(start).Microseconds(), ClientIP: c.GetString(ctxClientIP),
+		LatencyMicros: recording.Sub(start).Microseconds(), ClientIP: c.GetString(ctxClientIP),
 	})
+	h.metrics.timePhase(phaseAudit, recording)
 }
 
 // authenticateKey resolves the X-API-Key header (or, where the integration allows it, the token query
@@ -83,6 +85,7 @@ func (h *handlers) authenticateKey(c *gin.Context) {
 	if key == "" {
 		key, fromQuery = c.Query(queryToken), true
 	}
+	looking := time.Now()
 	integrationID, keyID, err := h.o.Integrations.Authenticate(c, key)
 	if errors.Is(err, apperr.ErrUnauthorized) {
 		abort(c, http.StatusUnauthorized, "unauthorized", "missing or unknown API key in the X-API-Key header")
@@ -97,6 +100,7 @@ func (h *handlers) authenticateKey(c *gin.Context) {
 		internalError(c, h.o.Logger, err)
 		return
 	}
+	h.metrics.timePhase(phaseAuthenticate, looking)
 	if fromQuery && !in.Security.AllowQueryToken {
 		abort(c, http.StatusUnauthorized, "unauthorized", "this integration does not accept the API key as a query parameter; send the X-API-Key header")
 		return
