@@ -25,7 +25,8 @@ Usage: affrelay ops <command> [flags]
 
 Commands:
   queue                         undelivered deliveries by state and target, top failing targets, alarms
-  deliveries                    deliveries with their last attempt (--status, --affiliate, --event, --limit)
+  deliveries                    deliveries with their last attempt (--status, --affiliate, --event, --from, --to,
+                                --limit, --after for the next page)
   refire <delivery_id>...       send deliveries again with --reason; or a bulk job by filter
                                 (--status, --affiliate, --endpoint, --event-type, --from, --to, --event, --all)
   skip <delivery_id>...         give up on deliveries in needs_review
@@ -254,18 +255,28 @@ func deliveriesCommand(fs *pflag.FlagSet) func(*op, []string) error {
 	affiliate := fs.String("affiliate", "", "affiliate id")
 	event := fs.String("event", "", "event id")
 	limit := fs.Int("limit", 50, "deliveries to list, newest first (1 to 1000)")
+	after := fs.String("after", "", "go on after this delivery (the next page, as the previous one said)")
+	from := fs.String("from", "", "planned at or after (RFC 3339)")
+	to := fs.String("to", "", "planned before (RFC 3339)")
 	return func(o *op, _ []string) error {
 		q := url.Values{"limit": {strconv.Itoa(*limit)}}
-		for k, v := range map[string]string{"status": *status, "affiliate_id": *affiliate, "event_id": *event} {
+		for k, v := range map[string]string{"status": *status, "affiliate_id": *affiliate, "event_id": *event, "after": *after, "from": *from, "to": *to} {
 			if v != "" {
 				q.Set(k, v)
 			}
 		}
 		var page struct {
 			Deliveries []delivery `json:"deliveries"`
+			NextAfter  string     `json:"next_after"`
 		}
 		return o.get("/v1/admin/deliveries", q, &page, func() error {
-			return o.deliveryTable(page.Deliveries)
+			if err := o.deliveryTable(page.Deliveries); err != nil {
+				return err
+			}
+			if page.NextAfter != "" {
+				fmt.Fprintf(o.env.Err, "more: add --after %s\n", page.NextAfter)
+			}
+			return nil
 		})
 	}
 }
@@ -564,10 +575,8 @@ func conversionCommand(fs *pflag.FlagSet) func(*op, []string) error {
 func endpointsCommand(fs *pflag.FlagSet) func(*op, []string) error {
 	affiliate := fs.String("affiliate", "", "only this affiliate's")
 	return func(o *op, _ []string) error {
-		var subs struct {
-			Webhooks []webhookSubscription `json:"webhooks"`
-		}
-		if err := o.c.call(o.ctx, http.MethodGet, "/v1/admin/webhooks", nil, nil, &subs); err != nil {
+		subs, err := listAll[webhookSubscription](o, "/v1/admin/webhooks", url.Values{}, "webhooks")
+		if err != nil {
 			return err
 		}
 		var q queue
@@ -579,28 +588,18 @@ func endpointsCommand(fs *pflag.FlagSet) func(*op, []string) error {
 			undelivered[t.TargetID] = t.Total
 		}
 		var webhooks []webhookSubscription
-		for _, s := range subs.Webhooks {
+		for _, s := range subs {
 			if *affiliate == "" || s.AffiliateID == *affiliate {
 				webhooks = append(webhooks, s)
 			}
 		}
-		var endpoints []postbackEndpoint
-		for after := ""; ; {
-			var page struct {
-				Endpoints []postbackEndpoint `json:"postback_endpoints"`
-				NextAfter string             `json:"next_after"`
-			}
-			query := url.Values{"limit": {"1000"}, "after": {after}}
-			if *affiliate != "" {
-				query.Set("affiliate_id", *affiliate)
-			}
-			if err := o.c.call(o.ctx, http.MethodGet, "/v1/admin/postback-endpoints", query, nil, &page); err != nil {
-				return err
-			}
-			endpoints = append(endpoints, page.Endpoints...)
-			if after = page.NextAfter; after == "" {
-				break
-			}
+		query := url.Values{}
+		if *affiliate != "" {
+			query.Set("affiliate_id", *affiliate)
+		}
+		endpoints, err := listAll[postbackEndpoint](o, "/v1/admin/postback-endpoints", query, "postback_endpoints")
+		if err != nil {
+			return err
 		}
 		if o.json {
 			return o.printJSON(map[string]any{"webhooks": webhooks, "postback_endpoints": endpoints, "targets_with_undelivered": q.ByTarget})
@@ -658,5 +657,33 @@ func rotateKeyCommand(*pflag.FlagSet) func(*op, []string) error {
 		}
 		sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
 		return o.table([]string{"COLUMN", "RE-SEALED"}, rows)
+	}
+}
+
+// listAll follows a paged admin listing (after / next_after, 1000 a page) to its end and returns the items
+// found under name.
+func listAll[T any](o *op, path string, query url.Values, name string) ([]T, error) {
+	var all []T
+	query.Set("limit", "1000")
+	for {
+		var page map[string]json.RawMessage
+		if err := o.c.call(o.ctx, http.MethodGet, path, query, nil, &page); err != nil {
+			return nil, err
+		}
+		var items []T
+		if err := json.Unmarshal(page[name], &items); err != nil {
+			return nil, fmt.Errorf("GET %s: %s: %w", path, name, err)
+		}
+		all = append(all, items...)
+		var next string
+		if raw, ok := page["next_after"]; ok {
+			if err := json.Unmarshal(raw, &next); err != nil {
+				return nil, fmt.Errorf("GET %s: next_after: %w", path, err)
+			}
+		}
+		if next == "" {
+			return all, nil
+		}
+		query.Set("after", next)
 	}
 }

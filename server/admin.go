@@ -12,11 +12,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/postbackurl"
 	"github.com/affrelay/affrelay/service/affiliates"
 	"github.com/affrelay/affrelay/service/deliveries"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
 )
 
 func (h *handlers) createIntegration(c *gin.Context) {
@@ -306,11 +308,12 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 		abortField(c, "status", fmt.Sprintf("%q is not one of %s", f.Status, strings.Join(deliveryStatuses, ", ")))
 		return
 	}
-	var ok bool
-	if f.Limit, ok = queryLimit(c, 100); !ok {
+	p, ok := listPage(c)
+	if !ok {
 		return
 	}
-	ds, err := h.o.Deliveries.List(c, f)
+	f.Limit, f.From, f.To = p.Limit, p.From, p.To
+	ds, err := h.o.Deliveries.List(c, f, p.After)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
@@ -333,7 +336,11 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 		}
 		out = append(out, dj)
 	}
-	c.JSON(http.StatusOK, gin.H{"deliveries": out})
+	body := gin.H{"deliveries": out}
+	if len(ds) == p.Limit {
+		body["next_after"] = ds[len(ds)-1].ID
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 // refireDelivery re-fires one delivery, whatever its state but pending, with the operator's reason.
@@ -476,20 +483,29 @@ func (h *handlers) getAffiliate(c *gin.Context) {
 	c.JSON(http.StatusOK, reg)
 }
 
-// listAffiliates pages through every affiliate in id order: ?after=<last id of the previous page>&limit=.
+// listAffiliates pages through the affiliates in id order (after, limit, from, to) with their plan and balance.
 func (h *handlers) listAffiliates(c *gin.Context) {
-	limit, ok := queryLimit(c, 100)
+	p, ok := listPage(c)
 	if !ok {
 		return
 	}
-	regs, err := h.o.Affiliates.Registrations(c, c.Query("after"), limit)
+	list, err := h.o.Affiliates.ListAffiliates(c, p)
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
-	out := gin.H{"affiliates": regs}
-	if len(regs) == limit {
-		out["next_after"] = regs[len(regs)-1].AffiliateID
-	}
-	c.JSON(http.StatusOK, out)
+	respondPage(c, p, "affiliates", list, func(a affiliates.ListedAffiliate) string { return a.AffiliateID }, func(a affiliates.ListedAffiliate) any {
+		balances := make([]gin.H, len(a.Balances))
+		for i, b := range a.Balances {
+			f := func(v int64) string { return money.Format(v, b.Currency) }
+			balances[i] = gin.H{"currency": b.Currency, "amount": f(b.TotalMinor), "on_hold": f(b.OnHoldMinor), "paid": f(b.PaidMinor)}
+		}
+		return listedAffiliateJSON{a.AffiliateData, balances}
+	})
+}
+
+// listedAffiliateJSON is an affiliate as listed: its registration data (with its plan) and balance per currency.
+type listedAffiliateJSON struct {
+	webhook.AffiliateData
+	Balances []gin.H `json:"balances"`
 }

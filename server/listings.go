@@ -102,7 +102,7 @@ func (h *handlers) getConversion(c *gin.Context) {
 		serviceError(c, h.o.Logger, err)
 		return
 	}
-	ds, err := h.o.Deliveries.List(c, deliveries.Filter{ConversionID: cv.ID, Limit: 1000})
+	ds, err := h.o.Deliveries.List(c, deliveries.Filter{ConversionID: cv.ID, Limit: 1000}, "")
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
 		return

@@ -65,13 +65,13 @@ type Affiliates interface {
 	CommissionEntries(ctx context.Context, affiliateID string, from, to time.Time) ([]commission.Entry, error)
 	Performance(ctx context.Context, affiliateID, groupBy string, from, to time.Time) (performance.Report, error)
 	Registration(ctx context.Context, id string) (webhook.AffiliateData, error)
-	Registrations(ctx context.Context, afterID string, limit int) ([]webhook.AffiliateData, error)
+	ListAffiliates(ctx context.Context, p store.ListPage) ([]affiliates.ListedAffiliate, error)
 }
 
 // Webhooks manages webhook subscriptions (service/webhooks).
 type Webhooks interface {
 	CreateSubscription(ctx context.Context, in webhooks.NewSubscription) (store.WebhookSubscription, string, error)
-	Subscriptions(ctx context.Context) ([]store.WebhookSubscription, error)
+	Subscriptions(ctx context.Context, p store.ListPage) ([]store.WebhookSubscription, error)
 	Subscription(ctx context.Context, id string) (store.WebhookSubscription, error)
 	UpdateSubscription(ctx context.Context, id string, u webhooks.SubscriptionUpdate) (store.WebhookSubscription, error)
 	DeleteSubscription(ctx context.Context, id string) error
@@ -81,7 +81,7 @@ type Webhooks interface {
 
 // Deliveries lists deliveries and takes operators' decisions on them (service/deliveries).
 type Deliveries interface {
-	List(ctx context.Context, f deliveries.Filter) ([]deliveries.WithAttempts, error)
+	List(ctx context.Context, f deliveries.Filter, afterID string) ([]deliveries.WithAttempts, error)
 	Redeliver(ctx context.Context, deliveryID string) error
 	Skip(ctx context.Context, deliveryID string) error
 	Refire(ctx context.Context, deliveryID, reason string) (store.Delivery, error)

@@ -81,8 +81,16 @@ func (h *handlers) createWebhook(c *gin.Context) {
 }
 
 func (h *handlers) listWebhooks(c *gin.Context) {
-	subs, err := h.o.Webhooks.Subscriptions(c)
-	respondList(c, h.o.Logger, "webhooks", subs, err, webhookResponse)
+	p, ok := listPage(c)
+	if !ok {
+		return
+	}
+	subs, err := h.o.Webhooks.Subscriptions(c, p)
+	if err != nil {
+		serviceError(c, h.o.Logger, err)
+		return
+	}
+	respondPage(c, p, "webhooks", subs, func(s store.WebhookSubscription) string { return s.ID }, func(s store.WebhookSubscription) any { return webhookResponse(s) })
 }
 
 func (h *handlers) getWebhook(c *gin.Context) {

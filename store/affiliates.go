@@ -152,9 +152,36 @@ func (q AffiliateQueries) Endpoints(affiliateID string) ([]PostbackEndpoint, err
 }
 
 // Page returns up to limit affiliates after afterID, in id order.
-func (q AffiliateQueries) Page(afterID string, limit int) ([]Affiliate, error) {
+func (q AffiliateQueries) Page(p ListPage) ([]Affiliate, error) {
 	var out []Affiliate
-	return out, q.db.Where("id > ?", afterID).Order("id").Limit(limit).Find(&out).Error
+	return out, p.apply(q.db).Find(&out).Error
+}
+
+// AffiliateBalance is an affiliate's ledger in one currency: everything earned, what is on hold and what was
+// paid. (The split of the rest into pending and approved is at the balance route, which first approves
+// the entries whose hold has passed.)
+type AffiliateBalance struct {
+	Currency                           string
+	TotalMinor, OnHoldMinor, PaidMinor int64
+}
+
+// Balances sums the ledger of each affiliate per currency, by affiliate id; onHold and paid are the entry
+// statuses (package payout) summed apart.
+func (q AffiliateQueries) Balances(affiliateIDs []string, onHold, paid string) (map[string][]AffiliateBalance, error) {
+	var rows []struct {
+		AffiliateID, Currency              string
+		TotalMinor, OnHoldMinor, PaidMinor int64
+	}
+	err := q.db.Model(&LedgerEntry{}).
+		Select("affiliate_id, currency, SUM(amount_minor) AS total_minor, "+
+			"SUM(CASE WHEN status = ? THEN amount_minor ELSE 0 END) AS on_hold_minor, "+
+			"SUM(CASE WHEN status = ? THEN amount_minor ELSE 0 END) AS paid_minor", onHold, paid).
+		Where("affiliate_id IN ?", affiliateIDs).Group("affiliate_id, currency").Order("affiliate_id, currency").Scan(&rows).Error
+	out := map[string][]AffiliateBalance{}
+	for _, r := range rows {
+		out[r.AffiliateID] = append(out[r.AffiliateID], AffiliateBalance{Currency: r.Currency, TotalMinor: r.TotalMinor, OnHoldMinor: r.OnHoldMinor, PaidMinor: r.PaidMinor})
+	}
+	return out, err
 }
 
 // FirstPlans returns each affiliate's first plan version (the one it signed up with), by affiliate id.

@@ -40,10 +40,14 @@ func (s *Store) Deliveries(ctx context.Context) DeliveryQueries {
 // DeliveryFilter narrows a deliveries listing; empty fields match everything.
 type DeliveryFilter struct {
 	Status, AffiliateID, EventID, ConversionID string
-	Limit                                      int
+	// From and To bound when it was planned: [From, To).
+	From, To time.Time
+	// After is the last delivery of the previous page: the listing goes on after it, newest first.
+	After *Delivery
+	Limit int
 }
 
-// ListByFilter lists deliveries, newest first.
+// ListByFilter lists deliveries, newest first (ties by id).
 func (q DeliveryQueries) ListByFilter(f DeliveryFilter) ([]Delivery, error) {
 	db := q.db.Order("created_at DESC, id").Limit(f.Limit)
 	if f.Status != "" {
@@ -57,6 +61,15 @@ func (q DeliveryQueries) ListByFilter(f DeliveryFilter) ([]Delivery, error) {
 	}
 	if f.ConversionID != "" {
 		db = db.Where("conversion_id = ?", f.ConversionID)
+	}
+	if !f.From.IsZero() {
+		db = db.Where("created_at >= ?", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		db = db.Where("created_at < ?", f.To.UTC())
+	}
+	if f.After != nil {
+		db = db.Where("created_at < ? OR (created_at = ? AND id > ?)", f.After.CreatedAt, f.After.CreatedAt, f.After.ID)
 	}
 	var ds []Delivery
 	return ds, db.Find(&ds).Error

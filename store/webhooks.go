@@ -69,10 +69,10 @@ func (q WebhookQueries) CreateSubscription(sub *WebhookSubscription, secret Webh
 	})
 }
 
-// Subscriptions lists every subscription, oldest first.
-func (q WebhookQueries) Subscriptions() ([]WebhookSubscription, error) {
+// Subscriptions returns a page of subscriptions.
+func (q WebhookQueries) Subscriptions(p ListPage) ([]WebhookSubscription, error) {
 	var subs []WebhookSubscription
-	return subs, q.db.Order("created_at, id").Find(&subs).Error
+	return subs, p.apply(q.db).Find(&subs).Error
 }
 
 // Subscription loads one subscription; a missing one is apperr.ErrNotFound.

@@ -17,6 +17,7 @@ import (
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/commission/commissionrow"
 	"github.com/affrelay/affrelay/eventplan"
+	"github.com/affrelay/affrelay/payout"
 	"github.com/affrelay/affrelay/performance"
 	"github.com/affrelay/affrelay/service/start"
 	"github.com/affrelay/affrelay/store"
@@ -294,13 +295,36 @@ func (s *Service) Registration(ctx context.Context, id string) (webhook.Affiliat
 	return out[0], nil
 }
 
-// Registrations lists up to limit affiliates after afterID, in id order, as Registration shows them.
-func (s *Service) Registrations(ctx context.Context, afterID string, limit int) ([]webhook.AffiliateData, error) {
-	affs, err := s.Store.Affiliates(ctx).Page(afterID, limit)
+// ListedAffiliate is an affiliate as listed: as Registration shows it (with its plan), and its balance.
+type ListedAffiliate struct {
+	webhook.AffiliateData
+	Balances []store.AffiliateBalance
+}
+
+// ListAffiliates lists a page of affiliates in id order, with their plan and balance per currency.
+func (s *Service) ListAffiliates(ctx context.Context, p store.ListPage) ([]ListedAffiliate, error) {
+	q := s.Store.Affiliates(ctx)
+	affs, err := q.Page(p)
 	if err != nil {
 		return nil, err
 	}
-	return s.registrations(ctx, affs)
+	regs, err := s.registrations(ctx, affs)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(affs))
+	for i, a := range affs {
+		ids[i] = a.ID
+	}
+	balances, err := q.Balances(ids, payout.EntryOnHold, payout.EntryPaid)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ListedAffiliate, len(regs))
+	for i, r := range regs {
+		out[i] = ListedAffiliate{AffiliateData: r, Balances: balances[r.AffiliateID]}
+	}
+	return out, nil
 }
 
 func (s *Service) registrations(ctx context.Context, affs []store.Affiliate) ([]webhook.AffiliateData, error) {

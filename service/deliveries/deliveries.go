@@ -38,9 +38,20 @@ type WithAttempts struct {
 	Refires    []store.DeliveryRefire
 }
 
-// List lists deliveries, newest first, with their attempts.
-func (s *Service) List(ctx context.Context, f Filter) ([]WithAttempts, error) {
+// List lists deliveries, newest first, with their attempts; afterID, when set, is the last delivery of the
+// previous page.
+func (s *Service) List(ctx context.Context, f Filter, afterID string) ([]WithAttempts, error) {
 	q := s.Store.Deliveries(ctx)
+	if afterID != "" {
+		after, err := q.Get(afterID)
+		if errors.Is(err, apperr.ErrNotFound) {
+			return nil, apperr.Invalid("after", "names no delivery")
+		}
+		if err != nil {
+			return nil, err
+		}
+		f.After = &after
+	}
 	ds, err := q.ListByFilter(f)
 	if err != nil {
 		return nil, err

@@ -83,9 +83,9 @@ func (s *Service) CreateSubscription(ctx context.Context, in NewSubscription) (s
 	return sub, secret, err
 }
 
-// Subscriptions lists every subscription, oldest first.
-func (s *Service) Subscriptions(ctx context.Context) ([]store.WebhookSubscription, error) {
-	return s.Store.Webhooks(ctx).Subscriptions()
+// Subscriptions lists a page of subscriptions in id order.
+func (s *Service) Subscriptions(ctx context.Context, p store.ListPage) ([]store.WebhookSubscription, error) {
+	return s.Store.Webhooks(ctx).Subscriptions(p)
 }
 
 // Subscription loads one subscription.
