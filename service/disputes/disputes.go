@@ -105,7 +105,7 @@ func (s *Service) Bundle(ctx context.Context, integrationID, eventID string) ([]
 	if err := s.addLedger(ctx, b, cv); err != nil {
 		return nil, err
 	}
-	ds, err := s.Deliveries.List(ctx, deliveries.Filter{ConversionID: cv.ID, Limit: 1000})
+	ds, err := s.Deliveries.List(ctx, deliveries.Filter{ConversionID: cv.ID, Limit: 1000}, "")
 	if err != nil {
 		return nil, err
 	}
