@@ -23,6 +23,7 @@ import (
 
 	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/opscli"
+	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
 )
 
@@ -68,12 +69,24 @@ func TestEvidenceBundle(t *testing.T) {
 			return e.deliveries("event_id=evt-evidence")[0]["status"] == "delivered"
 		})
 
+		// The day's audit.checkpoint, which the audit proof ends at.
+		checkpointRun := triggerSchedule(t, e, workflows.AuditCheckpointScheduleID(e.app.Config.Temporal.TaskQueue))
+		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), checkpointRun, "").Get(context.Background(), nil))
+		require.EqualValues(t, 1, e.count(&store.AuditCheckpoint{}, "kind = ?", store.AuditCheckpointDaily))
+
 		bundle, pemKey, v, files := e.evidenceBundle(integrationID, "evt-evidence")
 		require.Equal(t, "evt-evidence", v.Manifest.EventID)
 		for _, name := range []string{"request.json", "conversion.json", "ledger.json", "deliveries.json", "audit.json", "histories.json", "summary.html"} {
 			require.Contains(t, files, name)
 		}
-		require.Equal(t, []evidence.Missing{{Item: "audit chain proof", Reason: "this version's audit log is not hash-chained: the rows are included without a proof"}}, v.Manifest.Missing)
+		require.Empty(t, v.Manifest.Missing)
+		require.GreaterOrEqual(t, v.Audit.Rows, 2, "the postback's and the redeliver's audit rows are proven on the chain")
+		var checkpoint struct{ Seq int64 }
+		require.NoError(t, json.Unmarshal(files[evidence.AuditPath], &struct {
+			Checkpoint *struct{ Seq int64 } `json:"checkpoint"`
+		}{&checkpoint}))
+		require.Equal(t, checkpoint.Seq, v.Audit.To.Seq, "the proof ends at the daily checkpoint")
+		require.Contains(t, string(files["summary.html"]), "audit checkpoint sent")
 
 		// Every attempt, with the request as sent.
 		var ds struct {
@@ -195,10 +208,10 @@ func TestEvidenceBundle(t *testing.T) {
 		out, err := e.ops("evidence", integrationID, "evt-evidence", "-o", zipPath)
 		require.NoError(t, err, out)
 		require.Contains(t, out, "wrote "+zipPath)
-		require.Contains(t, out, "missing: audit chain proof")
 		out, err = offlineOps("evidence-verify", zipPath, "--public-key", keyPath)
 		require.NoError(t, err, out)
 		require.Contains(t, out, "verified: "+evidence.BundleFormat+" of event evt-evidence of integration "+integrationID)
+		require.Contains(t, out, "rows are on the audit chain up to row")
 		downloaded, err := os.ReadFile(zipPath)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(zipPath, rezipChanged(t, downloaded, "deliveries.json"), 0o600))
@@ -338,12 +351,14 @@ func TestEvidenceBundleWithoutHistories(t *testing.T) {
 		}
 
 		_, _, v, files := e.evidenceBundle(integrationID, "evt-gone")
+		require.Positive(t, v.Audit.Rows)
 		var missing []string
 		for _, m := range v.Manifest.Missing {
 			missing = append(missing, m.Item)
 		}
 		require.Contains(t, missing, "workflow history "+conversionWF)
 		require.Contains(t, missing, "workflow history "+deliveryWF)
+		require.Contains(t, missing, "audit checkpoint", "no daily checkpoint was sent: the proof ends at the chain's head, and the bundle says so")
 		summary := string(files["summary.html"])
 		require.Contains(t, summary, "workflow history "+conversionWF)
 		require.Contains(t, summary, "Temporal no longer retains it")

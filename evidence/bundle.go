@@ -131,6 +131,8 @@ func checkPath(p string) error {
 type Verification struct {
 	Manifest Manifest
 	Problems []string
+	// Audit is what the audit rows' chain proof in audit.json showed.
+	Audit AuditProofResult
 }
 
 // OK says whether the bundle verified.
@@ -138,7 +140,8 @@ func (v Verification) OK() bool { return len(v.Problems) == 0 }
 
 // Verify checks a bundle against the operator's public key: manifest.sig must be the key's signature of
 // manifest.json, and every file the manifest lists must be in the archive with its SHA-256 and size, and no
-// other file. It names every problem; the error is for an archive that cannot be read at all.
+// other file; the audit rows in audit.json must fit their chain proof. It names every problem; the error is
+// for an archive that cannot be read at all.
 func Verify(bundle []byte, pub ed25519.PublicKey) (Verification, error) {
 	var v Verification
 	if len(pub) != ed25519.PublicKeySize {
@@ -197,6 +200,12 @@ func Verify(bundle []byte, pub ed25519.PublicKey) (Verification, error) {
 		sum := sha256.Sum256(data)
 		if hex.EncodeToString(sum[:]) != f.SHA256 || len(data) != f.Size {
 			v.Problems = append(v.Problems, f.Path+": its SHA-256 is not the one in the manifest (changed after signing)")
+			continue
+		}
+		if f.Path == AuditPath {
+			if v.Audit, err = CheckAuditProof(data); err != nil {
+				v.Problems = append(v.Problems, err.Error())
+			}
 		}
 	}
 	var extra []string

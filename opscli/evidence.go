@@ -78,6 +78,10 @@ func evidenceVerifyCommand(fs *pflag.FlagSet) func(*op, []string) error {
 		m := v.Manifest
 		fmt.Fprintf(o.env.Out, "verified: %s of event %s of integration %s, made %s; %d files, signed by key %s\n",
 			m.Format, m.EventID, m.IntegrationID, m.CreatedAt.Format("2006-01-02T15:04:05Z"), len(m.Files), m.SigningKey.Fingerprint)
+		if v.Audit.Rows > 0 {
+			fmt.Fprintf(o.env.Out, "audit: %d rows are on the audit chain up to row %d, hash %s (compare with the operator's audit.checkpoint)\n",
+				v.Audit.Rows, v.Audit.To.Seq, v.Audit.To.Hash)
+		}
 		for _, miss := range m.Missing {
 			fmt.Fprintf(o.env.Out, "missing: %s: %s\n", miss.Item, miss.Reason)
 		}

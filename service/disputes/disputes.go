@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/affrelay/affrelay/apperr"
+	"github.com/affrelay/affrelay/auditchain"
 	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/postback"
@@ -347,7 +348,8 @@ func firstNonEmpty(a, b string) string {
 }
 
 // addAudit adds audit.json: the audit rows of the postback's request and of the admin calls on the
-// conversion and its deliveries.
+// conversion and its deliveries, and the proof that they are on the audit chain up to the next daily
+// checkpoint.
 func (s *Service) addAudit(ctx context.Context, b *bundle, cv store.Conversion, requestID string, ds []deliveries.WithAttempts) error {
 	conv := "/v1/admin/conversions/" + url.PathEscape(cv.IntegrationID) + "/" + url.PathEscape(cv.EventID)
 	paths := []string{conv, conv + "/request", conv + "/evidence"}
@@ -365,22 +367,43 @@ func (s *Service) addAudit(ctx context.Context, b *bundle, cv store.Conversion, 
 		return err
 	}
 	found := false
+	var chained []string
 	for _, r := range rows {
 		found = found || (requestID != "" && r.RequestID == requestID)
+		if r.Seq != nil && !slices.Contains(chained, r.RequestID) {
+			chained = append(chained, r.RequestID)
+		}
 		b.moment(r.Time, "API call logged (audit row "+strconv.FormatUint(uint64(r.ID), 10)+")", fmt.Sprintf("%s %s → %d from %s", r.Method, r.Path, r.Status, r.ClientIP))
 	}
 	if requestID != "" && !found {
 		b.missing = append(b.missing, evidence.Missing{Item: "audit row of request " + requestID,
 			Reason: "not in the audit log: deleted after audit.retention"})
 	}
-	b.missing = append(b.missing, evidence.Missing{Item: "audit chain proof",
-		Reason: "this version's audit log is not hash-chained: the rows are included without a proof"})
 	if rows == nil {
 		rows = []store.AuditRecord{}
 	}
-	return b.addJSON("audit.json", struct {
-		Rows []store.AuditRecord `json:"rows"`
-	}{rows})
+	trail := evidence.AuditTrail{Rows: rows, ChainRows: []auditchain.Row{}}
+	if len(rows) > 0 && len(chained) == 0 {
+		b.missing = append(b.missing, evidence.Missing{Item: "audit chain proof",
+			Reason: "the audit rows were written before the audit log was hash-chained"})
+	}
+	if len(chained) > 0 {
+		ev, err := s.Store.Audit(ctx).Evidence(chained)
+		if err != nil {
+			// A gap in the chain is what the proof exists to show: say so rather than fail the bundle.
+			b.missing = append(b.missing, evidence.Missing{Item: "audit chain proof", Reason: "the audit chain does not verify here: " + err.Error()})
+		} else {
+			trail.ChainRows, trail.Proof = store.ChainRows(ev.Rows), &ev.Proof
+			if ev.Checkpoint != nil {
+				trail.Checkpoint = ev.Checkpoint
+				b.moment(ev.Checkpoint.CreatedAt, "audit checkpoint sent", fmt.Sprintf("chain head at row %d, hash %s: the proof in audit.json ends here", ev.Checkpoint.Seq, ev.Checkpoint.Hash))
+			} else {
+				b.missing = append(b.missing, evidence.Missing{Item: "audit checkpoint",
+					Reason: fmt.Sprintf("no daily audit.checkpoint was sent since the rows were written: the proof ends at the chain's head when the bundle was made (row %d, hash %s)", ev.Proof.To.Seq, ev.Proof.To.Hash)})
+			}
+		}
+	}
+	return b.addJSON(evidence.AuditPath, trail)
 }
 
 // history is one workflow run in histories.json.
