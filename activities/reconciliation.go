@@ -219,6 +219,7 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 		events[c.PlayerID] = append(events[c.PlayerID], reconciliation.Event{
 			ID: c.EventID, Type: c.Event, At: c.OccurredAt, AmountMinor: c.AmountMinor, Currency: c.Currency,
 			OriginalID: c.OriginalEventID, FromReconciliation: strings.HasPrefix(c.WorkflowID, WorkflowIDPrefix),
+			VolumeLots: c.VolumeLots, Instrument: c.Instrument,
 		})
 		if c.AffiliateID != "" {
 			affiliates = append(affiliates, c.AffiliateID)
@@ -252,7 +253,7 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 			file = &reconciliation.Row{
 				Date: row.Day, PlayerID: row.PlayerID, AffiliateID: row.AffiliateID, Currency: row.Currency,
 				HasFirstDeposit: row.HasFirstDeposit, FirstDepositMinor: row.FirstDepositMinor,
-				DepositsMinor: row.DepositsMinor, NGRMinor: row.NGRMinor,
+				DepositsMinor: row.DepositsMinor, NGRMinor: row.NGRMinor, HasVolume: row.HasVolume, VolumeLots: row.VolumeLots,
 			}
 		}
 		h := histories[row.PlayerID]
@@ -264,6 +265,7 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 		row.RTCurrencies = strings.Join(cmp.RealTime.Currencies, ",")
 		row.RTDepositsMinor, row.RTNGRMinor, row.RTFirstDeposit = cmp.RealTime.DepositsMinor, cmp.RealTime.NGRMinor, cmp.RealTime.HasFTD
 		row.DepositsDeltaMinor, row.NGRDeltaMinor = cmp.DepositsDeltaMinor, cmp.NGRDeltaMinor
+		row.RTVolumeLots, row.VolumeDeltaLots = cmp.RealTime.VolumeLots, cmp.VolumeDeltaLots
 		if len(cmp.Corrections) > 0 {
 			row.CorrectedFor = p.AffiliateID
 			// The first correction of a player no affiliate had attributes its later days, as its first
@@ -350,9 +352,10 @@ func (r *Reconciliation) upsertCorrection(ctx context.Context, tx *store.Store, 
 		EventID: CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type), Type: c.Type, AffiliateID: row.CorrectedFor,
 		PlayerID: row.PlayerID, AmountMinor: c.AmountMinor, Currency: row.Currency,
 		OccurredAt: reconciliation.CorrectionAt(day, c), OriginalEventID: c.OriginalEventID,
+		VolumeLots: c.VolumeLots, Instrument: c.Instrument,
 	}
-	if c.Type == postback.Reversal {
-		ev.Currency = ""
+	if c.Type == postback.Reversal || c.Type == postback.Trade {
+		ev.Currency = "" // it moves no money
 	}
 	conv, inserted, err := upsertConversion(tx.Conversions(ctx), RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})
 	return upsertedCorrection{conv: conv, inserted: inserted}, err

@@ -119,7 +119,7 @@ func stageRows(ctx context.Context, st *store.Store, b *store.ReconciliationBatc
 		buf = append(buf, store.ReconciliationRow{
 			BatchID: b.ID, PlayerID: row.PlayerID, Day: row.Date, Line: row.Line, InFile: true, AffiliateID: row.AffiliateID,
 			Currency: row.Currency, HasFirstDeposit: row.HasFirstDeposit, FirstDepositMinor: row.FirstDepositMinor,
-			DepositsMinor: row.DepositsMinor, NGRMinor: row.NGRMinor,
+			DepositsMinor: row.DepositsMinor, NGRMinor: row.NGRMinor, HasVolume: row.HasVolume, VolumeLots: row.VolumeLots,
 		})
 		if len(buf) == stageBatch {
 			if err := flush(); err != nil {

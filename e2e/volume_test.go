@@ -171,5 +171,39 @@ func TestVolumePlanMonth(t *testing.T) {
 		require.Equal(t, int64(36000), res.PayoutMinor)
 		sumAfter, entriesAfter := m.ledgerCents(fxPartner)
 		require.Equal(t, []int64{want, entries}, []int64{sumAfter, entriesAfter})
+
+		// The operator's month-end file states each client-day's lots: 2.5 more on 2 November, 5 fewer on
+		// 15 November. Each difference is written as a trade of the day's class (fx), so the month's fx lots
+		// become 110 + 2.5 - 5 = 107.5, still at 6.00: 645.00.
+		file := "date,player_id,currency,volume\n" +
+			"2026-11-02,c1,USD,62.5\n2026-11-04,c2,USD,12.50\n2026-11-09,c1,USD,0\n2026-11-10,c2,USD,4\n" +
+			"2026-11-15,c1,USD,45\n2026-11-21,c1,USD,10\n2026-11-22,c3,USD,2.25\n"
+		up := e.uploadBatch(m.key, "text/csv", file)
+		require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+		batchID := up.Body["batch_id"].(string)
+		rep := e.batchDone(m.key, batchID)
+		counts := rep.Body["counts"].(map[string]any)
+		require.Equal(t, 5.0, counts["matched"], rep.Raw)
+		require.Equal(t, 2.0, counts["corrected"], rep.Raw)
+		reconciled := want - 66000 + (11000+250-500)*600/100
+		require.Equal(t, int64(77188), reconciled)
+		sum, _ = m.ledgerCents(fxPartner)
+		require.Equal(t, reconciled, sum)
+		require.Equal(t, "-15.00", rep.Body["currencies"].([]any)[0].(map[string]any)["commission_delta"], rep.Raw)
+		rows := e.do("GET", "/v1/reconciliation/batches/"+batchID+"/rows?status=corrected", map[string]string{"X-API-Key": m.key}, nil)
+		require.Equal(t, http.StatusOK, rows.Status, rows.Raw)
+		var volumes [][]any
+		for _, row := range rows.Body["rows"].([]any) {
+			r := row.(map[string]any)
+			volumes = append(volumes, []any{r["date"], r["file_volume"], r["realtime_volume"], r["volume_difference"], r["commission_delta"]})
+		}
+		require.Equal(t, [][]any{{"2026-11-02", "62.50", "60.00", "2.50", "15.00"}, {"2026-11-15", "45.00", "50.00", "-5.00", "-30.00"}}, volumes)
+
+		// A file with more than 2 decimals of lots is refused naming the column, and changes nothing.
+		bad := e.uploadBatch(m.key, "text/csv", "date,player_id,currency,volume\n2026-11-02,c1,USD,62.505\n")
+		require.Equal(t, http.StatusBadRequest, bad.Status, bad.Raw)
+		require.Contains(t, bad.Raw, "volume")
+		sum, _ = m.ledgerCents(fxPartner)
+		require.Equal(t, reconciled, sum)
 	})
 }

@@ -40,6 +40,9 @@ type Event struct {
 	OriginalID string
 	// FromReconciliation marks a correction written by an earlier reconciliation.
 	FromReconciliation bool
+	// VolumeLots (hundredths of a lot) and Instrument are a trade's.
+	VolumeLots int64
+	Instrument string
 }
 
 // Day is what real time recorded for one player on one UTC day, net of undone events.
@@ -53,6 +56,9 @@ type Day struct {
 	FTDFromReconciliation bool
 	DepositsMinor         int64 // first deposit included
 	NGRMinor              int64
+	// VolumeLots sums the day's trades (hundredths of a lot); Instruments lists their classes ("" for none).
+	VolumeLots  int64
+	Instruments []string
 }
 
 // History is one player's real-time record by day.
@@ -98,6 +104,12 @@ func Summarize(events []Event) History {
 			d.DepositsMinor += e.AmountMinor
 		case postback.Revenue:
 			d.NGRMinor += e.AmountMinor
+		case postback.Trade:
+			d.VolumeLots += e.VolumeLots
+			if !slices.Contains(d.Instruments, e.Instrument) {
+				d.Instruments = append(d.Instruments, e.Instrument)
+				slices.Sort(d.Instruments)
+			}
 		}
 	}
 	return h
@@ -118,8 +130,11 @@ type Player struct {
 
 // Correction is one correcting event to record through the commission engine.
 type Correction struct {
-	Type        string // ftd, deposit, revenue or reversal
+	Type        string // ftd, deposit, revenue, trade or reversal
 	AmountMinor int64
+	// VolumeLots (hundredths of a lot, negative to take lots away) and Instrument are a trade correction's.
+	VolumeLots int64
+	Instrument string
 	// OriginalEventID is the event a reversal undoes.
 	OriginalEventID string
 }
@@ -132,6 +147,8 @@ type Result struct {
 	// DepositsDeltaMinor and NGRDeltaMinor are file minus real time, in the file's currency.
 	DepositsDeltaMinor int64
 	NGRDeltaMinor      int64
+	// VolumeDeltaLots is file minus real time, in hundredths of a lot; 0 when the file states no volume.
+	VolumeDeltaLots int64
 }
 
 // Compare compares the file's row for a player-day (nil when the file lacks it) with real time's record of
@@ -139,7 +156,9 @@ type Result struct {
 //   - a first deposit real time never saw is recorded as an ftd (it may qualify a CPA);
 //   - a first deposit an earlier reconciliation recorded on a day the file now shows without one is reversed;
 //   - the remaining deposit difference is a deposit (negative when the file shows less), which feeds CPA
-//     qualification; an NGR difference is a revenue event (RevShare adjusts by it).
+//     qualification; an NGR difference is a revenue event (RevShare adjusts by it);
+//   - a volume difference, when the file states a volume, is a trade of that many lots (negative when the
+//     file shows less; a volume plan adjusts by it), of the day's instrument class when its trades had one.
 //
 // Since real time includes earlier reconciliations, a restatement corrects by the difference again.
 func Compare(file *Row, h History, day string, p Player) Result {
@@ -160,6 +179,9 @@ func Compare(file *Row, h History, day string, p Player) Result {
 	}
 	res.DepositsDeltaMinor = file.DepositsMinor - rt.DepositsMinor
 	res.NGRDeltaMinor = file.NGRMinor - rt.NGRMinor
+	if file.HasVolume {
+		res.VolumeDeltaLots = file.VolumeLots - rt.VolumeLots
+	}
 	switch {
 	case p.AffiliateID == "" && !p.Known && file.AffiliateID == "":
 		res.Status = StatusUnknownPlayer
@@ -184,6 +206,14 @@ func Compare(file *Row, h History, day string, p Player) Result {
 	if res.NGRDeltaMinor != 0 {
 		res.Corrections = append(res.Corrections, Correction{Type: postback.Revenue, AmountMinor: res.NGRDeltaMinor})
 	}
+	if res.VolumeDeltaLots != 0 {
+		// The file has no class: the day's one class if its trades had one, else none (a plan's * rate).
+		c := Correction{Type: postback.Trade, VolumeLots: res.VolumeDeltaLots}
+		if len(rt.Instruments) == 1 {
+			c.Instrument = rt.Instruments[0]
+		}
+		res.Corrections = append(res.Corrections, c)
+	}
 	switch {
 	case len(res.Corrections) == 0:
 		res.Status = StatusMatched
@@ -198,6 +228,6 @@ func Compare(file *Row, h History, day string, p Player) Result {
 // CorrectionAt is when a correction of a day is recorded: the day's start, the ftd first, so it is the first
 // deposit of the day as the engine orders deposits.
 func CorrectionAt(day time.Time, c Correction) time.Time {
-	offset := map[string]time.Duration{postback.FTD: 0, postback.Deposit: time.Second, postback.Revenue: 2 * time.Second, postback.Reversal: 3 * time.Second}
+	offset := map[string]time.Duration{postback.FTD: 0, postback.Deposit: time.Second, postback.Revenue: 2 * time.Second, postback.Reversal: 3 * time.Second, postback.Trade: 4 * time.Second}
 	return day.Add(offset[c.Type])
 }

@@ -100,3 +100,47 @@ func TestCompareRestatementEqualsSecondFileAlone(t *testing.T) {
 	require.Equal(t, alone.HasFTD, both.HasFTD)
 	require.Equal(t, StatusMatched, Compare(file2, Summarize(apply(apply(base, file1, "x"), file2, "y")), day, Player{Known: true, AffiliateID: "a"}).Status)
 }
+
+// TestCompareVolume: a file that states a volume corrects the player-day's lots by the difference, as a
+// trade of the day's one class (none when its trades had several or none); a file that states none leaves
+// real time's trades alone; an earlier correction counts, so a restatement corrects by the difference again.
+func TestCompareVolume(t *testing.T) {
+	const day = "2026-11-02"
+	known := Player{Known: true, AffiliateID: "aff_fx"}
+	trade := func(id string, lots int64, instrument string, recon bool) Event {
+		return Event{ID: id, Type: postback.Trade, At: at(day, 10), VolumeLots: lots, Instrument: instrument, FromReconciliation: recon}
+	}
+	volume := func(lots int64) *Row {
+		return &Row{Date: day, PlayerID: "c1", Currency: "USD", HasVolume: true, VolumeLots: lots}
+	}
+	for _, c := range []struct {
+		name   string
+		file   *Row
+		events []Event
+		status string
+		want   []Correction
+		delta  int64
+	}{
+		{"matched", volume(6000), []Event{trade("t1", 2500, "fx", false), trade("t2", 3500, "fx", false)}, StatusMatched, nil, 0},
+		{"more lots in the file, one class", volume(6250), []Event{trade("t1", 6000, "fx", false)}, StatusCorrected,
+			[]Correction{{Type: postback.Trade, VolumeLots: 250, Instrument: "fx"}}, 250},
+		{"fewer lots, two classes: no class", volume(5000), []Event{trade("t1", 4000, "fx", false), trade("t2", 1500, "metals", false)}, StatusCorrected,
+			[]Correction{{Type: postback.Trade, VolumeLots: -500}}, -500},
+		{"a reversed trade does not count", volume(4000), []Event{trade("t1", 4000, "fx", false), trade("t2", 1000, "fx", false),
+			{ID: "r2", Type: postback.Reversal, At: at(day, 11), OriginalID: "t2"}}, StatusMatched, nil, 0},
+		{"restated: the earlier correction counts", volume(6100), []Event{trade("t1", 6000, "fx", false), trade("rc", 250, "fx", true)}, StatusCorrected,
+			[]Correction{{Type: postback.Trade, VolumeLots: -150, Instrument: "fx"}}, -150},
+		{"never seen in real time", volume(125), nil, StatusMissingInRealTime, []Correction{{Type: postback.Trade, VolumeLots: 125}}, 125},
+		{"no volume stated: trades are left alone", &Row{Date: day, PlayerID: "c1", Currency: "USD"}, []Event{trade("t1", 6000, "fx", false)},
+			StatusMatched, nil, 0},
+	} {
+		player := known
+		if c.events == nil {
+			player = Player{AffiliateID: "aff_fx"}
+		}
+		res := Compare(c.file, Summarize(c.events), day, player)
+		require.Equal(t, c.status, res.Status, c.name)
+		require.Equal(t, c.want, res.Corrections, c.name)
+		require.Equal(t, c.delta, res.VolumeDeltaLots, c.name)
+	}
+}

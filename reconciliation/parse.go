@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/affrelay/affrelay/money"
+	"github.com/affrelay/affrelay/postback"
 )
 
 // Column names of the file, as documented; Aliases lists the other spellings accepted for each.
@@ -29,6 +30,8 @@ const (
 	ColDeposits     = "deposits"
 	ColNGR          = "ngr"
 	ColCurrency     = "currency"
+	// ColVolume is a forex player-day's traded volume in lots (at most postback.LotDecimals decimals).
+	ColVolume = "volume"
 )
 
 // Aliases maps every accepted header (lower case, spaces and hyphens as underscores) to its column.
@@ -41,6 +44,7 @@ var Aliases = map[string]string{
 	"deposits": ColDeposits, "deposit": ColDeposits, "deposit_amount": ColDeposits, "total_deposits": ColDeposits, "deposits_amount": ColDeposits,
 	"ngr": ColNGR, "net_gaming_revenue": ColNGR, "net_revenue": ColNGR, "revenue": ColNGR,
 	"currency": ColCurrency, "ccy": ColCurrency, "currency_code": ColCurrency,
+	"volume": ColVolume, "lots": ColVolume, "volume_lots": ColVolume, "traded_volume": ColVolume, "trading_volume": ColVolume,
 }
 
 // MaxErrors is how many row errors a refused file lists.
@@ -60,6 +64,9 @@ type Row struct {
 	FirstDepositMinor int64
 	DepositsMinor     int64
 	NGRMinor          int64
+	// HasVolume says the row states a volume; VolumeLots is it, in hundredths of a lot.
+	HasVolume  bool
+	VolumeLots int64
 }
 
 // Day returns the row's day as midnight UTC.
@@ -320,6 +327,16 @@ func buildRow(line int, get func(col string) (string, int, bool)) (Row, error) {
 	}
 	if row.NGRMinor, _, err = amount(ColNGR, true); err != nil {
 		return Row{}, err
+	}
+	if raw, _, _ := get(ColVolume); strings.TrimSpace(raw) != "" {
+		lots, err := postback.ParseLots(strings.TrimSpace(raw))
+		if err != nil {
+			return fail(ColVolume, "is lots with at most 2 decimal places: "+err.Error())
+		}
+		if lots < 0 {
+			return fail(ColVolume, "must not be negative")
+		}
+		row.HasVolume, row.VolumeLots = true, lots
 	}
 	return row, nil
 }

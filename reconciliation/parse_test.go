@@ -47,7 +47,7 @@ func TestParseFormats(t *testing.T) {
 	}
 	tests := []struct{ name, format, body string }{
 		{"csv, any column order, aliases, unknown columns ignored", FormatCSV,
-			"Customer ID,ccy,Day,NGR,deposits,ftd,affiliate,volume\np1,usd,2026-10-01,-12.34,75.00,50,aff_1,3.5\n\"p 2\",JPY,2026-10-02,,300,,,\n"},
+			"Customer ID,ccy,Day,NGR,deposits,ftd,affiliate,bonus\np1,usd,2026-10-01,-12.34,75.00,50,aff_1,3.5\n\"p 2\",JPY,2026-10-02,,300,,,\n"},
 		{"csv sniffed, with a byte order mark and CRLF", "", "\ufeffdate,player_id,currency,first_deposit,deposits,ngr,affiliate_id\r\n2026-10-01,p1,USD,50.00,75.00,-12.34,aff_1\r\n2026-10-02,p 2,JPY,,300,0,\r\n"},
 		{"json array, one object per line", FormatJSON, "[\n" +
 			`{"date":"2026-10-01","player":"p1","currency":"USD","first_deposit":50,"deposits":"75.00","ngr":-12.34,"affiliate_id":"aff_1","extra":{"x":[1]}},` + "\n" +
@@ -86,6 +86,9 @@ func TestParseRowErrors(t *testing.T) {
 		{"json syntax error", FormatJSON, "[\n{\"date\":\"2026-10-01\"},\n{oops}\n]", RowError{Line: 3, Message: "JSON: invalid character 'o'"}},
 		{"json cut off", FormatJSON, "[\n{\"date\":\"2026-10-01\",\"player_id\":\"p1\"", RowError{Line: 2, Message: "JSON: the file ends in the middle of a value"}},
 		{"json not objects", FormatJSON, "[1]", RowError{Line: 1, Message: "JSON: each row must be an object"}},
+		{"volume with 3 decimals", FormatCSV, "date,player_id,currency,volume\n2026-10-01,p1,USD,1.255\n", RowError{Line: 2, Column: 4, Field: "volume", Message: `is lots with at most 2 decimal places: "1.255" has more than 2 decimal places`}},
+		{"negative volume", FormatCSV, "date,player_id,currency,lots\n2026-10-01,p1,USD,-1\n", RowError{Line: 2, Column: 4, Field: "volume", Message: "must not be negative"}},
+		{"volume not a number", FormatJSON, `[{"date":"2026-10-01","player_id":"p1","currency":"USD","volume":"1e2"}]`, RowError{Line: 1, Field: "volume", Message: `is lots with at most 2 decimal places: "1e2" is not a decimal number`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +97,21 @@ func TestParseRowErrors(t *testing.T) {
 			require.NotEmpty(t, errs)
 			require.Equal(t, tt.want, *errs[len(errs)-1])
 		})
+	}
+}
+
+func TestParseVolume(t *testing.T) {
+	for _, c := range []struct{ name, format, body string }{
+		{"csv", FormatCSV, "date,player_id,currency,volume\n2026-11-02,c1,USD,62.5\n2026-11-03,c1,USD,\n2026-11-04,c1,USD,0\n"},
+		{"json numbers and strings", FormatJSON, `[{"date":"2026-11-02","player_id":"c1","currency":"USD","traded_volume":62.5},` +
+			`{"date":"2026-11-03","player_id":"c1","currency":"USD","volume":null},{"date":"2026-11-04","player_id":"c1","currency":"USD","lots":"0.00"}]`},
+	} {
+		rows, errs, err := readAll(t, c.body, c.format)
+		require.NoError(t, err, c.name)
+		require.Empty(t, errs, c.name)
+		require.Len(t, rows, 3, c.name)
+		require.Equal(t, []bool{true, false, true}, []bool{rows[0].HasVolume, rows[1].HasVolume, rows[2].HasVolume}, c.name)
+		require.Equal(t, []int64{6250, 0, 0}, []int64{rows[0].VolumeLots, rows[1].VolumeLots, rows[2].VolumeLots}, c.name)
 	}
 }
 
@@ -145,11 +163,13 @@ func FuzzParser(f *testing.F) {
 	f.Add("[{\"date\":\"2026-10-01\",\"player_id\":\"p\",\"currency\":\"EUR\",\"ngr\":-1.5,\"x\":[{}]}]")
 	f.Add("{\"date\":\"2026-10-01\",\"player_id\":\"p\",\"currency\":\"JPY\",\"deposits\":\"5\"}\n{")
 	f.Add("\"a\nb\",c\n")
+	f.Add("date,player_id,currency,volume\n2026-10-01,p1,USD,1.25\n2026-10-01,p2,USD,1.255\n")
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, format := range []string{"", FormatCSV, FormatJSON} {
 			rows, errs, _ := readAll(t, body, format)
 			for _, r := range rows {
-				if r.PlayerID == "" || len(r.Date) != 10 || r.Currency == "" || r.DepositsMinor < r.FirstDepositMinor || r.FirstDepositMinor < 0 || r.Line < 1 {
+				if r.PlayerID == "" || len(r.Date) != 10 || r.Currency == "" || r.DepositsMinor < r.FirstDepositMinor || r.FirstDepositMinor < 0 || r.Line < 1 ||
+					r.VolumeLots < 0 || (!r.HasVolume && r.VolumeLots != 0) {
 					t.Fatalf("invalid row accepted: %+v", r)
 				}
 			}

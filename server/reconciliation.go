@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/affrelay/affrelay/money"
+	"github.com/affrelay/affrelay/postback"
 	recon "github.com/affrelay/affrelay/reconciliation"
 	reconsvc "github.com/affrelay/affrelay/service/reconciliation"
 	"github.com/affrelay/affrelay/signing"
@@ -272,7 +273,7 @@ func (h *handlers) batchRows(c *gin.Context) {
 
 var rowColumns = []string{"id", "line", "date", "player_id", "status", "currency", "file_first_deposit", "file_deposits", "file_ngr",
 	"realtime_currencies", "realtime_deposits", "realtime_ngr", "deposits_difference", "ngr_difference", "ftd_recorded", "ftd_reversed",
-	"affiliate_id", "commission_delta", "commission_currency"}
+	"affiliate_id", "commission_delta", "commission_currency", "file_volume", "realtime_volume", "volume_difference"}
 
 func rowValues(r store.ReconciliationRow) []string {
 	cur := r.Currency
@@ -293,10 +294,14 @@ func rowValues(r store.ReconciliationRow) []string {
 	if r.CommissionCurrency != "" {
 		commission = amount(r.CommissionMinor, r.CommissionCurrency)
 	}
+	volume := []string{"", "", ""} // the file stated none: nothing was compared
+	if r.HasVolume {
+		volume = []string{postback.FormatLots(r.VolumeLots), postback.FormatLots(r.RTVolumeLots), postback.FormatLots(r.VolumeDeltaLots)}
+	}
 	return []string{strconv.FormatUint(r.ID, 10), strconv.Itoa(r.Line), r.Day, r.PlayerID, r.Status, cur, ftd,
 		amount(r.DepositsMinor, cur), amount(r.NGRMinor, cur), r.RTCurrencies, amount(r.RTDepositsMinor, cur), amount(r.RTNGRMinor, cur),
 		amount(r.DepositsDeltaMinor, cur), amount(r.NGRDeltaMinor, cur), strconv.FormatBool(r.FTDRecorded), strconv.FormatBool(r.FTDReversed),
-		r.CorrectedFor, commission, r.CommissionCurrency}
+		r.CorrectedFor, commission, r.CommissionCurrency, volume[0], volume[1], volume[2]}
 }
 
 func rowJSON(r store.ReconciliationRow) gin.H {

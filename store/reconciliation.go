@@ -60,8 +60,14 @@ type ReconciliationRow struct {
 	FirstDepositMinor int64  `gorm:"not null"`
 	DepositsMinor     int64  `gorm:"not null"`
 	NGRMinor          int64  `gorm:"not null"`
-	Processed         bool   `gorm:"not null;default:false"`
-	Status            string `gorm:"size:24;not null;default:'';index:idx_recon_row_status,priority:2"`
+	// HasVolume says the file states the day's volume, VolumeLots (hundredths of a lot); RTVolumeLots and
+	// VolumeDeltaLots are real time's and the difference written.
+	HasVolume       bool   `gorm:"not null;default:false"`
+	VolumeLots      int64  `gorm:"not null;default:0"`
+	RTVolumeLots    int64  `gorm:"column:rt_volume_lots;not null;default:0"`
+	VolumeDeltaLots int64  `gorm:"not null;default:0"`
+	Processed       bool   `gorm:"not null;default:false"`
+	Status          string `gorm:"size:24;not null;default:'';index:idx_recon_row_status,priority:2"`
 	// RealTime* are what real time had recorded before this batch; RTCurrencies lists its currencies.
 	RTCurrencies       string `gorm:"size:64;not null;default:''"`
 	RTDepositsMinor    int64  `gorm:"not null;default:0"`
@@ -84,11 +90,11 @@ func (s *Store) CreateBatch(ctx context.Context, b *ReconciliationBatch) error {
 
 // stagedColumns are the columns a file's row fills; the others keep their defaults until it is processed.
 var stagedColumns = []string{"batch_id", "player_id", "day", "line", "in_file", "affiliate_id", "currency",
-	"has_first_deposit", "first_deposit_minor", "deposits_minor", "ngr_minor"}
+	"has_first_deposit", "first_deposit_minor", "deposits_minor", "ngr_minor", "has_volume", "volume_lots"}
 
 func stagedValues(r ReconciliationRow) []any {
 	return []any{r.BatchID, r.PlayerID, r.Day, r.Line, r.InFile, r.AffiliateID, r.Currency,
-		r.HasFirstDeposit, r.FirstDepositMinor, r.DepositsMinor, r.NGRMinor}
+		r.HasFirstDeposit, r.FirstDepositMinor, r.DepositsMinor, r.NGRMinor, r.HasVolume, r.VolumeLots}
 }
 
 // StageRows inserts rows of a staging batch in one statement: on PostgreSQL by COPY, on SQLite by one
@@ -300,7 +306,7 @@ func (s *Store) FlagMissingInFile(ctx context.Context, b ReconciliationBatch) er
 			ftd_reversed, corrected_for, commission_minor, commission_currency)
 			SELECT ?, c.player_id, `+day+`, 0, false, '', '', false, 0, 0, 0, false, '', '', 0, 0, false, 0, 0, false, false, '', 0, ''
 			FROM conversions c
-			WHERE c.integration_id = ? AND c.player_id <> '' AND c.event IN ('ftd', 'deposit', 'revenue')
+			WHERE c.integration_id = ? AND c.player_id <> '' AND c.event IN ('ftd', 'deposit', 'revenue', 'trade')
 			  AND c.occurred_at >= ? AND c.occurred_at < ?
 			  AND NOT EXISTS (SELECT 1 FROM reconciliation_rows r WHERE r.batch_id = ? AND r.player_id = c.player_id AND r.day = `+day+`)
 			GROUP BY c.player_id, `+day,
@@ -336,7 +342,7 @@ func UnprocessedRows(tx *gorm.DB, batchID string, after RowCursor, limit int) ([
 
 func scanStagedRows(tx *gorm.DB, where string, args ...any) ([]ReconciliationRow, error) {
 	q, err := tx.Raw(`SELECT id, batch_id, player_id, day, line, in_file, affiliate_id, currency, has_first_deposit,
-		first_deposit_minor, deposits_minor, ngr_minor FROM reconciliation_rows `+where, args...).Rows()
+		first_deposit_minor, deposits_minor, ngr_minor, has_volume, volume_lots FROM reconciliation_rows `+where, args...).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +351,7 @@ func scanStagedRows(tx *gorm.DB, where string, args ...any) ([]ReconciliationRow
 	for q.Next() {
 		var r ReconciliationRow
 		if err := q.Scan(&r.ID, &r.BatchID, &r.PlayerID, &r.Day, &r.Line, &r.InFile, &r.AffiliateID, &r.Currency,
-			&r.HasFirstDeposit, &r.FirstDepositMinor, &r.DepositsMinor, &r.NGRMinor); err != nil {
+			&r.HasFirstDeposit, &r.FirstDepositMinor, &r.DepositsMinor, &r.NGRMinor, &r.HasVolume, &r.VolumeLots); err != nil {
 			return nil, err
 		}
 		rows = append(rows, r)
@@ -355,16 +361,17 @@ func scanStagedRows(tx *gorm.DB, where string, args ...any) ([]ReconciliationRow
 
 // PlayerConversion is what reconciliation reads of a recorded conversion.
 type PlayerConversion struct {
-	EventID, Event, PlayerID, AffiliateID, Currency, OriginalEventID, WorkflowID string
-	AmountMinor                                                                  int64
-	OccurredAt                                                                   time.Time
+	EventID, Event, PlayerID, AffiliateID, Currency, OriginalEventID, WorkflowID, Instrument string
+	AmountMinor, VolumeLots                                                                  int64
+	OccurredAt                                                                               time.Time
 }
 
 // PlayersConversions returns every recorded conversion of the players in the integration, oldest first.
 func PlayersConversions(tx *gorm.DB, integrationID string, players []string) ([]PlayerConversion, error) {
 	// The columns are nullable (a conversion row leaves out what its event lacks).
 	q, err := tx.Raw(`SELECT event_id, event, player_id, COALESCE(affiliate_id, ''), COALESCE(currency, ''),
-		COALESCE(original_event_id, ''), COALESCE(workflow_id, ''), COALESCE(amount_minor, 0), occurred_at FROM conversions WHERE integration_id = ? AND player_id IN ? ORDER BY occurred_at, created_at`,
+		COALESCE(original_event_id, ''), COALESCE(workflow_id, ''), COALESCE(amount_minor, 0), occurred_at,
+		volume_lots, COALESCE(instrument, '') FROM conversions WHERE integration_id = ? AND player_id IN ? ORDER BY occurred_at, created_at`,
 		integrationID, players).Rows()
 	if err != nil {
 		return nil, err
@@ -374,7 +381,7 @@ func PlayersConversions(tx *gorm.DB, integrationID string, players []string) ([]
 	for q.Next() {
 		var c PlayerConversion
 		if err := q.Scan(&c.EventID, &c.Event, &c.PlayerID, &c.AffiliateID, &c.Currency, &c.OriginalEventID, &c.WorkflowID,
-			&c.AmountMinor, &c.OccurredAt); err != nil {
+			&c.AmountMinor, &c.OccurredAt, &c.VolumeLots, &c.Instrument); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
@@ -407,7 +414,7 @@ func MarkRowsMatched(tx *gorm.DB, batchID string, first, last RowCursor, others 
 	}
 	return q.Updates(map[string]any{
 		"processed": true, "status": status, "rt_deposits_minor": gorm.Expr("deposits_minor"),
-		"rt_ngr_minor": gorm.Expr("ngr_minor"), "rt_currencies": gorm.Expr("currency"),
+		"rt_ngr_minor": gorm.Expr("ngr_minor"), "rt_currencies": gorm.Expr("currency"), "rt_volume_lots": gorm.Expr("volume_lots"),
 	}).Error
 }
 
@@ -416,7 +423,7 @@ func SaveRowResult(tx *gorm.DB, r ReconciliationRow) error {
 	r.Processed = true
 	return tx.Model(&ReconciliationRow{}).Where("id = ?", r.ID).Select(
 		"processed", "status", "rt_currencies", "rt_deposits_minor", "rt_ngr_minor", "rt_first_deposit",
-		"deposits_delta_minor", "ngr_delta_minor", "ftd_recorded", "ftd_reversed", "corrected_for",
+		"deposits_delta_minor", "ngr_delta_minor", "rt_volume_lots", "volume_delta_lots", "ftd_recorded", "ftd_reversed", "corrected_for",
 		"commission_minor", "commission_currency").Updates(&r).Error
 }
 
