@@ -158,30 +158,28 @@ func eventLockKey(integrationID string, ev postback.Event) string {
 
 // lockLedgerState locks, for the rest of the transaction, only the recorded state that the conversion's
 // calculation reads and that a concurrent conversion could change (PostgreSQL; SQLite has one writer), in the
-// order player, RevShare, volume (after the event's lock) so that two transactions cannot wait for each other:
+// order player, monthly sums (after the event's lock) so that two transactions cannot wait for each other:
 //   - the player, for a deposit that can qualify for a CPA (the player's history and the CPA entry);
-//   - the affiliate's RevShare, for revenue (tiers and carryover read every period's sums);
-//   - the affiliate's volume, for a trade (tiers read the month's lots).
+//   - the affiliate's monthly sums, for revenue (RevShare tiers and carryover read every period's sums) and
+//     for a trade (volume tiers read the month's lots). One lock covers both: a transaction that writes
+//     several corrections (a reconciliation chunk) would otherwise take two affiliate locks in either order.
 //
-// A chargeback, refund or reversal takes its original's player, the RevShare and the volume: it can undo any.
+// A chargeback, refund or reversal takes its original's player and the monthly sums: it can undo either.
 // Conversions of one affiliate that touch neither (distinct players' deposits) do not wait for each other.
 func lockLedgerState(ctx context.Context, tx *store.Store, conv store.Conversion) error {
 	playerKey := func(player string) string {
 		return "player:" + conv.AffiliateID + ":" + conv.IntegrationID + ":" + player
 	}
-	revShareKey := "revshare:" + conv.AffiliateID
-	volumeKey := "volume:" + conv.AffiliateID
+	monthlyKey := "revshare:" + conv.AffiliateID // a lock name only: nothing stores it
 	switch {
 	case commission.IsNegative(conv.Event):
 		orig, ok, err := newLedgerSource(ctx, tx, conv).Conversion(conv.OriginalEventID)
 		if err != nil || !ok {
 			return err // not recorded yet: this one has no effect now and is applied under the original's locks
 		}
-		return store.LockKeys(tx.DB, playerKey(orig.PlayerID), revShareKey, volumeKey)
-	case conv.Event == postback.Revenue:
-		return store.LockKeys(tx.DB, revShareKey)
-	case conv.Event == postback.Trade:
-		return store.LockKeys(tx.DB, volumeKey)
+		return store.LockKeys(tx.DB, playerKey(orig.PlayerID), monthlyKey)
+	case conv.Event == postback.Revenue || conv.Event == postback.Trade:
+		return store.LockKeys(tx.DB, monthlyKey)
 	case (conv.Event == postback.FTD || conv.Event == postback.Deposit) && conv.PlayerID != "":
 		return store.LockKeys(tx.DB, playerKey(conv.PlayerID))
 	}

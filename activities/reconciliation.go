@@ -288,12 +288,13 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 		store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}, ids, reconciliation.StatusMatched); err != nil {
 		return err
 	}
-	// Revenue corrections are inserted before any commission is written (no CPA reads revenue): the RevShare
-	// lock the first commission takes is held until the commit, and what runs before it overlaps other chunks.
+	// Revenue and trade corrections are inserted before any commission is written (no CPA reads either): the
+	// lock on the affiliate's monthly sums the first commission takes is held until the commit, and what runs
+	// before it overlaps other chunks.
 	early := map[string]upsertedCorrection{}
 	for _, d := range differing {
 		for _, c := range d.corrections {
-			if c.Type == postback.Revenue {
+			if c.Type == postback.Revenue || c.Type == postback.Trade {
 				u, err := r.upsertCorrection(ctx, tx, b, d.row, c)
 				if err != nil {
 					return err
