@@ -234,6 +234,7 @@ func measure(name string, o options, p *affrelayProcess, recv *receiver, load fu
 	recv.mu.Lock()
 	dupsBefore := recv.duplicates
 	recv.mu.Unlock()
+	phasesBefore, phasesErr := scrapePhases(p.base)
 	rss := watchRSS(p.PID())
 	cpu := meterCPU(p.PID(), o.temporalPID)
 	sends := load()
@@ -255,6 +256,15 @@ func measure(name string, o options, p *affrelayProcess, recv *receiver, load fu
 	ph.CPUAffrelayMS, ph.CPUTemporalMS = cpuPer[0], cpuPer[1]
 	ph.CPUPerEventMS = ph.CPUAffrelayMS + ph.CPUTemporalMS
 	ph.AckP50, ph.AckP99 = percentile(acks, 50), percentile(acks, 99)
+	if phasesErr == nil {
+		var phasesAfter phaseBuckets
+		if phasesAfter, phasesErr = scrapePhases(p.base); phasesErr == nil {
+			ph.AckPhases = phasesAfter.since(phasesBefore)
+		}
+	}
+	if phasesErr != nil && ph.FirstError == "" {
+		ph.FirstError = "ack phases: " + phasesErr.Error()
+	}
 	var e2e []time.Duration
 	first, last := time.Time{}, time.Time{}
 	for _, s := range sends {

@@ -59,6 +59,10 @@ func TestSmoke(t *testing.T) {
 		require.Equal(t, ph.Events, ph.Delivered, ph.Name)
 		require.Zero(t, ph.Duplicates, ph.Name)
 		require.Positive(t, ph.PeakRSSMB, ph.Name)
+		for _, name := range []string{"authenticate", "submit", "audit"} {
+			require.EqualValues(t, ph.Events, ph.AckPhases[name].Calls, "%s: every postback's %s is timed", ph.Name, name)
+			require.Positive(t, ph.AckPhases[name].P99, ph.Name)
+		}
 	}
 	require.Equal(t, 10, v.Phases[0].Events)
 	require.Equal(t, 12, v.Phases[1].Events)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -56,6 +57,8 @@ type phaseResult struct {
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	Load            string  `json:"load"`
 	FirstError      string  `json:"first_error,omitempty"`
+	// AckPhases is where the acks' time went, from affrelay's own histogram (authenticate, submit, audit).
+	AckPhases map[string]phaseTiming `json:"ack_phases,omitempty"`
 }
 
 // historyCheck describes one conversion's history: how many workflow tasks it took, and whether its first
@@ -131,6 +134,19 @@ func (r report) print(out io.Writer) {
 	}
 	w.Flush()
 	fmt.Fprintln(out)
+	fmt.Fprintln(w, "ack phases, ms (at most)\tphase\tauthenticate p50\tp99\tsubmit p50\tp99\taudit p50\tp99\t")
+	for _, v := range r.Variants {
+		for _, ph := range v.Phases {
+			fmt.Fprintf(w, "%s\t%s", v.Label, ph.Name)
+			for _, name := range []string{"authenticate", "submit", "audit"} {
+				t := ph.AckPhases[name]
+				fmt.Fprintf(w, "\t%s\t%s", bucketMS(t.P50), bucketMS(t.P99))
+			}
+			fmt.Fprintln(w, "\t")
+		}
+	}
+	w.Flush()
+	fmt.Fprintln(out)
 	for _, v := range r.Variants {
 		if v.Error != "" {
 			fmt.Fprintf(out, "%s: FAILED: %s\n", v.Label, v.Error)
@@ -197,4 +213,12 @@ func inspectHistory(temporalAddr, integrationID, eventID string) (*historyCheck,
 		}
 	}
 	return h, nil
+}
+
+// bucketMS prints a histogram bucket's upper bound in ms (-1: beyond the last bucket).
+func bucketMS(ms float64) string {
+	if ms < 0 {
+		return ">16384"
+	}
+	return strconv.FormatFloat(ms, 'f', -1, 64)
 }
