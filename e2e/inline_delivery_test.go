@@ -138,23 +138,7 @@ func TestResetOfInlineDeliveredConversionSendsNothingTwice(t *testing.T) {
 			return len(tracker.received()) == 1 && err == nil && desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		})
 
-		// Reset to the first workflow task, as an operator would from the Temporal UI ("reset to first workflow
-		// task": its completion event): the whole task runs again.
-		var firstTask int64
-		for _, ev := range e.history(id) {
-			if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && firstTask == 0 {
-				firstTask = ev.GetEventId()
-			}
-		}
-		desc, err := e.app.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
-		require.NoError(t, err)
-		reset, err := e.app.Temporal.ResetWorkflowExecution(context.Background(), &workflowservice.ResetWorkflowExecutionRequest{
-			Namespace: "default", WorkflowExecution: desc.WorkflowExecutionInfo.Execution,
-			Reason: "e2e: reset to the first task", WorkflowTaskFinishEventId: firstTask, RequestId: store.NewID("req"),
-		})
-		require.NoError(t, err)
-		var res workflows.ConversionResult
-		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), id, reset.RunId).Get(context.Background(), &res))
+		res := e.resetToFirstTask(id)
 		require.Empty(t, res.Delivered, "the delivered delivery is not planned again")
 
 		require.Len(t, tracker.received(), 1, "nothing is sent twice")
@@ -200,5 +184,61 @@ func TestHangingReceiverDoesNotHoldOtherFirstAttempts(t *testing.T) {
 		}
 		require.True(t, e.workflowExists(workflows.DeliveryWorkflowID(slowID)), "the timed-out delivery continues in its workflow")
 		require.Len(t, healthy.received(), 1)
+	})
+}
+
+// resetToFirstTask resets a completed conversion workflow to its first workflow task, as an operator would from
+// the Temporal UI ("reset to first workflow task": its completion event), so the whole task runs again, and
+// returns the new run's result.
+func (e *testEnv) resetToFirstTask(id string) workflows.ConversionResult {
+	e.t.Helper()
+	var firstTask int64
+	for _, ev := range e.history(id) {
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && firstTask == 0 {
+			firstTask = ev.GetEventId()
+		}
+	}
+	desc, err := e.app.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+	require.NoError(e.t, err)
+	reset, err := e.app.Temporal.ResetWorkflowExecution(context.Background(), &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: desc.WorkflowExecutionInfo.Execution,
+		Reason: "e2e: reset to the first task", WorkflowTaskFinishEventId: firstTask, RequestId: store.NewID("req"),
+	})
+	require.NoError(e.t, err)
+	var res workflows.ConversionResult
+	require.NoError(e.t, e.app.Temporal.GetWorkflow(context.Background(), id, reset.RunId).Get(context.Background(), &res))
+	return res
+}
+
+// Resetting an approval's status-change workflow applies nothing twice: the ledger keeps one entry and the
+// affiliate's postback, delivered by the first run, is not planned or sent again.
+func TestResetOfApprovedStatusChangeSendsNothingTwice(t *testing.T) {
+	forEachStore(t, retrypolicy.DefaultPolicy(), func(t *testing.T, e *testEnv) {
+		tracker := newSink(t, always(http.StatusOK))
+		affise := dialects[2]
+		key, integrationID, affiliateID, clickID := e.mappedSender(tracker.srv.URL, "status-reset.example", affise.mapping)
+		pending := affise.send(clickID, "tx-reset", "ftd", "50.00")
+		pending.Set("status", "2")
+		e.sendAccepted(key, integrationID, pending, "accepted")
+		approved := affise.send(clickID, "tx-reset", "ftd", "50.00")
+		approved.Set("status", "1")
+		r := e.postback(key, approved)
+		require.Equal(t, "status_changed", r.Body["status"], r.Raw)
+		id := r.Body["workflow_id"].(string)
+		eventually(t, 20*time.Second, "the approval delivered and its workflow completed", func() bool {
+			desc, err := e.app.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+			return len(tracker.received()) == 1 && err == nil && desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		})
+		ledger := e.ledgerOf(affiliateID)
+		require.Len(t, ledger, 1)
+
+		res := e.resetToFirstTask(id)
+		require.Empty(t, res.Deliveries, "the delivered postback is not planned again")
+		require.Len(t, tracker.received(), 1, "nothing is sent twice")
+		d := e.deliveries("event_id=tx-reset")
+		require.Len(t, d, 1)
+		require.Equal(t, "delivered", d[0]["status"])
+		require.Len(t, d[0]["attempts"].([]any), 1)
+		require.Equal(t, ledger, e.ledgerOf(affiliateID), "the ledger is not written twice")
 	})
 }

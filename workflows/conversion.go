@@ -95,9 +95,15 @@ const (
 	statusChangeMaxWait    = 24 * time.Hour
 )
 
+// surfaceStatusChangeFailures marks the version of a status change that, when applying it fails for another
+// reason than its conversion not being recorded yet, shows the conversion as stuck (or waiting for an FX rate),
+// announces it and tries again, as a recording does, instead of failing the workflow. It is asked only on that
+// path.
+const surfaceStatusChangeFailures = "surface-status-change-failures"
+
 // changeConversionStatus applies a status change (ChangeConversionStatus, one local activity) and delivers what
 // an approval earned, as a recording would. A change that arrived while its conversion was still being
-// recorded waits for it.
+// recorded waits for it; one that fails otherwise surfaces as a recording does (retrySurfaced).
 func changeConversionStatus(ctx workflow.Context, in ConversionInput) (ConversionResult, error) {
 	var a *activities.Activities
 	var rec activities.RecordConversionResult
@@ -105,9 +111,20 @@ func changeConversionStatus(ctx workflow.Context, in ConversionInput) (Conversio
 		IntegrationID: in.IntegrationID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		EventID: in.Event.EventID, Status: in.Event.Status,
 	}
+	apply := func() error {
+		return workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.ChangeConversionStatus, change).Get(ctx, &rec)
+	}
 	for waited := time.Duration(0); ; waited += statusChangeRetryEvery {
-		err := workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.ChangeConversionStatus, change).Get(ctx, &rec)
+		err := apply()
 		if err == nil {
+			break
+		}
+		if !isErrorType(err, activities.ErrTypeNotRecorded) &&
+			workflow.GetVersion(ctx, surfaceStatusChangeFailures, workflow.DefaultVersion, 1) == 1 {
+			surfaced := activities.RecordConversionInput{IntegrationID: in.IntegrationID, WorkflowID: change.WorkflowID, Event: in.Event}
+			if err := retrySurfaced(ctx, surfaced, err, apply); err != nil {
+				return ConversionResult{}, err
+			}
 			break
 		}
 		if !isErrorType(err, activities.ErrTypeNotRecorded) || waited >= statusChangeMaxWait {

@@ -40,10 +40,19 @@ const surfaceRecordingFailures = "surface-recording-failures"
 func recordConversion(ctx workflow.Context, in activities.RecordConversionInput) (activities.RecordConversionResult, error) {
 	var a *activities.Activities
 	var rec activities.RecordConversionResult
-	err := workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.RecordConversion, in).Get(ctx, &rec)
+	record := func() error {
+		return workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.RecordConversion, in).Get(ctx, &rec)
+	}
+	err := record()
 	if err == nil || workflow.GetVersion(ctx, surfaceRecordingFailures, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return rec, err
 	}
+	return rec, retrySurfaced(ctx, in, err, record)
+}
+
+// retrySurfaced runs write again until it succeeds, after it failed with err, showing the conversion's state
+// meanwhile (see recordConversion), and then sets its state recorded.
+func retrySurfaced(ctx workflow.Context, in activities.RecordConversionInput, err error, write func() error) error {
 	fxRateAdded := workflow.GetSignalChannel(ctx, FXRateAddedSignal)
 	surfaced := ""
 	for err != nil {
@@ -61,14 +70,14 @@ func recordConversion(ctx workflow.Context, in activities.RecordConversionInput)
 		}
 		if state != surfaced {
 			if err := surface(ctx, state, eventType, problem); err != nil {
-				return rec, err
+				return err
 			}
 			surfaced = state
 		}
 		awaitRetry(ctx, wait, fxRateAdded)
-		err = workflow.ExecuteLocalActivity(withDatabaseWrite(ctx), a.RecordConversion, in).Get(ctx, &rec)
+		err = write()
 	}
-	return rec, workflow.UpsertTypedSearchAttributes(ctx, ConversionStateKey.ValueSet(ConversionStateRecorded))
+	return workflow.UpsertTypedSearchAttributes(ctx, ConversionStateKey.ValueSet(ConversionStateRecorded))
 }
 
 // surface sets the conversion's state and announces it. The announcement is best effort (the search

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/affrelay/affrelay/activities"
+	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/webhook"
 )
@@ -82,6 +83,42 @@ func TestConversionThatCannotBeRecordedSurfacesAsStuck(t *testing.T) {
 	require.Equal(t, 3, recordAttempts)
 	require.Equal(t, []string{webhook.ConversionStuck + ": database is down"}, reported, "announced once, not per series")
 	require.GreaterOrEqual(t, env.Now().Sub(start), 2*stuckRetryEvery)
+}
+
+// A status change that fails for another reason than its conversion not being recorded yet (a database
+// that is down, a missing FX rate) does not fail its workflow: it shows as stuck, is announced once, and is
+// applied on a later try; one whose conversion is not recorded yet waits for it without being announced.
+func TestStatusChangeThatCannotBeAppliedSurfacesAsStuck(t *testing.T) {
+	env := newEnv(t)
+	var tries int
+	env.OnActivity(acts.ChangeConversionStatus, mock.Anything, mock.Anything).Return(func(context.Context, activities.ChangeConversionStatusInput) (activities.RecordConversionResult, error) {
+		tries++
+		switch tries {
+		case 1:
+			return activities.RecordConversionResult{}, temporal.NewNonRetryableApplicationError("conversion tx-1 is not recorded yet", activities.ErrTypeNotRecorded, nil)
+		case 2, 3:
+			return activities.RecordConversionResult{}, temporal.NewNonRetryableApplicationError("database is down", "Test", nil)
+		}
+		return activities.RecordConversionResult{ConversionID: "cnv_1", PayoutMinor: 20000, Currency: "USD", Policy: retrypolicy.DefaultPolicy()}, nil
+	})
+	var reported []string
+	env.OnActivity(acts.ReportConversionProblem, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReportConversionProblemInput) (activities.OpsEventResult, error) {
+		reported = append(reported, in.Type+": "+in.Data.EventID+": "+in.Data.Reason)
+		return activities.OpsEventResult{}, nil
+	})
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateStuck))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(ConversionStateKey.ValueSet(ConversionStateRecorded))).Return(nil).Once()
+
+	env.ExecuteWorkflow(ConversionWorkflow, ConversionInput{
+		IntegrationID: "int_1", StatusChange: true, Event: postback.Event{EventID: "tx-1", Status: postback.StatusApproved},
+	})
+	require.NoError(t, env.GetWorkflowError())
+	var res ConversionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "cnv_1", res.ConversionID)
+	env.AssertExpectations(t)
+	require.Equal(t, 4, tries)
+	require.Equal(t, []string{webhook.ConversionStuck + ": tx-1: database is down"}, reported, "announced once, not per try")
 }
 
 // A delivery whose state cannot be stored shows DeliveryState = "stuck" and stores it later, instead of
