@@ -35,8 +35,10 @@ const testEvidenceKey = "ZTJlLWV2aWRlbmNlLXNpZ25pbmcta2V5LTAxMjM0NTY="
 func (e *testEnv) evidenceBundle(integrationID, eventID string) ([]byte, []byte, evidence.Verification, map[string][]byte) {
 	e.t.Helper()
 	auth := map[string]string{"Authorization": "Bearer " + adminToken}
+	started := time.Now()
 	r := e.do("GET", "/v1/admin/conversions/"+integrationID+"/"+eventID+"/evidence", auth, nil)
 	require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
+	e.t.Logf("bundle of %s: %d bytes, answered in %s", eventID, len(r.Raw), time.Since(started).Round(time.Millisecond))
 	require.Equal(e.t, "application/zip", r.Header.Get("Content-Type"))
 	require.Contains(e.t, r.Header.Get("Content-Disposition"), "attachment; filename=\"evidence-")
 	key := e.do("GET", "/v1/admin/evidence/public-key", auth, nil)
