@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -85,6 +86,23 @@ func TestListingsPageAndFilterByTime(t *testing.T) {
 			require.Equal(t, d["id"], paged[i])
 		}
 		require.Len(t, e.pageThrough("/v1/admin/deliveries?affiliate_id="+earner+"&event_id=evt-list-2", "deliveries", "id"), 4, "the postback and three webhooks")
+
+		// The CLI pages the same way: a full page says how to get the next; endpoints reads every page.
+		out, err := e.ops("deliveries", "--limit", "10")
+		require.NoError(t, err, out)
+		require.Contains(t, out, "more: add --after "+ds[9]["id"].(string))
+		out, err = e.ops("deliveries", "--limit", "10", "--after", ds[9]["id"].(string), "--json")
+		require.NoError(t, err, out)
+		require.NotContains(t, out, "more:")
+		var rest struct {
+			Deliveries []map[string]any `json:"deliveries"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &rest), out)
+		require.Len(t, rest.Deliveries, len(ds)-10)
+		require.Equal(t, ds[10]["id"], rest.Deliveries[0]["id"])
+		out, err = e.ops("endpoints")
+		require.NoError(t, err, out)
+		require.Contains(t, out, "webhook subscriptions (3):")
 
 		// Time filters: everything was created in [past, future).
 		past := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
