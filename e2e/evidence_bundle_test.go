@@ -17,9 +17,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/affrelay/affrelay/evidence"
 	"github.com/affrelay/affrelay/opscli"
@@ -185,6 +188,19 @@ func TestEvidenceBundle(t *testing.T) {
 		}
 		require.True(t, exported[workflows.ConversionWorkflowID(integrationID, "evt-evidence")], index)
 		require.True(t, exported[workflows.DeliveryWorkflowID(id)], index)
+		// The same history the Temporal CLI exports.
+		for _, h := range index.Histories {
+			if h.WorkflowID != workflows.ConversionWorkflowID(integrationID, "evt-evidence") {
+				continue
+			}
+			cli, err := exec.Command(temporalPath, "workflow", "show", "--address", temporalAddr, "--namespace", e.app.Config.Temporal.Namespace,
+				"-w", h.WorkflowID, "-o", "json").Output()
+			require.NoError(t, err)
+			var fromCLI, fromBundle historypb.History
+			require.NoError(t, protojson.Unmarshal(cli, &fromCLI))
+			require.NoError(t, protojson.Unmarshal(files[h.Path], &fromBundle))
+			require.True(t, proto.Equal(&fromCLI, &fromBundle), "the bundle's history of %s is the CLI's", h.WorkflowID)
+		}
 
 		// One changed byte in any file fails the verification, naming the file.
 		pub, err := evidence.ParsePublicKey(pemKey)
