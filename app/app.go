@@ -162,6 +162,10 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			a.Stop(ctx)
 			return nil, err
 		}
+		if err := worker.EnsurePerformanceReportSchedule(ctx, a.Temporal, cfg.Temporal.TaskQueue); err != nil {
+			a.Stop(ctx)
+			return nil, err
+		}
 		if err := worker.EnsurePayoutSchedule(ctx, a.Temporal, cfg.Temporal.TaskQueue, cfg.Payout); err != nil {
 			a.Stop(ctx)
 			return nil, err

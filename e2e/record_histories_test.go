@@ -222,6 +222,12 @@ func TestRecordHistories(t *testing.T) {
 			awaitState("rec-week", "delivered")
 			record("CommissionReportsWorkflow", "weekly", triggerSchedule(t, e, workflows.CommissionReportScheduleID(e.app.Config.Temporal.TaskQueue)))
 		},
+		"performance-reports": func() {
+			hooks := newWebhookReceiver(t, always(http.StatusOK))
+			r := e.admin("POST", "/v1/admin/webhooks", map[string]any{"url": hooks.srv.URL, "events": []string{webhook.PerformanceReport}, "report_frequency": "daily"})
+			require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+			record("PerformanceReportsWorkflow", "daily", triggerSchedule(t, e, workflows.PerformanceReportScheduleID(e.app.Config.Temporal.TaskQueue)))
+		},
 		"audit-checkpoint": func() {
 			hooks := newWebhookReceiver(t, always(http.StatusOK))
 			e.subscribe("webhook", hooks.srv.URL, webhook.AuditCheckpoint)

@@ -69,12 +69,7 @@ func TestWeeklyCommissionReportSchedule(t *testing.T) {
 		require.NotNil(t, sent)
 		require.JSONEq(t, rep.Body, string(mustMarshal(t, data(t, *sent))))
 
-		idle := func(actions int) func() bool {
-			return func() bool {
-				d, err := h.Describe(ctx)
-				return err == nil && len(d.Info.RecentActions) == actions && len(d.Info.RunningWorkflows) == 0
-			}
-		}
+		idle := func(actions int) func() bool { return scheduleIdle(ctx, h, actions) }
 		eventually(t, 20*time.Second, "the first run to finish", idle(1))
 		time.Sleep(time.Second) // a scheduled run's workflow id carries its start time to the second
 		require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
@@ -82,6 +77,14 @@ func TestWeeklyCommissionReportSchedule(t *testing.T) {
 		require.EqualValues(t, 2, e.count(&store.CommissionReport{}, "1 = 1"), "a week is stored once")
 		require.Len(t, finance.ofType("commission.report"), 2, "and sent once")
 	})
+}
+
+// scheduleIdle says whether the Schedule has taken actions actions and none of its runs is running.
+func scheduleIdle(ctx context.Context, h client.ScheduleHandle, actions int) func() bool {
+	return func() bool {
+		d, err := h.Describe(ctx)
+		return err == nil && len(d.Info.RecentActions) == actions && len(d.Info.RunningWorkflows) == 0
+	}
 }
 
 func mustMarshal(t *testing.T, v any) []byte {

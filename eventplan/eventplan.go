@@ -12,6 +12,7 @@ import (
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/opsalert"
+	"github.com/affrelay/affrelay/performance"
 	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/webhook"
@@ -206,6 +207,44 @@ func CommissionReport(r store.CommissionReport) Event {
 		Key: webhook.EventKey(webhook.CommissionReport, r.ID), Type: webhook.CommissionReport,
 		At: r.CreatedAt, Data: json.RawMessage(r.Body), AffiliateID: r.AffiliateID,
 	}
+}
+
+// PerformanceReportData is the data of performance.report: a subscription's performance report of one
+// period, and the commission totals of the same range (the commission report's totals).
+type PerformanceReportData struct {
+	SubscriptionID   string                   `json:"subscription_id"`
+	Frequency        string                   `json:"frequency"`
+	TimeZone         string                   `json:"time_zone"`
+	Performance      performance.Document     `json:"performance"`
+	CommissionTotals []commission.DocumentRow `json:"commission_totals"`
+}
+
+// PerformanceReport is the performance.report event of a subscription's period [from, to): one occurrence
+// per subscription and period, so a re-run plans nothing twice. A subscription limited to one affiliate gets
+// that affiliate's report by day; any other gets every affiliate's, by affiliate.
+func PerformanceReport(sub store.WebhookSubscription, from, to, at time.Time, rep performance.Report) Event {
+	totals := []commission.DocumentRow{} // the currencies with entries, as the commission report has them
+	for _, m := range rep.Total.Money {
+		if m.CommissionEntries > 0 {
+			totals = append(totals, commission.DocumentRow{Currency: m.Currency, Entries: int(m.CommissionEntries), Amount: money.Format(m.CommissionMinor, m.Currency)})
+		}
+	}
+	return Event{
+		Key:  webhook.EventKey(webhook.PerformanceReport, sub.ID+":"+from.UTC().Format(time.RFC3339)),
+		Type: webhook.PerformanceReport, At: at, AffiliateID: sub.AffiliateID,
+		Data: PerformanceReportData{
+			SubscriptionID: sub.ID, Frequency: sub.Report.Frequency, TimeZone: sub.Report.TimeZone,
+			Performance: rep.Document(sub.AffiliateID, from, to), CommissionTotals: totals,
+		},
+	}
+}
+
+// PerformanceReportGroupBy is how a subscription's performance.report groups its rows.
+func PerformanceReportGroupBy(sub store.WebhookSubscription) string {
+	if sub.AffiliateID != "" {
+		return performance.GroupByDay
+	}
+	return performance.GroupByAffiliate
 }
 
 // Review is what entering needs_review announces about delivery d: delivery.needs_review (unless d itself

@@ -42,6 +42,8 @@ type webhookJSON struct {
 	DisabledReason      string   `json:"disabled_reason,omitempty"`
 	ConsecutiveFailures int      `json:"consecutive_failures"`
 	SecretMaxAgeDays    int      `json:"secret_max_age_days,omitempty"` // 0: secret.max_age
+	ReportFrequency     string   `json:"report_frequency"`
+	ReportTimeZone      string   `json:"report_time_zone"`
 	ownLimitsJSON
 	Secret    string    `json:"secret,omitempty"` // only in the answer to create
 	CreatedAt time.Time `json:"created_at"`
@@ -52,6 +54,7 @@ func webhookResponse(s store.WebhookSubscription) webhookJSON {
 		ID: s.ID, Kind: s.Kind, URL: s.URL, Events: strings.Split(s.Events, ","), Description: s.Description,
 		AffiliateID: s.AffiliateID, Enabled: s.Enabled, DisabledReason: s.DisabledReason, ConsecutiveFailures: s.ConsecutiveFailures, CreatedAt: s.CreatedAt,
 		SecretMaxAgeDays: s.SecretMaxAgeDays, ownLimitsJSON: ownLimitsResponse(s.Limits),
+		ReportFrequency: s.Report.Frequency, ReportTimeZone: s.Report.TimeZone,
 	}
 }
 
@@ -62,6 +65,9 @@ func (h *handlers) createWebhook(c *gin.Context) {
 		Events      []string `json:"events"`
 		Description string   `json:"description"`
 		AffiliateID string   `json:"affiliate_id"`
+		// ReportFrequency (daily, weekly, monthly) and ReportTimeZone schedule performance.report.
+		ReportFrequency string `json:"report_frequency"`
+		ReportTimeZone  string `json:"report_time_zone"`
 		ownLimitsRequest
 	}
 	if !decodeJSON(c, &req) {
@@ -69,7 +75,7 @@ func (h *handlers) createWebhook(c *gin.Context) {
 	}
 	sub, secret, err := h.o.Webhooks.CreateSubscription(c, webhooks.NewSubscription{
 		Kind: req.Kind, URL: req.URL, Events: req.Events, Description: req.Description, AffiliateID: req.AffiliateID,
-		Limits: req.limits(),
+		Limits: req.limits(), Report: store.ReportSchedule{Frequency: req.ReportFrequency, TimeZone: req.ReportTimeZone},
 	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)
@@ -109,15 +115,18 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 		Enabled     *bool    `json:"enabled"`
 		Description *string  `json:"description"`
 		// SecretMaxAgeDays: days until secret.expiring counts the secret old (0: secret.max_age).
-		SecretMaxAgeDays *int `json:"secret_max_age_days"`
+		SecretMaxAgeDays *int    `json:"secret_max_age_days"`
+		ReportFrequency  *string `json:"report_frequency"`
+		ReportTimeZone   *string `json:"report_time_zone"`
 		ownLimitsRequest
 		heldChoice
 	}
 	if !decodeJSON(c, &req) {
 		return
 	}
-	if req.URL == nil && req.Events == nil && req.Enabled == nil && req.Description == nil && req.SecretMaxAgeDays == nil && !req.ownLimitsRequest.set() {
-		abort(c, http.StatusBadRequest, "malformed_body", "set at least one of url, events, enabled, description, secret_max_age_days, max_rps, max_in_flight")
+	if req.URL == nil && req.Events == nil && req.Enabled == nil && req.Description == nil && req.SecretMaxAgeDays == nil && !req.ownLimitsRequest.set() &&
+		req.ReportFrequency == nil && req.ReportTimeZone == nil {
+		abort(c, http.StatusBadRequest, "malformed_body", "set at least one of url, events, enabled, description, secret_max_age_days, max_rps, max_in_flight, report_frequency, report_time_zone")
 		return
 	}
 	if req.SecretMaxAgeDays != nil && !validSecretMaxAgeDays(c, *req.SecretMaxAgeDays) {
@@ -129,7 +138,7 @@ func (h *handlers) updateWebhook(c *gin.Context) {
 	}
 	sub, err := h.o.Webhooks.UpdateSubscription(c, c.Param("id"), webhooks.SubscriptionUpdate{
 		URL: req.URL, Events: req.Events, Enabled: req.Enabled, Description: req.Description, SecretMaxAgeDays: req.SecretMaxAgeDays,
-		MaxRPS: req.MaxRPS, MaxInFlight: req.MaxInFlight,
+		MaxRPS: req.MaxRPS, MaxInFlight: req.MaxInFlight, ReportFrequency: req.ReportFrequency, ReportTimeZone: req.ReportTimeZone,
 	})
 	if err != nil {
 		serviceError(c, h.o.Logger, err)

@@ -303,8 +303,17 @@ type WebhookSubscription struct {
 	// SecretMaxAgeDays bounds the age of the subscription's secret before secret.expiring; 0 means secret.max_age.
 	SecretMaxAgeDays int          `gorm:"not null;default:0"`
 	Limits           TargetLimits `gorm:"embedded"`
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Report is when a subscription to performance.report gets it.
+	Report    ReportSchedule `gorm:"embedded;embeddedPrefix:report_"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ReportSchedule is how often a subscription gets performance.report (daily, weekly or monthly) and the time
+// zone whose midnights bound its periods.
+type ReportSchedule struct {
+	Frequency string `gorm:"size:8;not null;default:weekly"`
+	TimeZone  string `gorm:"size:64;not null;default:UTC"`
 }
 
 // WebhookSecret is one signing secret of a subscription. The current one has no ExpiresAt; after a rotation the

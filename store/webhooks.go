@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,6 +36,34 @@ func PlanWebhookEvent(db *gorm.DB, ev WebhookEvent) ([]Delivery, error) {
 	if err := db.Order("id").Find(&subs).Error; err != nil {
 		return nil, err
 	}
+	return PlanWebhookEventTo(db, ev, subs)
+}
+
+// DeliveryPlanned reports whether the delivery with the id exists.
+func DeliveryPlanned(db *gorm.DB, id string) (bool, error) {
+	var n int64
+	err := db.Model(&Delivery{}).Where("id = ?", id).Count(&n).Error
+	return n > 0, err
+}
+
+// ReportSubscriptions lists the ids of the subscriptions that asked for eventType, in id order.
+func ReportSubscriptions(db *gorm.DB, eventType string) ([]string, error) {
+	var subs []WebhookSubscription
+	if err := db.Select("id", "events").Order("id").Find(&subs).Error; err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range subs {
+		if slices.Contains(strings.Split(s.Events, ","), eventType) {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids, nil
+}
+
+// PlanWebhookEventTo plans the event's deliveries to the subscriptions subs only (those that asked for it),
+// like PlanWebhookEvent.
+func PlanWebhookEventTo(db *gorm.DB, ev WebhookEvent, subs []WebhookSubscription) ([]Delivery, error) {
 	planned, err := ev.Deliveries(subs)
 	if err != nil {
 		return nil, err
@@ -85,7 +115,7 @@ func (q WebhookQueries) Subscription(id string) (WebhookSubscription, error) {
 // SaveSubscription writes a subscription's changeable fields, zero values included.
 func (q WebhookQueries) SaveSubscription(sub *WebhookSubscription) error {
 	return q.db.Model(sub).Select("url", "description", "events", "enabled", "disabled_reason", "consecutive_failures", "secret_max_age_days",
-		"max_rps", "max_in_flight", "updated_at").
+		"max_rps", "max_in_flight", "report_frequency", "report_time_zone", "updated_at").
 		Updates(sub).Error
 }
 

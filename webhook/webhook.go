@@ -19,10 +19,13 @@ const (
 	CommissionCalculated = "commission.calculated"
 	CommissionReversed   = "commission.reversed"
 	CommissionReport     = "commission.report"
-	AffiliateCreated     = "affiliate.created"
-	DeliveryNeedsReview  = "delivery.needs_review"
-	EndpointDisabled     = "endpoint.disabled"
-	ReconciliationDone   = "reconciliation.completed"
+	// PerformanceReport: a subscription's performance report (and commission totals) of its last full day,
+	// week or month, in its own time zone.
+	PerformanceReport   = "performance.report"
+	AffiliateCreated    = "affiliate.created"
+	DeliveryNeedsReview = "delivery.needs_review"
+	EndpointDisabled    = "endpoint.disabled"
+	ReconciliationDone  = "reconciliation.completed"
 	// ReconciliationPullFailed: a scheduled pull of an operator's day gave up; the day has a failed batch.
 	ReconciliationPullFailed = "ops.reconciliation_pull_failed"
 	PayoutRequested          = "payout.requested"
@@ -61,7 +64,7 @@ const (
 
 // EventTypes lists every event a subscription may name. Features that emit a new event add it here.
 var EventTypes = []string{
-	ConversionRecorded, CommissionCalculated, CommissionReversed, CommissionReport, AffiliateCreated,
+	ConversionRecorded, CommissionCalculated, CommissionReversed, CommissionReport, PerformanceReport, AffiliateCreated,
 	DeliveryNeedsReview, EndpointDisabled, ReconciliationDone, ReconciliationPullFailed,
 	PayoutRequested, PayoutReminder, PayoutProcessed, PayoutFailed,
 	FXRateMissing, ConversionStuck, DeliveryStuck, DeliveryUnstuck, OpsQueueDepthExceeded, OpsQueueDepthRecovered,

@@ -98,6 +98,21 @@ func EnsureCommissionReportSchedule(ctx context.Context, c client.Client, taskQu
 	})
 }
 
+// EnsurePerformanceReportSchedule creates the hourly performance.report Schedule for the task queue unless it
+// exists; each subscription's own frequency and time zone decide what a run sends.
+func EnsurePerformanceReportSchedule(ctx context.Context, c client.Client, taskQueue string) error {
+	return ensureSchedule(ctx, c, client.ScheduleOptions{
+		ID:   workflows.PerformanceReportScheduleID(taskQueue),
+		Spec: client.ScheduleSpec{CronExpressions: []string{workflows.PerformanceReportCron}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        "performance-reports:" + taskQueue,
+			Workflow:  workflows.PerformanceReportsWorkflow,
+			Args:      []any{workflows.PerformanceReportsInput{}},
+			TaskQueue: taskQueue,
+		},
+	})
+}
+
 // ensureSchedule creates the Schedule unless one with its id exists.
 func ensureSchedule(ctx context.Context, c client.Client, o client.ScheduleOptions) error {
 	_, err := c.ScheduleClient().Create(ctx, o)

@@ -91,3 +91,61 @@ func CommissionReportsWorkflow(ctx workflow.Context, in CommissionReportsInput) 
 		}
 	}
 }
+
+// PerformanceReportCron is when the performance reports run: hourly, so each subscription's day, week or
+// month goes out within the hour after it ends in the subscription's own time zone.
+const PerformanceReportCron = "5 * * * *"
+
+// PerformanceReportScheduleID is the id of the Temporal Schedule that starts PerformanceReportsWorkflow for
+// the workers of a task queue.
+func PerformanceReportScheduleID(taskQueue string) string {
+	return "performance-reports:" + taskQueue
+}
+
+// PerformanceReportsInput is the time the reports are for; zero means the run's own start.
+type PerformanceReportsInput struct {
+	At time.Time
+}
+
+// PerformanceReportsResult counts the subscriptions looked at and the reports this run planned.
+type PerformanceReportsResult struct {
+	Subscriptions int
+	Planned       int
+}
+
+// PerformanceReportsWorkflow sends every subscription to performance.report its last full period (daily,
+// weekly or monthly in its time zone), once per subscription and period: an hourly run finds most periods
+// already sent and plans nothing.
+func PerformanceReportsWorkflow(ctx workflow.Context, in PerformanceReportsInput) (PerformanceReportsResult, error) {
+	if in.At.IsZero() {
+		in.At = workflow.Now(ctx)
+	}
+	var res PerformanceReportsResult
+	var a *activities.Activities
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 0},
+	})
+	var subs activities.ListReportSubscriptionsResult
+	if err := workflow.ExecuteActivity(actx, a.ListReportSubscriptions).Get(ctx, &subs); err != nil {
+		return res, err
+	}
+	futures := make([]workflow.Future, len(subs.IDs))
+	for i, id := range subs.IDs {
+		futures[i] = workflow.ExecuteActivity(actx, a.SendPerformanceReport, activities.SendPerformanceReportInput{SubscriptionID: id, At: in.At})
+	}
+	for _, f := range futures {
+		var sent activities.SendPerformanceReportResult
+		if err := f.Get(ctx, &sent); err != nil {
+			return res, err
+		}
+		res.Subscriptions++
+		if sent.Planned {
+			res.Planned++
+		}
+		if _, err := startDeliveries(ctx, sent.Deliveries, sent.Policy); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}

@@ -22,7 +22,7 @@ var (
 // All lists every workflow type: the worker registers them, and TestReplayRecordedHistories replays each one's
 // recorded histories (testdata/histories/<type>/) and fails for a type that has none. A new workflow is one
 // more entry here plus a recorded history (docs/replay-tests.md).
-var All = []any{ConversionWorkflow, DeliveryWorkflow, AffiliateSignupWorkflow, CommissionReportsWorkflow, ReconciliationWorkflow, ReconciliationPullWorkflow, PayoutCycleWorkflow, PayoutWorkflow, RefireJobWorkflow, AuditCheckpointWorkflow}
+var All = []any{ConversionWorkflow, DeliveryWorkflow, AffiliateSignupWorkflow, CommissionReportsWorkflow, PerformanceReportsWorkflow, ReconciliationWorkflow, ReconciliationPullWorkflow, PayoutCycleWorkflow, PayoutWorkflow, RefireJobWorkflow, AuditCheckpointWorkflow}
 
 // SearchAttributes lists every custom search attribute the workflows set; the server must know them.
 var SearchAttributes = []temporal.SearchAttributeKey{DeliveryStateKey, AffiliateIDKey, IntegrationIDKey, EventIDKey, BatchIDKey, PayoutStateKey, ConversionStateKey}

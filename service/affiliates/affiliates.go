@@ -19,6 +19,7 @@ import (
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/payout"
 	"github.com/affrelay/affrelay/performance"
+	"github.com/affrelay/affrelay/performance/performancerow"
 	"github.com/affrelay/affrelay/service/start"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/webhook"
@@ -351,32 +352,5 @@ func (s *Service) Performance(ctx context.Context, affiliateID, groupBy string, 
 			return performance.Report{}, err
 		}
 	}
-	return ReadPerformance(ctx, s.Store, affiliateID, groupBy, from, to)
-}
-
-// ReadPerformance reads and builds a performance report; the scheduled report uses it too.
-func ReadPerformance(ctx context.Context, st *store.Store, affiliateID, groupBy string, from, to time.Time) (performance.Report, error) {
-	dim := groupBy
-	if performance.IsTime(groupBy) {
-		dim = performance.GroupByDay
-	}
-	clicks, events, entries, err := st.Performance(ctx, store.PerformanceRange{AffiliateID: affiliateID, Dimension: dim, From: from, To: to})
-	if err != nil {
-		return performance.Report{}, err
-	}
-	f := performance.Facts{
-		Clicks:      make([]performance.ClickSum, len(clicks)),
-		Events:      make([]performance.EventSum, len(events)),
-		Commissions: make([]performance.CommissionSum, len(entries)),
-	}
-	for i, c := range clicks {
-		f.Clicks[i] = performance.ClickSum(c)
-	}
-	for i, e := range events {
-		f.Events[i] = performance.EventSum(e)
-	}
-	for i, e := range entries {
-		f.Commissions[i] = performance.CommissionSum(e)
-	}
-	return performance.Build(groupBy, f)
+	return performancerow.Read(ctx, s.Store, affiliateID, groupBy, from, to)
 }

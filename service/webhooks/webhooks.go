@@ -3,6 +3,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/outbound"
+	"github.com/affrelay/affrelay/performance"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/signing"
 	"github.com/affrelay/affrelay/store"
@@ -37,6 +39,8 @@ type NewSubscription struct {
 	Kind, URL, Description, AffiliateID string
 	Events                              []string
 	Limits                              store.TargetLimits
+	// Report is when performance.report goes out; empty fields take weekly and UTC.
+	Report store.ReportSchedule
 }
 
 // SubscriptionUpdate changes the fields that are set.
@@ -48,6 +52,8 @@ type SubscriptionUpdate struct {
 	// MaxRPS and MaxInFlight are the subscription's own limits (0: the defaults).
 	MaxRPS      *float64
 	MaxInFlight *int
+	// ReportFrequency and ReportTimeZone schedule performance.report.
+	ReportFrequency, ReportTimeZone *string
 }
 
 func validateSubscription(sub store.WebhookSubscription) error {
@@ -57,7 +63,14 @@ func validateSubscription(sub store.WebhookSubscription) error {
 		apperr.Field("events", webhook.ValidateEvents(sub.Kind, strings.Split(sub.Events, ","))),
 		apperr.Field("description", webhook.ValidateDescription(sub.Description)),
 		sub.Limits.Validate(),
+		apperr.Field("report_frequency", performance.ValidateFrequency(sub.Report.Frequency)),
+		apperr.Field("report_time_zone", validTimeZone(sub.Report.TimeZone)),
 	)
+}
+
+func validTimeZone(name string) error {
+	_, err := performance.LoadTimeZone(name)
+	return err
 }
 
 // CreateSubscription creates a subscription and its first secret, returned in clear this once.
@@ -68,6 +81,7 @@ func (s *Service) CreateSubscription(ctx context.Context, in NewSubscription) (s
 	sub := store.WebhookSubscription{
 		ID: store.NewID("whs"), Kind: in.Kind, URL: in.URL, Events: strings.Join(in.Events, ","),
 		Description: in.Description, AffiliateID: in.AffiliateID, Enabled: true, Limits: in.Limits,
+		Report: store.ReportSchedule{Frequency: cmp.Or(in.Report.Frequency, performance.Weekly), TimeZone: cmp.Or(in.Report.TimeZone, "UTC")},
 	}
 	if in.AffiliateID != "" && store.AffiliateExists(s.Store.DB.WithContext(ctx), in.AffiliateID) != nil {
 		return sub, "", apperr.Invalid("affiliate_id", "names no affiliate")
@@ -109,6 +123,12 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, u Subscript
 		sub.SecretMaxAgeDays = *u.SecretMaxAgeDays
 	}
 	sub.Limits = sub.Limits.With(u.MaxRPS, u.MaxInFlight)
+	if u.ReportFrequency != nil {
+		sub.Report.Frequency = *u.ReportFrequency
+	}
+	if u.ReportTimeZone != nil {
+		sub.Report.TimeZone = *u.ReportTimeZone
+	}
 	if u.Events != nil {
 		if len(u.Events) == 0 {
 			return sub, apperr.Invalid("events", "must name at least one event")
