@@ -58,8 +58,8 @@ func (e *testEnv) evidenceBundle(integrationID, eventID string) ([]byte, []byte,
 	return bundle, []byte(key.Raw), v, files
 }
 
-// TestEvidenceBundle: the bundle of a conversion whose delivery failed, went to review and was redelivered
-// lists every attempt, holds both workflows' histories as the Temporal CLI exports them and the audit rows,
+// TestEvidenceBundle: the bundle of a conversion whose delivery failed, went to review, was redelivered and
+// later re-fired lists every attempt and the re-fire, holds every workflow run's history as the Temporal CLI exports it and the audit rows,
 // verifies with the public key and fails after one byte of any file changes; the CLI downloads and verifies
 // it, and so do openssl and sha256sum as docs/operations.md shows.
 func TestEvidenceBundle(t *testing.T) {
@@ -72,6 +72,15 @@ func TestEvidenceBundle(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
 		eventually(t, 30*time.Second, "delivered after the redeliver", func() bool {
 			return e.deliveries("event_id=evt-evidence")[0]["status"] == "delivered"
+		})
+
+		// The affiliate says it lost it: a re-fire is a new run of the delivery's workflow.
+		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), workflows.DeliveryWorkflowID(id), "").Get(context.Background(), nil))
+		r = e.admin("POST", "/v1/admin/deliveries/"+id+"/refire", map[string]any{"reason": "affiliate lost it"})
+		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+		eventually(t, 30*time.Second, "delivered again after the re-fire", func() bool {
+			d := e.deliveries("event_id=evt-evidence")[0]
+			return d["status"] == "delivered" && len(d["attempts"].([]any)) == 4
 		})
 
 		// The day's audit.checkpoint, which the audit proof ends at.
@@ -97,6 +106,7 @@ func TestEvidenceBundle(t *testing.T) {
 		var ds struct {
 			Deliveries []struct {
 				Delivery struct{ ID, Status string }
+				Refires  []struct{ Reason string }
 				Attempts []struct {
 					Number      int
 					StatusCode  int
@@ -108,8 +118,10 @@ func TestEvidenceBundle(t *testing.T) {
 		require.NoError(t, json.Unmarshal(files["deliveries.json"], &ds))
 		require.Len(t, ds.Deliveries, 1)
 		require.Equal(t, "delivered", ds.Deliveries[0].Delivery.Status)
-		require.Len(t, ds.Deliveries[0].Attempts, 3)
-		for i, want := range []int{500, 500, 200} {
+		require.Len(t, ds.Deliveries[0].Attempts, 4)
+		require.Len(t, ds.Deliveries[0].Refires, 1)
+		require.Equal(t, "affiliate lost it", ds.Deliveries[0].Refires[0].Reason)
+		for i, want := range []int{500, 500, 200, 200} {
 			a := ds.Deliveries[0].Attempts[i]
 			require.Equal(t, i+1, a.Number)
 			require.Equal(t, want, a.StatusCode)
@@ -118,7 +130,8 @@ func TestEvidenceBundle(t *testing.T) {
 			require.Equal(t, []string{"affrelay/1"}, a.HeadersSent["User-Agent"])
 		}
 		summary := string(files["summary.html"])
-		for _, n := range []string{"1", "2", "3"} {
+		require.Contains(t, summary, "delivery "+id+" re-fired")
+		for _, n := range []string{"1", "2", "3", "4"} {
 			require.Contains(t, summary, "attempt "+n+" of delivery "+id)
 		}
 		require.Contains(t, summary, "postback received")
@@ -167,6 +180,7 @@ func TestEvidenceBundle(t *testing.T) {
 		}
 		require.Contains(t, paths, "GET /v1/postbacks")
 		require.Contains(t, paths, "POST /v1/admin/deliveries/"+id+"/redeliver")
+		require.Contains(t, paths, "POST /v1/admin/deliveries/"+id+"/refire")
 
 		// Both workflows' histories, in the form the replayer and `temporal workflow show -o json` use.
 		var index struct {
@@ -176,18 +190,18 @@ func TestEvidenceBundle(t *testing.T) {
 			} `json:"histories"`
 		}
 		require.NoError(t, json.Unmarshal(files["histories.json"], &index))
-		exported := map[string]bool{}
+		exported := map[string]int{}
 		for _, h := range index.Histories {
 			if h.Path == "" {
 				continue
 			}
-			exported[h.WorkflowID] = true
+			exported[h.WorkflowID]++
 			hist, err := client.HistoryFromJSON(bytes.NewReader(files[h.Path]), client.HistoryJSONOptions{})
 			require.NoError(t, err, h.Path)
 			require.NotEmpty(t, hist.Events)
 		}
-		require.True(t, exported[workflows.ConversionWorkflowID(integrationID, "evt-evidence")], index)
-		require.True(t, exported[workflows.DeliveryWorkflowID(id)], index)
+		require.Equal(t, 1, exported[workflows.ConversionWorkflowID(integrationID, "evt-evidence")], index)
+		require.Equal(t, 2, exported[workflows.DeliveryWorkflowID(id)], "both runs of the delivery's workflow: %v", index)
 		// The same history the Temporal CLI exports.
 		for _, h := range index.Histories {
 			if h.WorkflowID != workflows.ConversionWorkflowID(integrationID, "evt-evidence") {
