@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/affrelay/affrelay/auditchain"
 )
@@ -27,10 +28,7 @@ type AuditFilter struct {
 	Limit         int
 }
 
-// auditChainLock serialises the transactions that append to the audit chain or cut it, across replicas.
-const auditChainLock = "audit-chain"
-
-// Insert appends rows to the audit chain in one transaction: under the chain's lock it reads the head, links
+// Insert appends rows to the audit chain in one transaction: it reads and locks the head (lockedHead), links
 // the rows after it (auditchain.Seal), inserts them in one statement and moves the head. Concurrent writers,
 // in this process or another replica, append in turn; the group commit of infra.AuditLog makes that one lock
 // per batch rather than per request. The caller's rows are not changed.
@@ -55,17 +53,16 @@ func (q AuditQueries) Insert(rows []AuditRecord) error {
 		if err := tx.Create(&out).Error; err != nil {
 			return err
 		}
-		return tx.Model(&AuditChainHead{}).Where("id = ?", 1).Updates(map[string]any{"seq": next.Seq, "hash": next.Hash}).Error
+		return tx.Exec("UPDATE audit_chain_heads SET seq = ?, hash = ? WHERE id = 1", next.Seq, next.Hash).Error
 	})
 }
 
-// lockedHead takes the chain's lock for the transaction tx and reads its head.
+// lockedHead reads the chain's head and holds its lock until the transaction tx ends: the head row's lock on
+// PostgreSQL (SELECT … FOR UPDATE, one round trip), the write lock that SQLite's immediate transactions take
+// at BEGIN (its driver leaves the FOR UPDATE out).
 func lockedHead(tx *gorm.DB) (AuditChainHead, error) {
 	var head AuditChainHead
-	if err := LockKeys(tx, auditChainLock); err != nil {
-		return head, err
-	}
-	if err := tx.First(&head, 1).Error; err != nil {
+	if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).First(&head, 1).Error; err != nil {
 		return head, fmt.Errorf("read the audit chain's head: %w", err)
 	}
 	return head, nil
