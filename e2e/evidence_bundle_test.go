@@ -83,6 +83,11 @@ func TestEvidenceBundle(t *testing.T) {
 			return d["status"] == "delivered" && len(d["attempts"].([]any)) == 4
 		})
 
+		// The listing shows each attempt's request as sent too.
+		listed := e.deliveries("event_id=evt-evidence")[0]["attempts"].([]any)[0].(map[string]any)
+		require.True(t, strings.HasPrefix(listed["url"].(string), tracker.srv.URL+"/pb?"), listed)
+		require.Equal(t, []any{id}, listed["request_headers"].(map[string]any)["Idempotency-Key"])
+
 		// The day's audit.checkpoint, which the audit proof ends at.
 		checkpointRun := triggerSchedule(t, e, workflows.AuditCheckpointScheduleID(e.app.Config.Temporal.TaskQueue))
 		require.NoError(t, e.app.Temporal.GetWorkflow(context.Background(), checkpointRun, "").Get(context.Background(), nil))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -272,6 +273,9 @@ type attemptJSON struct {
 	StatusCode   int       `json:"status_code,omitempty"`
 	ResponseBody string    `json:"response_body,omitempty"`
 	Error        string    `json:"error,omitempty"`
+	// URL and RequestHeaders are the request as sent (absent on attempts made before they were kept).
+	URL            string          `json:"url,omitempty"`
+	RequestHeaders json.RawMessage `json:"request_headers,omitempty"`
 }
 
 type deliveryJSON struct {
@@ -328,8 +332,11 @@ func (h *handlers) listDeliveries(c *gin.Context) {
 		for _, a := range d.AttemptLog {
 			dj.Attempts = append(dj.Attempts, attemptJSON{
 				Number: a.Number, StartedAt: a.StartedAt, DurationMS: a.DurationMS, StatusCode: a.StatusCode,
-				ResponseBody: a.ResponseBody, Error: a.Error,
+				ResponseBody: a.ResponseBody, Error: a.Error, URL: a.URL,
 			})
+			if a.RequestHeaders != "" {
+				dj.Attempts[len(dj.Attempts)-1].RequestHeaders = json.RawMessage(a.RequestHeaders)
+			}
 		}
 		for _, r := range d.Refires {
 			dj.Refires = append(dj.Refires, refireJSON{Reason: r.Reason, PreviousStatus: r.PreviousStatus, JobID: r.JobID, RequestedAt: r.RequestedAt.UTC()})
