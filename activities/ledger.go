@@ -167,6 +167,16 @@ func eventLockKey(integrationID string, ev postback.Event) string {
 // A chargeback, refund or reversal takes its original's player and the monthly sums: it can undo either.
 // Conversions of one affiliate that touch neither (distinct players' deposits) do not wait for each other.
 func lockLedgerState(ctx context.Context, tx *store.Store, conv store.Conversion) error {
+	keys, err := ledgerLockKeys(ctx, tx, conv)
+	if err != nil {
+		return err
+	}
+	return store.LockKeys(tx.DB, keys...)
+}
+
+// ledgerLockKeys are the keys lockLedgerState takes for conv, in order. Player keys sort before the monthly
+// sums' keys.
+func ledgerLockKeys(ctx context.Context, tx *store.Store, conv store.Conversion) ([]string, error) {
 	playerKey := func(player string) string {
 		return "player:" + conv.AffiliateID + ":" + conv.IntegrationID + ":" + player
 	}
@@ -175,15 +185,15 @@ func lockLedgerState(ctx context.Context, tx *store.Store, conv store.Conversion
 	case commission.IsNegative(conv.Event):
 		orig, ok, err := newLedgerSource(ctx, tx, conv).Conversion(conv.OriginalEventID)
 		if err != nil || !ok {
-			return err // not recorded yet: this one has no effect now and is applied under the original's locks
+			return nil, err // not recorded yet: this one has no effect now and is applied under the original's locks
 		}
-		return store.LockKeys(tx.DB, playerKey(orig.PlayerID), monthlyKey)
+		return []string{playerKey(orig.PlayerID), monthlyKey}, nil
 	case conv.Event == postback.Revenue || conv.Event == postback.Trade:
-		return store.LockKeys(tx.DB, monthlyKey)
+		return []string{monthlyKey}, nil
 	case (conv.Event == postback.FTD || conv.Event == postback.Deposit) && conv.PlayerID != "":
-		return store.LockKeys(tx.DB, playerKey(conv.PlayerID))
+		return []string{playerKey(conv.PlayerID)}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // calculate writes the entries the engine gives for one conversion, each with its parent's share, and

@@ -303,6 +303,28 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 			}
 		}
 	}
+	// Every lock the chunk's commissions take, taken now in one order (players, then monthly sums, each sorted):
+	// the engine takes them conversion by conversion in row order, and chunks applied at once must not wait
+	// for each other in a cycle.
+	var keys []string
+	for _, d := range differing {
+		for _, c := range d.corrections {
+			ev, err := correctionEvent(b, d.row, c)
+			if err != nil {
+				return err
+			}
+			k, err := ledgerLockKeys(ctx, tx, store.Conversion{IntegrationID: b.IntegrationID, Event: ev.Type,
+				AffiliateID: ev.AffiliateID, PlayerID: ev.PlayerID, OriginalEventID: ev.OriginalEventID})
+			if err != nil {
+				return err
+			}
+			keys = append(keys, k...)
+		}
+	}
+	slices.Sort(keys)
+	if err := store.LockKeys(tx.DB, slices.Compact(keys)...); err != nil {
+		return err
+	}
 	for _, d := range differing {
 		row := d.row
 		for _, c := range d.corrections {
@@ -345,21 +367,29 @@ type upsertedCorrection struct {
 // engine after it; what moved on the ledger is read back by ledgerMoved (the affiliate's entries and its
 // parent's sub-affiliate shares).
 func (r *Reconciliation) upsertCorrection(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (upsertedCorrection, error) {
-	day, err := time.Parse(time.DateOnly, row.Day)
+	ev, err := correctionEvent(b, row, c)
 	if err != nil {
 		return upsertedCorrection{}, err
+	}
+	conv, inserted, err := upsertConversion(tx.Conversions(ctx), RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})
+	return upsertedCorrection{conv: conv, inserted: inserted}, err
+}
+
+// correctionEvent is the event a correction of a row records.
+func correctionEvent(b store.ReconciliationBatch, row store.ReconciliationRow, c reconciliation.Correction) (postback.Event, error) {
+	day, err := time.Parse(time.DateOnly, row.Day)
+	if err != nil {
+		return postback.Event{}, err
 	}
 	ev := postback.Event{
 		EventID: CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type), Type: c.Type, AffiliateID: row.CorrectedFor,
 		PlayerID: row.PlayerID, AmountMinor: c.AmountMinor, Currency: row.Currency,
 		OccurredAt: reconciliation.CorrectionAt(day, c), OriginalEventID: c.OriginalEventID,
-		VolumeLots: c.VolumeLots, Instrument: c.Instrument,
 	}
-	if c.Type == postback.Reversal || c.Type == postback.Trade {
-		ev.Currency = "" // it moves no money
+	if c.Type == postback.Reversal {
+		ev.Currency = ""
 	}
-	conv, inserted, err := upsertConversion(tx.Conversions(ctx), RecordConversionInput{IntegrationID: b.IntegrationID, WorkflowID: b.WorkflowID, Event: ev})
-	return upsertedCorrection{conv: conv, inserted: inserted}, err
+	return ev, nil
 }
 
 // ledgerMoved sums every entry of a conversion, whoever's ledger it is on (a parent's share is in the child's
