@@ -51,3 +51,24 @@ func TestValidateSchedule(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// Any run time, in any of a few zones, gives a period that ended at or before it; a run exactly at a
+// period's end reports that period, and a run 40 days later a later one.
+func FuzzPeriod(f *testing.F) {
+	f.Add(int64(1795000000), uint8(0), uint8(1))
+	f.Add(int64(1792800000), uint8(2), uint8(2))
+	zones := []string{"UTC", "Europe/Berlin", "America/Sao_Paulo", "Asia/Kolkata", "Pacific/Chatham"}
+	f.Fuzz(func(t *testing.T, unix int64, freq, zone uint8) {
+		at := time.Unix(unix%(400*365*24*3600), 0).UTC() // years 1970 to 2370
+		loc, err := LoadTimeZone(zones[int(zone)%len(zones)])
+		require.NoError(t, err)
+		frequency := Frequencies[int(freq)%len(Frequencies)]
+		from, to := Period(frequency, loc, at)
+		require.True(t, from.Before(to), "%s %s %s: %s..%s", frequency, loc, at, from, to)
+		require.False(t, to.After(at), "%s %s %s: ends %s after the run", frequency, loc, at, to)
+		againFrom, againTo := Period(frequency, loc, to)
+		require.Equal(t, []time.Time{from, to}, []time.Time{againFrom, againTo}, "a run at the period's end reports the period")
+		_, afterNext := Period(frequency, loc, at.Add(40*24*time.Hour))
+		require.True(t, afterNext.After(to))
+	})
+}
