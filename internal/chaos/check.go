@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/affrelay/affrelay/internal/stack"
+	"github.com/affrelay/affrelay/service/audit"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -246,6 +247,14 @@ func (r *run) check(ctx context.Context, rep *Report) error {
 	op.mu.Unlock()
 	if len(unaudited) > 0 {
 		problem("audit log: %d of %d acknowledged postback requests missing, e.g. %v", len(unaudited), rep.AckedRequests, firstFew(unaudited))
+	}
+	// The replicas' rows, written concurrently and through kills, make one unbroken hash chain.
+	chain, err := (&audit.Service{Store: s}).Verify(ctx, audit.VerifyRequest{})
+	if err != nil {
+		return err
+	}
+	if !chain.OK {
+		problem("audit chain: row %d (position %d) does not fit: %s", chain.Break.ID, chain.Break.Seq, chain.Break.Reason)
 	}
 	return nil
 }
