@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/affrelay/affrelay/config"
+	"github.com/affrelay/affrelay/postback"
 	"github.com/affrelay/affrelay/retrypolicy"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -169,8 +171,9 @@ func TestAdminBodyBounds(t *testing.T) {
 			"10000 tiers": {"POST", "/v1/admin/affiliates", map[string]any{"name": "x", "plan": revshare(10000)}, "plan.tiers", "at most 20"},
 			"21 tiers in a version": {"POST", "/v1/admin/affiliates/" + affiliateID + "/plans",
 				map[string]any{"type": "revshare", "currency": "USD", "tier_mode": "tiered", "tiers": tiers(21), "effective_from": "2030-01-01T00:00:00Z"}, "tiers", "at most 20"},
-			"8 events": {"POST", "/v1/admin/affiliates/" + affiliateID + "/postback-endpoints",
-				map[string]any{"url": "https://tracker.example/pb", "events": many(8, func(int) string { return "ftd" })}, "events", "at most 7"},
+			"more events than there are types": {"POST", "/v1/admin/affiliates/" + affiliateID + "/postback-endpoints",
+				map[string]any{"url": "https://tracker.example/pb", "events": many(len(postback.EventTypes)+1, func(int) string { return "ftd" })},
+				"events", fmt.Sprintf("at most %d", len(postback.EventTypes))},
 			"51 hosts": {"PUT", "/v1/admin/integrations/" + integrationID + "/landing-hosts",
 				map[string]any{"hosts": many(51, func(i int) string { return "h" + strconv.Itoa(i) + ".example" })}, "hosts", "at most 50"},
 			"101 allowlist entries": {"PATCH", "/v1/admin/integrations/" + integrationID,
