@@ -385,9 +385,10 @@ func correctionEvent(b store.ReconciliationBatch, row store.ReconciliationRow, c
 		EventID: CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type), Type: c.Type, AffiliateID: row.CorrectedFor,
 		PlayerID: row.PlayerID, AmountMinor: c.AmountMinor, Currency: row.Currency,
 		OccurredAt: reconciliation.CorrectionAt(day, c), OriginalEventID: c.OriginalEventID,
+		VolumeLots: c.VolumeLots, Instrument: c.Instrument,
 	}
-	if c.Type == postback.Reversal {
-		ev.Currency = ""
+	if c.Type == postback.Reversal || c.Type == postback.Trade {
+		ev.Currency = "" // it moves no money
 	}
 	return ev, nil
 }
