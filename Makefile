@@ -1,16 +1,17 @@
 # affrelay — `make run` brings the system up on embedded defaults; `make test` runs every test.
 SHELL := /bin/bash
 GO ?= go
-TEMPORAL_CLI_VERSION := v1.5.1
+TEMPORAL_CLI_VERSION := v1.5.1 (tools/temporal/go.mod)
 BIN := $(CURDIR)/bin
 FUZZTIME ?= 2m
 
 .PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation bench-performance chaos chaos-cluster vet fmt clean
 
-bin/temporal:
+# The CLI's versions are pinned by tools/temporal/go.mod (see tools/temporal/tools.go for why a module of its own).
+bin/temporal: tools/temporal/go.mod tools/temporal/go.sum
 	@echo "==> building the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (once; takes about 3 minutes)"
 	@mkdir -p $(BIN)
-	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+	cd tools/temporal && GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal
 
 build:
 	@echo "==> building ./bin/affrelay"
