@@ -190,7 +190,7 @@ func ledgerLockKeys(ctx context.Context, tx *store.Store, conv store.Conversion)
 		return []string{playerKey(orig.PlayerID), monthlyKey}, nil
 	case conv.Event == postback.Revenue || conv.Event == postback.Trade:
 		return []string{monthlyKey}, nil
-	case (conv.Event == postback.FTD || conv.Event == postback.Deposit) && conv.PlayerID != "":
+	case commission.MovesDeposits(conv.Event) && conv.PlayerID != "":
 		return []string{playerKey(conv.PlayerID)}, nil
 	}
 	return nil, nil

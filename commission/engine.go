@@ -119,6 +119,8 @@ func Calculate(in Input) []Entry {
 	switch in.Event.Type {
 	case postback.FTD, postback.Deposit:
 		out = cpaEntries(in)
+	case postback.FTDAdjustment:
+		out = ftdAdjustmentEntries(in)
 	case postback.Revenue:
 		out = revShareEntry(in, in.Event.AmountMinor, PeriodOf(in.Event.At), "")
 	case postback.Trade:
@@ -176,9 +178,54 @@ func cpaEntries(in Input) []Entry {
 	if !Qualifies(in.Plan, registered, deposits) {
 		return nil
 	}
+	return []Entry{cpaEntry(in)}
+}
+
+func cpaEntry(in Input) Entry {
 	e := in.entry(KindCPA, in.Plan.CPAMinor)
 	e.SourceKey = CPAKey(in.AffiliateID, in.IntegrationID, in.Event.PlayerID, in.Event.ID)
-	return []Entry{e}
+	return e
+}
+
+// clawbackEntry takes back the player's CPA. Its key is the CPA's, so a player is clawed back at most once.
+func clawbackEntry(in Input, cpa *Entry) Entry {
+	e := in.entry(KindCPAClawback, -cpa.AmountMinor)
+	e.SourceKey, e.Currency, e.PlanID, e.OriginalKey = "clawback:"+cpa.SourceKey, cpa.Currency, cpa.PlanID, cpa.SourceKey
+	return e
+}
+
+// ftdAdjustmentEntries re-checks CPA qualification once, with the first deposit changed by the event's
+// amount (the player's deposits before it do not include it): a player who qualifies now and had no CPA
+// earns it, one who had a CPA and no longer qualifies is clawed back. A clawback stays final.
+func ftdAdjustmentEntries(in Input) []Entry {
+	if !in.Plan.HasCPA() || in.Player.ClawedBack {
+		return nil
+	}
+	deposits := append([]Deposit(nil), in.Player.Deposits...)
+	first := firstDeposit(deposits)
+	if first < 0 {
+		return nil // no first deposit to adjust
+	}
+	deposits[first].AmountMinor += in.Event.AmountMinor
+	qualifies := Qualifies(in.Plan, in.Player.RegisteredAt, deposits)
+	switch {
+	case qualifies && in.Player.CPA == nil:
+		return []Entry{cpaEntry(in)}
+	case !qualifies && in.Player.CPA != nil:
+		return []Entry{clawbackEntry(in, in.Player.CPA)}
+	}
+	return nil
+}
+
+// firstDeposit is the index of the player's first deposit (the earliest ftd), -1 when there is none.
+func firstDeposit(deposits []Deposit) int {
+	first := -1
+	for i, d := range deposits {
+		if d.First && (first < 0 || d.At.Before(deposits[first].At)) {
+			first = i
+		}
+	}
+	return first
 }
 
 // Qualifies applies the plan's CPA rules to the player's standing deposits. A plan without rules pays on the
@@ -186,11 +233,11 @@ func cpaEntries(in Input) []Entry {
 // deposits within the window after registration to add up to it. Either rule qualifies.
 func Qualifies(p Plan, registeredAt time.Time, deposits []Deposit) bool {
 	var first *Deposit
+	if i := firstDeposit(deposits); i >= 0 {
+		first = &deposits[i]
+	}
 	var cumulative int64
-	for i, d := range deposits {
-		if d.First && (first == nil || d.At.Before(first.At)) {
-			first = &deposits[i]
-		}
+	for _, d := range deposits {
 		inWindow := p.WindowDays == 0 || (!d.At.Before(registeredAt) && d.At.Before(registeredAt.AddDate(0, 0, p.WindowDays)))
 		if inWindow && !d.Undone {
 			cumulative += d.AmountMinor
@@ -258,9 +305,7 @@ func adjustmentEntries(in Input) []Entry {
 		if Qualifies(in.Plan, in.Player.RegisteredAt, deposits) {
 			return nil
 		}
-		e := in.entry(KindCPAClawback, -cpa.AmountMinor)
-		e.SourceKey, e.Currency, e.PlanID, e.OriginalKey = "clawback:"+cpa.SourceKey, cpa.Currency, cpa.PlanID, cpa.SourceKey
-		return []Entry{e}
+		return []Entry{clawbackEntry(in, cpa)}
 	}
 	return nil
 }

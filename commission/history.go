@@ -6,12 +6,17 @@ import (
 
 // PlayerFrom derives the player's state from the player's recorded conversions (with one integration and
 // affiliate, any order, the current event left out) and the entries written under key cpaKey and its clawback.
+// An ftd adjustment is no deposit of its own: it changes the amount of the first deposit it names.
 func PlayerFrom(conversions []Recorded, cpa, clawback *Entry) Player {
 	p := Player{CPA: cpa, ClawedBack: clawback != nil}
 	undone := map[string]bool{}
+	adjusted := map[string]int64{}
 	for _, c := range conversions {
-		if c.OriginalID != "" && IsNegative(c.Type) {
+		switch {
+		case c.OriginalID != "" && IsNegative(c.Type):
 			undone[c.OriginalID] = true
+		case c.OriginalID != "" && c.Type == postback.FTDAdjustment:
+			adjusted[c.OriginalID] += c.AmountMinor
 		}
 	}
 	for _, c := range conversions {
@@ -22,7 +27,7 @@ func PlayerFrom(conversions []Recorded, cpa, clawback *Entry) Player {
 			p.RegisteredAt = c.At
 		}
 		if c.Type == postback.FTD || c.Type == postback.Deposit {
-			p.Deposits = append(p.Deposits, Deposit{EventID: c.ID, First: c.Type == postback.FTD, Undone: undone[c.ID], AmountMinor: c.AmountMinor, At: c.At})
+			p.Deposits = append(p.Deposits, Deposit{EventID: c.ID, First: c.Type == postback.FTD, Undone: undone[c.ID], AmountMinor: c.AmountMinor + adjusted[c.ID], At: c.At})
 		}
 	}
 	return p

@@ -115,8 +115,12 @@ func Prepare(src Source, affiliateID, integrationID string, c Recorded) (Input, 
 
 // needsPlayer says whether the event can write or claw back a CPA, the only use of the player's history.
 func needsPlayer(p Plan, eventType string, orig *Original) bool {
-	deposit := func(t string) bool { return t == postback.FTD || t == postback.Deposit }
-	return p.HasCPA() && (deposit(eventType) || (orig != nil && deposit(orig.Event.Type)))
+	return p.HasCPA() && (MovesDeposits(eventType) || (orig != nil && MovesDeposits(orig.Event.Type)))
+}
+
+// MovesDeposits says whether an event of the type changes the player's deposits (CPA qualification).
+func MovesDeposits(eventType string) bool {
+	return eventType == postback.FTD || eventType == postback.Deposit || eventType == postback.FTDAdjustment
 }
 
 // player loads the player's CPA entries and conversions (amounts in the plan's currency).
@@ -164,7 +168,7 @@ func inPlanCurrency(src Source, p Plan, c Recorded) (Event, error) {
 		return ev, nil
 	}
 	amountRules := p.HasCPA() && (p.MinFirstDepositMinor > 0 || p.CumulativeDepositMinor > 0)
-	if !(ev.Type == postback.Revenue && p.HasRevShare()) && !((ev.Type == postback.FTD || ev.Type == postback.Deposit) && amountRules) {
+	if !(ev.Type == postback.Revenue && p.HasRevShare()) && !(MovesDeposits(ev.Type) && amountRules) {
 		ev.AmountMinor = 0
 		return ev, nil
 	}

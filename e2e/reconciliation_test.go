@@ -512,3 +512,51 @@ func TestReconciliationCommissionDeltaIncludesParentShare(t *testing.T) {
 		require.Equal(t, commissionString(moved), rep.Body["currencies"].([]any)[0].(map[string]any)["commission_delta"], rep.Raw)
 	})
 }
+
+// A file that restates first deposits across a CPA's minimum: one ftd adjustment per player-day, which pays the
+// CPA the new amount earns and claws back the one it no longer earns; a further restatement that keeps the
+// qualification moves nothing.
+func TestReconciliationRestatedFirstDepositCrossesTheCPAMinimum(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, _ := reconSetup(e)
+		aff := m.createAffiliate("Recon CPA", map[string]any{
+			"type": "cpa", "amount": "150.00", "currency": "USD", "qualification": map[string]any{"min_first_deposit": "100.00"},
+		}, nil)
+		m.send("q1-ftd", "ftd", aff, "q1", "80.00", "USD", "10-01")
+		m.send("q2-ftd", "ftd", aff, "q2", "120.00", "USD", "10-02")
+		before, _ := m.ledgerCents(aff)
+		require.EqualValues(t, 15000, before, "q2's CPA only")
+
+		file := func(q1 string) string {
+			return reconHeader + "2026-10-01,q1,," + q1 + "," + q1 + ",0,USD\n" + "2026-10-02,q2,,90.00,90.00,0,USD\n"
+		}
+		up := e.uploadBatch(m.key, "text/csv", file("110.00"))
+		require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+		rep := e.batchDone(m.key, up.Body["batch_id"].(string))
+		require.Equal(t, 2.0, rep.Body["counts"].(map[string]any)["corrected"], rep.Raw)
+		after, _ := m.ledgerCents(aff)
+		require.EqualValues(t, 15000+15000-15000, after, "q1 earns its CPA, q2's is clawed back")
+		kinds := func(player string) []string {
+			var k []string
+			require.NoError(t, e.app.Store.DB.Model(&store.LedgerEntry{}).Where("affiliate_id = ? AND player_id = ?", aff, player).
+				Order("kind").Pluck("kind", &k).Error)
+			return k
+		}
+		require.Equal(t, []string{commission.KindCPA}, kinds("q1"))
+		require.Equal(t, []string{commission.KindCPA, commission.KindCPAClawback}, kinds("q2"))
+		// One adjustment per restated first deposit; no deposit correction (the deposits moved by the difference).
+		require.EqualValues(t, 2, e.count(&store.Conversion{}, "integration_id = ? AND event = ?", m.integrationID, "ftd_adjustment"))
+		require.EqualValues(t, 0, e.count(&store.Conversion{}, "integration_id = ? AND event = ?", m.integrationID, "deposit"))
+		require.Equal(t, commissionString(after-before), rep.Body["currencies"].([]any)[0].(map[string]any)["commission_delta"], rep.Raw)
+
+		// Restated again: q1's first deposit is 130.00 (still qualified), q2's unchanged.
+		up2 := e.uploadBatch(m.key, "text/csv", file("130.00"))
+		require.Equal(t, http.StatusAccepted, up2.Status, up2.Raw)
+		rep2 := e.batchDone(m.key, up2.Body["batch_id"].(string))
+		require.Equal(t, 1.0, rep2.Body["counts"].(map[string]any)["corrected"], rep2.Raw)
+		require.Equal(t, 1.0, rep2.Body["counts"].(map[string]any)["matched"], rep2.Raw)
+		restated, _ := m.ledgerCents(aff)
+		require.Equal(t, after, restated)
+		require.EqualValues(t, 3, e.count(&store.Conversion{}, "integration_id = ? AND event = ?", m.integrationID, "ftd_adjustment"))
+	})
+}

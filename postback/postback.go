@@ -27,6 +27,10 @@ const (
 	Trade = "trade"
 )
 
+// FTDAdjustment changes the amount of the player's first deposit (original_event_id) by its amount. Only a
+// reconciliation records it, when a file restates a first deposit; an operator cannot send it.
+const FTDAdjustment = "ftd_adjustment"
+
 // EventTypes lists every accepted event type.
 var EventTypes = []string{Registration, FTD, Deposit, Revenue, Chargeback, Refund, Reversal, Trade}
 

@@ -82,8 +82,8 @@ func Summarize(events []Event) History {
 		if e.Type == postback.FTD {
 			h.HasFTD = true
 		}
-		if isNegative(e.Type) || e.Type == postback.Registration || undone[e.ID] {
-			continue
+		if isNegative(e.Type) || e.Type == postback.Registration || undone[e.ID] || (e.Type == postback.FTDAdjustment && undone[e.OriginalID]) {
+			continue // an adjustment of an undone first deposit went with it
 		}
 		key := e.At.UTC().Format(time.DateOnly)
 		d := h.Days[key]
@@ -99,6 +99,9 @@ func Summarize(events []Event) History {
 		switch e.Type {
 		case postback.FTD:
 			d.HasFTD, d.FTDMinor, d.FTDEventID, d.FTDFromReconciliation = true, d.FTDMinor+e.AmountMinor, e.ID, e.FromReconciliation
+			d.DepositsMinor += e.AmountMinor
+		case postback.FTDAdjustment: // recorded on its first deposit's day: the amount that stands is the sum
+			d.FTDMinor += e.AmountMinor
 			d.DepositsMinor += e.AmountMinor
 		case postback.Deposit:
 			d.DepositsMinor += e.AmountMinor
@@ -130,12 +133,12 @@ type Player struct {
 
 // Correction is one correcting event to record through the commission engine.
 type Correction struct {
-	Type        string // ftd, deposit, revenue, trade or reversal
+	Type        string // ftd, ftd_adjustment, deposit, revenue, trade or reversal
 	AmountMinor int64
 	// VolumeLots (hundredths of a lot, negative to take lots away) and Instrument are a trade correction's.
 	VolumeLots int64
 	Instrument string
-	// OriginalEventID is the event a reversal undoes.
+	// OriginalEventID is the event a reversal undoes, the first deposit an ftd adjustment restates.
 	OriginalEventID string
 }
 
@@ -154,6 +157,8 @@ type Result struct {
 // Compare compares the file's row for a player-day (nil when the file lacks it) with real time's record of
 // that day and says what to write so that real time ends equal to the file:
 //   - a first deposit real time never saw is recorded as an ftd (it may qualify a CPA);
+//   - a first deposit of that day restated to another amount is an ftd adjustment by the difference (the
+//     engine re-checks the CPA once against the corrected first deposit);
 //   - a first deposit an earlier reconciliation recorded on a day the file now shows without one is reversed;
 //   - the remaining deposit difference is a deposit (negative when the file shows less), which feeds CPA
 //     qualification; an NGR difference is a revenue event (RevShare adjusts by it);
@@ -196,6 +201,11 @@ func Compare(file *Row, h History, day string, p Player) Result {
 		res.Corrections = append(res.Corrections, Correction{Type: postback.FTD, AmountMinor: file.FirstDepositMinor})
 		deposits += file.FirstDepositMinor
 	}
+	if file.HasFirstDeposit && rt.HasFTD && file.FirstDepositMinor != rt.FTDMinor {
+		d := file.FirstDepositMinor - rt.FTDMinor
+		res.Corrections = append(res.Corrections, Correction{Type: postback.FTDAdjustment, AmountMinor: d, OriginalEventID: rt.FTDEventID})
+		deposits += d
+	}
 	if !file.HasFirstDeposit && rt.HasFTD && rt.FTDFromReconciliation {
 		res.Corrections = append(res.Corrections, Correction{Type: postback.Reversal, OriginalEventID: rt.FTDEventID})
 		deposits -= rt.FTDMinor
@@ -228,6 +238,6 @@ func Compare(file *Row, h History, day string, p Player) Result {
 // CorrectionAt is when a correction of a day is recorded: the day's start, the ftd first, so it is the first
 // deposit of the day as the engine orders deposits.
 func CorrectionAt(day time.Time, c Correction) time.Time {
-	offset := map[string]time.Duration{postback.FTD: 0, postback.Deposit: time.Second, postback.Revenue: 2 * time.Second, postback.Reversal: 3 * time.Second, postback.Trade: 4 * time.Second}
+	offset := map[string]time.Duration{postback.FTD: 0, postback.Deposit: time.Second, postback.Revenue: 2 * time.Second, postback.Reversal: 3 * time.Second, postback.Trade: 4 * time.Second, postback.FTDAdjustment: 5 * time.Second}
 	return day.Add(offset[c.Type])
 }

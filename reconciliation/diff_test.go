@@ -67,6 +67,15 @@ func TestCompare(t *testing.T) {
 			[]Event{ftd("r1", 5000, true), dep("e2", 1000)}, known, StatusCorrected,
 			[]Correction{{Type: postback.Reversal, OriginalEventID: "r1"}}},
 		{"a real-time first deposit is never reversed by a file", row(0, false, 5000, 0), []Event{ftd("e1", 5000, false)}, known, StatusMatched, nil},
+		{"a first deposit restated: an ftd adjustment by the difference, the deposits follow it", row(8000, true, 9000, 0),
+			[]Event{ftd("e1", 5000, false), dep("e2", 1000)}, known, StatusCorrected,
+			[]Correction{{Type: postback.FTDAdjustment, AmountMinor: 3000, OriginalEventID: "e1"}}},
+		{"a restated first deposit restated again corrects by the new difference", row(4000, true, 6000, 0),
+			[]Event{ftd("e1", 5000, false), dep("e2", 1000), {ID: "a1", Type: postback.FTDAdjustment, At: at(day, 0), AmountMinor: 3000, Currency: "USD", OriginalID: "e1", FromReconciliation: true}},
+			known, StatusCorrected, []Correction{{Type: postback.FTDAdjustment, AmountMinor: -4000, OriginalEventID: "e1"}, {Type: postback.Deposit, AmountMinor: 1000}}},
+		{"an adjustment leaves with the first deposit it restated", row(0, false, 1000, 0),
+			[]Event{ftd("e1", 5000, false), dep("e2", 1000), {ID: "a1", Type: postback.FTDAdjustment, At: at(day, 0), AmountMinor: 3000, Currency: "USD", OriginalID: "e1"},
+				{ID: "cb", Type: postback.Chargeback, At: at("2026-10-09", 1), OriginalID: "e1"}}, known, StatusMatched, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +108,29 @@ func TestCompareRestatementEqualsSecondFileAlone(t *testing.T) {
 	require.Equal(t, alone.NGRMinor, both.NGRMinor)
 	require.Equal(t, alone.HasFTD, both.HasFTD)
 	require.Equal(t, StatusMatched, Compare(file2, Summarize(apply(apply(base, file1, "x"), file2, "y")), day, Player{Known: true, AffiliateID: "a"}).Status)
+}
+
+// A first deposit restated twice ends where the second file alone puts it.
+func TestCompareFTDRestatementEqualsSecondFileAlone(t *testing.T) {
+	const day = "2026-10-05"
+	p := Player{Known: true, AffiliateID: "a"}
+	apply := func(events []Event, file *Row, n string) []Event {
+		for i, c := range Compare(file, Summarize(events), day, p).Corrections {
+			events = append(events, Event{ID: n + string(rune('a'+i)), Type: c.Type, At: at(day, 0), AmountMinor: c.AmountMinor,
+				Currency: "USD", OriginalID: c.OriginalEventID, FromReconciliation: true})
+		}
+		return events
+	}
+	realTime := []Event{{ID: "f", Type: postback.FTD, At: at(day, 8), AmountMinor: 5000, Currency: "USD"}}
+	file1 := &Row{Date: day, Currency: "USD", HasFirstDeposit: true, FirstDepositMinor: 12000, DepositsMinor: 15000}
+	file2 := &Row{Date: day, Currency: "USD", HasFirstDeposit: true, FirstDepositMinor: 7000, DepositsMinor: 7000}
+	both := apply(apply(realTime, file1, "x"), file2, "y")
+	alone := apply(realTime, file2, "z")
+	b, a := *Summarize(both).Days[day], *Summarize(alone).Days[day]
+	b.Events, a.Events = 0, 0 // file 1's corrections are events too
+	require.Equal(t, a, b)
+	require.Equal(t, int64(7000), b.FTDMinor)
+	require.Equal(t, StatusMatched, Compare(file2, Summarize(both), day, p).Status)
 }
 
 // TestCompareVolume: a file that states a volume corrects the player-day's lots by the difference, as a
