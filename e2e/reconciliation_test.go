@@ -558,5 +558,14 @@ func TestReconciliationRestatedFirstDepositCrossesTheCPAMinimum(t *testing.T) {
 		restated, _ := m.ledgerCents(aff)
 		require.Equal(t, after, restated)
 		require.EqualValues(t, 3, e.count(&store.Conversion{}, "integration_id = ? AND event = ?", m.integrationID, "ftd_adjustment"))
+
+		// The performance report counts the first deposits at their restated amounts: 130.00 + 90.00.
+		perf := e.admin("GET", "/v1/admin/affiliates/"+aff+"/performance?from=2026-10-01&to=2026-11-01&group_by=month", nil)
+		require.Equal(t, http.StatusOK, perf.Status, perf.Raw)
+		total := perf.Body["total"].(map[string]any)
+		require.Equal(t, 2.0, total["ftds"], perf.Raw)
+		money := total["currencies"].([]any)[0].(map[string]any)
+		require.Equal(t, "220.00", money["ftd_amount"], perf.Raw)
+		require.Equal(t, "220.00", money["deposit_amount"], perf.Raw)
 	})
 }

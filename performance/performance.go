@@ -198,6 +198,11 @@ func (r *Row) addEvent(e EventSum) {
 	case postback.Deposit:
 		r.Deposits += e.Count
 		r.money(e.Currency).DepositAmountMinor += e.AmountMinor
+	case postback.FTDAdjustment:
+		// A reconciliation's restatement of a first deposit: it moves the amounts, not the counts.
+		m := r.money(e.Currency)
+		m.FTDAmountMinor += e.AmountMinor
+		m.DepositAmountMinor += e.AmountMinor
 	case postback.Revenue:
 		r.money(e.Currency).NGRMinor += e.AmountMinor
 	}

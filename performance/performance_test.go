@@ -128,6 +128,20 @@ func TestBuild(t *testing.T) {
 	require.Error(t, err)
 }
 
+func TestBuildCountsARestatedFirstDepositAtItsCorrectedAmount(t *testing.T) {
+	rep, err := Build(GroupByDay, Facts{Events: []EventSum{
+		{Key: "2026-11-04", Event: "ftd", Currency: "USD", Count: 2, AmountMinor: 18000},
+		{Key: "2026-11-04", Event: "ftd_adjustment", Currency: "USD", Count: 1, AmountMinor: 3000},  // 80.00 restated as 110.00
+		{Key: "2026-11-04", Event: "ftd_adjustment", Currency: "USD", Count: 1, AmountMinor: -1000}, // 100.00 restated as 90.00
+		{Key: "2026-11-04", Event: "deposit", Currency: "USD", Count: 1, AmountMinor: 5000},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, Row{
+		Key: "2026-11-04", FTDs: 2, Deposits: 3,
+		Money: []Money{{Currency: "USD", FTDAmountMinor: 20000, DepositAmountMinor: 25000}},
+	}, rep.Rows[0])
+}
+
 func TestCSV(t *testing.T) {
 	rep, err := Build("sub1", Facts{
 		Clicks:      []ClickSum{{Key: "banner", Day: "2026-11-02", Clicks: 4, Unique: 3}},

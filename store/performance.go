@@ -37,7 +37,7 @@ type PerformanceCommissions struct {
 }
 
 // PerformanceEventTypes are the conversion events the funnel counts; negative events show in the commission.
-var PerformanceEventTypes = []string{"registration", "ftd", "deposit", "revenue"}
+var PerformanceEventTypes = []string{"registration", "ftd", "deposit", "revenue", "ftd_adjustment"}
 
 // utcDay is the SQL of the UTC day (YYYY-MM-DD) of a time column. SQLite keeps times as text with their
 // offset, which strftime turns into UTC.
