@@ -351,6 +351,23 @@ func TestSlowWebhookSubscriberDoesNotHoldBackHealthyOne(t *testing.T) {
 				e.app.Store.DB.Model(&store.Delivery{}).Select("id").Where("endpoint_id = ?", slowID))
 		}
 
+		// If a wait below runs out, say where each delivery got to: this test failed once in a full CI run and
+		// passed in every run alone.
+		defer func() {
+			if !t.Failed() {
+				return
+			}
+			var ds []store.Delivery
+			if err := e.app.Store.DB.Where("endpoint_id IN ?", []string{slowID, healthyID}).Order("created_at").Find(&ds).Error; err != nil {
+				t.Logf("reading the deliveries: %v", err)
+			}
+			for _, d := range ds {
+				t.Logf("delivery %s to %s: %s (%s), %d attempts, last status %d, created %s", d.ID, d.EndpointID, d.Status, d.StatusReason,
+					d.Attempts, d.LastStatusCode, d.CreatedAt.Format(time.RFC3339Nano))
+			}
+			open, gaveUp := slow.heldOpen()
+			t.Logf("slow receiver: %d held open, %d given up; healthy receiver: %d received", len(open), gaveUp, len(healthy.received()))
+		}()
 		const signups = 5
 		var affiliates []string
 		for i := range signups {
