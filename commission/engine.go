@@ -1,6 +1,7 @@
 package commission
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/affrelay/affrelay/postback"
@@ -46,10 +47,21 @@ type Player struct {
 	RegisteredAt time.Time
 	Registered   bool
 	Deposits     []Deposit
-	// CPA is the player's CPA entry when one was written (by this affiliate and integration).
+	CPAState
+}
+
+// CPAState is where the player's CPAs (with this affiliate and integration) stand. A clawback caused by a
+// restated first deposit (an ftd adjustment) is not final: the restatement says the player never qualified,
+// so a later restatement that qualifies pays again. Each such qualification is its own CPA, keyed by its
+// number in the sequence, so it is written exactly once and file 1 then file 2 ends as file 2 alone.
+type CPAState struct {
+	// CPA is the CPA that stands (written and not clawed back), nil when none does.
 	CPA *Entry
-	// ClawedBack is set when that CPA was clawed back: a player qualifies at most once.
+	// ClawedBack is set when a CPA was clawed back for good (a chargeback, refund or reversal made the player
+	// no longer qualify): a player qualifies at most once.
 	ClawedBack bool
+	// Requalifications counts the CPAs restated first deposits clawed back: the number of the next CPA.
+	Requalifications int
 }
 
 // RevShareState is the affiliate's RevShare so far: the NGR of every period and what was written for it.
@@ -147,14 +159,28 @@ func SubAffiliateEntry(parent *Parent, child Entry) (Entry, bool) {
 	return p, true
 }
 
-// CPAKey is the key of a player's CPA: one per player, affiliate and integration. An event with no player id
-// can only be its own player.
+// CPAKey is the key of a player's first CPA: one per player, affiliate and integration. An event with no
+// player id can only be its own player.
 func CPAKey(affiliateID, integrationID, playerID, eventID string) string {
 	key := "cpa:" + affiliateID + ":" + integrationID + ":"
 	if playerID != "" {
 		return key + "player:" + playerID
 	}
 	return key + "event:" + eventID
+}
+
+// RequalifiedCPAKey is the key of the player's CPA after n CPAs were clawed back by restated first deposits
+// (n = 0: firstKey itself).
+func RequalifiedCPAKey(firstKey string, n int) string {
+	if n == 0 {
+		return firstKey
+	}
+	return firstKey + ":requalified:" + strconv.Itoa(n)
+}
+
+// ClawbackKey is the key of the clawback of the CPA written under cpaKey: a CPA is clawed back at most once.
+func ClawbackKey(cpaKey string) string {
+	return "clawback:" + cpaKey
 }
 
 func (in Input) entry(kind string, amount int64) Entry {
@@ -183,20 +209,21 @@ func cpaEntries(in Input) []Entry {
 
 func cpaEntry(in Input) Entry {
 	e := in.entry(KindCPA, in.Plan.CPAMinor)
-	e.SourceKey = CPAKey(in.AffiliateID, in.IntegrationID, in.Event.PlayerID, in.Event.ID)
+	e.SourceKey = RequalifiedCPAKey(CPAKey(in.AffiliateID, in.IntegrationID, in.Event.PlayerID, in.Event.ID), in.Player.Requalifications)
 	return e
 }
 
-// clawbackEntry takes back the player's CPA. Its key is the CPA's, so a player is clawed back at most once.
+// clawbackEntry takes back the player's CPA. Its key is the CPA's, so a CPA is clawed back at most once.
 func clawbackEntry(in Input, cpa *Entry) Entry {
 	e := in.entry(KindCPAClawback, -cpa.AmountMinor)
-	e.SourceKey, e.Currency, e.PlanID, e.OriginalKey = "clawback:"+cpa.SourceKey, cpa.Currency, cpa.PlanID, cpa.SourceKey
+	e.SourceKey, e.Currency, e.PlanID, e.OriginalKey = ClawbackKey(cpa.SourceKey), cpa.Currency, cpa.PlanID, cpa.SourceKey
 	return e
 }
 
 // ftdAdjustmentEntries re-checks CPA qualification once, with the first deposit changed by the event's
-// amount (the player's deposits before it do not include it): a player who qualifies now and had no CPA
-// earns it, one who had a CPA and no longer qualifies is clawed back. A clawback stays final.
+// amount (the player's deposits before it do not include it): a player who qualifies now and has no CPA
+// standing earns one (again, when an earlier restatement clawed one back), one who had a CPA and no longer
+// qualifies is clawed back. A clawback for a chargeback, refund or reversal stays final.
 func ftdAdjustmentEntries(in Input) []Entry {
 	if !in.Plan.HasCPA() || in.Player.ClawedBack {
 		return nil

@@ -1,6 +1,7 @@
 package commission
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,7 +75,7 @@ func TestFTDAdjustmentRechecksCPAOnce(t *testing.T) {
 			p, err := l.PlayerConversions("p")
 			require.NoError(t, err)
 			var deposits int64
-			for _, d := range PlayerFrom(p, nil, nil).Deposits {
+			for _, d := range PlayerFrom(p, CPAState{}).Deposits {
 				if !d.Undone {
 					deposits += d.AmountMinor
 				}
@@ -84,19 +85,26 @@ func TestFTDAdjustmentRechecksCPAOnce(t *testing.T) {
 	}
 }
 
-// A restatement of a restatement corrects by the difference again: the first deposit ends at file 2's amount
-// and the CPA where file 2 alone puts it.
-func TestFTDAdjustmentFileOneThenTwoEqualsTwoAlone(t *testing.T) {
+// A restatement of a restatement corrects by the difference again: after any sequence of files the first
+// deposit stands at the last file's amount and the ledger equals what the last file alone writes. A CPA a
+// restatement clawed back is paid again when a later one qualifies, under the next key of the sequence.
+func TestFTDAdjustmentFilesInSequenceEqualTheLastAlone(t *testing.T) {
 	plan := Plan{ID: "v1", Type: CPA, Currency: "USD", CPAMinor: 20000, MinFirstDepositMinor: 10000}
 	for _, c := range []struct {
-		name                    string
-		realTime, file1, file2  int64
-		cpaAfterFile2, cpaAlone int64
+		name     string
+		realTime int64
+		files    []int64
+		// cpas is how many CPA entries the sequence writes (each qualification its own).
+		cpas int
 	}{
-		{name: "up across, then further up", realTime: 9000, file1: 11000, file2: 13000},
-		{name: "up across, then back below", realTime: 9000, file1: 12000, file2: 8000},
-		{name: "down, staying qualified, then up", realTime: 15000, file1: 11000, file2: 16000},
-		{name: "below, up but still below, then across", realTime: 5000, file1: 7000, file2: 10000},
+		{name: "up across, then further up", realTime: 9000, files: []int64{11000, 13000}, cpas: 1},
+		{name: "up across, then back below", realTime: 9000, files: []int64{12000, 8000}, cpas: 1},
+		{name: "down, staying qualified, then up", realTime: 15000, files: []int64{11000, 16000}, cpas: 1},
+		{name: "below, up but still below, then across", realTime: 5000, files: []int64{7000, 10000}, cpas: 1},
+		{name: "qualified, down below, then back above", realTime: 15000, files: []int64{9000, 15000}, cpas: 2},
+		{name: "qualified, down below, back to the same amount", realTime: 15000, files: []int64{9000, 15000, 15000}, cpas: 2},
+		{name: "across, below, across, below, across", realTime: 5000, files: []int64{12000, 6000, 11000, 9999, 10000}, cpas: 3},
+		{name: "qualified, below, below again", realTime: 15000, files: []int64{9000, 8000}, cpas: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			both, alone := newLedger(plan), newLedger(plan)
@@ -104,15 +112,68 @@ func TestFTDAdjustmentFileOneThenTwoEqualsTwoAlone(t *testing.T) {
 				l.record(ev("r", postback.Registration, "p", 0, day(11, 1)))
 				l.record(ev("f", postback.FTD, "p", c.realTime, day(11, 2)))
 			}
-			both.record(adjust("adj1", "f", c.file1-c.realTime))
-			both.record(adjust("adj2", "f", c.file2-c.file1))
-			alone.record(adjust("adj2", "f", c.file2-c.realTime))
+			standing := c.realTime
+			for i, amount := range c.files {
+				both.record(adjust(fmt.Sprintf("adj%d", i), "f", amount-standing))
+				standing = amount
+			}
+			last := c.files[len(c.files)-1]
+			alone.record(adjust("alone", "f", last-c.realTime))
 			require.Equal(t, alone.sum("aff"), both.sum("aff"))
 			for _, l := range []*memLedger{both, alone} {
 				p, err := l.PlayerConversions("p")
 				require.NoError(t, err)
-				require.Equal(t, c.file2, PlayerFrom(p, nil, nil).Deposits[0].AmountMinor, "the first deposit stands at file 2's amount")
+				require.Equal(t, last, PlayerFrom(p, CPAState{}).Deposits[0].AmountMinor, "the first deposit stands at the last file's amount")
+				requireRecalculationWritesNothing(t, l)
 			}
+			cpas := map[string]bool{}
+			for _, e := range both.entries {
+				if e.Kind == KindCPA {
+					cpas[e.SourceKey] = true
+				}
+			}
+			require.Len(t, cpas, c.cpas)
 		})
+	}
+}
+
+// A chargeback of the first deposit claws back the CPA a restatement paid again, and that clawback is final:
+// a later restatement pays nothing.
+func TestFTDAdjustmentRequalifiedCPAClawedBackForGood(t *testing.T) {
+	plan := Plan{ID: "v1", Type: CPA, Currency: "USD", CPAMinor: 20000, MinFirstDepositMinor: 10000}
+	l := newLedger(plan)
+	l.record(ev("r", postback.Registration, "p", 0, day(11, 1)))
+	l.record(ev("f", postback.FTD, "p", 15000, day(11, 2)))
+	l.record(adjust("adj1", "f", -6000))
+	written := l.record(adjust("adj2", "f", 6000))
+	require.Len(t, written, 1)
+	require.Equal(t, RequalifiedCPAKey(CPAKey("aff", l.integrationID, "p", "f"), 1), written[0].SourceKey)
+	require.Equal(t, int64(20000), l.sum("aff"))
+	cb := l.record(chargeback("cb", "f"))
+	require.Len(t, cb, 1)
+	require.Equal(t, ClawbackKey(written[0].SourceKey), cb[0].SourceKey)
+	require.Equal(t, int64(0), l.sum("aff"))
+	require.Empty(t, l.record(adjust("adj3", "f", 1000)), "a clawback for a chargeback is final")
+	requireRecalculationWritesNothing(t, l)
+}
+
+// requireRecalculationWritesNothing calculates every restatement and chargeback again, as a replay would:
+// every entry it computes has a key written already. (An ftd is calculated once, when recorded or approved,
+// before any restatement names it.)
+func requireRecalculationWritesNothing(t *testing.T, l *memLedger) {
+	t.Helper()
+	for _, c := range l.conversions {
+		if c.Type != postback.FTDAdjustment && c.Type != postback.Chargeback {
+			continue
+		}
+		in, err := Prepare(l, l.affiliateID, l.integrationID, c)
+		if err == ErrNoPlan {
+			continue
+		}
+		require.NoError(t, err)
+		for _, e := range Calculate(in) {
+			existing, _ := l.Entry(e.SourceKey)
+			require.NotNil(t, existing, "%s recalculated writes %s again under a new key", c.ID, e.Kind)
+		}
 	}
 }

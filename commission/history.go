@@ -5,10 +5,10 @@ import (
 )
 
 // PlayerFrom derives the player's state from the player's recorded conversions (with one integration and
-// affiliate, any order, the current event left out) and the entries written under key cpaKey and its clawback.
+// affiliate, any order, the current event left out) and where its CPAs stand (see CPAStateFrom).
 // An ftd adjustment is no deposit of its own: it changes the amount of the first deposit it names.
-func PlayerFrom(conversions []Recorded, cpa, clawback *Entry) Player {
-	p := Player{CPA: cpa, ClawedBack: clawback != nil}
+func PlayerFrom(conversions []Recorded, cpa CPAState) Player {
+	p := Player{CPAState: cpa}
 	undone := map[string]bool{}
 	adjusted := map[string]int64{}
 	for _, c := range conversions {
@@ -31,6 +31,30 @@ func PlayerFrom(conversions []Recorded, cpa, clawback *Entry) Player {
 		}
 	}
 	return p
+}
+
+// CPAStateFrom follows the player's CPAs from the first (key firstKey): each one and its clawback are read by
+// key through entry; a clawback written by an ftd adjustment (restated(eventID)) leads to the next CPA, any
+// other clawback is final.
+func CPAStateFrom(firstKey string, entry func(key string) (*Entry, error), restated func(eventID string) bool) (CPAState, error) {
+	var s CPAState
+	for {
+		key := RequalifiedCPAKey(firstKey, s.Requalifications)
+		cpa, err := entry(key)
+		if err != nil || cpa == nil {
+			return s, err
+		}
+		clawback, err := entry(ClawbackKey(key))
+		if err != nil || clawback == nil {
+			s.CPA = cpa
+			return s, err
+		}
+		if !restated(clawback.EventID) {
+			s.ClawedBack = true
+			return s, nil
+		}
+		s.Requalifications++
+	}
 }
 
 // RevShareFrom derives the affiliate's RevShare state from its RevShare entries (or from one row per

@@ -123,21 +123,14 @@ func MovesDeposits(eventType string) bool {
 	return eventType == postback.FTD || eventType == postback.Deposit || eventType == postback.FTDAdjustment
 }
 
-// player loads the player's CPA entries and conversions (amounts in the plan's currency).
+// player loads the player's conversions (amounts in the plan's currency) and CPA entries.
 func player(src Source, in Input, c Recorded) (Player, error) {
 	keyEvent := c.ID
 	if in.Original != nil {
 		keyEvent = in.Original.Event.ID
 	}
-	cpaKey := CPAKey(in.AffiliateID, in.IntegrationID, c.PlayerID, keyEvent)
-	cpa, err := src.Entry(cpaKey)
-	if err != nil {
-		return Player{}, err
-	}
-	clawback, err := src.Entry("clawback:" + cpaKey)
-	if err != nil {
-		return Player{}, err
-	}
+	// The ftd adjustments among the player's events, this one included: a clawback one of them wrote is not final.
+	restated := map[string]bool{c.ID: c.Type == postback.FTDAdjustment}
 	var history []Recorded
 	if c.PlayerID != "" {
 		all, err := src.PlayerConversions(c.PlayerID)
@@ -148,6 +141,7 @@ func player(src Source, in Input, c Recorded) (Player, error) {
 			if h.ID == c.ID {
 				continue
 			}
+			restated[h.ID] = h.Type == postback.FTDAdjustment
 			if h.Event, err = inPlanCurrency(src, in.Plan, h); err != nil {
 				return Player{}, err
 			}
@@ -156,7 +150,12 @@ func player(src Source, in Input, c Recorded) (Player, error) {
 	} else if in.Original != nil {
 		history = []Recorded{{Event: in.Original.Event}}
 	}
-	return PlayerFrom(history, cpa, clawback), nil
+	cpa, err := CPAStateFrom(CPAKey(in.AffiliateID, in.IntegrationID, c.PlayerID, keyEvent), src.Entry,
+		func(eventID string) bool { return restated[eventID] })
+	if err != nil {
+		return Player{}, err
+	}
+	return PlayerFrom(history, cpa), nil
 }
 
 // inPlanCurrency returns the event with its amount in the plan's currency and the rate used. An amount

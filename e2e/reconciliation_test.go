@@ -27,6 +27,7 @@ import (
 	"github.com/affrelay/affrelay/money"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/webhook"
+	"github.com/affrelay/affrelay/workflows"
 )
 
 func (e *testEnv) uploadBatch(key, contentType, body string) response {
@@ -567,5 +568,66 @@ func TestReconciliationRestatedFirstDepositCrossesTheCPAMinimum(t *testing.T) {
 		money := total["currencies"].([]any)[0].(map[string]any)
 		require.Equal(t, "220.00", money["ftd_amount"], perf.Raw)
 		require.Equal(t, "220.00", money["deposit_amount"], perf.Raw)
+	})
+}
+
+// A file that takes a first deposit below the CPA's minimum claws the CPA back; a later file that raises it
+// again pays it again (its own entry, under the next key of the player's CPAs), so file 1 then file 2 leaves
+// the ledger file 2 alone leaves. Affiliate "both" gets the two files, "alone" (the same real time) file 2
+// only. Resetting file 2's workflow and uploading it again write nothing.
+func TestReconciliationRequalifiedCPAEqualsTheLastFileAlone(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, _ := reconSetup(e)
+		plan := map[string]any{"type": "cpa", "amount": "150.00", "currency": "USD", "qualification": map[string]any{"min_first_deposit": "100.00"}}
+		both, alone := m.createAffiliate("Recon both", plan, nil), m.createAffiliate("Recon alone", plan, nil)
+		m.send("b-ftd", "ftd", both, "pb", "120.00", "USD", "10-01")
+		m.send("a-ftd", "ftd", alone, "pa", "120.00", "USD", "10-01")
+		for _, aff := range []string{both, alone} {
+			cents, _ := m.ledgerCents(aff)
+			require.EqualValues(t, 15000, cents, "real time's CPA")
+		}
+		row := func(player, ftd string) string { return "2026-10-01," + player + ",," + ftd + "," + ftd + ",0,USD\n" }
+
+		up1 := e.uploadBatch(m.key, "text/csv", reconHeader+row("pb", "90.00"))
+		require.Equal(t, http.StatusAccepted, up1.Status, up1.Raw)
+		e.batchDone(m.key, up1.Body["batch_id"].(string))
+		clawed, _ := m.ledgerCents(both)
+		require.EqualValues(t, 0, clawed, "90.00 is below the minimum: clawed back")
+
+		file2 := reconHeader + row("pb", "130.00") + row("pa", "130.00")
+		up2 := e.uploadBatch(m.key, "text/csv", file2)
+		require.Equal(t, http.StatusAccepted, up2.Status, up2.Raw)
+		rep := e.batchDone(m.key, up2.Body["batch_id"].(string))
+		require.Equal(t, 2.0, rep.Body["counts"].(map[string]any)["corrected"], rep.Raw)
+		require.Equal(t, "150.00", rep.Body["currencies"].([]any)[0].(map[string]any)["commission_delta"], rep.Raw, "pb's CPA paid again; pa's unchanged")
+
+		kinds := func(aff string) []string {
+			var k []string
+			require.NoError(t, e.app.Store.DB.Model(&store.LedgerEntry{}).Where("affiliate_id = ?", aff).Order("id").Pluck("kind", &k).Error)
+			return k
+		}
+		requireSameLedger := func() {
+			t.Helper()
+			b, _ := m.ledgerCents(both)
+			a, _ := m.ledgerCents(alone)
+			require.EqualValues(t, 15000, a)
+			require.Equal(t, a, b, "file 1 then file 2 = file 2 alone")
+			require.Equal(t, []string{commission.KindCPA, commission.KindCPAClawback, commission.KindCPA}, kinds(both))
+			require.Equal(t, []string{commission.KindCPA}, kinds(alone))
+			for _, aff := range []string{both, alone} {
+				perf := e.admin("GET", "/v1/admin/affiliates/"+aff+"/performance?from=2026-10-01&to=2026-11-01&group_by=month", nil)
+				require.Equal(t, http.StatusOK, perf.Status, perf.Raw)
+				require.Equal(t, 1.0, perf.Body["total"].(map[string]any)["qualified_cpas"], perf.Raw)
+			}
+		}
+		requireSameLedger()
+		conversions := e.count(&store.Conversion{}, "integration_id = ?", m.integrationID)
+
+		resetToFirstTask[workflows.ReconciliationResult](t, e, up2.Body["workflow_id"].(string))
+		again := e.uploadBatch(m.key, "text/csv", file2)
+		require.Equal(t, http.StatusOK, again.Status, again.Raw)
+		require.Equal(t, "duplicate", again.Body["status"], again.Raw)
+		requireSameLedger()
+		require.Equal(t, conversions, e.count(&store.Conversion{}, "integration_id = ?", m.integrationID))
 	})
 }
