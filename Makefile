@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1 (tools/temporal/go.mod)
 BIN := $(CURDIR)/bin
 FUZZTIME ?= 2m
 
-.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-reconciliation bench-performance chaos chaos-cluster vet fmt clean
+.PHONY: run build test test-unit test-e2e fuzz-short fuzz bench bench-load bench-load-cluster bench-reconciliation bench-performance chaos chaos-cluster vet fmt clean
 
 # The CLI's versions are pinned by tools/temporal/go.mod (see tools/temporal/tools.go for why a module of its own).
 bin/temporal: tools/temporal/go.mod tools/temporal/go.sum
@@ -81,6 +81,9 @@ chaos: bin/temporal build
 # shards, set up and configured by deploy/temporal (setup-schema.sh, config/production.yaml, the dynamic config,
 # setup-namespace.sh). The server process is killed and restarted like the dev server.
 TEMPORAL_SERVER_VERSION := v1.29.1
+# The flags that run the server binary on PostgreSQL, its schema from the module cache (affrelay-chaos, affrelay-bench).
+TEMPORAL_CLUSTER_FLAGS = --temporal cluster --temporal-server $(BIN)/temporal-server --temporal-sql-tool $(BIN)/temporal-sql-tool \
+	--temporal-schema "$$($(GO) mod download -json go.temporal.io/server@$(TEMPORAL_SERVER_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/schema/postgresql/v12"
 bin/temporal-server bin/temporal-sql-tool &:
 	@echo "==> building the Temporal server and its SQL tool $(TEMPORAL_SERVER_VERSION) into ./bin (once)"
 	@mkdir -p $(BIN)/temporal-build
@@ -91,10 +94,17 @@ bin/temporal-server bin/temporal-sql-tool &:
 
 chaos-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool build
 	$(GO) build -o bin/affrelay-chaos ./cmd/affrelay-chaos
-	./bin/affrelay-chaos --affrelay $(BIN)/affrelay --temporal-path $(BIN)/temporal --temporal cluster \
-		--temporal-server $(BIN)/temporal-server --temporal-sql-tool $(BIN)/temporal-sql-tool \
-		--temporal-schema "$$($(GO) mod download -json go.temporal.io/server@$(TEMPORAL_SERVER_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')/schema/postgresql/v12" \
-		--postgres-restart $(CHAOS_FLAGS)
+	./bin/affrelay-chaos --affrelay $(BIN)/affrelay --temporal-path $(BIN)/temporal $(TEMPORAL_CLUSTER_FLAGS) --postgres-restart $(CHAOS_FLAGS)
+
+# The load benchmark (bench-load's phases, without the dead-receiver memory run) against the same production shape
+# of Temporal: the server on PostgreSQL databases of its own (temporal_bench and temporal_bench_visibility on
+# 127.0.0.1:5432, made afresh and dropped after the run). BENCH_DATABASE=postgres for affrelay on PostgreSQL
+# (a fresh schema in AFFRELAY_TEST_POSTGRES_DSN's database). See docs/performance.md.
+BENCH_CLUSTER_FLAGS ?= --rates 10,50 --duration 20s --concurrency 20 --closed 600 --baseline 400
+bench-load-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool build
+	$(GO) build -o bin/affrelay-bench ./cmd/affrelay-bench
+	./bin/affrelay-bench --temporal-path $(BIN)/temporal $(TEMPORAL_CLUSTER_FLAGS) --variant affrelay=$(BIN)/affrelay \
+		--db $(BENCH_DATABASE) $(BENCH_CLUSTER_FLAGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/affrelay/affrelay/internal/chaos"
+	"github.com/affrelay/affrelay/internal/stack"
 )
 
 // TestChaosSmall is `make chaos` at about 1,000 events (docs/chaos.md): affrelay as real processes — two serve
@@ -59,7 +60,7 @@ func TestChaosSmall(t *testing.T) {
 	require.Len(t, rep.Faults, o.WorkerKills+o.APIKills+o.TemporalKills)
 	os.RemoveAll(dir)
 	if o.Database == "postgres" {
-		require.NoError(t, chaos.DropPostgresDatabase(o.PostgresDSN, o.DBName))
+		require.NoError(t, stack.DropPostgresDatabase(o.PostgresDSN, o.DBName))
 	}
 }
 

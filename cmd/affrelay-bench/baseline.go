@@ -29,10 +29,12 @@ var baselineKinds = []string{baselineStart, baselineNoop, baselineActivity, base
 
 // baselineResult is one bare-SDK measurement.
 type baselineResult struct {
-	Kind            string  `json:"kind"`
-	Count           int     `json:"count"`
-	PerSecond       float64 `json:"per_second"`
-	CPUTemporalMS   float64 `json:"cpu_temporal_ms"`
+	Kind          string  `json:"kind"`
+	Count         int     `json:"count"`
+	PerSecond     float64 `json:"per_second"`
+	CPUTemporalMS float64 `json:"cpu_temporal_ms"`
+	// CPUTemporalDBMS is PostgreSQL's, serving Temporal's databases (--temporal cluster only).
+	CPUTemporalDBMS float64 `json:"cpu_temporal_postgres_ms,omitempty"`
 	CPUClientMS     float64 `json:"cpu_client_worker_ms"`
 	CPUPerWorkflow  float64 `json:"cpu_total_ms"`
 	FailedWorkflows int     `json:"failed"`
@@ -74,7 +76,7 @@ func bareLocalHTTP(ctx workflow.Context, target string) error {
 
 // runBaseline starts n workflows of one kind from c goroutines and waits for each to complete (except for the
 // start-only kind), with a worker in this process on its own task queue.
-func runBaseline(temporalAddr string, temporalPID int, kind string, c, n int, receiverURL string) (baselineResult, error) {
+func runBaseline(temporalAddr string, temporalPID int, temporalDB func() ([]int, error), kind string, c, n int, receiverURL string) (baselineResult, error) {
 	cl, err := stack.Dial(temporalAddr)
 	if err != nil {
 		return baselineResult{}, err
@@ -100,7 +102,7 @@ func runBaseline(temporalAddr string, temporalPID int, kind string, c, n int, re
 		name, args = "BareLocalHTTP", []any{receiverURL + "/bare"}
 	}
 
-	cpu := meterCPU(temporalPID)
+	cpu, dbCPU := meterCPU(temporalPID), meterGroup(temporalDB)
 	var failed atomic.Int64
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -128,10 +130,10 @@ func runBaseline(temporalAddr string, temporalPID int, kind string, c, n int, re
 	close(jobs)
 	wg.Wait()
 	elapsed := time.Since(start)
-	per := cpu.perEvent(n)
+	per, db := cpu.perEvent(n), dbCPU.perEvent(n)
 	return baselineResult{
-		Kind: kind, Count: n, PerSecond: float64(n) / elapsed.Seconds(),
-		CPUTemporalMS: per[0], CPUClientMS: per[1], CPUPerWorkflow: per[0] + per[1], FailedWorkflows: int(failed.Load()),
+		Kind: kind, Count: n, PerSecond: float64(n) / elapsed.Seconds(), CPUTemporalMS: per[0], CPUTemporalDBMS: db,
+		CPUClientMS: per[1], CPUPerWorkflow: per[0] + db + per[1], FailedWorkflows: int(failed.Load()),
 	}, nil
 }
 

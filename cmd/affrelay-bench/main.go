@@ -1,13 +1,15 @@
 // Command affrelay-bench measures affrelay's conversion path under load against the engine's own floor.
 //
-// It starts its own stack (a Temporal dev server on a file SQLite database with WAL, and `affrelay all` as a
-// separate process per variant, so their CPU and memory are read from /proc) and its own receiver on
-// 127.0.0.1, sends distinct ftd postbacks open-loop at fixed rates and closed-loop at a fixed concurrency,
-// and measures, on the same dev server in the same run, bare-SDK workflows for comparison. It prints a table
+// It starts its own stack (a Temporal dev server on a file SQLite database with WAL — or, with --temporal
+// cluster, the Temporal server on PostgreSQL databases of its own — and `affrelay all` as a separate process
+// per variant, so their CPU and memory are read from /proc) and its own receiver on 127.0.0.1, sends distinct
+// ftd postbacks open-loop at fixed rates and closed-loop at a fixed concurrency, and measures, on the same
+// Temporal server in the same run, bare-SDK workflows for comparison. It prints a table
 // and one JSON line. Every loop is bounded in count and time, and all traffic stays on the loopback.
 //
 //	affrelay-bench [--variant label=path/to/affrelay[,KEY=VALUE...]]... [--rates 10,50] [--duration 20s]
 //	               [--concurrency 20] [--closed 600] [--baseline 400] [--dead 10000] [--db sqlite|postgres]
+//	               [--temporal dev|cluster --temporal-schema DIR [--shards 16] ...]
 package main
 
 import (
@@ -23,9 +25,14 @@ import (
 	"github.com/affrelay/affrelay/internal/stack"
 )
 
+// localPostgres is this machine's PostgreSQL maintenance database, where --temporal cluster makes its databases.
+const localPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
 type options struct {
 	temporalPath, temporalAddr string
 	temporalPID                int
+	cluster                    *stack.Cluster        // nil: the dev server
+	temporalDB                 func() ([]int, error) // the cluster's PostgreSQL backends; nil: not measured
 	variants                   []variant
 	rates                      []float64
 	duration, drain            time.Duration
@@ -63,6 +70,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.temporalPath, "temporal-path", "./bin/temporal", "the Temporal CLI that runs the dev server")
 	fs.StringVar(&o.temporalAddr, "temporal-address", "", "use this Temporal frontend instead of starting a dev server")
 	fs.IntVar(&o.temporalPID, "temporal-pid", 0, "with --temporal-address: the server's process id, to read its CPU")
+	temporal := stack.RegisterTemporalFlags(fs, "temporal_bench")
 	var variants []string
 	fs.Func("variant", "label=path/to/affrelay[,KEY=VALUE...] (repeatable; default affrelay=./bin/affrelay)", func(s string) error {
 		variants = append(variants, s)
@@ -79,8 +87,15 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.postgresDSN, "postgres-dsn", os.Getenv("AFFRELAY_TEST_POSTGRES_DSN"), "PostgreSQL DSN for --db postgres (a fresh schema is made in it)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the JSON line to this file")
 	fs.StringVar(&o.dir, "dir", "", "where databases and logs go (default: a new temporary folder)")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return o, err
+	}
+	if o.cluster, err = temporal.Cluster(localPostgres); err != nil {
+		return o, err
+	}
+	if o.cluster != nil && o.temporalAddr != "" {
+		return o, errors.New("--temporal cluster starts its own server: no --temporal-address")
 	}
 	if len(variants) == 0 {
 		variants = []string{"affrelay=./bin/affrelay"}
@@ -131,8 +146,9 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (report, error) {
-	rep := report{Database: o.database, Concurrency: o.concurrency, LoadBefore: stack.LoadAverage(), Started: time.Now().UTC()}
-	if o.dir == "" {
+	rep := report{Database: o.database, Temporal: "dev server", Concurrency: o.concurrency, LoadBefore: stack.LoadAverage(), Started: time.Now().UTC()}
+	keep := o.dir != ""
+	if !keep {
 		dir, err := os.MkdirTemp("", "affrelay-bench-")
 		if err != nil {
 			return rep, err
@@ -140,7 +156,26 @@ func run(ctx context.Context, o options) (report, error) {
 		defer os.RemoveAll(dir)
 		o.dir = dir
 	}
-	if o.temporalAddr == "" {
+	switch {
+	case o.cluster != nil:
+		rep.Temporal = o.cluster.Describe()
+		srv, err := o.cluster.Start(ctx, o.dir, o.temporalPath, func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "affrelay-bench: "+format+"\n", args...)
+		})
+		if srv != nil {
+			defer func() {
+				srv.Stop()
+				// Its databases stay with the logs when --dir is given.
+				if !keep {
+					_ = o.cluster.DropDatabases()
+				}
+			}()
+		}
+		if err != nil {
+			return rep, err
+		}
+		o.temporalAddr, o.temporalPID, o.temporalDB = srv.Addr, srv.PID(), o.cluster.BackendPIDs
+	case o.temporalAddr == "":
 		dev, err := stack.StartDevServer(ctx, o.temporalPath, o.dir)
 		if err != nil {
 			return rep, err
@@ -158,7 +193,7 @@ func run(ctx context.Context, o options) (report, error) {
 		if o.baseline == 0 {
 			break
 		}
-		b, err := runBaseline(o.temporalAddr, o.temporalPID, kind, o.concurrency, o.baseline, recv.url)
+		b, err := runBaseline(o.temporalAddr, o.temporalPID, o.temporalDB, kind, o.concurrency, o.baseline, recv.url)
 		if err != nil {
 			return rep, fmt.Errorf("baseline %s: %w", kind, err)
 		}
@@ -236,7 +271,7 @@ func measure(name string, o options, p *affrelayProcess, recv *receiver, load fu
 	recv.mu.Unlock()
 	phasesBefore, phasesErr := scrapePhases(p.base)
 	rss := watchRSS(p.PID())
-	cpu := meterCPU(p.PID(), o.temporalPID)
+	cpu, dbCPU := meterCPU(p.PID(), o.temporalPID), meterGroup(o.temporalDB)
 	sends := load()
 	events := make([]string, 0, len(sends))
 	var acks []time.Duration
@@ -253,8 +288,8 @@ func measure(name string, o options, p *affrelayProcess, recv *receiver, load fu
 	ph.Delivered = recv.await(events, o.drain)
 	cpuPer := cpu.perEvent(len(sends))
 	ph.PeakRSSMB = rss.stop()
-	ph.CPUAffrelayMS, ph.CPUTemporalMS = cpuPer[0], cpuPer[1]
-	ph.CPUPerEventMS = ph.CPUAffrelayMS + ph.CPUTemporalMS
+	ph.CPUAffrelayMS, ph.CPUTemporalMS, ph.CPUTemporalDBMS = cpuPer[0], cpuPer[1], dbCPU.perEvent(len(sends))
+	ph.CPUPerEventMS = ph.CPUAffrelayMS + ph.CPUTemporalMS + ph.CPUTemporalDBMS
 	ph.AckP50, ph.AckP99 = percentile(acks, 50), percentile(acks, 99)
 	if phasesErr == nil {
 		var phasesAfter phaseBuckets

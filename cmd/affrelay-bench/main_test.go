@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,52 @@ import (
 
 // TestSmoke runs the whole benchmark with small counts: it checks the counting, not the speed.
 func TestSmoke(t *testing.T) {
+	rep, _ := smoke(t, "--dead", "5")
+	require.NotNil(t, rep.Variants[0].Dead)
+	require.EqualValues(t, 5, rep.Variants[0].Dead.Waiting)
+}
+
+// TestSmokeCluster is TestSmoke against the Temporal server on PostgreSQL databases of its own (about 15 s
+// more than the dev server). It needs the server binary (make bin/temporal-server, or
+// AFFRELAY_TEST_TEMPORAL_SERVER_PATH) and AFFRELAY_TEST_POSTGRES_DSN's server; without either it is skipped.
+func TestSmokeCluster(t *testing.T) {
+	server := os.Getenv("AFFRELAY_TEST_TEMPORAL_SERVER_PATH")
+	if server == "" {
+		server, _ = filepath.Abs("../../bin/temporal-server")
+	}
+	dsn := os.Getenv("AFFRELAY_TEST_POSTGRES_DSN")
+	if _, err := os.Stat(server); err != nil || dsn == "" {
+		t.Skipf("needs the Temporal server at %s (make bin/temporal-server) and AFFRELAY_TEST_POSTGRES_DSN", server)
+	}
+	sqlTool := filepath.Join(filepath.Dir(server), "temporal-sql-tool")
+	// The schema of the server's own version, from the module cache.
+	version, err := exec.Command(server, "--version").Output()
+	require.NoError(t, err)
+	module, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "mod", "download", "-json",
+		"go.temporal.io/server@v"+strings.TrimPrefix(strings.TrimSpace(string(version)), "temporal version ")).Output()
+	require.NoError(t, err)
+	var m struct{ Dir string }
+	require.NoError(t, json.Unmarshal(module, &m))
+	maintenance, err := url.Parse(dsn)
+	require.NoError(t, err)
+	maintenance.Path = "/postgres"
+	rep, o := smoke(t, "--temporal", "cluster", "--temporal-server", server, "--temporal-sql-tool", sqlTool,
+		"--temporal-schema", filepath.Join(m.Dir, "schema", "postgresql", "v12"), "--shards", "2",
+		"--deploy-dir", "../../deploy/temporal", "--temporal-postgres-dsn", maintenance.String(),
+		// Its own databases: another checkout's test run may use the same server at the same time.
+		"--temporal-database", "temporal_bench_smoke_"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	require.Contains(t, rep.Temporal, "PostgreSQL")
+	var dbCPU float64
+	for _, ph := range rep.Variants[0].Phases {
+		dbCPU += ph.CPUTemporalDBMS
+	}
+	require.Positive(t, dbCPU, "the CPU of Temporal's PostgreSQL backends is read")
+	// Kept with the logs (--dir); the test's own.
+	require.NoError(t, o.cluster.DropDatabases())
+}
+
+// smoke runs the benchmark with small counts and extra flags, and checks its counts.
+func smoke(t *testing.T, extra ...string) (report, options) {
 	temporalPath := os.Getenv("AFFRELAY_TEST_TEMPORAL_PATH")
 	if temporalPath == "" {
 		temporalPath, _ = filepath.Abs("../../bin/temporal")
@@ -29,10 +77,10 @@ func TestSmoke(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
 
-	o, err := parseFlags([]string{
+	o, err := parseFlags(append([]string{
 		"--temporal-path", temporalPath, "--variant", "smoke=" + binary, "--rates", "5", "--duration", "2s",
-		"--concurrency", "3", "--closed", "12", "--baseline", "6", "--dead", "5", "--drain", "60s", "--dir", t.TempDir(),
-	})
+		"--concurrency", "3", "--closed", "12", "--baseline", "6", "--drain", "60s", "--dir", t.TempDir(),
+	}, extra...))
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -69,8 +117,7 @@ func TestSmoke(t *testing.T) {
 	require.NotNil(t, v.History)
 	require.Equal(t, 1, v.History.WorkflowTasks, "the happy path is one workflow task")
 	require.Zero(t, v.History.Children)
-	require.NotNil(t, v.Dead)
-	require.EqualValues(t, 5, v.Dead.Waiting)
+	require.True(t, v.History.Eager, "the conversion's first workflow task came with its start")
 
 	var table, line bytes.Buffer
 	rep.print(&table)
@@ -81,6 +128,7 @@ func TestSmoke(t *testing.T) {
 	var back report
 	require.NoError(t, json.Unmarshal([]byte(raw), &back))
 	require.Equal(t, rep.Variants[0].Phases[1].Delivered, back.Variants[0].Phases[1].Delivered)
+	return rep, o
 }
 
 func TestFlags(t *testing.T) {
@@ -88,7 +136,17 @@ func TestFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []variant{{label: "a", binary: "bin/x", env: []string{"AFFRELAY_DELIVERY_FIRST_ATTEMPT_TIMEOUT=0"}}}, o.variants)
 	require.Equal(t, []float64{10, 50}, o.rates)
-	for _, bad := range [][]string{{"--variant", "nolabel"}, {"--variant", "a=b,NOTKV"}, {"--rates", "0"}, {"--concurrency", "0"}, {"--db", "postgres", "--postgres-dsn", ""}} {
+	require.Nil(t, o.cluster, "the dev server unless --temporal cluster")
+
+	o, err = parseFlags([]string{"--temporal", "cluster", "--temporal-schema", "/schema", "--shards", "4"})
+	require.NoError(t, err)
+	require.Equal(t, "/schema", o.cluster.SchemaDir)
+	require.Equal(t, 4, o.cluster.Shards)
+	require.Equal(t, "temporal_bench", o.cluster.DBPrefix)
+	require.Equal(t, localPostgres, o.cluster.PostgresDSN)
+
+	for _, bad := range [][]string{{"--variant", "nolabel"}, {"--variant", "a=b,NOTKV"}, {"--rates", "0"}, {"--concurrency", "0"}, {"--db", "postgres", "--postgres-dsn", ""},
+		{"--temporal", "cloud"}, {"--temporal", "cluster"}, {"--temporal", "cluster", "--temporal-schema", "/s", "--temporal-address", "127.0.0.1:7233"}} {
 		_, err := parseFlags(bad)
 		require.Error(t, err, bad)
 	}

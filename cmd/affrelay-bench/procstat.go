@@ -106,3 +106,39 @@ func (m *cpuMeter) perEvent(n int) []float64 {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// groupMeter measures the CPU that a changing set of processes spends between start and stop: PostgreSQL's
+// backends serving Temporal's databases, listed again at stop. A backend that appeared meanwhile counts from
+// zero; one that ended meanwhile is not counted (the server's pool keeps its connections).
+type groupMeter struct {
+	list   func() ([]int, error)
+	before map[int]time.Duration
+}
+
+// meterGroup starts a groupMeter; with list nil it measures nothing.
+func meterGroup(list func() ([]int, error)) *groupMeter {
+	g := &groupMeter{list: list, before: map[int]time.Duration{}}
+	if list != nil {
+		pids, _ := list()
+		for _, p := range pids {
+			g.before[p] = cpuOf(p)
+		}
+	}
+	return g
+}
+
+// perEvent is the group's CPU per event in ms (0 when it measures nothing or cannot list the processes).
+func (g *groupMeter) perEvent(n int) float64 {
+	if g.list == nil {
+		return 0
+	}
+	pids, err := g.list()
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, p := range pids {
+		total += cpuOf(p) - g.before[p]
+	}
+	return ms(total) / float64(max(n, 1))
+}

@@ -19,6 +19,7 @@ import (
 type report struct {
 	Started     time.Time        `json:"started"`
 	Database    string           `json:"database"`
+	Temporal    string           `json:"temporal"`
 	Concurrency int              `json:"concurrency"`
 	LoadBefore  string           `json:"load_before"`
 	LoadAfter   string           `json:"load_after"`
@@ -53,6 +54,8 @@ type phaseResult struct {
 	DeliveredPerSec float64 `json:"delivered_per_s"`
 	CPUAffrelayMS   float64 `json:"cpu_affrelay_ms_per_event"`
 	CPUTemporalMS   float64 `json:"cpu_temporal_ms_per_event"`
+	// CPUTemporalDBMS is PostgreSQL's, serving Temporal's databases (--temporal cluster only).
+	CPUTemporalDBMS float64 `json:"cpu_temporal_postgres_ms_per_event,omitempty"`
 	CPUPerEventMS   float64 `json:"cpu_ms_per_event"`
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	Load            string  `json:"load"`
@@ -111,25 +114,25 @@ func (r *report) ratios() {
 
 func (r report) print(out io.Writer) {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(out, "affrelay-bench  %s  database=%s  concurrency=%d  load average %s → %s\n\n",
-		r.Started.Format(time.RFC3339), r.Database, r.Concurrency, r.LoadBefore, r.LoadAfter)
-	fmt.Fprintln(w, "bare SDK\tworkflows\tper s\tCPU temporal ms\tCPU client+worker ms\tCPU total ms\tfailed\t")
+	fmt.Fprintf(out, "affrelay-bench  %s  temporal=%s  database=%s  concurrency=%d  load average %s → %s\n\n",
+		r.Started.Format(time.RFC3339), r.Temporal, r.Database, r.Concurrency, r.LoadBefore, r.LoadAfter)
+	fmt.Fprintln(w, "bare SDK\tworkflows\tper s\tCPU temporal ms\tCPU temporal PG ms\tCPU client+worker ms\tCPU total ms\tfailed\t")
 	for _, b := range r.Baselines {
-		fmt.Fprintf(w, "%s\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%d\t\n", b.Kind, b.Count, b.PerSecond, b.CPUTemporalMS, b.CPUClientMS, b.CPUPerWorkflow, b.FailedWorkflows)
+		fmt.Fprintf(w, "%s\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t\n", b.Kind, b.Count, b.PerSecond, b.CPUTemporalMS, b.CPUTemporalDBMS, b.CPUClientMS, b.CPUPerWorkflow, b.FailedWorkflows)
 	}
-	fmt.Fprintln(w, "\t\t\t\t\t\t\t")
+	fmt.Fprintln(w, "\t\t\t\t\t\t\t\t")
 	fmt.Fprintln(w, "engine floor, open loop\tworkflows\tarrived\tstart p50\tstart p99\te2e p50\te2e p95\te2e p99\tfailed\tload\t")
 	for _, f := range r.Floors {
 		fmt.Fprintf(w, "local-http-eager %g/s\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%s\t\n",
 			f.Rate, f.Events, f.Arrived, f.StartP50, f.StartP99, f.E2EP50, f.E2EP95, f.E2EP99, f.Failed, f.Load)
 	}
 	fmt.Fprintln(w, "\t\t\t\t\t\t\t\t\t\t")
-	fmt.Fprintln(w, "variant\tphase\tsent\tacked\tdelivered\tdup\tack p50\tack p99\te2e p50\te2e p95\te2e p99\tdelivered/s\tCPU affrelay ms\tCPU temporal ms\tpeak RSS MB\tload\t")
+	fmt.Fprintln(w, "variant\tphase\tsent\tacked\tdelivered\tdup\tack p50\tack p99\te2e p50\te2e p95\te2e p99\tdelivered/s\tCPU affrelay ms\tCPU temporal ms\tCPU temporal PG ms\tpeak RSS MB\tload\t")
 	for _, v := range r.Variants {
 		for _, ph := range v.Phases {
-			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.2f\t%.2f\t%.0f\t%s\t\n",
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\t%.0f\t%s\t\n",
 				v.Label, ph.Name, ph.Events, ph.Accepted, ph.Delivered, ph.Duplicates, ph.AckP50, ph.AckP99,
-				ph.E2EP50, ph.E2EP95, ph.E2EP99, ph.DeliveredPerSec, ph.CPUAffrelayMS, ph.CPUTemporalMS, ph.PeakRSSMB, ph.Load)
+				ph.E2EP50, ph.E2EP95, ph.E2EP99, ph.DeliveredPerSec, ph.CPUAffrelayMS, ph.CPUTemporalMS, ph.CPUTemporalDBMS, ph.PeakRSSMB, ph.Load)
 		}
 	}
 	w.Flush()

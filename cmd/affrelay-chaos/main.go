@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/affrelay/affrelay/internal/chaos"
+	"github.com/affrelay/affrelay/internal/stack"
 )
 
 func parseFlags(args []string) (chaos.Options, string, error) {
@@ -40,27 +41,15 @@ func parseFlags(args []string) (chaos.Options, string, error) {
 	fs.DurationVar(&o.MaxPause, "max-pause", o.MaxPause, "a killed process is started again after 0.5s plus up to this")
 	fs.IntVar(&o.FailPercent, "fail-percent", o.FailPercent, "receivers fail this percentage of calls")
 	fs.DurationVar(&o.ConvergeTimeout, "converge-timeout", o.ConvergeTimeout, "how long everything may take to settle after the load")
-	temporal := fs.String("temporal", "dev", "dev: the Temporal CLI's dev server; cluster: the Temporal server with PostgreSQL, set up by deploy/temporal")
-	c := chaos.Cluster{ServerPath: "./bin/temporal-server", SQLToolPath: "./bin/temporal-sql-tool", DeployDir: "./deploy/temporal", Shards: 16, DBPrefix: "temporal_chaos"}
-	fs.StringVar(&c.ServerPath, "temporal-server", c.ServerPath, "with --temporal cluster: the server binary (go.temporal.io/server/cmd/server)")
-	fs.StringVar(&c.SQLToolPath, "temporal-sql-tool", c.SQLToolPath, "with --temporal cluster: the schema tool (go.temporal.io/server/cmd/tools/sql)")
-	fs.StringVar(&c.SchemaDir, "temporal-schema", "", "with --temporal cluster: the server module's schema/postgresql/v12 folder")
-	fs.StringVar(&c.DeployDir, "deploy-dir", c.DeployDir, "with --temporal cluster: deploy/temporal (schema and namespace scripts, server config, dynamic config)")
-	fs.IntVar(&c.Shards, "shards", c.Shards, "with --temporal cluster: history shards")
-	fs.StringVar(&c.DBPrefix, "temporal-database", c.DBPrefix, "with --temporal cluster: Temporal's PostgreSQL databases, <name> and <name>_visibility (dropped and made again)")
+	temporal := stack.RegisterTemporalFlags(fs, "temporal_chaos")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, "", err
 	}
-	switch *temporal {
-	case "dev":
-	case "cluster":
-		if c.SchemaDir == "" || c.Shards < 1 {
-			return o, "", errors.New("--temporal cluster needs --temporal-schema and at least one shard")
-		}
-		o.Cluster = &c
-	default:
-		return o, "", fmt.Errorf("--temporal %q: dev or cluster", *temporal)
+	var err error
+	// Temporal's databases go to the run's PostgreSQL server unless --temporal-postgres-dsn says otherwise.
+	if o.Cluster, err = temporal.Cluster(o.PostgresDSN); err != nil {
+		return o, "", err
 	}
 	switch {
 	case o.Events < 1 || o.Events > 1_000_000:

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/affrelay/affrelay/internal/stack"
-	"github.com/affrelay/affrelay/store"
 )
 
 // Options size and shape one run.
@@ -49,7 +48,7 @@ type Options struct {
 	MaxPause                             time.Duration // a killed process is started again after 0.5 s to MaxPause
 
 	// Cluster, when set, runs the Temporal server with PostgreSQL (the production shape) instead of the dev server.
-	Cluster *Cluster
+	Cluster *stack.Cluster
 
 	FailPercent     int           // receivers fail this share of calls
 	ConvergeTimeout time.Duration // how long after the load and the faults everything must have settled
@@ -154,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep := &Report{Database: o.Database, Events: o.Events, Rate: o.Rate, LoadBefore: stack.LoadAverage(), Temporal: "dev server"}
 	if o.Cluster != nil {
-		rep.Temporal = fmt.Sprintf("server with PostgreSQL, %d history shards", o.Cluster.Shards)
+		rep.Temporal = o.Cluster.Describe()
 	}
 	r.evs = generate(o.Seed, o.Events, o.Affiliates, "ev"+strconv.FormatInt(time.Now().Unix(), 36), time.Now())
 	r.op = newOperator(r.bases(), r.apiKey, r.affIDs, 10*time.Second)
@@ -231,7 +230,7 @@ func (r *run) startStack(ctx context.Context) error {
 	var srv *stack.TemporalServer
 	var err error
 	if o.Cluster != nil {
-		if srv, err = r.startCluster(ctx); srv != nil {
+		if srv, err = o.Cluster.Start(ctx, o.Dir, o.TemporalPath, r.log); srv != nil {
 			r.temporal = srv
 		}
 	} else {
@@ -325,7 +324,7 @@ func (r *run) stopAll() {
 
 // freshPostgresDatabase drops and creates the run's database and returns its DSN.
 func freshPostgresDatabase(maintenanceDSN, name string) (string, error) {
-	if err := recreatePostgresDatabase(maintenanceDSN, name); err != nil {
+	if err := stack.RecreatePostgresDatabase(maintenanceDSN, name); err != nil {
 		return "", err
 	}
 	u, err := url.Parse(maintenanceDSN)
@@ -334,41 +333,6 @@ func freshPostgresDatabase(maintenanceDSN, name string) (string, error) {
 	}
 	u.Path = "/" + name
 	return u.String(), nil
-}
-
-// recreatePostgresDatabase drops a database of the run, if it exists, and creates it empty.
-func recreatePostgresDatabase(maintenanceDSN, name string) error {
-	return onPostgresServer(maintenanceDSN, name, (*store.Store).RecreateDatabase)
-}
-
-// DropPostgresDatabase drops a run's database, if it exists (a test's, after it passed).
-func DropPostgresDatabase(maintenanceDSN, name string) error {
-	return onPostgresServer(maintenanceDSN, name, (*store.Store).DropDatabase)
-}
-
-// onPostgresServer checks a run's database name and applies change to it through the maintenance database.
-func onPostgresServer(maintenanceDSN, name string, change func(*store.Store, string) error) error {
-	if !validDatabaseName(name) {
-		return fmt.Errorf("database name %q: lower-case letters, digits and _ only", name)
-	}
-	s, err := store.Open("postgres", maintenanceDSN)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return change(s, name)
-}
-
-func validDatabaseName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for _, c := range name {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 // setup creates the integration, the affiliates with their plans and postback endpoints, the webhook

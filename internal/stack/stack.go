@@ -1,7 +1,7 @@
 // Package stack starts, kills and restarts the real processes that affrelay's load and failure tools
-// (cmd/affrelay-bench, cmd/affrelay-chaos) run against on 127.0.0.1: the Temporal dev server and affrelay's
-// own subcommands. Every process is a child the tool started and tracks by its own handle; nothing is ever
-// found or signalled by name.
+// (cmd/affrelay-bench, cmd/affrelay-chaos) run against on 127.0.0.1: a Temporal server (the dev server, or the
+// server on PostgreSQL: cluster.go) and affrelay's own subcommands. Every process is a child the tool started
+// and tracks by its own handle; nothing is ever found or signalled by name.
 package stack
 
 import (
