@@ -202,6 +202,7 @@ type differingRow struct {
 // come last so those locks are held briefly.
 func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, rows []store.ReconciliationRow) error {
 	var players, affiliates []string
+	fileFTD := map[string]bool{} // the chunk holds all of a player's rows: the file's first deposit is among them
 	for _, row := range rows {
 		if len(players) == 0 || players[len(players)-1] != row.PlayerID {
 			players = append(players, row.PlayerID)
@@ -209,6 +210,7 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 		if row.AffiliateID != "" {
 			affiliates = append(affiliates, row.AffiliateID)
 		}
+		fileFTD[row.PlayerID] = fileFTD[row.PlayerID] || (row.InFile && row.HasFirstDeposit)
 	}
 	convs, err := store.PlayersConversions(tx.DB, b.IntegrationID, players)
 	if err != nil {
@@ -244,7 +246,7 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 	var differing []differingRow
 	var ids []uint64
 	for _, row := range rows {
-		p := reconciliation.Player{Known: len(events[row.PlayerID]) > 0, AffiliateID: attributed[row.PlayerID]}
+		p := reconciliation.Player{Known: len(events[row.PlayerID]) > 0, AffiliateID: attributed[row.PlayerID], FileHasFirstDeposit: fileFTD[row.PlayerID]}
 		if p.AffiliateID == "" && registered[row.AffiliateID] {
 			p.AffiliateID = row.AffiliateID
 		}

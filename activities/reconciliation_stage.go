@@ -145,8 +145,20 @@ func stageRows(ctx context.Context, st *store.Store, b *store.ReconciliationBatc
 		if r.Currencies > 1 {
 			msg = fmt.Sprintf("player %s on %s is also on line %d in another currency: a player-day has one currency", r.PlayerID, r.Day, r.FirstLine)
 		}
-		fe.Errors = append(fe.Errors, reconciliation.RowError{Line: r.LastLine, Field: reconciliation.ColPlayerID, Message: msg})
+		fe.Errors = append(fe.Errors, reconciliation.RowError{Line: r.LastLine, Column: p.Column(reconciliation.ColPlayerID), Field: reconciliation.ColPlayerID, Message: msg})
 		fe.Total++
+	}
+	firsts, err := st.RepeatedFirstDeposits(ctx, b.ID, reconciliation.MaxErrors)
+	if err != nil {
+		return err
+	}
+	for _, r := range firsts {
+		fe.Errors = append(fe.Errors, reconciliation.RowError{Line: r.LastLine, Column: p.Column(reconciliation.ColFirstDeposit), Field: reconciliation.ColFirstDeposit,
+			Message: fmt.Sprintf("player %s also has a first deposit on line %d: a player has one first deposit", r.PlayerID, r.FirstLine)})
+		fe.Total++
+	}
+	if len(fe.Errors) > reconciliation.MaxErrors {
+		fe.Errors = fe.Errors[:reconciliation.MaxErrors]
 	}
 	if fe.Total > 0 {
 		return fe

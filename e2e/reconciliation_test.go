@@ -223,7 +223,23 @@ func TestReconciliationBadInputChangesNothing(t *testing.T) {
 		mixed := e.uploadBatch(key, "text/csv", reconHeader+"2026-10-01,p1,,,10.00,1.00,USD\n2026-10-02,p1,,,1,1,USD\n2026-10-01,p1,,,9.00,1.00,EUR\n")
 		require.Equal(t, http.StatusBadRequest, mixed.Status, mixed.Raw)
 		require.Contains(t, mixed.Raw, "in another currency")
-		require.Contains(t, mixed.Raw, `"line":4`)
+		require.Contains(t, mixed.Raw, `"line":4,"column":2`)
+		nothing()
+
+		// 150 bad rows: the first 100 are listed, by line, and all are counted.
+		many := e.uploadBatch(key, "text/csv", reconHeader+strings.Repeat("2026-10-01,p1,,,x,1.00,USD\n", 150))
+		require.Equal(t, http.StatusBadRequest, many.Status, many.Raw)
+		listed := many.Body["error"].(map[string]any)["errors"].([]any)
+		require.Len(t, listed, 100)
+		require.Equal(t, 150.0, many.Body["error"].(map[string]any)["error_count"], many.Raw)
+		require.Equal(t, 101.0, listed[99].(map[string]any)["line"])
+		nothing()
+
+		// A player's first deposit on two days: a player has one.
+		twice := e.uploadBatch(key, "text/csv", reconHeader+"2026-10-01,p1,,10.00,10.00,0,USD\n2026-10-02,p2,,5.00,5.00,0,USD\n2026-10-03,p1,,20.00,20.00,0,USD\n")
+		require.Equal(t, http.StatusBadRequest, twice.Status, twice.Raw)
+		require.Equal(t, map[string]any{"line": 4.0, "column": 4.0, "field": "first_deposit", "message": "player p1 also has a first deposit on line 2: a player has one first deposit"},
+			twice.Body["error"].(map[string]any)["errors"].([]any)[0], twice.Raw)
 		nothing()
 
 		// A body cut off mid-way. The client gives up before the server has read the cut, so wait for the
@@ -514,15 +530,16 @@ func TestReconciliationCommissionDeltaIncludesParentShare(t *testing.T) {
 	})
 }
 
+// cpaMinFirstDeposit is a plan paying 150.00 for a first deposit of at least 100.00.
+var cpaMinFirstDeposit = map[string]any{"type": "cpa", "amount": "150.00", "currency": "USD", "qualification": map[string]any{"min_first_deposit": "100.00"}}
+
 // A file that restates first deposits across a CPA's minimum: one ftd adjustment per player-day, which pays the
 // CPA the new amount earns and claws back the one it no longer earns; a further restatement that keeps the
 // qualification moves nothing.
 func TestReconciliationRestatedFirstDepositCrossesTheCPAMinimum(t *testing.T) {
 	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
 		m, _ := reconSetup(e)
-		aff := m.createAffiliate("Recon CPA", map[string]any{
-			"type": "cpa", "amount": "150.00", "currency": "USD", "qualification": map[string]any{"min_first_deposit": "100.00"},
-		}, nil)
+		aff := m.createAffiliate("Recon CPA", cpaMinFirstDeposit, nil)
 		m.send("q1-ftd", "ftd", aff, "q1", "80.00", "USD", "10-01")
 		m.send("q2-ftd", "ftd", aff, "q2", "120.00", "USD", "10-02")
 		before, _ := m.ledgerCents(aff)
@@ -578,8 +595,7 @@ func TestReconciliationRestatedFirstDepositCrossesTheCPAMinimum(t *testing.T) {
 func TestReconciliationRequalifiedCPAEqualsTheLastFileAlone(t *testing.T) {
 	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
 		m, _ := reconSetup(e)
-		plan := map[string]any{"type": "cpa", "amount": "150.00", "currency": "USD", "qualification": map[string]any{"min_first_deposit": "100.00"}}
-		both, alone := m.createAffiliate("Recon both", plan, nil), m.createAffiliate("Recon alone", plan, nil)
+		both, alone := m.createAffiliate("Recon both", cpaMinFirstDeposit, nil), m.createAffiliate("Recon alone", cpaMinFirstDeposit, nil)
 		m.send("b-ftd", "ftd", both, "pb", "120.00", "USD", "10-01")
 		m.send("a-ftd", "ftd", alone, "pa", "120.00", "USD", "10-01")
 		for _, aff := range []string{both, alone} {
@@ -603,7 +619,7 @@ func TestReconciliationRequalifiedCPAEqualsTheLastFileAlone(t *testing.T) {
 
 		kinds := func(aff string) []string {
 			var k []string
-			require.NoError(t, e.app.Store.DB.Model(&store.LedgerEntry{}).Where("affiliate_id = ?", aff).Order("id").Pluck("kind", &k).Error)
+			require.NoError(t, e.app.Store.DB.Model(&store.LedgerEntry{}).Where("affiliate_id = ?", aff).Order("kind").Pluck("kind", &k).Error)
 			return k
 		}
 		requireSameLedger := func() {
@@ -612,7 +628,7 @@ func TestReconciliationRequalifiedCPAEqualsTheLastFileAlone(t *testing.T) {
 			a, _ := m.ledgerCents(alone)
 			require.EqualValues(t, 15000, a)
 			require.Equal(t, a, b, "file 1 then file 2 = file 2 alone")
-			require.Equal(t, []string{commission.KindCPA, commission.KindCPAClawback, commission.KindCPA}, kinds(both))
+			require.Equal(t, []string{commission.KindCPA, commission.KindCPA, commission.KindCPAClawback}, kinds(both))
 			require.Equal(t, []string{commission.KindCPA}, kinds(alone))
 			for _, aff := range []string{both, alone} {
 				perf := e.admin("GET", "/v1/admin/affiliates/"+aff+"/performance?from=2026-10-01&to=2026-11-01&group_by=month", nil)
@@ -629,5 +645,53 @@ func TestReconciliationRequalifiedCPAEqualsTheLastFileAlone(t *testing.T) {
 		require.Equal(t, "duplicate", again.Body["status"], again.Raw)
 		requireSameLedger()
 		require.Equal(t, conversions, e.count(&store.Conversion{}, "integration_id = ?", m.integrationID))
+	})
+}
+
+// A file that places the first deposit on another day than real time moves it there: the first deposit
+// stands at the file's amount (the CPA's minimum sees it), the money real time recorded on its day stays that
+// day's deposit, and a later file that moves it back ends where that file alone would.
+func TestReconciliationFirstDepositMovedToAnotherDay(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, _ := reconSetup(e)
+		aff := m.createAffiliate("Recon moved", cpaMinFirstDeposit, nil)
+		m.send("mv-ftd", "ftd", aff, "mv", "80.00", "USD", "10-01")
+		moved := reconHeader + "2026-10-01,mv,,,80.00,0,USD\n" + "2026-10-03,mv,,120.00,120.00,0,USD\n"
+		up := e.uploadBatch(m.key, "text/csv", moved)
+		require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+		rep := e.batchDone(m.key, up.Body["batch_id"].(string))
+		counts := rep.Body["counts"].(map[string]any)
+		require.Equal(t, 1.0, counts["matched"], rep.Raw)
+		require.Equal(t, 1.0, counts["missing_in_realtime"], rep.Raw)
+		cents, _ := m.ledgerCents(aff)
+		require.EqualValues(t, 15000, cents, "the first deposit is 120.00 now: the CPA is paid")
+		type conv struct {
+			Event       string
+			AmountMinor int64
+			OccurredAt  time.Time
+		}
+		var convs []conv
+		require.NoError(t, e.app.Store.DB.Model(&store.Conversion{}).Where("integration_id = ? AND player_id = ?", m.integrationID, "mv").
+			Order("occurred_at, event").Select("event, amount_minor, occurred_at").Scan(&convs).Error)
+		require.Len(t, convs, 3, "%+v", convs)
+		require.Equal(t, "ftd", convs[0].Event)
+		require.Equal(t, []any{"deposit", int64(8000), "2026-10-03"}, []any{convs[1].Event, convs[1].AmountMinor, convs[1].OccurredAt.UTC().Format(time.DateOnly)})
+		require.Equal(t, []any{"ftd_adjustment", int64(4000), "2026-10-03"}, []any{convs[2].Event, convs[2].AmountMinor, convs[2].OccurredAt.UTC().Format(time.DateOnly)})
+
+		// The same days again, the first deposit back on 10-01 at 80.00: the CPA is clawed back, as the file alone
+		// (nothing moved, 10-03 a deposit) leaves no CPA.
+		back := reconHeader + "2026-10-01,mv,,80.00,80.00,0,USD\n" + "2026-10-03,mv,,,120.00,0,USD\n"
+		up2 := e.uploadBatch(m.key, "text/csv", back)
+		require.Equal(t, http.StatusAccepted, up2.Status, up2.Raw)
+		rep2 := e.batchDone(m.key, up2.Body["batch_id"].(string))
+		require.Equal(t, "-150.00", rep2.Body["currencies"].([]any)[0].(map[string]any)["commission_delta"], rep2.Raw)
+		cents, _ = m.ledgerCents(aff)
+		require.EqualValues(t, 0, cents)
+		// Moved there again by a third file: paid again, under the player's next CPA key.
+		up3 := e.uploadBatch(m.key, "text/csv", moved+"2026-10-04,mv,,,0,0,USD\n")
+		require.Equal(t, http.StatusAccepted, up3.Status, up3.Raw)
+		e.batchDone(m.key, up3.Body["batch_id"].(string))
+		cents, _ = m.ledgerCents(aff)
+		require.EqualValues(t, 15000, cents)
 	})
 }

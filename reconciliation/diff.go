@@ -66,6 +66,15 @@ type History struct {
 	Days map[string]*Day
 	// HasFTD says the player made a first deposit on some day, even one charged back since: a player has one.
 	HasFTD bool
+	// FTD is the player's first deposit when it stands (not undone), nil otherwise.
+	FTD *StandingFTD
+}
+
+// StandingFTD is a player's first deposit as it stands: its event and the amount with every restatement
+// (ftd adjustment) of it, whatever day a restatement was recorded on.
+type StandingFTD struct {
+	EventID     string
+	AmountMinor int64
 }
 
 // Summarize sums a player's events by UTC day. A chargeback, refund or reversal removes the event it undoes
@@ -78,6 +87,8 @@ func Summarize(events []Event) History {
 		}
 	}
 	h := History{Days: map[string]*Day{}}
+	var ftdAt time.Time
+	adjusted := map[string]int64{}
 	for _, e := range events {
 		if e.Type == postback.FTD {
 			h.HasFTD = true
@@ -100,8 +111,14 @@ func Summarize(events []Event) History {
 		case postback.FTD:
 			d.HasFTD, d.FTDMinor, d.FTDEventID, d.FTDFromReconciliation = true, d.FTDMinor+e.AmountMinor, e.ID, e.FromReconciliation
 			d.DepositsMinor += e.AmountMinor
-		case postback.FTDAdjustment: // recorded on its first deposit's day: the amount that stands is the sum
-			d.FTDMinor += e.AmountMinor
+			if h.FTD == nil || e.At.Before(ftdAt) { // the earliest is the first, as the engine takes it
+				h.FTD, ftdAt = &StandingFTD{EventID: e.ID, AmountMinor: e.AmountMinor}, e.At
+			}
+		case postback.FTDAdjustment: // its day's money: on the first deposit's day, or the day a file moved it to
+			adjusted[e.OriginalID] += e.AmountMinor
+			if d.HasFTD && d.FTDEventID == e.OriginalID {
+				d.FTDMinor += e.AmountMinor
+			}
 			d.DepositsMinor += e.AmountMinor
 		case postback.Deposit:
 			d.DepositsMinor += e.AmountMinor
@@ -114,6 +131,9 @@ func Summarize(events []Event) History {
 				slices.Sort(d.Instruments)
 			}
 		}
+	}
+	if h.FTD != nil {
+		h.FTD.AmountMinor += adjusted[h.FTD.EventID]
 	}
 	return h
 }
@@ -129,6 +149,8 @@ type Player struct {
 	// AffiliateID is the registered affiliate the player is attributed to: real time's first one, else the
 	// file's affiliate_id when it names a registered affiliate; "" when none.
 	AffiliateID string
+	// FileHasFirstDeposit says the file gives the player a first deposit on some day (a file has at most one).
+	FileHasFirstDeposit bool
 }
 
 // Correction is one correcting event to record through the commission engine.
@@ -157,9 +179,12 @@ type Result struct {
 // Compare compares the file's row for a player-day (nil when the file lacks it) with real time's record of
 // that day and says what to write so that real time ends equal to the file:
 //   - a first deposit real time never saw is recorded as an ftd (it may qualify a CPA);
-//   - a first deposit of that day restated to another amount is an ftd adjustment by the difference (the
-//     engine re-checks the CPA once against the corrected first deposit);
-//   - a first deposit an earlier reconciliation recorded on a day the file now shows without one is reversed;
+//   - a first deposit restated to another amount, or placed on another day than real time's, is an ftd
+//     adjustment of the standing first deposit by the difference, recorded on the file's day (the first
+//     deposit keeps its event and now stands at the file's amount; the engine re-checks the CPA once). The
+//     money real time recorded as the first deposit on its day stays that day's deposit;
+//   - a first deposit an earlier reconciliation recorded on a day the file now shows without one is reversed,
+//     unless the file gives the player's first deposit on another day (then it moved, as above);
 //   - the remaining deposit difference is a deposit (negative when the file shows less), which feeds CPA
 //     qualification; an NGR difference is a revenue event (RevShare adjusts by it);
 //   - a volume difference, when the file states a volume, is a trade of that many lots (negative when the
@@ -201,12 +226,12 @@ func Compare(file *Row, h History, day string, p Player) Result {
 		res.Corrections = append(res.Corrections, Correction{Type: postback.FTD, AmountMinor: file.FirstDepositMinor})
 		deposits += file.FirstDepositMinor
 	}
-	if file.HasFirstDeposit && rt.HasFTD && file.FirstDepositMinor != rt.FTDMinor {
-		d := file.FirstDepositMinor - rt.FTDMinor
-		res.Corrections = append(res.Corrections, Correction{Type: postback.FTDAdjustment, AmountMinor: d, OriginalEventID: rt.FTDEventID})
+	if file.HasFirstDeposit && h.FTD != nil && file.FirstDepositMinor != h.FTD.AmountMinor {
+		d := file.FirstDepositMinor - h.FTD.AmountMinor
+		res.Corrections = append(res.Corrections, Correction{Type: postback.FTDAdjustment, AmountMinor: d, OriginalEventID: h.FTD.EventID})
 		deposits += d
 	}
-	if !file.HasFirstDeposit && rt.HasFTD && rt.FTDFromReconciliation {
+	if !file.HasFirstDeposit && rt.HasFTD && rt.FTDFromReconciliation && !p.FileHasFirstDeposit {
 		res.Corrections = append(res.Corrections, Correction{Type: postback.Reversal, OriginalEventID: rt.FTDEventID})
 		deposits -= rt.FTDMinor
 	}

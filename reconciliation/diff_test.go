@@ -1,6 +1,7 @@
 package reconciliation
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,9 +45,19 @@ func TestCompare(t *testing.T) {
 			[]Correction{{Type: postback.Deposit, AmountMinor: -500}, {Type: postback.Revenue, AmountMinor: -200}}},
 		{"missing FTD", row(5000, true, 5000, 0), []Event{rev("e3", 0)}, known, StatusCorrected,
 			[]Correction{{Type: postback.FTD, AmountMinor: 5000}}},
-		{"FTD on another day stays the first: the money is a deposit", row(5000, true, 5000, 0),
+		{"a first deposit the file places on another day: the standing one is restated to the file's amount there", row(5000, true, 5000, 0),
 			[]Event{{ID: "e0", Type: postback.FTD, At: at("2026-10-01", 1), AmountMinor: 100, Currency: "USD"}}, known, StatusMissingInRealTime,
-			[]Correction{{Type: postback.Deposit, AmountMinor: 5000}}},
+			[]Correction{{Type: postback.FTDAdjustment, AmountMinor: 4900, OriginalEventID: "e0"}, {Type: postback.Deposit, AmountMinor: 100}}},
+		{"a first deposit moved to this day earlier, and its restatement there, stand", row(5000, true, 5000, 0),
+			[]Event{{ID: "e0", Type: postback.FTD, At: at("2026-10-01", 1), AmountMinor: 100, Currency: "USD"},
+				{ID: "a1", Type: postback.FTDAdjustment, At: at(day, 0), AmountMinor: 4900, Currency: "USD", OriginalID: "e0", FromReconciliation: true},
+				{ID: "d1", Type: postback.Deposit, At: at(day, 0), AmountMinor: 100, Currency: "USD", FromReconciliation: true}},
+			known, StatusMatched, nil},
+		{"the day real time had the first deposit on keeps its money as a deposit", row(0, false, 100, 0),
+			[]Event{ftd("e0", 100, false), {ID: "a1", Type: postback.FTDAdjustment, At: at("2026-10-07", 0), AmountMinor: 4900, Currency: "USD", OriginalID: "e0", FromReconciliation: true}},
+			known, StatusMatched, nil},
+		{"a first deposit a reconciliation recorded, moved by the file to another day: not reversed", row(0, false, 5000, 0),
+			[]Event{ftd("r1", 5000, true)}, Player{Known: true, AffiliateID: "aff_1", FileHasFirstDeposit: true}, StatusMatched, nil},
 		{"missing in real time: a player never seen, attributed by the file", row(5000, true, 8000, -300), nil,
 			Player{AffiliateID: "aff_1"}, StatusMissingInRealTime,
 			[]Correction{{Type: postback.FTD, AmountMinor: 5000}, {Type: postback.Deposit, AmountMinor: 3000}, {Type: postback.Revenue, AmountMinor: -300}}},
@@ -174,5 +185,66 @@ func TestCompareVolume(t *testing.T) {
 		require.Equal(t, c.status, res.Status, c.name)
 		require.Equal(t, c.want, res.Corrections, c.name)
 		require.Equal(t, c.delta, res.VolumeDeltaLots, c.name)
+	}
+}
+
+// A file that places the first deposit on another day than real time's moves it: applied as a chunk applies
+// a player's rows (one real-time history for all of them), files in any order end where the last alone puts
+// the days' money and the standing first deposit, and the last file again matches.
+func TestCompareMovedFirstDepositEqualsTheLastFileAlone(t *testing.T) {
+	const d1, d2 = "2026-10-01", "2026-10-05"
+	row := func(day string, ftd, deposits int64) *Row {
+		return &Row{Date: day, PlayerID: "p", Currency: "USD", HasFirstDeposit: ftd > 0, FirstDepositMinor: ftd, DepositsMinor: deposits}
+	}
+	apply := func(events []Event, file []*Row, n string) []Event {
+		h := Summarize(events)
+		p := Player{Known: true, AffiliateID: "a"}
+		for _, r := range file {
+			p.FileHasFirstDeposit = p.FileHasFirstDeposit || r.HasFirstDeposit
+		}
+		for _, r := range file {
+			for i, c := range Compare(r, h, r.Date, p).Corrections {
+				events = append(events, Event{ID: n + r.Date + string(rune('a'+i)), Type: c.Type, At: at(r.Date, 0), AmountMinor: c.AmountMinor,
+					Currency: "USD", OriginalID: c.OriginalEventID, FromReconciliation: true})
+			}
+		}
+		return events
+	}
+	realTime := []Event{{ID: "f", Type: postback.FTD, At: at(d1, 9), AmountMinor: 100, Currency: "USD"}}
+	missed := []Event{{ID: "d", Type: postback.Deposit, At: at(d2, 9), AmountMinor: 300, Currency: "USD"}} // no FTD seen
+	later := []*Row{row(d1, 0, 100), row(d2, 5000, 5000)}                                                  // the FTD was d2's
+	back := []*Row{row(d1, 100, 100), row(d2, 0, 5000)}                                                    // no: d1's after all
+	moved := []*Row{row(d1, 0, 0), row(d2, 250, 300)}
+	for _, c := range []struct {
+		name     string
+		realTime []Event
+		files    [][]*Row
+	}{
+		{"to a later day", realTime, [][]*Row{later}},
+		{"to a later day, then back", realTime, [][]*Row{later, back}},
+		{"back and forth and back", realTime, [][]*Row{later, back, later}},
+		{"to a later day with another amount, d1's money withdrawn", realTime, [][]*Row{moved}},
+		{"a first deposit a reconciliation recorded, then moved", missed, [][]*Row{{row(d1, 0, 0), row(d2, 300, 300)}, moved, later}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			events := c.realTime
+			for i, f := range c.files {
+				events = apply(events, f, fmt.Sprint("file", i))
+			}
+			last := c.files[len(c.files)-1]
+			alone := apply(c.realTime, last, "alone")
+			got, want := Summarize(events), Summarize(alone)
+			for _, r := range last {
+				require.Equal(t, want.Days[r.Date].DepositsMinor, got.Days[r.Date].DepositsMinor, r.Date)
+				require.Equal(t, r.DepositsMinor, got.Days[r.Date].DepositsMinor, r.Date)
+			}
+			require.Equal(t, want.FTD.AmountMinor, got.FTD.AmountMinor)
+			for _, r := range last {
+				if r.HasFirstDeposit {
+					require.Equal(t, r.FirstDepositMinor, got.FTD.AmountMinor)
+				}
+			}
+			require.Empty(t, apply(events, last, "again")[len(events):], "the last file again writes nothing")
+		})
 	}
 }

@@ -168,6 +168,16 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // goes on, so a caller can list many); any other error ends the file.
 type Parser struct {
 	next func() (Row, error)
+	// index is each known column's 0-based position in a CSV header; nil for JSON.
+	index map[string]int
+}
+
+// Column is the 1-based column of col in a CSV file, 0 when JSON or absent: for errors found across rows.
+func (p *Parser) Column(col string) int {
+	if i, ok := p.index[col]; ok {
+		return i + 1
+	}
+	return 0
 }
 
 // NewParser reads a file of the given format ("" sniffs: '[' or '{' first means JSON, else CSV).
@@ -245,7 +255,7 @@ func newCSVParser(r io.Reader) (*Parser, error) {
 		}
 		return buildRow(line, get)
 	}
-	return &Parser{next: next}, nil
+	return &Parser{next: next, index: index}, nil
 }
 
 func csvError(err error) error {

@@ -213,6 +213,22 @@ func (s *Store) RepeatedPlayerDays(ctx context.Context, batchID string, limit in
 	return out, err
 }
 
+// RepeatedFirstDeposit is a player the batch gives a first deposit on more than one day.
+type RepeatedFirstDeposit struct {
+	PlayerID  string
+	FirstLine int
+	LastLine  int
+}
+
+// RepeatedFirstDeposits returns up to limit players the batch gives more than one first deposit.
+func (s *Store) RepeatedFirstDeposits(ctx context.Context, batchID string, limit int) ([]RepeatedFirstDeposit, error) {
+	var out []RepeatedFirstDeposit
+	err := s.DB.WithContext(ctx).Model(&ReconciliationRow{}).Select("player_id, MIN(line) AS first_line, MAX(line) AS last_line").
+		Where("batch_id = ? AND has_first_deposit = ?", batchID, true).Group("player_id").Having("COUNT(*) > 1").
+		Order("first_line").Limit(limit).Scan(&out).Error
+	return out, err
+}
+
 // AcceptBatch gives a staged batch its content hash, day range, row count and workflow id, and marks it
 // processing. When the integration already has a batch with that content, nothing changes and that batch
 // is returned with duplicate true.
