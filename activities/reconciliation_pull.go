@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +35,16 @@ type FetchReconciliationDayResult struct {
 	BatchID    string
 	WorkflowID string
 	Duplicate  bool
+	// Processing says the batch has not completed: a duplicate's workflow may never have started (the
+	// process that accepted it died first), so the pull starts it (Temporal refuses a second run).
+	Processing bool
+}
+
+// PullBatchID is the staging batch id of a pull's fetch: one per workflow run and activity, the same in every
+// attempt, so a retry finds what a killed attempt left.
+func PullBatchID(info activity.Info) string {
+	sum := sha256.Sum256([]byte(info.WorkflowExecution.ID + "\x00" + info.WorkflowExecution.RunID + "\x00" + info.ActivityID))
+	return "rcb_" + hex.EncodeToString(sum[:12])
 }
 
 // PullURL renders the operator endpoint's URL template for a day.
@@ -69,6 +81,10 @@ func (r *Reconciliation) fetchDay(ctx context.Context, in PullInput) (res FetchR
 	if err != nil {
 		return res, true, err
 	}
+	id := PullBatchID(activity.GetInfo(ctx))
+	if prev, accepted, err := resumeStaging(ctx, r.Store, id); err != nil || accepted {
+		return FetchReconciliationDayResult{BatchID: prev.ID, WorkflowID: prev.WorkflowID, Processing: prev.Status == store.BatchProcessing}, true, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, PullURL(p.URLTemplate, in.Day), nil)
 	if err != nil {
 		return res, false, errors.New("url_template: " + redactURL(err).Error())
@@ -98,6 +114,7 @@ func (r *Reconciliation) fetchDay(ctx context.Context, in PullInput) (res FetchR
 	b, duplicate, err := StageFile(ctx, r.Store, StageFileInput{
 		IntegrationID: in.IntegrationID, Body: body, ContentType: contentType, ContentEncoding: resp.Header.Get("Content-Encoding"),
 		Source: "pull", MaxBytes: r.MaxFileBytes, WorkflowID: func(sha string) string { return BatchWorkflowID(in.IntegrationID, sha) },
+		BatchID: id,
 	})
 	var fe *reconciliation.FileError
 	if errors.As(err, &fe) || errors.Is(err, reconciliation.ErrTooLarge) || errors.Is(err, reconciliation.ErrUnsupportedFormat) {
@@ -109,7 +126,7 @@ func (r *Reconciliation) fetchDay(ctx context.Context, in PullInput) (res FetchR
 	if err != nil {
 		return res, true, err
 	}
-	return FetchReconciliationDayResult{BatchID: b.ID, WorkflowID: b.WorkflowID, Duplicate: duplicate}, false, nil
+	return FetchReconciliationDayResult{BatchID: b.ID, WorkflowID: b.WorkflowID, Duplicate: duplicate, Processing: b.Status == store.BatchProcessing}, false, nil
 }
 
 // countingReader counts the bytes read through it; the heartbeat reports them.

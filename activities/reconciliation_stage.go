@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 
+	"gorm.io/gorm"
+
 	"github.com/affrelay/affrelay/reconciliation"
 	"github.com/affrelay/affrelay/store"
 )
@@ -26,6 +28,8 @@ type StageFileInput struct {
 	// Verify, when set, runs after the rows are staged (also for a file with row errors, so an unsigned
 	// sender learns nothing of its rows); an error refuses the file whatever else is wrong with it.
 	Verify func() error
+	// BatchID, when set, is the staging batch's id (a pull's, the same in every attempt: see resumeStaging).
+	BatchID string
 }
 
 // stageBatch is how many rows are written per insert while streaming (about half a megabyte).
@@ -44,16 +48,20 @@ func StageFile(ctx context.Context, st *store.Store, f StageFileInput) (b store.
 		return b, false, err
 	}
 	hash := sha256.New()
-	b = store.ReconciliationBatch{ID: store.NewID("rcb"), IntegrationID: f.IntegrationID, Source: f.Source, Status: store.BatchStaging}
+	id := f.BatchID
+	if id == "" {
+		id = store.NewID("rcb")
+	}
+	b = store.ReconciliationBatch{ID: id, IntegrationID: f.IntegrationID, Source: f.Source, Status: store.BatchStaging}
 	b.ContentSHA256 = "staging:" + b.ID
 	if err := st.CreateBatch(ctx, &b); err != nil {
 		return b, false, err
 	}
-	accepted := false
+	accepted, staging := false, b.ID // b is the earlier batch when this one is a duplicate: that one stays
 	defer func() {
 		if !accepted {
 			// Nothing of a refused or duplicate file stays; the request's context may be gone by now.
-			_ = st.DeleteBatch(context.WithoutCancel(ctx), b.ID)
+			_ = st.DeleteBatch(context.WithoutCancel(ctx), staging)
 		}
 	}()
 	err = stageRows(ctx, st, &b, io.TeeReader(body, hash), format)
@@ -74,6 +82,22 @@ func StageFile(ctx context.Context, st *store.Store, f StageFileInput) (b store.
 	}
 	accepted = true
 	return b, false, nil
+}
+
+// resumeStaging looks for what an earlier attempt of a pull, whose worker was killed, left under the pull's
+// batch id: rows half-staged (deleted, to be staged afresh) or the batch accepted but not reported (returned,
+// accepted true).
+func resumeStaging(ctx context.Context, st *store.Store, id string) (store.ReconciliationBatch, bool, error) {
+	prev, err := st.Batch(ctx, "", id)
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return prev, false, nil
+	case err != nil:
+		return prev, false, err
+	case prev.Status != store.BatchStaging:
+		return prev, true, nil
+	}
+	return prev, false, st.DeleteBatch(ctx, id)
 }
 
 // stageRows parses and stages every row, and checks the rows together (each player-day once, in one currency).

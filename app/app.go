@@ -307,8 +307,12 @@ func (a *App) sealSecrets(ctx context.Context, s config.Secrets) error {
 // auditBuffer is how many audit rows may wait for the writer before requests write their own.
 const auditBuffer = 4096
 
-// pruneAuditLog deletes audit rows older than the retention, and the requests conversions were recorded from
-// older than theirs, at start and then hourly, until Stop.
+// abandonedStagingAge is when a reconciliation batch still staging is abandoned: an upload's stream and a
+// pull's fetch are both cut off after 15 minutes.
+const abandonedStagingAge = time.Hour
+
+// pruneAuditLog deletes audit rows older than the retention, the requests conversions were recorded from
+// older than theirs, and abandoned reconciliation staging, at start and then hourly, until Stop.
 func (a *App) pruneAuditLog(retention, requestRetention time.Duration) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
@@ -324,6 +328,12 @@ func (a *App) pruneAuditLog(retention, requestRetention time.Duration) {
 			a.logger.Error("prune received requests", "error", err)
 		} else if n > 0 {
 			a.logger.Info("pruned received requests", "rows", n, "retention", requestRetention)
+		}
+		n, err = a.Store.DeleteAbandonedStaging(context.Background(), time.Now().Add(-abandonedStagingAge))
+		if err != nil {
+			a.logger.Error("delete abandoned reconciliation staging", "error", err)
+		} else if n > 0 {
+			a.logger.Info("deleted abandoned reconciliation staging", "batches", n, "older_than", abandonedStagingAge)
 		}
 		select {
 		case <-a.stop:

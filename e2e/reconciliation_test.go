@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 
+	"github.com/affrelay/affrelay/activities"
 	"github.com/affrelay/affrelay/commission"
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/money"
@@ -167,6 +168,9 @@ func TestReconciliationCorrectsTheLedger(t *testing.T) {
 		require.Equal(t, after, again)
 		require.Equal(t, entries, againEntries)
 		require.EqualValues(t, 1, e.count(&store.ReconciliationBatch{}, "integration_id = ?", m.integrationID))
+		// The first batch and its report stay (a duplicate once deleted them, keeping its own staging instead).
+		require.Equal(t, rep.Body["counts"], e.batchDone(m.key, batchID).Body["counts"])
+		require.EqualValues(t, 0, e.count(&store.ReconciliationBatch{}, "status = ?", store.BatchStaging))
 
 		// A restatement: p1's 10-04 NGR is 300.00 after all; the ledger moves by the difference only.
 		up2 := e.uploadBatch(m.key, "text/csv", reconFile(aff, "300.00"))
@@ -693,5 +697,47 @@ func TestReconciliationFirstDepositMovedToAnotherDay(t *testing.T) {
 		e.batchDone(m.key, up3.Body["batch_id"].(string))
 		cents, _ = m.ledgerCents(aff)
 		require.EqualValues(t, 15000, cents)
+	})
+}
+
+// A batch accepted by a process that died before starting its workflow stays processing with no workflow:
+// the same content again, uploaded or pulled, starts it (and it completes) instead of answering duplicate
+// over a batch nothing will ever process.
+func TestReconciliationAcceptedBatchWithoutWorkflowStartsOnDuplicate(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, aff := reconSetup(e)
+		ctx := context.Background()
+		acceptOnly := func(source, body string) store.ReconciliationBatch {
+			b, dup, err := activities.StageFile(ctx, e.app.Store, activities.StageFileInput{
+				IntegrationID: m.integrationID, Body: strings.NewReader(body), ContentType: "text/csv", Source: source, MaxBytes: 1 << 20,
+				WorkflowID: func(sha string) string { return activities.BatchWorkflowID(m.integrationID, sha) },
+			})
+			require.NoError(t, err)
+			require.False(t, dup)
+			require.Equal(t, store.BatchProcessing, b.Status)
+			return b
+		}
+
+		uploaded := reconHeader + "2026-10-01,dup-player," + aff + ",,0,8.00,USD\n"
+		b := acceptOnly("upload", uploaded)
+		again := e.uploadBatch(m.key, "text/csv", uploaded)
+		require.Equal(t, http.StatusOK, again.Status, again.Raw)
+		require.Equal(t, "duplicate", again.Body["status"], again.Raw)
+		require.Equal(t, b.ID, again.Body["batch_id"], again.Raw)
+		e.batchDone(m.key, b.ID)
+
+		op := operatorAPI(t, aff)
+		base := "/v1/admin/integrations/" + m.integrationID + "/reconciliation/"
+		r := e.admin("PUT", base+"pull-settings", map[string]any{
+			"url_template": op.URL + "/revenue?day={date}", "auth_header": "X-Operator-Key", "auth_value": "op-secret-123", "cron": "0 3 * * *",
+		})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		pulled := acceptOnly("pull", reconHeader+"2026-10-02,pull-player,"+aff+",,0,4.00,USD\n")
+		bf := e.admin("POST", base+"pull", map[string]any{"from": "2026-10-02", "to": "2026-10-02"})
+		require.Equal(t, http.StatusAccepted, bf.Status, bf.Raw)
+		e.batchDone(m.key, pulled.ID)
+		require.EqualValues(t, 2, e.count(&store.ReconciliationBatch{}, "integration_id = ?", m.integrationID), "no second batch")
+		sum, _ := m.ledgerCents(aff)
+		require.EqualValues(t, 200+100, sum, "25% of 8.00 and of 4.00")
 	})
 }

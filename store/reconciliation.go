@@ -194,6 +194,22 @@ func (s *Store) DeleteBatch(ctx context.Context, id string) error {
 	})
 }
 
+// DeleteAbandonedStaging removes the batches still staging that were created before before, with their rows:
+// an upload or pull whose process died mid-stream left them (a live one deletes its own on failure).
+func (s *Store) DeleteAbandonedStaging(ctx context.Context, before time.Time) (int64, error) {
+	var ids []string
+	if err := s.DB.WithContext(ctx).Model(&ReconciliationBatch{}).Where("status = ? AND created_at < ?", BatchStaging, before).
+		Pluck("id", &ids).Error; err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := s.DeleteBatch(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(ids)), nil
+}
+
 // RepeatedPlayerDay is a player-day that a batch lists more than once.
 type RepeatedPlayerDay struct {
 	PlayerID   string

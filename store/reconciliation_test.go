@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -66,6 +67,37 @@ func TestUnprocessedRowsEndAtAPlayer(t *testing.T) {
 			require.Len(t, left, 2)
 			require.Equal(t, first[1].ID, left[0].ID)
 			require.Equal(t, rest[0].ID, left[1].ID)
+		})
+	}
+}
+
+// Batches still staging long after they began (their upload or pull died mid-stream) go with their rows;
+// a batch staging now and an accepted one stay.
+func TestDeleteAbandonedStaging(t *testing.T) {
+	for name, open := range testDatabases(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			ctx := context.Background()
+			require.NoError(t, s.Migrate(ctx))
+			hourAgo := time.Now().Add(-time.Hour)
+			batch := func(status string, created time.Time) string {
+				b := ReconciliationBatch{ID: NewID("rcb"), IntegrationID: "int_1", Source: "pull", Status: status, CreatedAt: created}
+				b.ContentSHA256 = "staging:" + b.ID
+				require.NoError(t, s.CreateBatch(ctx, &b))
+				require.NoError(t, s.StageRows(ctx, []ReconciliationRow{{BatchID: b.ID, PlayerID: "p", Day: "2026-10-01", Line: 2, InFile: true, Currency: "USD"}}))
+				return b.ID
+			}
+			abandoned := batch(BatchStaging, hourAgo.Add(-time.Minute))
+			live := batch(BatchStaging, time.Now())
+			accepted := batch(BatchProcessing, hourAgo.Add(-time.Hour))
+			n, err := s.DeleteAbandonedStaging(ctx, hourAgo)
+			require.NoError(t, err)
+			require.EqualValues(t, 1, n)
+			var left []string
+			require.NoError(t, s.DB.Model(&ReconciliationRow{}).Distinct("batch_id").Order("batch_id").Pluck("batch_id", &left).Error)
+			require.ElementsMatch(t, []string{live, accepted}, left)
+			_, err = s.Batch(ctx, "", abandoned)
+			require.Error(t, err)
 		})
 	}
 }

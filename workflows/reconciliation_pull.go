@@ -68,6 +68,10 @@ var reconciliationFetchRetry = &temporal.RetryPolicy{InitialInterval: 5 * time.S
 // pullFailedEventChange: a failed pull sends ops.reconciliation_pull_failed (before, only an ALERT line).
 const pullFailedEventChange = "pull-failed-event"
 
+// pullStartsUnfinishedDuplicateChange: a pull whose file is a duplicate of a batch still processing starts that
+// batch's workflow (before, it returned, and a batch whose workflow never started stayed processing).
+const pullStartsUnfinishedDuplicateChange = "pull-starts-unfinished-duplicate"
+
 // fetchError is the fetch's last error without the activity wrapper's text.
 func fetchError(err error) string {
 	var app *temporal.ApplicationError
@@ -129,7 +133,9 @@ func ReconciliationPullWorkflow(ctx workflow.Context, in ReconciliationPullInput
 		return res, nil
 	}
 	res.BatchID, res.WorkflowID, res.Duplicate = fetched.BatchID, fetched.WorkflowID, fetched.Duplicate
-	if fetched.Duplicate {
+	// A duplicate still processing may be one whose workflow never started (accepted by an upload or pull that
+	// died before starting it): the child below starts it, or finds it started.
+	if fetched.Duplicate && (!fetched.Processing || workflow.GetVersion(ctx, pullStartsUnfinishedDuplicateChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion) {
 		return res, nil
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{

@@ -79,17 +79,21 @@ func (s *Service) Submit(ctx context.Context, f File) (Accepted, error) {
 	if err != nil {
 		return Accepted{}, err
 	}
-	if !duplicate {
+	// A duplicate still processing may be one whose workflow never started (the process that accepted it died
+	// first): starting it again is refused by Temporal when it did start.
+	if !duplicate || b.Status == store.BatchProcessing {
 		if err := s.start(ctx, b); err != nil {
-			_ = s.Store.DeleteBatch(context.WithoutCancel(ctx), b.ID) // so the sender's retry is not a duplicate
+			if !duplicate {
+				_ = s.Store.DeleteBatch(context.WithoutCancel(ctx), b.ID) // so the sender's retry is not a duplicate
+			}
 			return Accepted{}, err
 		}
 	}
 	return Accepted{BatchID: b.ID, WorkflowID: b.WorkflowID, Duplicate: duplicate}, nil
 }
 
-// start starts the batch's workflow. Temporal refusing it as already started cannot happen for a new batch
-// (the content hash is unique in the database) except after the batch was deleted: then it is that run.
+// start starts the batch's workflow. Temporal refusing it as already started is the batch's run: a duplicate's
+// (see Submit), or a new batch's after the batch was deleted (the content hash is unique in the database).
 func (s *Service) start(ctx context.Context, b store.ReconciliationBatch) error {
 	_, err := s.Temporal.ExecuteWorkflow(ctx, startOptions(s.TaskQueue, b.WorkflowID,
 		workflows.IntegrationIDKey.ValueSet(b.IntegrationID), workflows.BatchIDKey.ValueSet(b.ID)),
