@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,7 +106,8 @@ func TestReconciliationCorrectsTheLedger(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
 		require.Equal(t, "processing", up.Body["status"])
 		batchID := up.Body["batch_id"].(string)
-		require.True(t, strings.HasPrefix(up.Body["workflow_id"].(string), "reconciliation:"+m.integrationID+":"), up.Raw)
+		content := sha256.Sum256([]byte(reconFile(aff, "240.00")))
+		require.Equal(t, "reconciliation:"+m.integrationID+":"+hex.EncodeToString(content[:]), up.Body["workflow_id"], up.Raw)
 		rep := e.batchDone(m.key, batchID)
 
 		// p1: 100 + 240 + 40 (10-07, not in the file, kept) + 80 - 10; p2: 60; p3: 20.
@@ -132,6 +135,23 @@ func TestReconciliationCorrectsTheLedger(t *testing.T) {
 		require.Equal(t, "p1", first["player_id"])
 		require.Equal(t, "40.00", first["ngr_difference"])
 		require.Equal(t, "10.00", first["commission_delta"])
+		// Paged, one row a page: each full page names the next; together they are the listing.
+		var paged []any
+		for after := ""; ; {
+			page := e.do("GET", "/v1/reconciliation/batches/"+batchID+"/rows?status=corrected&limit=1"+after, map[string]string{"X-API-Key": m.key}, nil)
+			require.Equal(t, http.StatusOK, page.Status, page.Raw)
+			paged = append(paged, page.Body["rows"].([]any)...)
+			next, ok := page.Body["next_after"].(float64)
+			if !ok {
+				break
+			}
+			after = fmt.Sprintf("&after=%.0f", next)
+		}
+		require.Equal(t, rows.Body["rows"], paged)
+		for _, q := range []string{"status=nope", "limit=0", "limit=1001", "after=x"} {
+			bad := e.do("GET", "/v1/reconciliation/batches/"+batchID+"/rows?"+q, map[string]string{"X-API-Key": m.key}, nil)
+			require.Equal(t, http.StatusBadRequest, bad.Status, q+": "+bad.Raw)
+		}
 		csvResp := e.do("GET", "/v1/reconciliation/batches/"+batchID+"/rows", map[string]string{"X-API-Key": m.key, "Accept": "text/csv"}, nil)
 		require.Equal(t, http.StatusOK, csvResp.Status, csvResp.Raw)
 		records, err := csv.NewReader(strings.NewReader(csvResp.Raw)).ReadAll()
@@ -280,6 +300,14 @@ func TestReconciliationBadInputChangesNothing(t *testing.T) {
 		require.Equal(t, 3.0, js.Body["error"].(map[string]any)["errors"].([]any)[0].(map[string]any)["line"])
 		require.Equal(t, http.StatusUnsupportedMediaType, e.uploadBatch(key, "application/xml", "<x/>").Status)
 		require.Equal(t, http.StatusUnauthorized, e.uploadBatch("ak_wrong", "text/csv", reconHeader).Status)
+		nothing()
+
+		// The integration's IP allowlist applies as for postbacks: 127.0.0.1 is outside it.
+		allow := e.admin("PATCH", "/v1/admin/integrations/"+r.Body["id"].(string), map[string]any{"ip_allowlist": []string{"203.0.113.0/24"}})
+		require.Equal(t, http.StatusOK, allow.Status, allow.Raw)
+		outside := e.uploadBatch(key, "text/csv", reconHeader+"2026-10-01,p1,,,10.00,1.00,USD\n")
+		require.Equal(t, http.StatusForbidden, outside.Status, outside.Raw)
+		require.Contains(t, outside.Raw, "ip_not_allowed")
 		nothing()
 	}, func(c *config.Config) { c.Reconciliation.MaxFileBytes = 1 << 20 })
 }
