@@ -51,7 +51,7 @@ type Player struct {
 }
 
 // CPAState is where the player's CPAs (with this affiliate and integration) stand. A clawback caused by a
-// restated first deposit (an ftd adjustment) is not final: the restatement says the player never qualified,
+// restatement (see Restates) is not final: the restatement says the player never qualified,
 // so a later restatement that qualifies pays again. Each such qualification is its own CPA, keyed by its
 // number in the sequence, so it is written exactly once and file 1 then file 2 ends as file 2 alone.
 type CPAState struct {
@@ -60,7 +60,7 @@ type CPAState struct {
 	// ClawedBack is set when a CPA was clawed back for good (a chargeback, refund or reversal made the player
 	// no longer qualify): a player qualifies at most once.
 	ClawedBack bool
-	// Requalifications counts the CPAs restated first deposits clawed back: the number of the next CPA.
+	// Requalifications counts the CPAs restatements clawed back: the number of the next CPA.
 	Requalifications int
 }
 
@@ -190,8 +190,11 @@ func (in Input) entry(kind string, amount int64) Entry {
 	}
 }
 
+// cpaEntries pays the CPA a deposit qualifies the player for. A negative deposit (only a reconciliation
+// records one: the operator's books show less) that takes a player with a CPA below the plan's rules claws
+// it back, a restatement like an ftd adjustment's, so not final.
 func cpaEntries(in Input) []Entry {
-	if !in.Plan.HasCPA() || in.Player.CPA != nil || in.Player.ClawedBack {
+	if !in.Plan.HasCPA() || in.Player.ClawedBack || (in.Player.CPA != nil && !Restates(in.Event)) {
 		return nil
 	}
 	deposits := append(append([]Deposit(nil), in.Player.Deposits...), Deposit{
@@ -201,10 +204,13 @@ func cpaEntries(in Input) []Entry {
 	if registered.IsZero() || (in.Player.RegisteredAt.After(in.Event.At) && !in.Player.Registered) {
 		registered = in.Event.At // first sight is this event
 	}
-	if !Qualifies(in.Plan, registered, deposits) {
-		return nil
-	}
-	return []Entry{cpaEntry(in)}
+	return cpaChange(in, Qualifies(in.Plan, registered, deposits))
+}
+
+// Restates says whether an event restates the player's deposits after the fact (a reconciliation's ftd
+// adjustment or negative deposit): a clawback it causes is not final.
+func Restates(e Event) bool {
+	return e.Type == postback.FTDAdjustment || (e.Type == postback.Deposit && e.AmountMinor < 0)
 }
 
 func cpaEntry(in Input) Entry {
@@ -234,7 +240,12 @@ func ftdAdjustmentEntries(in Input) []Entry {
 		return nil // no first deposit to adjust
 	}
 	deposits[first].AmountMinor += in.Event.AmountMinor
-	qualifies := Qualifies(in.Plan, in.Player.RegisteredAt, deposits)
+	return cpaChange(in, Qualifies(in.Plan, in.Player.RegisteredAt, deposits))
+}
+
+// cpaChange is what a player's qualification after the event writes: a CPA when none stands, a clawback of
+// the one that stands when the player no longer qualifies, else nothing.
+func cpaChange(in Input, qualifies bool) []Entry {
 	switch {
 	case qualifies && in.Player.CPA == nil:
 		return []Entry{cpaEntry(in)}

@@ -163,7 +163,7 @@ func TestFTDAdjustmentRequalifiedCPAClawedBackForGood(t *testing.T) {
 func requireRecalculationWritesNothing(t *testing.T, l *memLedger) {
 	t.Helper()
 	for _, c := range l.conversions {
-		if c.Type != postback.FTDAdjustment && c.Type != postback.Chargeback {
+		if !Restates(c.Event) && c.Type != postback.Chargeback {
 			continue
 		}
 		in, err := Prepare(l, l.affiliateID, l.integrationID, c)
@@ -175,5 +175,45 @@ func requireRecalculationWritesNothing(t *testing.T, l *memLedger) {
 			existing, _ := l.Entry(e.SourceKey)
 			require.NotNil(t, existing, "%s recalculated writes %s again under a new key", c.ID, e.Kind)
 		}
+	}
+}
+
+// Deposits restated by reconciliation files (a deposit of the difference, negative when a file shows less)
+// under a cumulative rule: a file taking the player below the rule claws the CPA back, not for good, so after
+// any sequence of files the ledger equals what the last file alone writes.
+func TestDepositRestatementsInSequenceEqualTheLastAlone(t *testing.T) {
+	plan := Plan{ID: "v1", Type: CPA, Currency: "USD", CPAMinor: 15000, CumulativeDepositMinor: 10000, WindowDays: 30}
+	for _, c := range []struct {
+		name  string
+		files []int64 // the deposits each file shows besides the 60.00 first deposit
+		cpas  int
+	}{
+		{name: "up across, then back below", files: []int64{5000, 1000}, cpas: 1},
+		{name: "up across, below, across again", files: []int64{5000, 1000, 4000}, cpas: 2},
+		{name: "below, still below", files: []int64{1000, 2000}, cpas: 0},
+		{name: "across, further, below", files: []int64{4000, 9000, 0}, cpas: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			both, alone := newLedger(plan), newLedger(plan)
+			for _, l := range []*memLedger{both, alone} {
+				l.record(ev("r", postback.Registration, "p", 0, day(11, 1)))
+				l.record(ev("f", postback.FTD, "p", 6000, day(11, 2)))
+			}
+			var standing int64
+			for i, amount := range c.files {
+				both.record(ev(fmt.Sprintf("dep%d", i), postback.Deposit, "p", amount-standing, day(11, 3)))
+				standing = amount
+			}
+			alone.record(ev("alone", postback.Deposit, "p", c.files[len(c.files)-1], day(11, 3)))
+			require.Equal(t, alone.sum("aff"), both.sum("aff"))
+			requireRecalculationWritesNothing(t, both)
+			cpas := 0
+			for _, e := range both.entries {
+				if e.Kind == KindCPA {
+					cpas++
+				}
+			}
+			require.Equal(t, c.cpas, cpas)
+		})
 	}
 }

@@ -34,8 +34,8 @@ func PlayerFrom(conversions []Recorded, cpa CPAState) Player {
 }
 
 // CPAStateFrom follows the player's CPAs from the first (key firstKey): each one and its clawback are read by
-// key through entry; a clawback written by an ftd adjustment (restated(eventID)) leads to the next CPA, any
-// other clawback is final.
+// key through entry; a clawback written by a restatement (restated(eventID)) leads to the next CPA, any other
+// clawback is final.
 func CPAStateFrom(firstKey string, entry func(key string) (*Entry, error), restated func(eventID string) bool) (CPAState, error) {
 	var s CPAState
 	for {

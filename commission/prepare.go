@@ -129,8 +129,8 @@ func player(src Source, in Input, c Recorded) (Player, error) {
 	if in.Original != nil {
 		keyEvent = in.Original.Event.ID
 	}
-	// The ftd adjustments among the player's events, this one included: a clawback one of them wrote is not final.
-	restated := map[string]bool{c.ID: c.Type == postback.FTDAdjustment}
+	// The restatements among the player's events, this one included: a clawback one of them wrote is not final.
+	restated := map[string]bool{c.ID: Restates(c.Event)}
 	var history []Recorded
 	if c.PlayerID != "" {
 		all, err := src.PlayerConversions(c.PlayerID)
@@ -141,7 +141,7 @@ func player(src Source, in Input, c Recorded) (Player, error) {
 			if h.ID == c.ID {
 				continue
 			}
-			restated[h.ID] = h.Type == postback.FTDAdjustment
+			restated[h.ID] = Restates(h.Event) // before conversion, which may zero an amount no rule reads
 			if h.Event, err = inPlanCurrency(src, in.Plan, h); err != nil {
 				return Player{}, err
 			}

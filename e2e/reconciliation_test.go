@@ -769,3 +769,25 @@ func TestReconciliationAcceptedBatchWithoutWorkflowStartsOnDuplicate(t *testing.
 		require.EqualValues(t, 200+100, sum, "25% of 8.00 and of 4.00")
 	})
 }
+
+// Under a cumulative rule, a file whose deposits qualify the player pays the CPA; a later file showing less
+// claws it back (file 2 alone would pay none), and a third showing enough again pays it again.
+func TestReconciliationDepositRestatementsFollowTheCumulativeRule(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, _ := reconSetup(e)
+		aff := m.createAffiliate("Recon cumulative", map[string]any{
+			"type": "cpa", "amount": "150.00", "currency": "USD", "qualification": map[string]any{"cumulative_deposit": "100.00", "window_days": 30},
+		}, nil)
+		m.send("cu-ftd", "ftd", aff, "cu", "60.00", "USD", "10-01")
+		for i, step := range []struct {
+			deposits string
+			ledger   int64
+		}{{"110.00", 15000}, {"60.00", 0}, {"100.00", 15000}} {
+			up := e.uploadBatch(m.key, "text/csv", reconHeader+"2026-10-01,cu,,60.00,"+step.deposits+",0,USD\n")
+			require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+			e.batchDone(m.key, up.Body["batch_id"].(string))
+			cents, _ := m.ledgerCents(aff)
+			require.EqualValues(t, step.ledger, cents, "after file %d (deposits %s)", i+1, step.deposits)
+		}
+	})
+}
