@@ -15,7 +15,7 @@ import (
 	"github.com/affrelay/affrelay/store"
 )
 
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	s, err := store.Open("sqlite", filepath.Join(t.TempDir(), "a.db"))
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(context.Background()))
@@ -76,10 +76,7 @@ func TestRecordConversionWritesEntriesOnce(t *testing.T) {
 // BenchmarkRecordConversionRevShare measures one revenue event (conversion, RevShare and parent entries in
 // one SQLite transaction) for an affiliate whose ledger keeps growing.
 func BenchmarkRecordConversionRevShare(b *testing.B) {
-	s, err := store.Open("sqlite", filepath.Join(b.TempDir(), "a.db"))
-	require.NoError(b, err)
-	defer s.Close()
-	require.NoError(b, s.Migrate(context.Background()))
+	s := openStore(b)
 	require.NoError(b, s.DB.Create(&store.Affiliate{ID: "parent", Name: "P"}).Error)
 	require.NoError(b, s.DB.Create(&store.Affiliate{ID: "child", Name: "C", ParentID: "parent", ParentShareBP: 1000}).Error)
 	require.NoError(b, s.DB.Create(&store.Plan{
@@ -98,13 +95,34 @@ func BenchmarkRecordConversionRevShare(b *testing.B) {
 	}
 }
 
-// TestChargebackBeforeItsDepositIsAppliedWhenTheDepositArrives: the chargeback is recorded first (no
-// original yet, so unattributed), and the CPA it claws back is written and clawed back when the ftd lands.
-func TestChargebackBeforeItsDepositIsAppliedWhenTheDepositArrives(t *testing.T) {
+// openCPAAffiliate opens a store with affiliate "aff" on a CPA plan of 200.00 USD (v1), and its activities.
+func openCPAAffiliate(t testing.TB) (*store.Store, *Activities) {
 	s := openStore(t)
 	require.NoError(t, s.DB.Create(&store.Affiliate{ID: "aff", Name: "A"}).Error)
 	require.NoError(t, s.DB.Create(&store.Plan{ID: "v1", AffiliateID: "aff", Type: "cpa", AmountMinor: 20000, Currency: "USD", EffectiveFrom: time.Unix(0, 0).UTC()}).Error)
-	a := New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}))
+	return s, New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}))
+}
+
+// BenchmarkRecordConversionFTD measures one first deposit of a new player (conversion and CPA entry in one
+// SQLite transaction) for an affiliate whose conversions keep growing, as in a promotion: the cost of one
+// must not grow with the affiliate's history.
+func BenchmarkRecordConversionFTD(b *testing.B) {
+	_, a := openCPAAffiliate(b)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for i := range b.N {
+		ev := postback.Event{EventID: "f" + strconv.Itoa(i), Type: postback.FTD, AffiliateID: "aff", PlayerID: "p" + strconv.Itoa(i),
+			AmountMinor: 5000, Currency: "USD", OccurredAt: start.Add(time.Duration(i) * time.Minute)}
+		if _, err := a.RecordConversion(context.Background(), RecordConversionInput{IntegrationID: "int", WorkflowID: "wf", Event: ev}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestChargebackBeforeItsDepositIsAppliedWhenTheDepositArrives: the chargeback is recorded first (no
+// original yet, so unattributed), and the CPA it claws back is written and clawed back when the ftd lands.
+func TestChargebackBeforeItsDepositIsAppliedWhenTheDepositArrives(t *testing.T) {
+	s, a := openCPAAffiliate(t)
 	at := time.Date(2026, 10, 5, 10, 0, 0, 0, time.UTC)
 	record := func(ev postback.Event) RecordConversionResult {
 		res, err := a.RecordConversion(context.Background(), RecordConversionInput{IntegrationID: "int", WorkflowID: "wf-" + ev.EventID, Event: ev})

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -64,10 +63,7 @@ func TestTradeReversalBeforeItsTradeIsAppliedWhenTheTradeArrives(t *testing.T) {
 // BenchmarkRecordConversionTrade measures one trade (conversion, volume entry and its month's sums in one
 // SQLite transaction) for an affiliate whose ledger keeps growing.
 func BenchmarkRecordConversionTrade(b *testing.B) {
-	s, err := store.Open("sqlite", filepath.Join(b.TempDir(), "a.db"))
-	require.NoError(b, err)
-	defer s.Close()
-	require.NoError(b, s.Migrate(context.Background()))
+	s := openStore(b)
 	require.NoError(b, s.DB.Create(&store.Affiliate{ID: "ib", Name: "IB"}).Error)
 	require.NoError(b, s.DB.Create(fxPlan("ib")).Error)
 	a := New(s, retrypolicy.DefaultPolicy(), outbound.NewClient(time.Second, outbound.Allowlist{}))
