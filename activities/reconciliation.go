@@ -47,7 +47,7 @@ func NewReconciliation(a *Activities) *Reconciliation {
 }
 
 // WorkflowIDPrefix marks conversions written by a reconciliation: their WorkflowID is the batch's workflow id.
-const WorkflowIDPrefix = "reconciliation:"
+const WorkflowIDPrefix = store.ReconciliationWorkflowIDPrefix
 
 // BatchWorkflowID is the workflow id of a batch: its integration and content hash (workflows.ReconciliationWorkflowID).
 func BatchWorkflowID(integrationID, contentSHA256 string) string {
@@ -220,7 +220,7 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 	for _, c := range convs {
 		events[c.PlayerID] = append(events[c.PlayerID], reconciliation.Event{
 			ID: c.EventID, Type: c.Event, At: c.OccurredAt, AmountMinor: c.AmountMinor, Currency: c.Currency,
-			OriginalID: c.OriginalEventID, FromReconciliation: strings.HasPrefix(c.WorkflowID, WorkflowIDPrefix),
+			OriginalID: c.OriginalEventID, FromReconciliation: store.RecordedByReconciliation(c.WorkflowID),
 			VolumeLots: c.VolumeLots, Instrument: c.Instrument,
 		})
 		if c.AffiliateID != "" {

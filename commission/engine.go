@@ -29,6 +29,8 @@ type Event struct {
 	// VolumeLots (hundredths of a lot) and Instrument are a trade's.
 	VolumeLots int64
 	Instrument string
+	// FromReconciliation marks a correction a reconciliation file recorded (see Restates).
+	FromReconciliation bool
 }
 
 // Deposit is one of the player's earlier deposits (ftd or deposit), in the plan's currency.
@@ -190,9 +192,9 @@ func (in Input) entry(kind string, amount int64) Entry {
 	}
 }
 
-// cpaEntries pays the CPA a deposit qualifies the player for. A negative deposit (only a reconciliation
-// records one: the operator's books show less) that takes a player with a CPA below the plan's rules claws
-// it back, a restatement like an ftd adjustment's, so not final.
+// cpaEntries pays the CPA a deposit qualifies the player for. A reconciliation's deposit correction that takes
+// a player with a CPA below the plan's rules (a negative one: the operator's books show less) claws it back,
+// a restatement, so not final.
 func cpaEntries(in Input) []Entry {
 	if !in.Plan.HasCPA() || in.Player.ClawedBack || (in.Player.CPA != nil && !Restates(in.Event)) {
 		return nil
@@ -207,10 +209,11 @@ func cpaEntries(in Input) []Entry {
 	return cpaChange(in, Qualifies(in.Plan, registered, deposits))
 }
 
-// Restates says whether an event restates the player's deposits after the fact (a reconciliation's ftd
-// adjustment or negative deposit): a clawback it causes is not final.
+// Restates says whether an event restates the player's deposits after the fact: a reconciliation's
+// correction (an ftd adjustment, a negative deposit, the reversal of a first deposit a file no longer
+// shows). A clawback it causes is not final.
 func Restates(e Event) bool {
-	return e.Type == postback.FTDAdjustment || (e.Type == postback.Deposit && e.AmountMinor < 0)
+	return e.FromReconciliation || e.Type == postback.FTDAdjustment
 }
 
 func cpaEntry(in Input) Entry {
@@ -336,9 +339,15 @@ func adjustmentEntries(in Input) []Entry {
 		if cpa == nil || in.Player.ClawedBack {
 			return nil
 		}
-		deposits := append([]Deposit(nil), in.Player.Deposits...)
-		for i := range deposits {
-			deposits[i].Undone = deposits[i].Undone || deposits[i].EventID == orig.ID
+		deposits := make([]Deposit, 0, len(in.Player.Deposits))
+		for _, d := range in.Player.Deposits {
+			if d.EventID == orig.ID {
+				if in.Event.FromReconciliation {
+					continue // withdrawn by a file: it never happened (see PlayerFrom)
+				}
+				d.Undone = true
+			}
+			deposits = append(deposits, d)
 		}
 		if Qualifies(in.Plan, in.Player.RegisteredAt, deposits) {
 			return nil

@@ -199,12 +199,17 @@ func TestDepositRestatementsInSequenceEqualTheLastAlone(t *testing.T) {
 				l.record(ev("r", postback.Registration, "p", 0, day(11, 1)))
 				l.record(ev("f", postback.FTD, "p", 6000, day(11, 2)))
 			}
+			correction := func(id string, amount int64) Recorded {
+				r := ev(id, postback.Deposit, "p", amount, day(11, 3))
+				r.FromReconciliation = true
+				return r
+			}
 			var standing int64
 			for i, amount := range c.files {
-				both.record(ev(fmt.Sprintf("dep%d", i), postback.Deposit, "p", amount-standing, day(11, 3)))
+				both.record(correction(fmt.Sprintf("dep%d", i), amount-standing))
 				standing = amount
 			}
-			alone.record(ev("alone", postback.Deposit, "p", c.files[len(c.files)-1], day(11, 3)))
+			alone.record(correction("alone", c.files[len(c.files)-1]))
 			require.Equal(t, alone.sum("aff"), both.sum("aff"))
 			requireRecalculationWritesNothing(t, both)
 			cpas := 0
@@ -216,4 +221,37 @@ func TestDepositRestatementsInSequenceEqualTheLastAlone(t *testing.T) {
 			require.Equal(t, c.cpas, cpas)
 		})
 	}
+}
+
+// A first deposit a reconciliation recorded and a later file withdrew (a reconciliation's reversal) never
+// happened: the CPA it earned is clawed back, not for good, and a third file recording the first deposit again
+// pays it again, as that file alone would. A first deposit charged back stays the first (and its clawback final).
+func TestWithdrawnFirstDepositIsNoFirstDeposit(t *testing.T) {
+	plan := Plan{ID: "v1", Type: CPA, Currency: "USD", CPAMinor: 20000, MinFirstDepositMinor: 10000}
+	fromFile := func(r Recorded) Recorded { r.FromReconciliation = true; return r }
+	both, alone := newLedger(plan), newLedger(plan)
+	for _, l := range []*memLedger{both, alone} {
+		l.record(ev("r", postback.Registration, "p", 0, day(11, 1)))
+	}
+	both.record(fromFile(ev("file1-ftd", postback.FTD, "p", 15000, day(11, 2))))
+	require.Equal(t, int64(20000), both.sum("aff"))
+	reversal := fromFile(undo("file2-rev", postback.Reversal, "file1-ftd", day(11, 2)))
+	reversal.PlayerID = "p"
+	both.record(reversal)
+	require.Equal(t, int64(0), both.sum("aff"))
+	written := both.record(fromFile(ev("file3-ftd", postback.FTD, "p", 15000, day(11, 2))))
+	require.Len(t, written, 1)
+	require.Equal(t, RequalifiedCPAKey(CPAKey("aff", both.integrationID, "p", ""), 1), written[0].SourceKey)
+	alone.record(fromFile(ev("alone-ftd", postback.FTD, "p", 15000, day(11, 2))))
+	require.Equal(t, alone.sum("aff"), both.sum("aff"))
+	p, err := both.PlayerConversions("p")
+	require.NoError(t, err)
+	require.Len(t, PlayerFrom(p, CPAState{}).Deposits, 1, "the withdrawn first deposit is none")
+	requireRecalculationWritesNothing(t, both)
+
+	charged := newLedger(plan)
+	charged.record(ev("r", postback.Registration, "p", 0, day(11, 1)))
+	charged.record(ev("f", postback.FTD, "p", 15000, day(11, 2)))
+	charged.record(chargeback("cb", "f"))
+	require.Empty(t, charged.record(fromFile(ev("file-ftd", postback.FTD, "p", 15000, day(11, 4)))), "a charged-back first deposit stays the first")
 }

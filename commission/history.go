@@ -6,15 +6,19 @@ import (
 
 // PlayerFrom derives the player's state from the player's recorded conversions (with one integration and
 // affiliate, any order, the current event left out) and where its CPAs stand (see CPAStateFrom).
-// An ftd adjustment is no deposit of its own: it changes the amount of the first deposit it names.
+// An ftd adjustment is no deposit of its own: it changes the amount of the first deposit it names. A first
+// deposit a reconciliation reversed (a file no longer shows it) is withdrawn: it never happened, so it is no
+// first deposit either, unlike one charged back, which stays the player's first.
 func PlayerFrom(conversions []Recorded, cpa CPAState) Player {
 	p := Player{CPAState: cpa}
 	undone := map[string]bool{}
+	withdrawn := map[string]bool{}
 	adjusted := map[string]int64{}
 	for _, c := range conversions {
 		switch {
 		case c.OriginalID != "" && IsNegative(c.Type):
 			undone[c.OriginalID] = true
+			withdrawn[c.OriginalID] = withdrawn[c.OriginalID] || c.FromReconciliation
 		case c.OriginalID != "" && c.Type == postback.FTDAdjustment:
 			adjusted[c.OriginalID] += c.AmountMinor
 		}
@@ -26,7 +30,7 @@ func PlayerFrom(conversions []Recorded, cpa CPAState) Player {
 		case !p.Registered && (p.RegisteredAt.IsZero() || c.At.Before(p.RegisteredAt)):
 			p.RegisteredAt = c.At
 		}
-		if c.Type == postback.FTD || c.Type == postback.Deposit {
+		if (c.Type == postback.FTD || c.Type == postback.Deposit) && !withdrawn[c.ID] {
 			p.Deposits = append(p.Deposits, Deposit{EventID: c.ID, First: c.Type == postback.FTD, Undone: undone[c.ID], AmountMinor: c.AmountMinor + adjusted[c.ID], At: c.At})
 		}
 	}

@@ -141,7 +141,7 @@ func player(src Source, in Input, c Recorded) (Player, error) {
 			if h.ID == c.ID {
 				continue
 			}
-			restated[h.ID] = Restates(h.Event) // before conversion, which may zero an amount no rule reads
+			restated[h.ID] = Restates(h.Event)
 			if h.Event, err = inPlanCurrency(src, in.Plan, h); err != nil {
 				return Player{}, err
 			}

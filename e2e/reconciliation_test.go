@@ -791,3 +791,33 @@ func TestReconciliationDepositRestatementsFollowTheCumulativeRule(t *testing.T) 
 		}
 	})
 }
+
+// A first deposit a file recorded, a later file withdrew and a third file shows again: recorded anew and paid
+// again, as the third file alone would; the withdrawn one is no first deposit.
+func TestReconciliationWithdrawnFirstDepositRecordedAgain(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, _ := reconSetup(e)
+		aff := m.createAffiliate("Recon withdrawn", cpaMinFirstDeposit, nil)
+		row := func(player, ftd, deposits string) string {
+			return "2026-10-01," + player + "," + aff + "," + ftd + "," + deposits + ",0,USD\n"
+		}
+		for i, step := range []struct {
+			file   string
+			ledger int64
+		}{
+			{reconHeader + row("wd", "120.00", "120.00"), 15000},
+			{reconHeader + row("wd", "", "0"), 0},
+			{reconHeader + row("wd", "120.00", "120.00") + row("wd-alone", "120.00", "120.00"), 30000},
+		} {
+			up := e.uploadBatch(m.key, "text/csv", step.file)
+			require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+			e.batchDone(m.key, up.Body["batch_id"].(string))
+			cents, _ := m.ledgerCents(aff)
+			require.EqualValues(t, step.ledger, cents, "after file %d", i+1)
+		}
+		var ftds []string
+		require.NoError(t, e.app.Store.DB.Model(&store.Conversion{}).Where("integration_id = ? AND player_id = ? AND event = ?", m.integrationID, "wd", "ftd").
+			Pluck("event_id", &ftds).Error)
+		require.Len(t, ftds, 2, "recorded, withdrawn, recorded anew")
+	})
+}

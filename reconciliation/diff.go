@@ -65,6 +65,7 @@ type Day struct {
 type History struct {
 	Days map[string]*Day
 	// HasFTD says the player made a first deposit on some day, even one charged back since: a player has one.
+	// One a reconciliation reversed (a later file withdrew it) does not count.
 	HasFTD bool
 	// FTD is the player's first deposit when it stands (not undone), nil otherwise.
 	FTD *StandingFTD
@@ -80,18 +81,19 @@ type StandingFTD struct {
 // Summarize sums a player's events by UTC day. A chargeback, refund or reversal removes the event it undoes
 // from that event's day (the day the money moved), as the commission engine treats it as never counted.
 func Summarize(events []Event) History {
-	undone := map[string]bool{}
+	undone, withdrawn := map[string]bool{}, map[string]bool{}
 	for _, e := range events {
 		if isNegative(e.Type) && e.OriginalID != "" {
 			undone[e.OriginalID] = true
+			withdrawn[e.OriginalID] = withdrawn[e.OriginalID] || e.FromReconciliation
 		}
 	}
 	h := History{Days: map[string]*Day{}}
 	var ftdAt time.Time
 	adjusted := map[string]int64{}
 	for _, e := range events {
-		if e.Type == postback.FTD {
-			h.HasFTD = true
+		if e.Type == postback.FTD && !withdrawn[e.ID] {
+			h.HasFTD = true // a first deposit a file withdrew never happened: the player may have one again
 		}
 		if isNegative(e.Type) || e.Type == postback.Registration || undone[e.ID] || (e.Type == postback.FTDAdjustment && undone[e.OriginalID]) {
 			continue // an adjustment of an undone first deposit went with it

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Integration is one operator platform that sends postbacks.
 type Integration struct {
@@ -110,6 +113,18 @@ type TargetLimits struct {
 	MaxRPS      float64 `gorm:"not null;default:0"`
 	MaxInFlight int     `gorm:"not null;default:0"`
 }
+
+// ReconciliationWorkflowIDPrefix begins the workflow id of every reconciliation batch, which is the WorkflowID
+// of the corrections it records.
+const ReconciliationWorkflowIDPrefix = "reconciliation:"
+
+// RecordedByReconciliation says a conversion with that WorkflowID is a reconciliation's correction.
+func RecordedByReconciliation(workflowID string) bool {
+	return strings.HasPrefix(workflowID, ReconciliationWorkflowIDPrefix)
+}
+
+// FromReconciliation says a reconciliation recorded the conversion (a correction), not a postback.
+func (c Conversion) FromReconciliation() bool { return RecordedByReconciliation(c.WorkflowID) }
 
 // Conversion is one inbound event, recorded exactly once per (integration, event id).
 type Conversion struct {

@@ -134,7 +134,7 @@ func Recorded(c store.Conversion) commission.Recorded {
 	return commission.Recorded{
 		Event: commission.Event{
 			ID: c.EventID, Type: c.Event, PlayerID: c.PlayerID, AmountMinor: c.AmountMinor, At: c.OccurredAt.UTC(),
-			VolumeLots: c.VolumeLots, Instrument: c.Instrument,
+			VolumeLots: c.VolumeLots, Instrument: c.Instrument, FromReconciliation: c.FromReconciliation(),
 		},
 		Currency: c.Currency, OriginalID: c.OriginalEventID,
 	}
