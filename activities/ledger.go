@@ -200,6 +200,23 @@ func ledgerLockKeys(ctx context.Context, tx *store.Store, conv store.Conversion)
 // returns the sum of the affiliate's entries it wrote.
 func (a *Activities) calculate(ctx context.Context, tx *store.Store, conv store.Conversion) (int64, string, error) {
 	src := newLedgerSource(ctx, tx, conv)
+	return calculateInto(src, ledgerWriter{src.ledger}, conv)
+}
+
+// entryWriter takes the entries a calculation writes: the database at once (ledgerWriter), or a revenue
+// run's buffer written together (revenueRun).
+type entryWriter interface {
+	// insert writes an entry unless its key exists and says whether it did.
+	insert(conversionID string, e commission.Entry) (bool, error)
+	// addToRevShare adds a RevShare entry just written to its period's sums.
+	addToRevShare(e commission.Entry) error
+	// addToVolume adds a volume entry just written to its period's sums.
+	addToVolume(e commission.Entry) error
+}
+
+// calculateInto prepares the conversion from src, calculates it and hands w the entries, each with its
+// parent's share; it returns the sum of the affiliate's entries written.
+func calculateInto(src commission.Source, w entryWriter, conv store.Conversion) (int64, string, error) {
 	in, err := commission.Prepare(src, conv.AffiliateID, conv.IntegrationID, commissionrow.Recorded(conv))
 	if errors.Is(err, commission.ErrNoPlan) {
 		return 0, "", nil
@@ -209,7 +226,7 @@ func (a *Activities) calculate(ctx context.Context, tx *store.Store, conv store.
 	}
 	var payout int64
 	for _, e := range commission.Calculate(in) {
-		written, err := insertEntry(src.ledger, conv.ID, e)
+		written, err := w.insert(conv.ID, e)
 		if err != nil {
 			return 0, "", err
 		}
@@ -218,23 +235,35 @@ func (a *Activities) calculate(ctx context.Context, tx *store.Store, conv store.
 		}
 		payout += e.AmountMinor
 		if e.Kind == commission.KindRevShare {
-			if err := addToRevSharePeriod(src.ledger, e); err != nil {
+			if err := w.addToRevShare(e); err != nil {
 				return 0, "", err
 			}
 		}
 		if e.Kind == commission.KindVolume {
-			sums := store.VolumePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, Instrument: e.Instrument, Lots: e.BaseMinor, WrittenMinor: e.AmountMinor}
-			if err := src.ledger.AddToVolumePeriod(sums); err != nil {
+			if err := w.addToVolume(e); err != nil {
 				return 0, "", err
 			}
 		}
 		if p, ok := commission.SubAffiliateEntry(in.Parent, e); ok {
-			if _, err := insertEntry(src.ledger, conv.ID, p); err != nil {
+			if _, err := w.insert(conv.ID, p); err != nil {
 				return 0, "", err
 			}
 		}
 	}
 	return payout, in.Plan.Currency, nil
+}
+
+// ledgerWriter writes each entry and its period's sums to the database as it comes.
+type ledgerWriter struct{ q store.LedgerQueries }
+
+func (w ledgerWriter) insert(conversionID string, e commission.Entry) (bool, error) {
+	return insertEntry(w.q, conversionID, e)
+}
+
+func (w ledgerWriter) addToRevShare(e commission.Entry) error { return addToRevSharePeriod(w.q, e) }
+
+func (w ledgerWriter) addToVolume(e commission.Entry) error {
+	return w.q.AddToVolumePeriod(store.VolumePeriod{AffiliateID: e.AffiliateID, Period: e.Period, PlanID: e.PlanID, Instrument: e.Instrument, Lots: e.BaseMinor, WrittenMinor: e.AmountMinor})
 }
 
 // insertEntry writes an entry unless its key exists (ON CONFLICT DO NOTHING) and says whether it did.

@@ -327,28 +327,60 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 	if err := store.LockKeys(tx.DB, slices.Compact(keys)...); err != nil {
 		return err
 	}
+	// Each correction's commission in row order, except the NGR corrections, which the engine writes per
+	// affiliate in one run (no other correction reads or changes RevShare, so the ledger is the same).
+	var convIDs []string
+	revenue := map[string][]store.Conversion{}
+	var revenueOf []string // the affiliates of revenue, in order
 	for _, d := range differing {
-		row := d.row
 		for _, c := range d.corrections {
-			u, ok := early[CorrectionEventID(b.ID, row.PlayerID, row.Day, c.Type)]
+			u, ok := early[CorrectionEventID(b.ID, d.row.PlayerID, d.row.Day, c.Type)]
 			if !ok {
-				if u, err = r.upsertCorrection(ctx, tx, b, row, c); err != nil {
+				if u, err = r.upsertCorrection(ctx, tx, b, d.row, c); err != nil {
 					return err
 				}
 			}
-			if u.inserted {
+			convIDs = append(convIDs, u.conv.ID)
+			switch {
+			case !u.inserted: // recorded with its commission by an earlier run
+			case u.conv.Event == postback.Revenue:
+				if _, ok := revenue[u.conv.AffiliateID]; !ok {
+					revenueOf = append(revenueOf, u.conv.AffiliateID)
+				}
+				revenue[u.conv.AffiliateID] = append(revenue[u.conv.AffiliateID], u.conv)
+			default:
 				if _, _, err := r.ledger.writeLedger(ctx, tx, u.conv); err != nil {
 					return err
 				}
 			}
-			payout, currency, err := ledgerMoved(tx.Ledger(ctx), u.conv)
-			if err != nil {
-				return err
+		}
+	}
+	for _, aff := range revenueOf {
+		if err := r.ledger.writeRevenueLedger(ctx, tx, revenue[aff]); err != nil {
+			return err
+		}
+	}
+	byConv := map[string][]store.ConversionMoved{}
+	if len(convIDs) > 0 {
+		moved, err := tx.Ledger(ctx).ConversionsMoved(convIDs)
+		if err != nil {
+			return err
+		}
+		for _, m := range moved {
+			byConv[m.ConversionID] = append(byConv[m.ConversionID], m)
+		}
+	}
+	i := 0
+	for _, d := range differing {
+		row := d.row
+		for range d.corrections {
+			// What the correction moved on the ledger: the affiliate's entries and its parent's shares (in
+			// the child's plan currency).
+			for _, m := range byConv[convIDs[i]] {
+				row.CommissionMinor += m.Minor
+				row.CommissionCurrency = m.Currency
 			}
-			row.CommissionMinor += payout
-			if currency != "" {
-				row.CommissionCurrency = currency
-			}
+			i++
 		}
 		if err := store.SaveRowResult(tx.DB, row); err != nil {
 			return err
@@ -393,19 +425,6 @@ func correctionEvent(b store.ReconciliationBatch, row store.ReconciliationRow, c
 		ev.Currency = "" // it moves no money
 	}
 	return ev, nil
-}
-
-// ledgerMoved sums every entry of a conversion, whoever's ledger it is on (a parent's share is in the child's
-// plan currency).
-func ledgerMoved(q store.LedgerQueries, conv store.Conversion) (int64, string, error) {
-	entries, err := q.ConversionEntries(conv.ID)
-	var moved int64
-	currency := ""
-	for _, e := range entries {
-		moved += e.AmountMinor
-		currency = e.Currency
-	}
-	return moved, currency, err
 }
 
 // FinishReconciliationResult is the batch's summary and the reconciliation.completed deliveries to start.
