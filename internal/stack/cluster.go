@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/workflows"
@@ -168,7 +169,13 @@ func (c *Cluster) Start(ctx context.Context, dir, cliPath string, logf func(form
 		"PATH="+cliDir+string(os.PathListSeparator)+os.Getenv("PATH")); err != nil {
 		return srv, err
 	}
-	return srv, checkSearchAttributes(ctx, srv.Addr)
+	if err := checkSearchAttributes(ctx, srv.Addr); err != nil {
+		return srv, err
+	}
+	waited := time.Now()
+	refused, err := waitSearchAttributesUsable(ctx, srv.Addr, time.Minute)
+	logf("the search attributes are usable after %s (%d starts refused before)", time.Since(waited).Round(time.Millisecond), refused)
+	return srv, err
 }
 
 // DropDatabases drops the cluster's two databases (after its server has stopped).
@@ -198,6 +205,41 @@ func checkSearchAttributes(ctx context.Context, addr string) error {
 		return fmt.Errorf("deploy/temporal/setup-namespace.sh did not register the search attributes %v", missing)
 	}
 	return nil
+}
+
+// waitSearchAttributesUsable waits until the frontend accepts a start that sets every search attribute. The
+// services read a namespace's search attributes from a registry refreshed every 10 s, so for up to that long
+// after setup-namespace.sh a start that sets one is refused ("Namespace default has no mapping defined for
+// search attribute EventID"): the first postbacks of a run answered 503. The probe is terminated at once.
+// It returns how many probes were refused.
+func waitSearchAttributesUsable(ctx context.Context, addr string, timeout time.Duration) (int, error) {
+	c, err := Dial(addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	var attrs []temporal.SearchAttributeUpdate
+	for _, k := range workflows.SearchAttributes {
+		keyword, ok := k.(temporal.SearchAttributeKeyKeyword)
+		if !ok {
+			return 0, fmt.Errorf("search attribute %s is not a Keyword, as setup-namespace.sh registers it", k.GetName())
+		}
+		attrs = append(attrs, keyword.ValueSet("search-attribute-probe"))
+	}
+	deadline := time.Now().Add(timeout)
+	for i := 0; ; i++ {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: fmt.Sprintf("search-attribute-probe-%d", i), TaskQueue: "search-attribute-probe",
+			WorkflowExecutionTimeout: time.Minute, TypedSearchAttributes: temporal.NewSearchAttributes(attrs...),
+		}, "SearchAttributeProbe")
+		if err == nil {
+			return i, c.TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "search attribute probe")
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return i + 1, fmt.Errorf("the search attributes are registered but a start that sets them is still refused: %w", err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // freeLowPort is a free TCP port on 127.0.0.1 below 32768: Temporal stores membership ports as a SQL smallint.
