@@ -242,11 +242,11 @@ func runVariant(ctx context.Context, o options, v variant, recv *receiver) (vari
 		name := fmt.Sprintf("open %g/s", rate)
 		s := newSender(p.base, t, fmt.Sprintf("%s-open%g", prefix, rate))
 		n := max(1, int(rate*o.duration.Seconds()))
-		vr.Phases = append(vr.Phases, measure(name, o, p, recv, func() []sent { return s.openLoop(rate, n) }))
+		vr.Phases = append(vr.Phases, measure(name, o, p, t, recv, func() []sent { return s.openLoop(rate, n) }))
 	}
 	if o.closed > 0 {
 		s := newSender(p.base, t, prefix+"-closed")
-		ph := measure(fmt.Sprintf("closed c=%d", o.concurrency), o, p, recv, func() []sent { return s.closedLoop(o.concurrency, o.closed) })
+		ph := measure(fmt.Sprintf("closed c=%d", o.concurrency), o, p, t, recv, func() []sent { return s.closedLoop(o.concurrency, o.closed) })
 		vr.Phases = append(vr.Phases, ph)
 		if ph.Delivered > 0 {
 			vr.History, err = inspectHistory(o.temporalAddr, t.integrationID, prefix+"-closed-0")
@@ -264,7 +264,7 @@ func runVariant(ctx context.Context, o options, v variant, recv *receiver) (vari
 }
 
 // measure runs one load phase and waits for its deliveries.
-func measure(name string, o options, p *affrelayProcess, recv *receiver, load func() []sent) phaseResult {
+func measure(name string, o options, p *affrelayProcess, t tenant, recv *receiver, load func() []sent) phaseResult {
 	ph := phaseResult{Name: name}
 	recv.mu.Lock()
 	dupsBefore := recv.duplicates
@@ -321,5 +321,27 @@ func measure(name string, o options, p *affrelayProcess, recv *receiver, load fu
 	ph.Duplicates = recv.duplicates - dupsBefore
 	recv.mu.Unlock()
 	ph.Load = stack.LoadAverage()
+	ph.EagerChecked, ph.EagerStarts = countEager(o.temporalAddr, t.integrationID, events)
 	return ph
+}
+
+// eagerSample is how many conversions of a phase have their history read to see whether their start was eager.
+const eagerSample = 20
+
+// countEager reads the histories of up to eagerSample conversions spread over a phase and counts those whose
+// first workflow task came with the start: the SDK asks for an eager start only when a workflow task slot is
+// free, so under load some starts go through matching.
+func countEager(temporalAddr, integrationID string, events []string) (checked, eager int) {
+	step := max(1, len(events)/eagerSample)
+	for i := 0; i < len(events) && checked < eagerSample; i += step {
+		h, err := inspectHistory(temporalAddr, integrationID, events[i])
+		if err != nil {
+			continue
+		}
+		checked++
+		if h.Eager {
+			eager++
+		}
+	}
+	return checked, eager
 }

@@ -107,6 +107,8 @@ func smoke(t *testing.T, extra ...string) (report, options) {
 		require.Equal(t, ph.Events, ph.Delivered, ph.Name)
 		require.Zero(t, ph.Duplicates, ph.Name)
 		require.Positive(t, ph.PeakRSSMB, ph.Name)
+		require.Equal(t, min(ph.Events, eagerSample), ph.EagerChecked, ph.Name)
+		require.Positive(t, ph.EagerStarts, "%s: some conversion started eagerly", ph.Name)
 		for _, name := range []string{"authenticate", "submit", "audit"} {
 			require.EqualValues(t, ph.Events, ph.AckPhases[name].Calls, "%s: every postback's %s is timed", ph.Name, name)
 			require.Positive(t, ph.AckPhases[name].P99, ph.Name)

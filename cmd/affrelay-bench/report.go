@@ -60,6 +60,9 @@ type phaseResult struct {
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	Load            string  `json:"load"`
 	FirstError      string  `json:"first_error,omitempty"`
+	// EagerStarts of EagerChecked sampled conversions had their first workflow task in the start call.
+	EagerChecked int `json:"eager_checked"`
+	EagerStarts  int `json:"eager_starts"`
 	// AckPhases is where the acks' time went, from affrelay's own histogram (authenticate, submit, audit).
 	AckPhases map[string]phaseTiming `json:"ack_phases,omitempty"`
 }
@@ -156,6 +159,9 @@ func (r report) print(out io.Writer) {
 		}
 		fmt.Fprintf(out, "%s: closed-loop delivered/s ÷ bare start+activity (eager) = %.2f×; CPU per event ÷ bare no-op (eager) = %.2f×\n",
 			v.Label, v.ClosedToActivityEager, v.CPUToNoop)
+		for _, ph := range v.Phases {
+			fmt.Fprintf(out, "  %s: eager start in %d of %d sampled conversions\n", ph.Name, ph.EagerStarts, ph.EagerChecked)
+		}
 		if h := v.History; h != nil {
 			fmt.Fprintf(out, "  history of %s: %d events, %d workflow tasks, %d activities, %d children, %d markers, %d search-attribute upserts; first task started %.1f ms after start (eager: %t)\n",
 				h.WorkflowID, h.Events, h.WorkflowTasks, h.Activities, h.Children, h.Markers, h.SearchAttrUpserts, h.FirstTaskStartedMS, h.Eager)
