@@ -821,3 +821,33 @@ func TestReconciliationWithdrawnFirstDepositRecordedAgain(t *testing.T) {
 		require.Len(t, ftds, 2, "recorded, withdrawn, recorded anew")
 	})
 }
+
+// Rows a reconciliation cannot correct are reported and change nothing: a player real time never saw with no
+// affiliate in the file (unknown), one whose file affiliate is not registered (unattributed), and a player-day
+// real time recorded in another currency (currency mismatch).
+func TestReconciliationReportsWhatItCannotCorrect(t *testing.T) {
+	forEachStore(t, shortPolicy(3), func(t *testing.T, e *testEnv) {
+		m, aff := reconSetup(e)
+		fx := e.admin("POST", "/v1/admin/fx-rates", map[string]any{"base": "EUR", "quote": "USD", "rate": "1.08", "effective_from": "2026-09-01T00:00:00Z"})
+		require.Equal(t, http.StatusCreated, fx.Status, fx.Raw)
+		m.send("eur-rev", "revenue", aff, "eur-player", "10.00", "EUR", "10-01")
+		before, entries := m.ledgerCents(aff)
+		conversions := e.count(&store.Conversion{}, "integration_id = ?", m.integrationID)
+		up := e.uploadBatch(m.key, "text/csv", reconHeader+
+			"2026-10-01,nobody-knows,,10.00,10.00,5.00,USD\n"+
+			"2026-10-01,stranger,aff_not_registered,10.00,10.00,5.00,USD\n"+
+			"2026-10-01,eur-player,,,0,12.00,USD\n")
+		require.Equal(t, http.StatusAccepted, up.Status, up.Raw)
+		rep := e.batchDone(m.key, up.Body["batch_id"].(string))
+		require.Equal(t, map[string]any{"rows": 3.0, "matched": 0.0, "corrected": 0.0, "missing_in_realtime": 0.0, "missing_in_file": 0.0,
+			"unknown_players": 1.0, "unattributed": 1.0, "currency_mismatch": 1.0}, rep.Body["counts"], rep.Raw)
+		for _, status := range []string{"unknown_player", "unattributed", "currency_mismatch"} {
+			rows := e.do("GET", "/v1/reconciliation/batches/"+up.Body["batch_id"].(string)+"/rows?status="+status, map[string]string{"X-API-Key": m.key}, nil)
+			require.Equal(t, http.StatusOK, rows.Status, rows.Raw)
+			require.Len(t, rows.Body["rows"], 1, status+": "+rows.Raw)
+		}
+		after, afterEntries := m.ledgerCents(aff)
+		require.Equal(t, []int64{before, entries}, []int64{after, afterEntries})
+		require.Equal(t, conversions, e.count(&store.Conversion{}, "integration_id = ?", m.integrationID))
+	})
+}
