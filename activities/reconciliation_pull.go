@@ -40,10 +40,11 @@ type FetchReconciliationDayResult struct {
 	Processing bool
 }
 
-// PullBatchID is the staging batch id of a pull's fetch: one per workflow run and activity, the same in every
-// attempt, so a retry finds what a killed attempt left.
-func PullBatchID(info activity.Info) string {
-	sum := sha256.Sum256([]byte(info.WorkflowExecution.ID + "\x00" + info.WorkflowExecution.RunID + "\x00" + info.ActivityID))
+// PullBatchID is the staging batch id of one attempt of a pull's fetch (workflow run, activity and attempt): a
+// retry looks under the earlier attempts' ids for what a killed one left, and an attempt that lives on after
+// its heartbeat timed out stages into its own batch, never into the retry's.
+func PullBatchID(info activity.Info, attempt int32) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID, attempt))
 	return "rcb_" + hex.EncodeToString(sum[:12])
 }
 
@@ -81,10 +82,13 @@ func (r *Reconciliation) fetchDay(ctx context.Context, in PullInput) (res FetchR
 	if err != nil {
 		return res, true, err
 	}
-	id := PullBatchID(activity.GetInfo(ctx))
-	if prev, accepted, err := resumeStaging(ctx, r.Store, id); err != nil || accepted {
-		return FetchReconciliationDayResult{BatchID: prev.ID, WorkflowID: prev.WorkflowID, Processing: prev.Status == store.BatchProcessing}, true, err
+	info := activity.GetInfo(ctx)
+	for attempt := int32(1); attempt < info.Attempt; attempt++ {
+		if prev, accepted, err := resumeStaging(ctx, r.Store, PullBatchID(info, attempt)); err != nil || accepted {
+			return FetchReconciliationDayResult{BatchID: prev.ID, WorkflowID: prev.WorkflowID, Processing: prev.Status == store.BatchProcessing}, true, err
+		}
 	}
+	id := PullBatchID(info, info.Attempt)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, PullURL(p.URLTemplate, in.Day), nil)
 	if err != nil {
 		return res, false, errors.New("url_template: " + redactURL(err).Error())

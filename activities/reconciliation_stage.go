@@ -84,9 +84,9 @@ func StageFile(ctx context.Context, st *store.Store, f StageFileInput) (b store.
 	return b, false, nil
 }
 
-// resumeStaging looks for what an earlier attempt of a pull, whose worker was killed, left under the pull's
-// batch id: rows half-staged (deleted, to be staged afresh) or the batch accepted but not reported (returned,
-// accepted true).
+// resumeStaging looks for what an earlier attempt of a pull, whose worker was killed, left under that
+// attempt's batch id: rows half-staged (deleted) or the batch accepted but not reported (returned, accepted
+// true).
 func resumeStaging(ctx context.Context, st *store.Store, id string) (store.ReconciliationBatch, bool, error) {
 	prev, err := st.Batch(ctx, "", id)
 	switch {

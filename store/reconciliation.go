@@ -257,10 +257,15 @@ func (s *Store) AcceptBatch(ctx context.Context, b *ReconciliationBatch) (existi
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return existing, false, err
 	}
-	err = db.Model(&ReconciliationBatch{}).Where("id = ?", b.ID).Updates(map[string]any{
+	res := db.Model(&ReconciliationBatch{}).Where("id = ? AND status = ?", b.ID, BatchStaging).Updates(map[string]any{
 		"content_sha256": b.ContentSHA256, "rows": b.Rows, "first_day": b.FirstDay, "last_day": b.LastDay,
 		"workflow_id": b.WorkflowID, "status": BatchProcessing,
-	}).Error
+	})
+	err = res.Error
+	if err == nil && res.RowsAffected == 0 {
+		// Deleted while it was staged: a pull's retry took over from this attempt (or the staging was abandoned).
+		err = fmt.Errorf("reconciliation batch %s is no longer staging", b.ID)
+	}
 	if errors.Is(err, gorm.ErrDuplicatedKey) { // the same content accepted concurrently
 		err = db.Where("integration_id = ? AND content_sha256 = ?", b.IntegrationID, b.ContentSHA256).Take(&existing).Error
 		return existing, true, err
