@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/affrelay/affrelay/config"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/workflows"
 )
 
 // receivedWebhook is one request as a receiver saw it.
@@ -351,8 +353,7 @@ func TestSlowWebhookSubscriberDoesNotHoldBackHealthyOne(t *testing.T) {
 				e.app.Store.DB.Model(&store.Delivery{}).Select("id").Where("endpoint_id = ?", slowID))
 		}
 
-		// If a wait below runs out, say where each delivery got to: this test failed once in a full CI run and
-		// passed in every run alone.
+		// If a wait below runs out, say where each delivery got to, in the database and in Temporal.
 		defer func() {
 			if !t.Failed() {
 				return
@@ -364,6 +365,7 @@ func TestSlowWebhookSubscriberDoesNotHoldBackHealthyOne(t *testing.T) {
 			for _, d := range ds {
 				t.Logf("delivery %s to %s: %s (%s), %d attempts, last status %d, created %s", d.ID, d.EndpointID, d.Status, d.StatusReason,
 					d.Attempts, d.LastStatusCode, d.CreatedAt.Format(time.RFC3339Nano))
+				logDeliveryWorkflow(t, e, d.ID)
 			}
 			open, gaveUp := slow.heldOpen()
 			t.Logf("slow receiver: %d held open, %d given up; healthy receiver: %d received", len(open), gaveUp, len(healthy.received()))
@@ -399,6 +401,25 @@ func TestSlowWebhookSubscriberDoesNotHoldBackHealthyOne(t *testing.T) {
 		})
 		require.EqualValues(t, signups, slowAttempts())
 	}, func(c *config.Config) { c.Delivery.Timeout = config.MaxDeliveryTimeout })
+}
+
+// logDeliveryWorkflow says where a delivery's workflow is in Temporal: its status, its pending workflow task
+// and each pending activity's attempt, state and last failure.
+func logDeliveryWorkflow(t *testing.T, e *testEnv, deliveryID string) {
+	desc, err := e.app.Temporal.DescribeWorkflowExecution(context.Background(), workflows.DeliveryWorkflowID(deliveryID), "")
+	if err != nil {
+		t.Logf("  its workflow: %v", err)
+		return
+	}
+	t.Logf("  its workflow: %s, started %s", desc.WorkflowExecutionInfo.Status, desc.WorkflowExecutionInfo.StartTime.AsTime().Format(time.RFC3339Nano))
+	if wt := desc.PendingWorkflowTask; wt != nil {
+		t.Logf("  pending workflow task: %s, attempt %d, scheduled %s, started %s", wt.State, wt.Attempt,
+			wt.ScheduledTime.AsTime().Format(time.RFC3339Nano), wt.StartedTime.AsTime().Format(time.RFC3339Nano))
+	}
+	for _, a := range desc.PendingActivities {
+		t.Logf("  pending %s: %s, attempt %d, scheduled %s, last started %s, last failure %v", a.ActivityType.GetName(), a.State, a.Attempt,
+			a.ScheduledTime.AsTime().Format(time.RFC3339Nano), a.LastStartedTime.AsTime().Format(time.RFC3339Nano), a.LastFailure.GetMessage())
+	}
 }
 
 // TestSlowWebhookSubscriberRetriesAfterTimeouts: a receiver that never answers within the per-request timeout

@@ -57,8 +57,14 @@ func Dial(cfg config.Temporal, logger *slog.Logger, observe Observe) (client.Cli
 
 // New registers every workflow and activity on a worker for the task queue.
 func New(c client.Client, taskQueue string, acts *activities.Activities, payouts *activities.Payouts) worker.Worker {
-	// On shutdown, in-flight deliveries get time to finish instead of being cancelled and retried elsewhere.
-	w := worker.New(c, taskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	w := worker.New(c, taskQueue, worker.Options{
+		// On shutdown, in-flight deliveries get time to finish instead of being cancelled and retried elsewhere.
+		WorkerStopTimeout: 30 * time.Second,
+		// Separate pollers for the normal and the sticky queue. The SDK's default pollers are mixed: each goes to
+		// the sticky queue while the last sticky answer reported a backlog, and a stale report sent every one there
+		// for a whole long poll (a minute) while new workflows' first tasks waited on the normal queue.
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	})
 	for _, wf := range workflows.All {
 		w.RegisterWorkflow(wf)
 	}
