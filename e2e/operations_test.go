@@ -216,8 +216,14 @@ func TestRefireAnyDelivery(t *testing.T) {
 		e.refire(delivered["id"].(string), "affiliate says they lost it")
 		e.refire(review["id"].(string), "receiver fixed")
 		e.refire(skip["id"].(string), "skipped by mistake")
+		// Each one's re-fire is its attempt 2. (A delivered one reads "delivered" until its new run sets it
+		// pending, so its state alone does not say that the re-fire was sent.)
 		for _, ev := range []string{"evt-rf-ok", "evt-rf-review", "evt-rf-skip"} {
-			d := inState(ev, "delivered")
+			var d map[string]any
+			eventually(t, 30*time.Second, ev+" delivered by its re-fire", func() bool {
+				d = e.deliveries("event_id=" + ev)[0]
+				return d["status"] == "delivered" && len(d["attempts"].([]any)) == 2
+			})
 			require.Len(t, d["refires"], 1, ev)
 			require.NotEmpty(t, d["refires"].([]any)[0].(map[string]any)["reason"])
 		}
