@@ -29,6 +29,17 @@ func PendingDeliveries(db *gorm.DB, eventKeys ...string) ([]Delivery, error) {
 	return ds, err
 }
 
+// PlannedEventBody returns the body of a delivery planned for the event occurrence eventKey, in any state;
+// planned is false when none was.
+func PlannedEventBody(db *gorm.DB, eventKey string) (body string, planned bool, err error) {
+	var d Delivery
+	err = db.Select("body").Where("event_key = ?", eventKey).Order("id").Take(&d).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", false, nil
+	}
+	return d.Body, err == nil, err
+}
+
 // DeliveryQueries are the typed queries on deliveries and their attempts, bound to one context.
 type DeliveryQueries struct{ db *gorm.DB }
 
