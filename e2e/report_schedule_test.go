@@ -93,3 +93,33 @@ func mustMarshal(t *testing.T, v any) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestCronSchedulesRunAtTheirCron: the worker's cron Schedules exist from its start, each due at its cron's
+// times (UTC) and starting its workflow on the worker's task queue.
+func TestCronSchedulesRunAtTheirCron(t *testing.T) {
+	forEachStore(t, shortPolicy(1), func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		tq := e.app.Config.Temporal.TaskQueue
+		for id, want := range map[string]struct {
+			workflow string
+			due      func(time.Time) bool
+		}{
+			workflows.CommissionReportScheduleID(tq): {"CommissionReportsWorkflow", func(at time.Time) bool {
+				return at.Weekday() == time.Monday && at.Hour() == 6 && at.Minute() == 0
+			}},
+			workflows.PerformanceReportScheduleID(tq): {"PerformanceReportsWorkflow", func(at time.Time) bool { return at.Minute() == 5 }},
+			workflows.AuditCheckpointScheduleID(tq):   {"AuditCheckpointWorkflow", func(at time.Time) bool { return at.Hour() == 0 && at.Minute() == 10 }},
+		} {
+			d, err := e.app.Temporal.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+			require.NoError(t, err, id)
+			require.NotEmpty(t, d.Info.NextActionTimes, id)
+			for _, at := range d.Info.NextActionTimes {
+				require.True(t, want.due(at.UTC()), "%s is due at %s", id, at.UTC())
+			}
+			action, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+			require.True(t, ok, id)
+			require.Equal(t, want.workflow, action.Workflow, id)
+			require.Equal(t, tq, action.TaskQueue, id)
+		}
+	})
+}

@@ -94,31 +94,22 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 // EnsureCommissionReportSchedule creates the weekly commission report Schedule for the task queue unless it
 // exists. An existing Schedule is left as it is, so an operator's pause or edit in the Temporal UI holds.
 func EnsureCommissionReportSchedule(ctx context.Context, c client.Client, taskQueue string) error {
-	return ensureSchedule(ctx, c, client.ScheduleOptions{
-		ID:   workflows.CommissionReportScheduleID(taskQueue),
-		Spec: client.ScheduleSpec{CronExpressions: []string{workflows.CommissionReportCron}},
-		Action: &client.ScheduleWorkflowAction{
-			ID:        "commission-reports:" + taskQueue,
-			Workflow:  workflows.CommissionReportsWorkflow,
-			Args:      []any{workflows.CommissionReportsInput{}},
-			TaskQueue: taskQueue,
-		},
+	return ensureCronSchedule(ctx, c, workflows.CommissionReportScheduleID(taskQueue), workflows.CommissionReportCron, &client.ScheduleWorkflowAction{
+		ID: "commission-reports:" + taskQueue, Workflow: workflows.CommissionReportsWorkflow, Args: []any{workflows.CommissionReportsInput{}}, TaskQueue: taskQueue,
 	})
 }
 
 // EnsurePerformanceReportSchedule creates the hourly performance.report Schedule for the task queue unless it
 // exists; each subscription's own frequency and time zone decide what a run sends.
 func EnsurePerformanceReportSchedule(ctx context.Context, c client.Client, taskQueue string) error {
-	return ensureSchedule(ctx, c, client.ScheduleOptions{
-		ID:   workflows.PerformanceReportScheduleID(taskQueue),
-		Spec: client.ScheduleSpec{CronExpressions: []string{workflows.PerformanceReportCron}},
-		Action: &client.ScheduleWorkflowAction{
-			ID:        "performance-reports:" + taskQueue,
-			Workflow:  workflows.PerformanceReportsWorkflow,
-			Args:      []any{workflows.PerformanceReportsInput{}},
-			TaskQueue: taskQueue,
-		},
+	return ensureCronSchedule(ctx, c, workflows.PerformanceReportScheduleID(taskQueue), workflows.PerformanceReportCron, &client.ScheduleWorkflowAction{
+		ID: "performance-reports:" + taskQueue, Workflow: workflows.PerformanceReportsWorkflow, Args: []any{workflows.PerformanceReportsInput{}}, TaskQueue: taskQueue,
 	})
+}
+
+// ensureCronSchedule creates the Schedule id, taking action at cron (UTC), unless one with its id exists.
+func ensureCronSchedule(ctx context.Context, c client.Client, id, cron string, action *client.ScheduleWorkflowAction) error {
+	return ensureSchedule(ctx, c, client.ScheduleOptions{ID: id, Spec: client.ScheduleSpec{CronExpressions: []string{cron}}, Action: action})
 }
 
 // ensureSchedule creates the Schedule unless one with its id exists.
@@ -133,14 +124,8 @@ func ensureSchedule(ctx context.Context, c client.Client, o client.ScheduleOptio
 // EnsureAuditCheckpointSchedule creates the daily audit checkpoint Schedule for the task queue unless it exists
 // (an existing one is left as an operator may have edited it).
 func EnsureAuditCheckpointSchedule(ctx context.Context, c client.Client, taskQueue string) error {
-	return ensureSchedule(ctx, c, client.ScheduleOptions{
-		ID:   workflows.AuditCheckpointScheduleID(taskQueue),
-		Spec: client.ScheduleSpec{CronExpressions: []string{workflows.AuditCheckpointCron}},
-		Action: &client.ScheduleWorkflowAction{
-			ID:        "audit-checkpoint:" + taskQueue,
-			Workflow:  workflows.AuditCheckpointWorkflow,
-			TaskQueue: taskQueue,
-		},
+	return ensureCronSchedule(ctx, c, workflows.AuditCheckpointScheduleID(taskQueue), workflows.AuditCheckpointCron, &client.ScheduleWorkflowAction{
+		ID: "audit-checkpoint:" + taskQueue, Workflow: workflows.AuditCheckpointWorkflow, TaskQueue: taskQueue,
 	})
 }
 
