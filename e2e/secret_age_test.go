@@ -68,3 +68,30 @@ func TestSecretExpiring(t *testing.T) {
 		require.EqualValues(t, 2, e.count(&store.Delivery{}, "event_type = ?", "secret.expiring"))
 	}, aged)
 }
+
+// TestWebhookSecretPastItsMaximumAgeStillSigns: a subscription's secret is not cut off at its maximum age (its
+// receiver verifies with it, and a subscription without a secret could not send), so one first seen past it,
+// 100 days old against the default 90, is announced by secret.expiring then, and goes on signing until it is
+// rotated.
+func TestWebhookSecretPastItsMaximumAgeStillSigns(t *testing.T) {
+	forEachStore(t, shortPolicy(2), func(t *testing.T, e *testEnv) {
+		ops := newWebhookReceiver(t, always(http.StatusOK))
+		subscriptionID, secret := e.subscribe("webhook", ops.srv.URL, "secret.expiring", "affiliate.created")
+		aged := e.app.Store.DB.Model(&store.WebhookSecret{}).Where("subscription_id = ?", subscriptionID).
+			Update("created_at", time.Now().AddDate(0, 0, -100).UTC())
+		require.NoError(t, aged.Error)
+		require.EqualValues(t, 1, aged.RowsAffected)
+
+		eventually(t, 20*time.Second, "secret.expiring of the old webhook secret", func() bool { return len(ops.ofType("secret.expiring")) == 1 })
+		expiring := ops.ofType("secret.expiring")[0]
+		require.NoError(t, verify(t, secret, expiring), "announced signed with the old secret itself")
+		d := data(t, expiring)
+		require.Equal(t, "webhook_secret", d["kind"])
+		require.Equal(t, subscriptionID, d["subscription_id"])
+		require.EqualValues(t, 100, d["age_days"])
+
+		e.signUp("After The Maximum Age")
+		eventually(t, 20*time.Second, "affiliate.created", func() bool { return len(ops.ofType("affiliate.created")) == 1 })
+		require.NoError(t, verify(t, secret, ops.ofType("affiliate.created")[0]), "still signed with the secret past its maximum age")
+	}, func(c *config.Config) { c.Security.SecretCheckInterval = 200 * time.Millisecond })
+}

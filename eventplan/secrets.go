@@ -31,10 +31,12 @@ func SecretEnd(created time.Time, expires *time.Time, maxAge time.Duration) time
 	return created.Add(maxAge).UTC()
 }
 
-// SecretExpiringDue reports whether secret.expiring is due at now for a secret ending at end: within warning
-// of its end and not past it (an ended secret is announced by nothing; it simply stops).
-func SecretExpiringDue(end, now time.Time, warning time.Duration) bool {
-	return !now.Before(end.Add(-warning)) && now.Before(end)
+// SecretExpiringDue reports whether secret.expiring is due at now for a secret ending at end: from warning
+// before its end. A secret that stops at its end (stops: it has an expiry) is announced by nothing after it.
+// One that goes on past its maximum age (a subscription's current secret, which is not cut off, or a signing
+// secret added before maximum ages) is announced past it too, so it is not used on unannounced.
+func SecretExpiringDue(end, now time.Time, warning time.Duration, stops bool) bool {
+	return !now.Before(end.Add(-warning)) && (!stops || now.Before(end))
 }
 
 // SecretExpiring is secret.expiring of one secret, announced at at; once per secret (the key is its id).

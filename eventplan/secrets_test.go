@@ -14,10 +14,12 @@ func TestSecretExpiringDue(t *testing.T) {
 	require.Equal(t, created.Add(90*day), end)
 	for _, tc := range []struct {
 		ageDays int
-		due     bool
-	}{{0, false}, {75, false}, {76, true}, {77, true}, {89, true}, {90, false}, {200, false}} {
+		// due for a secret that stops at its end, and for one that goes on past it
+		dueStops, dueGoesOn bool
+	}{{0, false, false}, {75, false, false}, {76, true, true}, {77, true, true}, {89, true, true}, {90, false, true}, {200, false, true}} {
 		now := created.Add(time.Duration(tc.ageDays) * day)
-		require.Equal(t, tc.due, SecretExpiringDue(end, now, warning), "age %d days", tc.ageDays)
+		require.Equal(t, tc.dueStops, SecretExpiringDue(end, now, warning, true), "stops, age %d days", tc.ageDays)
+		require.Equal(t, tc.dueGoesOn, SecretExpiringDue(end, now, warning, false), "goes on, age %d days", tc.ageDays)
 		require.Equal(t, tc.ageDays, SecretAgeDays(created, now.Add(time.Hour)))
 	}
 	// An owner's own maximum age, and an explicit expiry, come first.

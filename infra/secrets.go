@@ -51,7 +51,7 @@ func (w *SecretWatch) Check(ctx context.Context) error {
 	for _, s := range secrets {
 		maxAge := eventplan.SecretMaxAge(s.OwnMaxAgeDays, w.MaxAge)
 		end := eventplan.SecretEnd(s.CreatedAt, s.ExpiresAt, maxAge)
-		if !eventplan.SecretExpiringDue(end, now, w.Warning) {
+		if !eventplan.SecretExpiringDue(end, now, w.Warning, s.ExpiresAt != nil) {
 			continue
 		}
 		d := webhook.SecretExpiringData{
