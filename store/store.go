@@ -245,6 +245,14 @@ func (s *Store) DropDatabase(name string) error {
 	return s.DB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error
 }
 
+// BackendPIDs are the process ids of the PostgreSQL backends connected to the named databases (a benchmark reads
+// their CPU to count what a Temporal server's persistence costs on the database server).
+func (s *Store) BackendPIDs(databases ...string) ([]int, error) {
+	var pids []int
+	err := s.DB.Raw("SELECT pid FROM pg_stat_activity WHERE datname IN ?", databases).Scan(&pids).Error
+	return pids, err
+}
+
 // RecreateDatabase drops the PostgreSQL database name (closing its connections) and creates it empty, on a
 // maintenance connection. name is not quoted: the caller allows only a plain identifier.
 func (s *Store) RecreateDatabase(name string) error {

@@ -323,7 +323,5 @@ func (c *Cluster) BackendPIDs() ([]int, error) {
 		return nil, err
 	}
 	defer s.Close()
-	var pids []int
-	err = s.DB.Raw("SELECT pid FROM pg_stat_activity WHERE datname IN (?, ?)", c.DBPrefix, c.DBPrefix+"_visibility").Scan(&pids).Error
-	return pids, err
+	return s.BackendPIDs(c.DBPrefix, c.DBPrefix+"_visibility")
 }
