@@ -366,6 +366,11 @@ func TestSlowWebhookSubscriberDoesNotHoldBackHealthyOne(t *testing.T) {
 				t.Logf("delivery %s to %s: %s (%s), %d attempts, last status %d, created %s", d.ID, d.EndpointID, d.Status, d.StatusReason,
 					d.Attempts, d.LastStatusCode, d.CreatedAt.Format(time.RFC3339Nano))
 				logDeliveryWorkflow(t, e, d.ID)
+				for _, line := range strings.Split(e.logs.String(), "\n") {
+					if strings.Contains(line, d.ID) {
+						t.Logf("  app log: %s", line)
+					}
+				}
 			}
 			open, gaveUp := slow.heldOpen()
 			t.Logf("slow receiver: %d held open, %d given up; healthy receiver: %d received", len(open), gaveUp, len(healthy.received()))
