@@ -92,11 +92,11 @@ type ProcessReconciliationRowsResult struct {
 }
 
 // ProcessReconciliationRows compares and corrects the batch's rows a chunk at a time, each chunk in one
-// transaction that also marks its rows processed: a chunk is applied whole or not at all, and never twice.
+// transaction that also records the chunk: a chunk is applied whole or not at all, and never twice.
 // Chunks are read in order and, on PostgreSQL, applied up to ParallelChunks at once: a chunk ends with its
 // last player's days, so no two chunks touch one player. The heartbeat carries the end of the chunks
-// committed so far without a gap, so a retry after a killed worker resumes there (rows a later chunk
-// committed are skipped, being processed).
+// committed so far without a gap, so a retry after a killed worker resumes there, passing over the chunks
+// committed after it.
 func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in ProcessReconciliationRowsInput) (ProcessReconciliationRowsResult, error) {
 	var res ProcessReconciliationRowsResult
 	b, err := r.Store.Batch(ctx, "", in.BatchID)
@@ -105,7 +105,15 @@ func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in Proce
 	}
 	var cursor store.RowCursor
 	if activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &cursor) // no position: start over; processed rows are skipped anyway
+		_ = activity.GetHeartbeatDetails(ctx, &cursor) // no position: start over; committed chunks are passed over
+	}
+	earlier, err := store.CommittedChunks(r.Store.DB.WithContext(ctx), b.ID, cursor)
+	if err != nil {
+		return res, err
+	}
+	committed := committedChunks{}
+	for _, c := range earlier {
+		committed[c.After()] = c
 	}
 	parallel := r.ParallelChunks
 	if r.Store.DB.Dialector.Name() != "postgres" || parallel < 1 {
@@ -114,19 +122,30 @@ func (r *Reconciliation) ProcessReconciliationRows(ctx context.Context, in Proce
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
 	var progress chunkProgress
+	committedThrough := func(chunk int) {
+		if end, ok := progress.commit(chunk); ok {
+			activity.RecordHeartbeat(ctx, end)
+		}
+	}
 	var readErr error
 	stopping := activity.GetWorkerStopChannel(ctx)
 read:
 	for res.Processed < in.MaxRows && gctx.Err() == nil {
+		if c, ok := committed[cursor]; ok {
+			cursor = c.Last() // committed by a run before: passed over without reading it
+			committedThrough(progress.add(cursor))
+			continue
+		}
 		var rows []store.ReconciliationRow
-		if rows, readErr = store.UnprocessedRows(r.Store.DB.WithContext(gctx), b.ID, cursor, r.ChunkRows); readErr != nil {
+		if rows, readErr = store.ChunkRows(r.Store.DB.WithContext(gctx), b.ID, cursor, r.ChunkRows); readErr != nil {
 			break
 		}
 		if len(rows) == 0 {
 			res.Done = true
 			break
 		}
-		last := rows[len(rows)-1]
+		rows = committed.cut(rows)
+		after, last := cursor, rows[len(rows)-1]
 		cursor = store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}
 		chunk := progress.add(cursor)
 		res.Processed += len(rows)
@@ -136,12 +155,10 @@ read:
 				return nil // read while a slot was awaited; left to the next worker
 			default:
 			}
-			if err := r.Store.Transaction(gctx, func(tx *store.Store) error { return r.applyChunk(gctx, tx, b, rows) }); err != nil {
+			if err := r.Store.Transaction(gctx, func(tx *store.Store) error { return r.applyChunk(gctx, tx, b, after, rows) }); err != nil {
 				return err
 			}
-			if end, ok := progress.commit(chunk); ok {
-				activity.RecordHeartbeat(ctx, end)
-			}
+			committedThrough(chunk)
 			if r.afterChunk != nil {
 				r.afterChunk(ctx)
 			}
@@ -157,6 +174,21 @@ read:
 		return res, fmt.Errorf("reconciliation batch %s: %w", b.ID, err)
 	}
 	return res, nil
+}
+
+// committedChunks are the chunks committed after where a run starts (its heartbeat, or the batch's start for
+// the workflow's next run), by the row they begin after.
+type committedChunks map[store.RowCursor]store.ReconciliationChunk
+
+// cut returns the rows read up to the first committed chunk that begins among them (a run with another chunk
+// size committed it).
+func (c committedChunks) cut(rows []store.ReconciliationRow) []store.ReconciliationRow {
+	for i, row := range rows[:len(rows)-1] {
+		if _, ok := c[store.RowCursor{PlayerID: row.PlayerID, Day: row.Day}]; ok {
+			return rows[:i+1]
+		}
+	}
+	return rows
 }
 
 // chunkProgress tracks chunks applied out of order: where the chunks committed without a gap end.
@@ -197,10 +229,17 @@ type differingRow struct {
 	corrections []reconciliation.Correction
 }
 
-// applyChunk compares each row with real time and writes the differences, within tx. The rows that match
-// are marked first, in one statement; the corrections, which lock the players and RevShare they change,
-// come last so those locks are held briefly.
-func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, rows []store.ReconciliationRow) error {
+// applyChunk records the chunk (the rows after the cursor after), compares each row with real time and writes the differences, within tx; a
+// chunk recorded already (by a run that went on after its heartbeat, or runs at the same time) is left as it
+// is. The rows that match are left as staged; the corrections, which lock the players and RevShare they
+// change, come last so those locks are held briefly.
+func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b store.ReconciliationBatch, after store.RowCursor, rows []store.ReconciliationRow) error {
+	last := rows[len(rows)-1]
+	recorded, err := store.CommitChunk(tx.DB, store.ReconciliationChunk{BatchID: b.ID, AfterPlayerID: after.PlayerID, AfterDay: after.Day,
+		LastPlayerID: last.PlayerID, LastDay: last.Day, Rows: len(rows)})
+	if err != nil || !recorded {
+		return err
+	}
 	var players, affiliates []string
 	fileFTD := map[string]bool{} // the chunk holds all of a player's rows: the file's first deposit is among them
 	for _, row := range rows {
@@ -244,7 +283,6 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 		histories[p] = reconciliation.Summarize(events[p])
 	}
 	var differing []differingRow
-	var ids []uint64
 	for _, row := range rows {
 		p := reconciliation.Player{Known: len(events[row.PlayerID]) > 0, AffiliateID: attributed[row.PlayerID], FileHasFirstDeposit: fileFTD[row.PlayerID]}
 		if p.AffiliateID == "" && registered[row.AffiliateID] {
@@ -261,7 +299,7 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 		h := histories[row.PlayerID]
 		cmp := reconciliation.Compare(file, h, row.Day, p)
 		if cmp.Status == reconciliation.StatusMatched && row.InFile {
-			continue // marked below, with the chunk's other matches
+			continue // left as staged
 		}
 		row.Status = cmp.Status
 		row.RTCurrencies = strings.Join(cmp.RealTime.Currencies, ",")
@@ -283,12 +321,6 @@ func (r *Reconciliation) applyChunk(ctx context.Context, tx *store.Store, b stor
 			}
 		}
 		differing = append(differing, differingRow{row: row, corrections: cmp.Corrections})
-		ids = append(ids, row.ID)
-	}
-	first, last := rows[0], rows[len(rows)-1]
-	if err := store.MarkRowsMatched(tx.DB, b.ID, store.RowCursor{PlayerID: first.PlayerID, Day: first.Day},
-		store.RowCursor{PlayerID: last.PlayerID, Day: last.Day}, ids, reconciliation.StatusMatched); err != nil {
-		return err
 	}
 	// Revenue and trade corrections are inserted before any commission is written (no CPA reads either): the
 	// lock on the affiliate's monthly sums the first commission takes is held until the commit, and what runs
@@ -471,7 +503,7 @@ func (r *Reconciliation) FinishReconciliation(ctx context.Context, in Reconcilia
 }
 
 func (r *Reconciliation) summarize(ctx context.Context, batchID string) (reconciliation.Summary, error) {
-	counts, totals, commissions, err := r.Store.BatchTotals(ctx, batchID, reconciliation.StatusCurrencyMismatch)
+	counts, totals, commissions, err := r.Store.BatchTotals(ctx, batchID, reconciliation.StatusMatched, reconciliation.StatusCurrencyMismatch)
 	if err != nil {
 		return reconciliation.Summary{}, err
 	}

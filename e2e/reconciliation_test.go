@@ -363,6 +363,10 @@ func TestReconciliationResumesAfterTheWorkerStops(t *testing.T) {
 		sum, _ := m.ledgerCents(aff)
 		require.Equal(t, int64(3*20000+commission.Percent(3*10000, 2500)), sum)
 		require.EqualValues(t, 1+2*2+1, e.count(&store.Conversion{}, "integration_id = ?", m.integrationID))
+		// The chunks recorded cover every row once: the new worker passed over those committed after the heartbeat.
+		var chunked int64
+		require.NoError(t, e.app.Store.DB.Model(&store.ReconciliationChunk{}).Select("COALESCE(SUM(rows), 0)").Where("batch_id = ?", batchID).Scan(&chunked).Error)
+		require.EqualValues(t, unknown+3, chunked)
 	}, func(c *config.Config) { c.Reconciliation.ChunkRows = resumeChunkRows })
 }
 

@@ -350,7 +350,7 @@ var models = []any{
 	&Conversion{}, &ConversionRequest{}, &LedgerEntry{}, &RevSharePeriod{}, &VolumePeriod{}, &CommissionReport{}, &Delivery{}, &DeliveryAttempt{},
 	&WebhookSubscription{}, &WebhookSecret{},
 	&SigningSecret{}, &AuditRecord{}, &AuditChainHead{}, &AuditCheckpoint{},
-	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationPull{},
+	&ReconciliationBatch{}, &ReconciliationRow{}, &ReconciliationChunk{}, &ReconciliationPull{},
 	&EntryTransition{}, &Payout{}, &PayoutLine{}, &AffiliatePayoutMinimum{}, &PayoutKey{},
 	&OpsAlarm{}, &DeliveryRefire{}, &RefireJob{},
 }

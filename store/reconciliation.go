@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Reconciliation batch states.
@@ -361,20 +363,57 @@ type RowCursor struct {
 	Day      string
 }
 
-// UnprocessedRows returns about limit unprocessed rows of the batch after the cursor, by player and day, so
-// one player's days come together: the last player's remaining days are added, so that no other chunk holds
-// a player of this one. Only the file's figures are read, scanned straight into the rows.
-func UnprocessedRows(tx *gorm.DB, batchID string, after RowCursor, limit int) ([]ReconciliationRow, error) {
+// ChunkRows returns about limit rows of the batch after the cursor, by player and day, so one player's days
+// come together: the last player's other days are added, so that no other chunk holds a player of this one.
+// Only the file's figures are read, scanned straight into the rows.
+func ChunkRows(tx *gorm.DB, batchID string, after RowCursor, limit int) ([]ReconciliationRow, error) {
 	// A row-value comparison, so both databases seek in idx_recon_row_key instead of scanning the batch.
-	rows, err := scanStagedRows(tx, `WHERE batch_id = ? AND (player_id, day) > (?, ?) AND processed = ? ORDER BY player_id, day LIMIT ?`,
-		batchID, after.PlayerID, after.Day, false, limit)
+	rows, err := scanStagedRows(tx, `WHERE batch_id = ? AND (player_id, day) > (?, ?) ORDER BY player_id, day LIMIT ?`,
+		batchID, after.PlayerID, after.Day, limit)
 	if err != nil || len(rows) < limit {
 		return rows, err
 	}
 	last := rows[len(rows)-1]
-	rest, err := scanStagedRows(tx, `WHERE batch_id = ? AND player_id = ? AND day > ? AND processed = ? ORDER BY day`,
-		batchID, last.PlayerID, last.Day, false)
+	rest, err := scanStagedRows(tx, `WHERE batch_id = ? AND player_id = ? AND day > ? ORDER BY day`, batchID, last.PlayerID, last.Day)
 	return append(rows, rest...), err
+}
+
+// ReconciliationChunk is a range of a batch's rows, in (player, day) order, that one transaction compared and
+// corrected: the rows after After up to Last. It is written in that transaction, so its rows are processed
+// exactly when it exists. The rows that matched are left as staged (status ""), so a chunk rewrites only the
+// rows that differ. A batch's chunks chain: each begins after the one before it ends.
+type ReconciliationChunk struct {
+	BatchID       string `gorm:"primaryKey;size:40"`
+	AfterPlayerID string `gorm:"primaryKey;size:128"`
+	AfterDay      string `gorm:"primaryKey;size:10"`
+	LastPlayerID  string `gorm:"size:128;not null"`
+	LastDay       string `gorm:"size:10;not null"`
+	Rows          int    `gorm:"not null"`
+}
+
+// After is the row before the chunk's first, the zero cursor for a batch's first chunk.
+func (c ReconciliationChunk) After() RowCursor {
+	return RowCursor{PlayerID: c.AfterPlayerID, Day: c.AfterDay}
+}
+
+// Last is the chunk's last row.
+func (c ReconciliationChunk) Last() RowCursor {
+	return RowCursor{PlayerID: c.LastPlayerID, Day: c.LastDay}
+}
+
+// CommitChunk records a chunk within the transaction that applies it, first, and says whether it did: false
+// when the chunk is recorded already (an earlier or concurrent run applied it; on PostgreSQL the insert waits
+// for a concurrent one to commit).
+func CommitChunk(tx *gorm.DB, c ReconciliationChunk) (bool, error) {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&c)
+	return res.RowsAffected == 1, res.Error
+}
+
+// CommittedChunks returns the batch's chunks that end after the cursor.
+func CommittedChunks(db *gorm.DB, batchID string, after RowCursor) ([]ReconciliationChunk, error) {
+	var out []ReconciliationChunk
+	err := db.Where("batch_id = ? AND (last_player_id, last_day) > (?, ?)", batchID, after.PlayerID, after.Day).Find(&out).Error
+	return out, err
 }
 
 func scanStagedRows(tx *gorm.DB, where string, args ...any) ([]ReconciliationRow, error) {
@@ -439,23 +478,7 @@ func RegisteredAffiliates(tx *gorm.DB, ids []string) (map[string]bool, error) {
 	return out, nil
 }
 
-// MarkRowsMatched records every row of a chunk not yet processed, from first to last in (player, day) order,
-// as matching (real time equals the file), except the rows listed in others, whose results are saved one by
-// one. A chunk holds every unprocessed row of its range, so only the few rows that differ are bound.
-func MarkRowsMatched(tx *gorm.DB, batchID string, first, last RowCursor, others []uint64, status string) error {
-	q := tx.Model(&ReconciliationRow{}).
-		Where("batch_id = ? AND (player_id, day) >= (?, ?) AND (player_id, day) <= (?, ?) AND processed = ?",
-			batchID, first.PlayerID, first.Day, last.PlayerID, last.Day, false)
-	if len(others) > 0 {
-		q = q.Where("id NOT IN ?", others)
-	}
-	return q.Updates(map[string]any{
-		"processed": true, "status": status, "rt_deposits_minor": gorm.Expr("deposits_minor"),
-		"rt_ngr_minor": gorm.Expr("ngr_minor"), "rt_currencies": gorm.Expr("currency"), "rt_volume_lots": gorm.Expr("volume_lots"),
-	}).Error
-}
-
-// SaveRowResult records a processed row's comparison and corrections.
+// SaveRowResult records the comparison and corrections of a row that did not match.
 func SaveRowResult(tx *gorm.DB, r ReconciliationRow) error {
 	r.Processed = true
 	return tx.Model(&ReconciliationRow{}).Where("id = ?", r.ID).Select(
@@ -485,19 +508,42 @@ type CommissionTotal struct {
 	Minor    int64
 }
 
-// BatchTotals returns a batch's rows per status, its per-currency sums and its commission per currency.
-func (s *Store) BatchTotals(ctx context.Context, batchID string, mismatch string) ([]StatusCount, []CurrencyTotals, []CommissionTotal, error) {
+// unchanged is the status of a row left as staged. Once its chunk is processed such a row matched, and its
+// real time is the file's figures (asMatched).
+const unchanged = ""
+
+// asMatched is a row left as staged in a processed batch: it matched, so real time recorded the file's figures.
+func asMatched(r ReconciliationRow, matched string) ReconciliationRow {
+	r.Status, r.RTCurrencies, r.RTDepositsMinor, r.RTNGRMinor, r.RTVolumeLots = matched, r.Currency, r.DepositsMinor, r.NGRMinor, r.VolumeLots
+	return r
+}
+
+// BatchTotals returns a processed batch's rows per status (those left as staged under matched), its
+// per-currency sums and its commission per currency.
+func (s *Store) BatchTotals(ctx context.Context, batchID, matched, mismatch string) ([]StatusCount, []CurrencyTotals, []CommissionTotal, error) {
 	db := s.DB.WithContext(ctx)
-	var counts []StatusCount
+	var byStatus []StatusCount
 	if err := db.Model(&ReconciliationRow{}).Select("status, COUNT(*) AS n").Where("batch_id = ?", batchID).
-		Group("status").Order("status").Scan(&counts).Error; err != nil {
+		Group("status").Order("status").Scan(&byStatus).Error; err != nil {
 		return nil, nil, nil, err
+	}
+	var counts []StatusCount
+	for _, c := range byStatus {
+		if c.Status == unchanged {
+			c.Status = matched
+		}
+		if i := slices.IndexFunc(counts, func(x StatusCount) bool { return x.Status == c.Status }); i >= 0 {
+			counts[i].N += c.N // rows a run before chunks were recorded marked matched
+			continue
+		}
+		counts = append(counts, c)
 	}
 	var totals []CurrencyTotals
 	// A row missing in the file has no currency of its own: it counts under real time's.
 	currency := "CASE WHEN in_file THEN currency ELSE rt_currencies END"
 	if err := db.Model(&ReconciliationRow{}).Select(currency+" AS currency, SUM(deposits_minor) AS deposits_minor, SUM(ngr_minor) AS ngr_minor, "+
-		"SUM(rt_deposits_minor) AS rt_deposits_minor, SUM(rt_ngr_minor) AS rt_ngr_minor").
+		"SUM(CASE WHEN status = '' THEN deposits_minor ELSE rt_deposits_minor END) AS rt_deposits_minor, "+
+		"SUM(CASE WHEN status = '' THEN ngr_minor ELSE rt_ngr_minor END) AS rt_ngr_minor").
 		Where("batch_id = ? AND status <> ?", batchID, mismatch).Group(currency).Order(currency).Scan(&totals).Error; err != nil {
 		return nil, nil, nil, err
 	}
@@ -513,16 +559,25 @@ func CompleteBatch(tx *gorm.DB, id, summary string, at time.Time) error {
 		Updates(map[string]any{"status": BatchCompleted, "summary": summary, "completed_at": at}).Error
 }
 
-// BatchRows returns a page of a batch's rows with the status ("" any but matched), after row id afterID.
-func (s *Store) BatchRows(ctx context.Context, batchID, status, matched string, afterID uint64, limit int) ([]ReconciliationRow, error) {
+// BatchRows returns a page of a batch's rows with the status ("" any but matched), after row id afterID. Rows
+// left as staged are matched once the batch is processed; before, they are not compared yet, and not listed.
+func (s *Store) BatchRows(ctx context.Context, batchID, status, matched string, processed bool, afterID uint64, limit int) ([]ReconciliationRow, error) {
 	q := s.DB.WithContext(ctx).Where("batch_id = ? AND id > ?", batchID, afterID)
-	if status != "" {
+	switch {
+	case status == "":
+		q = q.Where("status NOT IN ?", []string{unchanged, matched})
+	case status == matched && processed:
+		q = q.Where("status IN ?", []string{unchanged, matched})
+	default:
 		q = q.Where("status = ?", status)
-	} else {
-		q = q.Where("status <> ?", matched)
 	}
 	var rows []ReconciliationRow
 	err := q.Order("id").Limit(limit).Find(&rows).Error
+	for i, r := range rows {
+		if r.Status == unchanged {
+			rows[i] = asMatched(r, matched)
+		}
+	}
 	return rows, err
 }
 

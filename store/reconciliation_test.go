@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func TestStageRowsKeepsValuesExactly(t *testing.T) {
 			{BatchID: b.ID, PlayerID: "p2", Day: "2026-10-02", Line: 3, InFile: true, Currency: "JPY", NGRMinor: 7},
 		}
 		require.NoError(t, s.StageRows(ctx, in))
-		got, err := UnprocessedRows(s.DB, b.ID, RowCursor{}, 10)
+		got, err := ChunkRows(s.DB, b.ID, RowCursor{}, 10)
 		require.NoError(t, err)
 		require.Len(t, got, 2)
 		for i := range got {
@@ -31,33 +32,63 @@ func TestStageRowsKeepsValuesExactly(t *testing.T) {
 	})
 }
 
-// A chunk ends with its last player's days, so that chunks applied at once never share a player; the rows
-// that differ are left out when the rest of a chunk is marked matched.
-func TestUnprocessedRowsEndAtAPlayer(t *testing.T) {
+// A chunk ends with its last player's days, so that chunks applied at once never share a player. A chunk is
+// recorded once; the rows that matched are left as staged and count as matched, with the file's figures as
+// real time, in the processed batch's totals and listing, and are not listed before.
+func TestChunksEndAtAPlayerAndLeaveMatchedRowsAsStaged(t *testing.T) {
 	onEachDatabase(t, func(t *testing.T, s *Store, ctx context.Context) {
 		b := ReconciliationBatch{ID: NewID("rcb"), IntegrationID: "int_1", ContentSHA256: "staging:y", Source: "upload", Status: BatchStaging}
 		require.NoError(t, s.CreateBatch(ctx, &b))
 		var in []ReconciliationRow
 		for i, pd := range [][2]string{{"a", "2026-10-01"}, {"a", "2026-10-02"}, {"b", "2026-10-01"}, {"b", "2026-10-02"}, {"b", "2026-10-03"}, {"c", "2026-10-01"}} {
-			in = append(in, ReconciliationRow{BatchID: b.ID, PlayerID: pd[0], Day: pd[1], Line: i + 2, InFile: true, Currency: "USD"})
+			in = append(in, ReconciliationRow{BatchID: b.ID, PlayerID: pd[0], Day: pd[1], Line: i + 2, InFile: true, Currency: "USD", DepositsMinor: 100, NGRMinor: int64(10 * i)})
 		}
 		require.NoError(t, s.StageRows(ctx, in))
 
-		first, err := UnprocessedRows(s.DB, b.ID, RowCursor{}, 3)
+		first, err := ChunkRows(s.DB, b.ID, RowCursor{}, 3)
 		require.NoError(t, err)
-		require.Len(t, first, 5, "b's remaining days join the chunk")
+		require.Len(t, first, 5, "b's other days join the chunk")
 		require.Equal(t, RowCursor{PlayerID: "b", Day: "2026-10-03"}, RowCursor{PlayerID: first[4].PlayerID, Day: first[4].Day})
-		rest, err := UnprocessedRows(s.DB, b.ID, RowCursor{PlayerID: "b", Day: "2026-10-03"}, 3)
+		rest, err := ChunkRows(s.DB, b.ID, RowCursor{PlayerID: "b", Day: "2026-10-03"}, 3)
 		require.NoError(t, err)
 		require.Len(t, rest, 1)
 
-		require.NoError(t, MarkRowsMatched(s.DB, b.ID, RowCursor{PlayerID: "a", Day: "2026-10-01"}, RowCursor{PlayerID: "b", Day: "2026-10-03"},
-			[]uint64{first[1].ID}, "matched"))
-		left, err := UnprocessedRows(s.DB, b.ID, RowCursor{}, 10)
+		chunk := ReconciliationChunk{BatchID: b.ID, LastPlayerID: "b", LastDay: "2026-10-03", Rows: 5} // the batch's first
+		for i, want := range []bool{true, false} {
+			require.NoError(t, s.Transaction(ctx, func(tx *Store) error {
+				recorded, err := CommitChunk(tx.DB, chunk)
+				require.Equal(t, want, recorded, "commit %d", i)
+				return err
+			}))
+		}
+		committed, err := CommittedChunks(s.DB, b.ID, RowCursor{PlayerID: "a", Day: "2026-10-02"})
 		require.NoError(t, err)
-		require.Len(t, left, 2)
-		require.Equal(t, first[1].ID, left[0].ID)
-		require.Equal(t, rest[0].ID, left[1].ID)
+		require.Equal(t, []ReconciliationChunk{chunk}, committed)
+		committed, err = CommittedChunks(s.DB, b.ID, chunk.Last())
+		require.NoError(t, err)
+		require.Empty(t, committed)
+
+		differing := first[1]
+		differing.Status, differing.RTCurrencies, differing.RTNGRMinor, differing.NGRDeltaMinor = "corrected", "USD", 7, 3
+		require.NoError(t, SaveRowResult(s.DB, differing))
+		listed := func(status string, processed bool) []string {
+			rows, err := s.BatchRows(ctx, b.ID, status, "matched", processed, 0, 10)
+			require.NoError(t, err)
+			var out []string
+			for _, r := range rows {
+				out = append(out, fmt.Sprintf("%s %s %s %s %d %d", r.PlayerID, r.Day, r.Status, r.RTCurrencies, r.RTDepositsMinor, r.RTNGRMinor))
+			}
+			return out
+		}
+		require.Equal(t, []string{"a 2026-10-02 corrected USD 0 7"}, listed("", false))
+		require.Empty(t, listed("matched", false), "not compared yet")
+		require.Equal(t, []string{"a 2026-10-02 corrected USD 0 7"}, listed("", true))
+		require.Equal(t, []string{"a 2026-10-01 matched USD 100 0", "b 2026-10-01 matched USD 100 20", "b 2026-10-02 matched USD 100 30",
+			"b 2026-10-03 matched USD 100 40", "c 2026-10-01 matched USD 100 50"}, listed("matched", true))
+		counts, totals, _, err := s.BatchTotals(ctx, b.ID, "matched", "currency_mismatch")
+		require.NoError(t, err)
+		require.Equal(t, []StatusCount{{Status: "matched", N: 5}, {Status: "corrected", N: 1}}, counts)
+		require.Equal(t, []CurrencyTotals{{Currency: "USD", DepositsMinor: 600, NGRMinor: 150, RTDepositsMinor: 500, RTNGRMinor: 147}}, totals)
 	})
 }
 

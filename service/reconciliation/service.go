@@ -143,11 +143,13 @@ func (s *Service) Batch(ctx context.Context, integrationID, id string) (Report, 
 }
 
 // Rows returns a page of a batch's rows with the status ("" every row that is not matched), after a row id.
+// Until the batch is completed, only the rows compared so far that did not match are listed.
 func (s *Service) Rows(ctx context.Context, integrationID, id, status string, after uint64, limit int) ([]store.ReconciliationRow, error) {
-	if _, err := s.Batch(ctx, integrationID, id); err != nil {
+	rep, err := s.Batch(ctx, integrationID, id)
+	if err != nil {
 		return nil, err
 	}
-	return s.Store.BatchRows(ctx, id, status, recon.StatusMatched, after, limit)
+	return s.Store.BatchRows(ctx, id, status, recon.StatusMatched, rep.Batch.Status == store.BatchCompleted, after, limit)
 }
 
 // StatusOK says whether status names a row status.
