@@ -89,13 +89,14 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 		res.ConversionID, res.AffiliateID = conv.ID, conv.AffiliateID
 		// A replay keeps the attribution recorded the first time.
 		in.Event.AffiliateID, in.Event.PlayerID = conv.AffiliateID, conv.PlayerID
-		if res.Deliveries, err = planWebhookEvent(tx.DB, eventplan.ConversionRecorded(conv)); err != nil {
+		subs := &recordingSubscriptions{tx: tx.DB}
+		if res.Deliveries, err = subs.plan(eventplan.ConversionRecorded(conv)); err != nil {
 			return err
 		}
 		if conv.Status != postback.StatusApproved {
 			return nil // pending or declined: recorded, earns nothing until approved
 		}
-		return a.earn(ctx, tx, conv, in, first, inserted, &res)
+		return a.earn(ctx, tx, subs, conv, in, first, inserted, &res)
 	})
 	return res, recordingError(in.WorkflowID, err)
 }
@@ -103,8 +104,9 @@ func (a *Activities) RecordConversion(ctx context.Context, in RecordConversionIn
 // earn writes what an approved conversion earns: its ledger entries (only when inserted, i.e. not on a
 // replay, which reads its payout back instead), the commission and lead events, and the affiliate's
 // postbacks, all keyed; their pending deliveries go into res. first is the player's first attributed
-// conversion. An unattributed conversion earns nothing.
-func (a *Activities) earn(ctx context.Context, tx *store.Store, conv store.Conversion, in RecordConversionInput, first store.Conversion, inserted bool, res *RecordConversionResult) error {
+// conversion; subs the subscriptions the transaction plans its events to. An unattributed conversion earns
+// nothing.
+func (a *Activities) earn(ctx context.Context, tx *store.Store, subs *recordingSubscriptions, conv store.Conversion, in RecordConversionInput, first store.Conversion, inserted bool, res *RecordConversionResult) error {
 	if conv.AffiliateID == "" {
 		return nil
 	}
@@ -123,12 +125,18 @@ func (a *Activities) earn(ctx context.Context, tx *store.Store, conv store.Conve
 	if err != nil {
 		return err
 	}
-	commissions, entries, err := planCommissionEvents(ctx, tx, conv)
+	commissions, own, err := planCommissionEvents(ctx, tx, subs, conv)
 	if err != nil {
 		return err
 	}
 	res.Deliveries = append(res.Deliveries, commissions...)
-	leads, err := planLeadEvent(ctx, tx, conv, first, entries)
+	ownEntries := func() ([]store.LedgerEntry, error) {
+		if own != nil {
+			return own, nil
+		}
+		return tx.Ledger(ctx).ConversionEntries(conv.ID) // not read for commission events: nobody subscribes to them
+	}
+	leads, err := planLeadEvent(ctx, tx, subs, conv, first, ownEntries)
 	if err != nil {
 		return err
 	}
@@ -198,8 +206,8 @@ func upsertConversion(q store.ConversionQueries, in RecordConversionInput) (stor
 		conv.Status = postback.StatusApproved
 	}
 	inserted, err := q.Insert(&conv)
-	if err != nil {
-		return conv, false, err
+	if err != nil || inserted {
+		return conv, inserted, err
 	}
 	// The insert did nothing when this event was recorded before: continue with the stored row.
 	stored, _, err := q.Event(in.IntegrationID, ev.EventID)

@@ -6,12 +6,17 @@ import (
 
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
 )
 
 // planCommissionEvents announces every ledger entry of the conversion and of the chargebacks, refunds and
 // reversals of it that arrived first and were applied just now, and returns the conversion's own entries.
-// Announcing is keyed by entry, so a replay plans nothing twice.
-func planCommissionEvents(ctx context.Context, tx *store.Store, conv store.Conversion) ([]DeliveryRef, []store.LedgerEntry, error) {
+// Announcing is keyed by entry, so a replay plans nothing twice. With no subscription to commission events it
+// reads nothing and returns no entries.
+func planCommissionEvents(ctx context.Context, tx *store.Store, subs *recordingSubscriptions, conv store.Conversion) ([]DeliveryRef, []store.LedgerEntry, error) {
+	if wanted, err := subs.wanted(webhook.CommissionCalculated, webhook.CommissionReversed); !wanted || err != nil {
+		return nil, nil, err
+	}
 	convs, err := tx.Conversions(ctx).WithUndoing(conv)
 	if err != nil {
 		return nil, nil, err
@@ -34,7 +39,7 @@ func planCommissionEvents(ctx context.Context, tx *store.Store, conv store.Conve
 					return nil, nil, fmt.Errorf("entry %s adjusts %s: %w", e.ID, e.OriginalKey, err)
 				}
 			}
-			planned, err := planWebhookEvent(tx.DB, eventplan.Commission(e, c, reverses))
+			planned, err := subs.plan(eventplan.Commission(e, c, reverses))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -46,12 +51,20 @@ func planCommissionEvents(ctx context.Context, tx *store.Store, conv store.Conve
 
 // planLeadEvent announces the player of conv to the CRM: lead.attributed when conv is first (the player's
 // first attributed conversion), lead.updated when a later conv changed its status. Keyed, so a replay plans
-// nothing twice. An event without a player announces nothing.
-func planLeadEvent(ctx context.Context, tx *store.Store, conv, first store.Conversion, entries []store.LedgerEntry) ([]DeliveryRef, error) {
+// nothing twice. An event without a player announces nothing, nor does any event with no subscription to lead
+// events. entries are conv's own ledger entries.
+func planLeadEvent(ctx context.Context, tx *store.Store, subs *recordingSubscriptions, conv, first store.Conversion, entries func() ([]store.LedgerEntry, error)) ([]DeliveryRef, error) {
 	if conv.PlayerID == "" {
 		return nil, nil
 	}
-	status := eventplan.LeadStatus(conv, entries)
+	if wanted, err := subs.wanted(webhook.LeadAttributed, webhook.LeadUpdated); !wanted || err != nil {
+		return nil, err
+	}
+	own, err := entries()
+	if err != nil {
+		return nil, err
+	}
+	status := eventplan.LeadStatus(conv, own)
 	if conv.ID != first.ID && status == "" {
 		return nil, nil // a later event that changes nothing: no query for the click
 	}
@@ -69,5 +82,5 @@ func planLeadEvent(ctx context.Context, tx *store.Store, conv, first store.Conve
 	if ev == nil {
 		return nil, nil
 	}
-	return planWebhookEvent(tx.DB, *ev)
+	return subs.plan(*ev)
 }

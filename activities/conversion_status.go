@@ -67,7 +67,7 @@ func (a *Activities) ChangeConversionStatus(ctx context.Context, in ChangeConver
 				first = earlier
 			}
 		}
-		return a.earn(ctx, tx, conv, RecordConversionInput{IntegrationID: in.IntegrationID, WorkflowID: conv.WorkflowID, Event: ev}, first, !replay, &res)
+		return a.earn(ctx, tx, &recordingSubscriptions{tx: tx.DB}, conv, RecordConversionInput{IntegrationID: in.IntegrationID, WorkflowID: conv.WorkflowID, Event: ev}, first, !replay, &res)
 	})
 	return res, recordingError(in.WorkflowID, err)
 }

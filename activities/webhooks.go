@@ -10,6 +10,7 @@ import (
 	"github.com/affrelay/affrelay/apperr"
 	"github.com/affrelay/affrelay/eventplan"
 	"github.com/affrelay/affrelay/store"
+	"github.com/affrelay/affrelay/webhook"
 )
 
 // refsOf names the deliveries a workflow must start.
@@ -19,6 +20,50 @@ func refsOf(ds []store.Delivery) []DeliveryRef {
 		refs = append(refs, DeliveryRef{ID: d.ID, EndpointID: d.EndpointID, AffiliateID: d.AffiliateID})
 	}
 	return refs
+}
+
+// recordingSubscriptions are the webhook subscriptions as one recording transaction sees them, read once on
+// first use: nothing in a recording changes a subscription, and a conversion plans up to one event per ledger
+// entry, each of which read them all again before.
+type recordingSubscriptions struct {
+	tx   *gorm.DB
+	subs []store.WebhookSubscription
+	read bool
+}
+
+func (s *recordingSubscriptions) load() error {
+	if s.read {
+		return nil
+	}
+	var err error
+	s.subs, err = store.AllSubscriptions(s.tx)
+	s.read = err == nil
+	return err
+}
+
+// plan plans ev's deliveries and returns the ones the workflow must start, like planWebhookEvent.
+func (s *recordingSubscriptions) plan(ev eventplan.Event) ([]DeliveryRef, error) {
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	pending, err := store.PlanWebhookEventTo(s.tx, ev, s.subs)
+	return refsOf(pending), err
+}
+
+// wanted says whether any subscription asked for one of the event types: when none did, planning them would
+// deliver nothing, so the reads that build them are skipped.
+func (s *recordingSubscriptions) wanted(eventTypes ...string) (bool, error) {
+	if err := s.load(); err != nil {
+		return false, err
+	}
+	for _, sub := range s.subs {
+		for _, t := range eventTypes {
+			if webhook.Subscribed(sub.Events, t) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // planWebhookEvent plans ev's deliveries inside tx and returns the ones the workflow must start.

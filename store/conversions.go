@@ -50,9 +50,9 @@ func (q ConversionQueries) Event(integrationID, eventID string) (Conversion, boo
 }
 
 // Insert stores a conversion unless the integration's event is recorded (ON CONFLICT DO NOTHING) and says
-// whether it did.
+// whether it did; when it did, c is the row as stored (RETURNING, so no read follows).
 func (q ConversionQueries) Insert(c *Conversion) (bool, error) {
-	res := q.db.Clauses(clause.OnConflict{DoNothing: true}).Create(c)
+	res := q.db.Clauses(clause.OnConflict{DoNothing: true}, clause.Returning{}).Create(c)
 	return res.RowsAffected == 1, res.Error
 }
 

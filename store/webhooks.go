@@ -32,11 +32,17 @@ type WebhookEvent interface {
 // Delivery ids are derived from the event, so running it again creates nothing twice. It returns the
 // deliveries still pending.
 func PlanWebhookEvent(db *gorm.DB, ev WebhookEvent) ([]Delivery, error) {
-	var subs []WebhookSubscription
-	if err := db.Order("id").Find(&subs).Error; err != nil {
+	subs, err := AllSubscriptions(db)
+	if err != nil {
 		return nil, err
 	}
 	return PlanWebhookEventTo(db, ev, subs)
+}
+
+// AllSubscriptions returns every webhook subscription, in id order: what an event is planned to.
+func AllSubscriptions(db *gorm.DB) ([]WebhookSubscription, error) {
+	var subs []WebhookSubscription
+	return subs, db.Order("id").Find(&subs).Error
 }
 
 // DeliveryPlanned reports whether the delivery with the id exists.
