@@ -366,7 +366,7 @@ func always(code int) func(int) int { return func(int) int { return code } }
 
 func (e *testEnv) integrationOf(apiKey string) string {
 	e.t.Helper()
-	id, _, err := e.app.Integrations.Authenticate(context.Background(), apiKey)
+	in, _, err := e.app.Integrations.Authenticate(context.Background(), apiKey)
 	require.NoError(e.t, err)
-	return id
+	return in.ID
 }

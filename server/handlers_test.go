@@ -30,11 +30,11 @@ const testAdminToken = "admin-token"
 
 type fakeIntegrations struct{ Integrations }
 
-func (fakeIntegrations) Authenticate(_ context.Context, key string) (string, string, error) {
+func (fakeIntegrations) Authenticate(_ context.Context, key string) (store.Integration, string, error) {
 	if key != "ak_test" {
-		return "", "", apperr.ErrUnauthorized
+		return store.Integration{}, "", apperr.ErrUnauthorized
 	}
-	return "int_1", "key_1", nil
+	return store.Integration{ID: "int_1"}, "key_1", nil
 }
 
 func (fakeIntegrations) Integration(_ context.Context, id string) (store.Integration, error) {

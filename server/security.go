@@ -86,7 +86,7 @@ func (h *handlers) authenticateKey(c *gin.Context) {
 		key, fromQuery = c.Query(queryToken), true
 	}
 	looking := time.Now()
-	integrationID, keyID, err := h.o.Integrations.Authenticate(c, key)
+	in, keyID, err := h.o.Integrations.Authenticate(c, key)
 	if errors.Is(err, apperr.ErrUnauthorized) {
 		abort(c, http.StatusUnauthorized, "unauthorized", "missing or unknown API key in the X-API-Key header")
 		return
@@ -95,11 +95,7 @@ func (h *handlers) authenticateKey(c *gin.Context) {
 		internalError(c, h.o.Logger, err)
 		return
 	}
-	in, err := h.o.Integrations.Integration(c, integrationID)
-	if err != nil {
-		internalError(c, h.o.Logger, err)
-		return
-	}
+	integrationID := in.ID
 	h.metrics.timePhase(phaseAuthenticate, looking)
 	if fromQuery && !in.Security.AllowQueryToken {
 		abort(c, http.StatusUnauthorized, "unauthorized", "this integration does not accept the API key as a query parameter; send the X-API-Key header")

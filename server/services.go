@@ -32,7 +32,7 @@ type Conversions interface {
 
 // Integrations authenticates inbound requests and manages integrations (service/integrations).
 type Integrations interface {
-	Authenticate(ctx context.Context, key string) (integrationID, keyID string, err error)
+	Authenticate(ctx context.Context, key string) (in store.Integration, keyID string, err error)
 	Integration(ctx context.Context, id string) (store.Integration, error)
 	ListIntegrations(ctx context.Context, p store.ListPage) ([]store.Integration, error)
 	ActiveSecrets(ctx context.Context, integrationID string, now time.Time) ([]string, error)

@@ -61,10 +61,20 @@ func (q IntegrationQueries) WithLandingHostLike(host string) ([]Integration, err
 	return out, q.db.Where("landing_hosts LIKE ?", "%"+host+"%").Order("id").Find(&out).Error
 }
 
-// ActiveKeyByHash finds the unrevoked API key with the given hash; a missing one is gorm.ErrRecordNotFound.
-func (q IntegrationQueries) ActiveKeyByHash(hash string) (APIKey, error) {
-	var k APIKey
-	return k, q.db.Where("hash = ? AND revoked_at IS NULL", hash).Take(&k).Error
+// KeyIntegration is an API key's id and hash with its integration.
+type KeyIntegration struct {
+	KeyID       string
+	KeyHash     string
+	Integration Integration `gorm:"embedded"`
+}
+
+// ActiveKeyByHash finds the unrevoked API key with the given hash and its integration, in one query (every
+// API call makes it); a missing one is gorm.ErrRecordNotFound.
+func (q IntegrationQueries) ActiveKeyByHash(hash string) (KeyIntegration, error) {
+	var k KeyIntegration
+	return k, q.db.Table("api_keys").Select("api_keys.id AS key_id, api_keys.hash AS key_hash, integrations.*").
+		Joins("JOIN integrations ON integrations.id = api_keys.integration_id").
+		Where("api_keys.hash = ? AND api_keys.revoked_at IS NULL", hash).Take(&k).Error
 }
 
 // CreateKey stores an API key.

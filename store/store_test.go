@@ -107,7 +107,8 @@ func TestSQLiteReadOnlyReadsBesideAnOpenWrite(t *testing.T) {
 	require.Equal(t, "a", in.Name, "the last commit, not the open transaction")
 	k, err := s.ReadOnly().Integrations(ctx).ActiveKeyByHash("h-a")
 	require.NoError(t, err)
-	require.Equal(t, "int_a", k.IntegrationID)
+	require.Equal(t, "int_a", k.Integration.ID)
+	require.Equal(t, "a", k.Integration.Name)
 	close(release)
 	require.NoError(t, <-wrote)
 

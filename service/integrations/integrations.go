@@ -39,24 +39,25 @@ func HashKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Authenticate returns the integration and key id an API key belongs to.
-func (s *Service) Authenticate(ctx context.Context, key string) (integrationID, keyID string, err error) {
+// Authenticate returns the integration, with its inbound security settings, and the key id an API key
+// belongs to.
+func (s *Service) Authenticate(ctx context.Context, key string) (store.Integration, string, error) {
 	if key == "" {
-		return "", "", apperr.ErrUnauthorized
+		return store.Integration{}, "", apperr.ErrUnauthorized
 	}
 	hash := HashKey(key)
 	k, err := s.Store.ReadOnly().Integrations(ctx).ActiveKeyByHash(hash)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", "", apperr.ErrUnauthorized
+		return store.Integration{}, "", apperr.ErrUnauthorized
 	}
 	if err != nil {
-		return "", "", err
+		return store.Integration{}, "", err
 	}
 	// The lookup is by hash; the constant-time comparison guards against a store that matched loosely.
-	if subtle.ConstantTimeCompare([]byte(k.Hash), []byte(hash)) != 1 {
-		return "", "", apperr.ErrUnauthorized
+	if subtle.ConstantTimeCompare([]byte(k.KeyHash), []byte(hash)) != 1 {
+		return store.Integration{}, "", apperr.ErrUnauthorized
 	}
-	return k.IntegrationID, k.ID, nil
+	return k.Integration, k.KeyID, nil
 }
 
 // NewAPIKey returns a fresh random API key.
