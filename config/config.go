@@ -564,8 +564,10 @@ func (c Config) Validate(dev bool) error {
 	if c.Reconciliation.MaxFileBytes < 1024 {
 		errs = append(errs, errors.New("reconciliation.max_file_bytes (AFFRELAY_RECONCILIATION_MAX_FILE_BYTES): must be at least 1024"))
 	}
-	if c.Reconciliation.ChunkRows < 1 || c.Reconciliation.ChunkRows > 100_000 {
-		errs = append(errs, errors.New("reconciliation.chunk_rows (AFFRELAY_RECONCILIATION_CHUNK_ROWS): must be from 1 to 100000"))
+	// A chunk's players are bound as one IN list: 20,000 stays under SQLite's 32,766 and PostgreSQL's 65,535
+	// parameters.
+	if c.Reconciliation.ChunkRows < 1 || c.Reconciliation.ChunkRows > 20_000 {
+		errs = append(errs, errors.New("reconciliation.chunk_rows (AFFRELAY_RECONCILIATION_CHUNK_ROWS): must be from 1 to 20000"))
 	}
 	if c.Reconciliation.ParallelChunks < 1 || c.Reconciliation.ParallelChunks > 64 {
 		errs = append(errs, errors.New("reconciliation.parallel_chunks (AFFRELAY_RECONCILIATION_PARALLEL_CHUNKS): must be from 1 to 64"))

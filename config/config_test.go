@@ -338,6 +338,8 @@ func TestLoadInvalidValues(t *testing.T) {
 		{"AFFRELAY_TEMPORAL_ADDRESS", "localhost", "validate"},
 		{"AFFRELAY_HTTP_MAX_BODY_BYTES", "1023", "validate"},
 		{"AFFRELAY_DELIVERY_TIMEOUT", "2m", "validate"},
+		{"AFFRELAY_RECONCILIATION_CHUNK_ROWS", "0", "validate"},
+		{"AFFRELAY_RECONCILIATION_CHUNK_ROWS", "20001", "validate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
