@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -137,14 +138,43 @@ func EnvironWithoutAffrelay() []string {
 	return out
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
+// lowestFreePort is where FreePort starts looking, above the well-known and most services' ports.
+const lowestFreePort = 10000
+
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now. It picks one below the kernel's
+// ephemeral range when it can: a port from that range can become the local end of any outgoing connection
+// between this check and the server's bind (a chaos run's dev server once failed with "bind: address already
+// in use" so), while a port below it is only ever taken by a process binding it explicitly.
 func FreePort() (int, error) {
+	if below := ephemeralPortsStart(); below > lowestFreePort {
+		for range 50 {
+			port := lowestFreePort + rand.IntN(below-lowestFreePort)
+			if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				ln.Close()
+				return port, nil
+			}
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ephemeralPortsStart is the first port of the kernel's range for outgoing connections (0: unknown).
+func ephemeralPortsStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(fields[0])
+	return n
 }
 
 // Dial connects a Temporal client that logs nothing.
