@@ -102,6 +102,13 @@ func runBaseline(temporalAddr string, temporalPID int, temporalDB func() ([]int,
 		name, args = "BareLocalHTTP", []any{receiverURL + "/bare"}
 	}
 
+	// Start-only workflows have no worker: they are terminated once measured (below), and time out should that
+	// fail. No other kind gets a timeout: it would leave a timer that fires a minute later, in the middle of a
+	// later phase, and bill that phase's Temporal CPU for this one's workflows.
+	var timeout time.Duration
+	if kind == baselineStart {
+		timeout = time.Minute
+	}
 	cpu, dbCPU := meterCPU(temporalPID), meterGroup(temporalDB)
 	var failed atomic.Int64
 	jobs := make(chan int)
@@ -111,9 +118,7 @@ func runBaseline(temporalAddr string, temporalPID int, temporalDB func() ([]int,
 		wg.Go(func() {
 			for i := range jobs {
 				run, err := cl.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-					ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue, EnableEagerStart: eager,
-					// Start-only workflows have no worker: let them time out instead of lingering.
-					WorkflowExecutionTimeout: time.Minute,
+					ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue, EnableEagerStart: eager, WorkflowExecutionTimeout: timeout,
 				}, name, args...)
 				if err == nil && kind != baselineStart {
 					err = run.Get(context.Background(), nil)
@@ -131,10 +136,31 @@ func runBaseline(temporalAddr string, temporalPID int, temporalDB func() ([]int,
 	wg.Wait()
 	elapsed := time.Since(start)
 	per, db := cpu.perEvent(n), dbCPU.perEvent(n)
+	if kind == baselineStart {
+		terminate(cl, queue, c, n)
+	}
 	return baselineResult{
 		Kind: kind, Count: n, PerSecond: float64(n) / elapsed.Seconds(), CPUTemporalMS: per[0], CPUTemporalDBMS: db,
 		CPUClientMS: per[1], CPUPerWorkflow: per[0] + db + per[1], FailedWorkflows: int(failed.Load()),
 	}, nil
+}
+
+// terminate ends the start-only baseline's n workflows from c goroutines, so that none of them times out later.
+func terminate(cl client.Client, queue string, c, n int) {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range c {
+		wg.Go(func() {
+			for i := range jobs {
+				_ = cl.TerminateWorkflow(context.Background(), fmt.Sprintf("%s-%d", queue, i), "", "measured")
+			}
+		})
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // floorResult is the engine's own latency at one open-loop rate: bare workflows of the happy path's shape
@@ -181,7 +207,7 @@ func runFloor(temporalAddr string, rate float64, n int, recv *receiver, drain ti
 		wg.Go(func() {
 			sentAt[i] = time.Now()
 			_, err := cl.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-				ID: events[i], TaskQueue: queue, EnableEagerStart: true, WorkflowExecutionTimeout: time.Minute,
+				ID: events[i], TaskQueue: queue, EnableEagerStart: true,
 			}, "BareLocalHTTP", recv.url+"/bare?tx="+url.QueryEscape(events[i]))
 			starts[i] = time.Since(sentAt[i])
 			if err != nil {
