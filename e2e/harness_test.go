@@ -62,7 +62,7 @@ func runMain(m *testing.M) int {
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: path,
 		LogLevel:     "error",
-		ExtraArgs:    []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
+		ExtraArgs:    worker.DevServerArgs(), // what `affrelay dev` runs its dev server with
 		Stdout:       logFile,
 		Stderr:       logFile,
 	})

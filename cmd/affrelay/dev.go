@@ -23,7 +23,6 @@ import (
 	"github.com/affrelay/affrelay/service/integrations"
 	"github.com/affrelay/affrelay/store"
 	"github.com/affrelay/affrelay/worker"
-	"github.com/affrelay/affrelay/workflows"
 )
 
 // The dev demo's fixed identities, so the printed curl keeps working across restarts.
@@ -133,13 +132,9 @@ func startTemporal(ctx context.Context, cfg config.Config, log *os.File) (*devTe
 	args := []string{
 		"server", "start-dev", "--ip", host, "--port", port, "--namespace", cfg.Temporal.Namespace,
 		"--db-filename", filepath.Join(cfg.Dev.DataDir, "temporal.db"), "--ui-port", fmt.Sprint(cfg.Dev.UIPort),
-		"--log-level", "warn", "--dynamic-config-value", "frontend.enableServerVersionCheck=false",
-		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+		"--log-level", "warn",
 	}
-	for _, k := range workflows.SearchAttributes {
-		args = append(args, "--search-attribute", k.GetName()+"="+k.GetValueType().String())
-	}
-	cmd := exec.Command(cfg.Dev.TemporalPath, args...)
+	cmd := exec.Command(cfg.Dev.TemporalPath, append(args, worker.DevServerArgs()...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start Temporal dev server: %w", err)

@@ -27,7 +27,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
-	"github.com/affrelay/affrelay/workflows"
+	"github.com/affrelay/affrelay/worker"
 )
 
 // Process is one child process, started again with the same command line after it ends or is killed.
@@ -190,7 +190,7 @@ type TemporalServer struct {
 }
 
 // NewDevServer prepares (does not start) a Temporal CLI dev server on a file SQLite database with WAL, on port (0: a free one) keeping its data and log in dir,
-// with affrelay's search attributes registered.
+// started with worker.DevServerArgs, as `affrelay dev` starts it.
 func NewDevServer(path, dir string, port int) (*TemporalServer, error) {
 	if port == 0 {
 		var err error
@@ -199,11 +199,8 @@ func NewDevServer(path, dir string, port int) (*TemporalServer, error) {
 		}
 	}
 	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--db-filename", filepath.Join(dir, "temporal.db"), "--log-level", "error",
-		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}
-	for _, k := range workflows.SearchAttributes {
-		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
-	}
+		"--db-filename", filepath.Join(dir, "temporal.db"), "--log-level", "error"}
+	args = append(args, worker.DevServerArgs()...)
 	return &TemporalServer{
 		Process: Process{Path: path, Args: args, LogPath: filepath.Join(dir, "temporal.log")},
 		Addr:    fmt.Sprintf("127.0.0.1:%d", port),
