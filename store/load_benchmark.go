@@ -7,6 +7,11 @@ func (s *Store) CreateSchema(ctx context.Context, name string) error {
 	return s.DB.WithContext(ctx).Exec("CREATE SCHEMA " + name).Error
 }
 
+// DropSchema drops a PostgreSQL schema made by CreateSchema, with its tables.
+func (s *Store) DropSchema(ctx context.Context, name string) error {
+	return s.DB.WithContext(ctx).Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE").Error
+}
+
 // AttemptedDeliveries counts an affiliate's deliveries that have been attempted at least once and are not
 // delivered: the deliveries waiting for their next attempt.
 func (s *Store) AttemptedDeliveries(ctx context.Context, affiliateID string) (int64, error) {

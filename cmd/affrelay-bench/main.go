@@ -229,7 +229,15 @@ func runVariant(ctx context.Context, o options, v variant, recv *receiver) (vari
 	if err != nil {
 		return vr, err
 	}
-	defer p.Stop()
+	defer func() {
+		p.Stop()
+		// Its PostgreSQL schema stays with the logs when --dir is given, like the SQLite file.
+		if o.dir == "" {
+			if err := p.dropSchema(o.postgresDSN); err != nil {
+				fmt.Fprintf(os.Stderr, "affrelay-bench: drop schema %s: %v\n", p.schema, err)
+			}
+		}
+	}()
 	t, err := setupTenant(p.base, p.admin, recv.url)
 	if err != nil {
 		return vr, err

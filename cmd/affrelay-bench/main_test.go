@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/affrelay/affrelay/store"
 )
 
 // TestSmoke runs the whole benchmark with small counts: it checks the counting, not the speed.
@@ -152,4 +154,25 @@ func TestFlags(t *testing.T) {
 		_, err := parseFlags(bad)
 		require.Error(t, err, bad)
 	}
+}
+
+// TestPostgresSchemaIsDropped checks that a run's PostgreSQL schema goes once the run is over.
+func TestPostgresSchemaIsDropped(t *testing.T) {
+	dsn := os.Getenv("AFFRELAY_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("needs AFFRELAY_TEST_POSTGRES_DSN")
+	}
+	p := &affrelayProcess{schema: "bench_drop_" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	withSchema, err := postgresSchema(dsn, p.schema)
+	require.NoError(t, err)
+	db, err := store.Open("postgres", withSchema)
+	require.NoError(t, err)
+	defer db.Close()
+	schemas := func() (n int64) {
+		require.NoError(t, db.DB.Raw("SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", p.schema).Scan(&n).Error)
+		return n
+	}
+	require.EqualValues(t, 1, schemas())
+	require.NoError(t, p.dropSchema(dsn))
+	require.Zero(t, schemas())
 }

@@ -21,6 +21,8 @@ type affrelayProcess struct {
 	admin string
 	dsn   string
 	db    string
+	// schema is the PostgreSQL schema made for this run ("" on SQLite).
+	schema string
 }
 
 const benchAdminToken = "bench-admin-token-0123456789abcdef"
@@ -39,7 +41,8 @@ func startAffrelay(ctx context.Context, v variant, temporalAddr, dir string, o o
 	case "sqlite":
 		p.dsn = filepath.Join(dir, "affrelay-"+v.label+".db")
 	case "postgres":
-		if p.dsn, err = postgresSchema(o.postgresDSN, "bench_"+v.label+"_"+strconv.FormatInt(time.Now().UnixNano(), 36)); err != nil {
+		p.schema = "bench_" + v.label + "_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if p.dsn, err = postgresSchema(o.postgresDSN, p.schema); err != nil {
 			return nil, err
 		}
 	default:
@@ -74,6 +77,19 @@ func startAffrelay(ctx context.Context, v variant, temporalAddr, dir string, o o
 		return nil, fmt.Errorf("affrelay did not become ready (see %s): %w", logPath, err)
 	}
 	return p, nil
+}
+
+// dropSchema drops the run's PostgreSQL schema, if it made one.
+func (p *affrelayProcess) dropSchema(dsn string) error {
+	if p.schema == "" {
+		return nil
+	}
+	db, err := store.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.DropSchema(context.Background(), p.schema)
 }
 
 // postgresSchema creates a fresh schema and returns a DSN that uses it.
