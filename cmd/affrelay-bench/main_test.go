@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,7 +16,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
+	"github.com/affrelay/affrelay/internal/stack"
 	"github.com/affrelay/affrelay/store"
 )
 
@@ -175,4 +180,33 @@ func TestPostgresSchemaIsDropped(t *testing.T) {
 	require.EqualValues(t, 1, schemas())
 	require.NoError(t, p.dropSchema(dsn))
 	require.Zero(t, schemas())
+}
+
+// TestEagerStartIsRecognised checks the history test the benchmark reports eager starts by, on both kinds of start.
+func TestEagerStartIsRecognised(t *testing.T) {
+	temporalPath := os.Getenv("AFFRELAY_TEST_TEMPORAL_PATH")
+	if temporalPath == "" {
+		temporalPath, _ = filepath.Abs("../../bin/temporal")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dev, err := stack.StartDevServer(ctx, temporalPath, t.TempDir())
+	require.NoError(t, err)
+	defer dev.Stop()
+	cl, err := stack.Dial(dev.Addr)
+	require.NoError(t, err)
+	defer cl.Close()
+	w := worker.New(cl, "eager-check", worker.Options{})
+	w.RegisterWorkflowWithOptions(bareNoop, workflow.RegisterOptions{Name: "BareNoop"})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	for _, eager := range []bool{true, false} {
+		id := fmt.Sprintf("eager-check-%t", eager)
+		run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "eager-check", EnableEagerStart: eager}, "BareNoop")
+		require.NoError(t, err)
+		require.NoError(t, run.Get(ctx, nil))
+		h, err := inspectWorkflow(dev.Addr, id)
+		require.NoError(t, err)
+		require.Equal(t, eager, h.Eager, "started with EnableEagerStart %t", eager)
+	}
 }

@@ -186,14 +186,20 @@ func (r report) writeJSON(out io.Writer, path string) error {
 
 // inspectHistory reads one conversion's history from Temporal.
 func inspectHistory(temporalAddr, integrationID, eventID string) (*historyCheck, error) {
+	return inspectWorkflow(temporalAddr, workflows.ConversionWorkflowID(integrationID, eventID))
+}
+
+// inspectWorkflow reads one workflow's history from Temporal.
+func inspectWorkflow(temporalAddr, workflowID string) (*historyCheck, error) {
 	c, err := stack.Dial(temporalAddr)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	h := &historyCheck{WorkflowID: workflows.ConversionWorkflowID(integrationID, eventID)}
+	h := &historyCheck{WorkflowID: workflowID}
 	it := c.GetWorkflowHistory(context.Background(), h.WorkflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var started time.Time
+	var startedTaskID int64
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
@@ -202,13 +208,15 @@ func inspectHistory(temporalAddr, integrationID, eventID string) (*historyCheck,
 		h.Events++
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-			started = ev.GetEventTime().AsTime()
+			started, startedTaskID = ev.GetEventTime().AsTime(), ev.GetTaskId()
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 			if h.WorkflowTasks == 0 {
 				h.FirstTaskStartedMS = ms(ev.GetEventTime().AsTime().Sub(started))
-				// An eager first task is started in the start call's own transaction, as event 3, microseconds
-				// after the start; a polled one waits at least for matching's dispatch.
-				h.Eager = ev.GetEventId() == 3 && h.FirstTaskStartedMS < 1
+				// An eager first task is started in the start call's own transaction, which numbers its events'
+				// task ids consecutively: started, task scheduled, task started. A polled one is started by a
+				// later transaction. (Not the time between them: on a saturated machine an eager start can take
+				// milliseconds between its events.)
+				h.Eager = ev.GetEventId() == 3 && ev.GetTaskId() == startedTaskID+2
 			}
 			h.WorkflowTasks++
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
