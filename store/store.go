@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/libtnb/sqlite"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -78,7 +78,12 @@ func Open(driver, dsn string) (*Store, error) {
 
 const (
 	// WAL lets readers run beside the single writer; busy_timeout waits for the lock instead of failing.
-	sqliteOptions = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	// The time options keep what the earlier driver (glebarez/go-sqlite) wrote and read, which the dialector's
+	// own defaults would change: times are written as "2006-01-02 15:04:05.999999999-07:00", and only columns
+	// declared DATETIME come back as times (with _texttotime=1 an untyped "2026-10-03" such as a
+	// strftime day key came back as a time and was scanned into its string as "2026-10-03T00:00:00Z").
+	sqliteOptions = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
+		"&_time_format=sqlite&_texttotime=0&_inttotime=0"
 	// _txlock=immediate begins every transaction with the write lock: a transaction that reads and then
 	// writes while another process (a second worker or API process on the same file) committed in between
 	// would otherwise fail at once with SQLITE_BUSY_SNAPSHOT, which no busy_timeout waits out.

@@ -117,3 +117,50 @@ func TestSQLiteReadOnlyReadsBesideAnOpenWrite(t *testing.T) {
 	require.Equal(t, "changed", in.Name, "a commit is seen by the next read")
 	require.Error(t, s.ReadOnly().Integrations(ctx).SetSecurity("int_a", InboundSecurity{}), "the read pool cannot write")
 }
+
+// The DSN's pragmas take effect on every SQLite connection: WAL, a busy timeout, NORMAL sync and foreign keys on
+// both pools, and the read pool refuses writes. (_txlock=immediate is what
+// TestSQLiteReadThenWriteTransactionWaitsForAnotherProcess needs.)
+func TestSQLiteConnectionPragmas(t *testing.T) {
+	s, err := Open("sqlite", filepath.Join(t.TempDir(), "pragmas.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	pragmas := func(db *gorm.DB) map[string]string {
+		got := map[string]string{}
+		for _, name := range []string{"journal_mode", "busy_timeout", "synchronous", "foreign_keys", "query_only"} {
+			var v string
+			require.NoError(t, db.Raw("PRAGMA "+name).Scan(&v).Error, name)
+			got[name] = v
+		}
+		return got
+	}
+	want := map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "synchronous": "1", "foreign_keys": "1"}
+	want["query_only"] = "0"
+	require.Equal(t, want, pragmas(s.DB), "writer")
+	want["query_only"] = "1"
+	require.Equal(t, want, pragmas(s.ReadOnly().DB), "read pool")
+	require.Error(t, s.ReadOnly().DB.Exec("CREATE TABLE t (n INTEGER)").Error, "the read pool writes nothing")
+}
+
+// Times are stored as the text the earlier driver (glebarez/go-sqlite) wrote, so databases it filled read back
+// the same and new rows sort with old ones; a text day computed in SQL stays text.
+func TestSQLiteTimeText(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open("sqlite", filepath.Join(t.TempDir(), "times.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Migrate(ctx))
+
+	// As the earlier driver wrote it: "2006-01-02 15:04:05.999999999-07:00".
+	require.NoError(t, s.DB.Exec(`INSERT INTO affiliates (id, name, created_at) VALUES ('aff_old', 'old', '2026-10-03 12:34:56.123456789+02:00')`).Error)
+	old, err := s.Affiliates(ctx).Get("aff_old", "affiliate")
+	require.NoError(t, err)
+	require.True(t, old.CreatedAt.Equal(time.Date(2026, 10, 3, 10, 34, 56, 123456789, time.UTC)), "read %v", old.CreatedAt)
+
+	at := time.Date(2026, 10, 4, 8, 0, 1, 500000000, time.UTC)
+	require.NoError(t, s.DB.Create(&Affiliate{ID: "aff_new", Name: "new", CreatedAt: at}).Error)
+	var text, day string
+	require.NoError(t, s.DB.Raw(`SELECT created_at || '', strftime('%Y-%m-%d', created_at) FROM affiliates WHERE id = 'aff_new'`).Row().Scan(&text, &day))
+	require.Equal(t, "2026-10-04 08:00:01.5+00:00", text)
+	require.Equal(t, "2026-10-04", day)
+}
