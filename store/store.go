@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libtnb/sqlite"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -46,7 +45,7 @@ func Open(driver, dsn string) (*Store, error) {
 				return nil, err
 			}
 		}
-		dialector = sqlite.Open(dsn + sqliteWriterOptions)
+		dialector = sqliteDialector(dsn + sqliteWriterOptions)
 	case "postgres":
 		dialector = postgres.Open(dsn)
 	default:
@@ -95,7 +94,7 @@ const (
 // transactions and the audit inserts on the one writing connection (at 50 postbacks/s they waited up to a
 // second there).
 func openSQLiteReads(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
-	reads, err := gorm.Open(sqlite.Open(dsn+sqliteOptions+"&_pragma=query_only(1)"), cfg)
+	reads, err := gorm.Open(sqliteDialector(dsn+sqliteOptions+"&_pragma=query_only(1)"), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite database for reading: %w", err)
 	}
