@@ -40,6 +40,8 @@ type options struct {
 	baseline, dead             int
 	database, postgresDSN      string
 	jsonPath, dir              string
+	// keep: --dir was given, so databases (SQLite files, PostgreSQL schemas and databases) stay with the logs.
+	keep bool
 }
 
 // variant is one affrelay binary with its extra environment, measured under the same load.
@@ -91,6 +93,7 @@ func parseFlags(args []string) (options, error) {
 	if err != nil {
 		return o, err
 	}
+	o.keep = o.dir != ""
 	if o.cluster, err = temporal.Cluster(localPostgres); err != nil {
 		return o, err
 	}
@@ -147,8 +150,7 @@ func main() {
 
 func run(ctx context.Context, o options) (report, error) {
 	rep := report{Database: o.database, Temporal: "dev server", Concurrency: o.concurrency, LoadBefore: stack.LoadAverage(), Started: time.Now().UTC()}
-	keep := o.dir != ""
-	if !keep {
+	if !o.keep {
 		dir, err := os.MkdirTemp("", "affrelay-bench-")
 		if err != nil {
 			return rep, err
@@ -166,7 +168,7 @@ func run(ctx context.Context, o options) (report, error) {
 			defer func() {
 				srv.Stop()
 				// Its databases stay with the logs when --dir is given.
-				if !keep {
+				if !o.keep {
 					_ = o.cluster.DropDatabases()
 				}
 			}()
@@ -232,7 +234,7 @@ func runVariant(ctx context.Context, o options, v variant, recv *receiver) (vari
 	defer func() {
 		p.Stop()
 		// Its PostgreSQL schema stays with the logs when --dir is given, like the SQLite file.
-		if o.dir == "" {
+		if !o.keep {
 			if err := p.dropSchema(o.postgresDSN); err != nil {
 				fmt.Fprintf(os.Stderr, "affrelay-bench: drop schema %s: %v\n", p.schema, err)
 			}

@@ -72,20 +72,8 @@ func TestSmokeCluster(t *testing.T) {
 
 // smoke runs the benchmark with small counts and extra flags, and checks its counts.
 func smoke(t *testing.T, extra ...string) (report, options) {
-	temporalPath := os.Getenv("AFFRELAY_TEST_TEMPORAL_PATH")
-	if temporalPath == "" {
-		temporalPath, _ = filepath.Abs("../../bin/temporal")
-	}
-	if _, err := os.Stat(temporalPath); err != nil {
-		t.Fatalf("the Temporal CLI is needed at %s (make bin/temporal, or set AFFRELAY_TEST_TEMPORAL_PATH)", temporalPath)
-	}
-	binary := filepath.Join(t.TempDir(), "affrelay")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binary, "../affrelay")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
-
 	o, err := parseFlags(append([]string{
-		"--temporal-path", temporalPath, "--variant", "smoke=" + binary, "--rates", "5", "--duration", "2s",
+		"--temporal-path", temporalPath(t), "--variant", "smoke=" + buildAffrelay(t), "--rates", "5", "--duration", "2s",
 		"--concurrency", "3", "--closed", "12", "--baseline", "6", "--drain", "60s", "--dir", t.TempDir(),
 	}, extra...))
 	require.NoError(t, err)
@@ -161,36 +149,56 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// TestPostgresSchemaIsDropped checks that a run's PostgreSQL schema goes once the run is over.
+// TestPostgresSchemaIsDropped runs the benchmark on PostgreSQL without --dir: the schema it made is gone after.
 func TestPostgresSchemaIsDropped(t *testing.T) {
 	dsn := os.Getenv("AFFRELAY_TEST_POSTGRES_DSN")
 	if dsn == "" {
 		t.Skip("needs AFFRELAY_TEST_POSTGRES_DSN")
 	}
-	p := &affrelayProcess{schema: "bench_drop_" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	withSchema, err := postgresSchema(dsn, p.schema)
+	label := "drop" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	o, err := parseFlags([]string{"--temporal-path", temporalPath(t), "--variant", label + "=" + buildAffrelay(t),
+		"--db", "postgres", "--postgres-dsn", dsn, "--rates", "", "--closed", "3", "--concurrency", "1", "--baseline", "0"})
 	require.NoError(t, err)
-	db, err := store.Open("postgres", withSchema)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := run(ctx, o)
+	require.NoError(t, err)
+	require.Empty(t, rep.Variants[0].Error)
+	require.Equal(t, 3, rep.Variants[0].Phases[0].Delivered)
+
+	db, err := store.Open("postgres", dsn)
 	require.NoError(t, err)
 	defer db.Close()
-	schemas := func() (n int64) {
-		require.NoError(t, db.DB.Raw("SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", p.schema).Scan(&n).Error)
-		return n
+	var left int64
+	require.NoError(t, db.DB.Raw("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE ?", "bench_"+label+"_%").Scan(&left).Error)
+	require.Zero(t, left)
+}
+
+// temporalPath is the Temporal CLI the tests start dev servers with.
+func temporalPath(t *testing.T) string {
+	path := os.Getenv("AFFRELAY_TEST_TEMPORAL_PATH")
+	if path == "" {
+		path, _ = filepath.Abs("../../bin/temporal")
 	}
-	require.EqualValues(t, 1, schemas())
-	require.NoError(t, p.dropSchema(dsn))
-	require.Zero(t, schemas())
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the Temporal CLI is needed at %s (make bin/temporal, or set AFFRELAY_TEST_TEMPORAL_PATH)", path)
+	}
+	return path
+}
+
+// buildAffrelay builds the affrelay binary the benchmark runs.
+func buildAffrelay(t *testing.T) string {
+	binary := filepath.Join(t.TempDir(), "affrelay")
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binary, "../affrelay").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return binary
 }
 
 // TestEagerStartIsRecognised checks the history test the benchmark reports eager starts by, on both kinds of start.
 func TestEagerStartIsRecognised(t *testing.T) {
-	temporalPath := os.Getenv("AFFRELAY_TEST_TEMPORAL_PATH")
-	if temporalPath == "" {
-		temporalPath, _ = filepath.Abs("../../bin/temporal")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dev, err := stack.StartDevServer(ctx, temporalPath, t.TempDir())
+	dev, err := stack.StartDevServer(ctx, temporalPath(t), t.TempDir())
 	require.NoError(t, err)
 	defer dev.Stop()
 	cl, err := stack.Dial(dev.Addr)
