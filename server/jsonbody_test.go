@@ -35,6 +35,7 @@ func TestDecodeJSONIsStrict(t *testing.T) {
 		{`{"nmae":"a"}`, "malformed_body", ""},
 		{`{"name":1}`, "invalid_field", "name"},
 		{`{"max_in_flight":"3"}`, "invalid_field", "max_in_flight"}, // not embedded.max_in_flight
+		{`{"tiers":[{"rate":"1"}],"max_in_flight":1e999}`, "invalid_field", "max_in_flight"},
 		{``, "malformed_body", ""},
 		{`{} {}`, "malformed_body", ""},
 		{`"\udfff"`, "malformed_body", ""},

@@ -130,8 +130,8 @@ func postbackFields(r *http.Request, body []byte) (postback.Fields, error) {
 }
 
 // jsonFields reads a flat JSON object of strings and numbers. Numbers keep their literal text: money is never
-// a float. A member given twice or a string that is not valid Unicode is refused as the query and form paths
-// refuse them, not left to encoding/json (last one wins, U+FFFD).
+// a float. A member given twice, a string that is not valid Unicode or a number beyond float64 is refused, as
+// the query and form paths refuse the first two, not left to encoding/json (last one wins, U+FFFD).
 func jsonFields(body []byte) (map[string][]string, error) {
 	if err := strictjson.Check(body); err != nil {
 		var fe *strictjson.FieldError

@@ -41,6 +41,7 @@ func TestJSONPostbackFieldsAreStrict(t *testing.T) {
 		`{"player_id":"p\udfff"}`:                               "player_id",
 		"{\"player_id\":\"p\xc3\x28\"}":                         "player_id",
 		"{\"event_id\":\"\xff\xfe\"}":                           "event_id",
+		`{"event_id":"x","amount":1e999}`:                       "amount",
 	} {
 		req := httptest.NewRequest("POST", "/v1/postbacks", nil)
 		req.Header.Set("Content-Type", "application/json")

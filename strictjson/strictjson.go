@@ -1,5 +1,6 @@
 // Package strictjson finds what encoding/json silently papers over in a JSON text: a member given twice in one
-// object (where the last one would win) and strings that are not valid Unicode (which would become U+FFFD).
+// object (where the last one would win) and strings that are not valid Unicode (which would become U+FFFD);
+// and a number beyond any float64, which it would refuse only when binding, without naming the member.
 // It does no I/O; every JSON body affrelay binds goes through Check first.
 package strictjson
 
@@ -29,8 +30,9 @@ func (e *FieldError) Error() string {
 
 // Messages of a FieldError.
 const (
-	MsgDuplicate  = "is given more than once"
-	MsgBadUnicode = "must be valid UTF-8: no invalid bytes and no lone surrogate escapes such as \\udfff"
+	MsgDuplicate   = "is given more than once"
+	MsgBadUnicode  = "must be valid UTF-8: no invalid bytes and no lone surrogate escapes such as \\udfff"
+	MsgNumberRange = "is a number too large to hold (beyond ±1.8e308)"
 )
 
 // frame is one open object or array.
@@ -43,7 +45,8 @@ type frame struct {
 	expectKey bool
 }
 
-// Check returns a *FieldError for a duplicate member or a string that is not valid Unicode, a syntax error
+// Check returns a *FieldError for a duplicate member, a string that is not valid Unicode or a number out of
+// float64's range, a syntax error
 // (not a *FieldError) for a text that is not exactly one JSON value, and nil otherwise. Member names count
 // as duplicates when they differ only in case, because encoding/json matches struct fields that way.
 func Check(data []byte) error {
@@ -97,6 +100,10 @@ func Check(data []byte) error {
 		case string:
 			if !validString(data[start:dec.InputOffset()]) {
 				return &FieldError{Field: path(stack), Message: MsgBadUnicode}
+			}
+		case json.Number:
+			if _, err := strconv.ParseFloat(string(t), 64); err != nil {
+				return &FieldError{Field: path(stack), Message: MsgNumberRange}
 			}
 		}
 		if len(stack) > 0 {

@@ -38,6 +38,11 @@ func TestCheck(t *testing.T) {
 		{"in a name", `{"a\udc00":1}`, "a\ufffd", MsgBadUnicode, false},
 		{"at the top", `"\udc00"`, "", MsgBadUnicode, false},
 
+		{"number beyond float64", `{"amount":1e309}`, "amount", MsgNumberRange, false},
+		{"long number beyond float64", `{"tiers":[1,` + strings.Repeat("6", 310) + `]}`, "tiers[1]", MsgNumberRange, false},
+		{"negative number beyond float64", `-1e400`, "", MsgNumberRange, false},
+		{"largest float64 and tiny numbers", `[1.7976931348623157e308,1e-400,-0]`, "", "", false},
+
 		{"empty", ``, "", "", true},
 		{"white space", "  \n", "", "", true},
 		{"two values", `{} {}`, "", "", true},
