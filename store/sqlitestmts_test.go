@@ -111,3 +111,22 @@ func TestSQLiteStatementCacheIsBounded(t *testing.T) {
 		require.Len(t, c.stmts, sqliteStmtCacheSize)
 	})
 }
+
+// A query longer than sqliteStmtCacheMaxQuery (a many-row insert, a long IN list) runs without being kept.
+func TestSQLiteLongQueriesAreNotKept(t *testing.T) {
+	s := openSQLiteForStmts(t)
+	ids := make([]int, 1500)
+	for i := range ids {
+		ids[i] = i
+	}
+	var kept, compiled int
+	writerConn(t, s, func(c *stmtCachingConn) { kept, compiled = c.lru.Len(), c.compiled })
+	for range 3 {
+		var n int64
+		require.NoError(t, s.DB.Raw("SELECT COUNT(*) FROM counters WHERE n IN ?", ids).Scan(&n).Error)
+	}
+	writerConn(t, s, func(c *stmtCachingConn) {
+		require.Equal(t, kept, c.lru.Len())
+		require.Equal(t, compiled, c.compiled)
+	})
+}
