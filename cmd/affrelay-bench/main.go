@@ -258,6 +258,13 @@ func runVariant(ctx context.Context, o options, v variant, recv *receiver) (vari
 		s := newSender(p.base, t, prefix+"-closed")
 		ph := measure(fmt.Sprintf("closed c=%d", o.concurrency), o, p, t, recv, func() []sent { return s.closedLoop(o.concurrency, o.closed) })
 		vr.Phases = append(vr.Phases, ph)
+		if o.baseline > 0 {
+			b, err := runBaseline(o.temporalAddr, o.temporalPID, o.temporalDB, baselineNoop, o.concurrency, o.baseline, recv.url)
+			if err != nil {
+				return vr, fmt.Errorf("no-op beside the closed loop: %w", err)
+			}
+			vr.NoopBeside = &b
+		}
 		if ph.Delivered > 0 {
 			vr.History, err = inspectHistory(o.temporalAddr, t.integrationID, prefix+"-closed-0")
 			if err != nil {

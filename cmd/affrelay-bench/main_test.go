@@ -115,6 +115,10 @@ func smoke(t *testing.T, extra ...string) (report, options) {
 	require.Equal(t, 1, v.History.WorkflowTasks, "the happy path is one workflow task")
 	require.Zero(t, v.History.Children)
 	require.True(t, v.History.Eager, "the conversion's first workflow task came with its start")
+	require.NotNil(t, v.NoopBeside, "a no-op is measured beside the closed loop")
+	require.Equal(t, 6, v.NoopBeside.Count)
+	require.Zero(t, v.NoopBeside.FailedWorkflows)
+	require.Positive(t, v.CPUToNoopBeside)
 
 	var table, line bytes.Buffer
 	rep.print(&table)

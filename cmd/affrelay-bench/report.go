@@ -35,9 +35,13 @@ type variantResult struct {
 	Phases  []phaseResult `json:"phases"`
 	History *historyCheck `json:"history,omitempty"`
 	Dead    *deadResult   `json:"dead,omitempty"`
+	// NoopBeside is a bare no-op (eager) measured right after this variant's closed loop: on a shared machine
+	// the CPU a workflow costs drifts by a fifth within minutes, so the ratio to it is the one to trust.
+	NoopBeside *baselineResult `json:"noop_beside,omitempty"`
 	// Ratios to the bare baselines of the same run.
 	ClosedToActivityEager float64 `json:"closed_throughput_to_activity_eager"`
 	CPUToNoop             float64 `json:"cpu_per_event_to_noop_eager"`
+	CPUToNoopBeside       float64 `json:"cpu_per_event_to_noop_beside,omitempty"`
 }
 
 type phaseResult struct {
@@ -111,6 +115,9 @@ func (r *report) ratios() {
 			if noop != nil && noop.CPUPerWorkflow > 0 {
 				v.CPUToNoop = ph.CPUPerEventMS / noop.CPUPerWorkflow
 			}
+			if v.NoopBeside != nil && v.NoopBeside.CPUPerWorkflow > 0 {
+				v.CPUToNoopBeside = ph.CPUPerEventMS / v.NoopBeside.CPUPerWorkflow
+			}
 		}
 	}
 }
@@ -159,6 +166,10 @@ func (r report) print(out io.Writer) {
 		}
 		fmt.Fprintf(out, "%s: closed-loop delivered/s ÷ bare start+activity (eager) = %.2f×; CPU per event ÷ bare no-op (eager) = %.2f×\n",
 			v.Label, v.ClosedToActivityEager, v.CPUToNoop)
+		if b := v.NoopBeside; b != nil {
+			fmt.Fprintf(out, "  CPU per event ÷ a bare no-op (eager) measured right after the closed loop (%.2f ms: %.2f temporal + %.2f client+worker) = %.2f×\n",
+				b.CPUPerWorkflow, b.CPUTemporalMS+b.CPUTemporalDBMS, b.CPUClientMS, v.CPUToNoopBeside)
+		}
 		for _, ph := range v.Phases {
 			fmt.Fprintf(out, "  %s: eager start in %d of %d sampled conversions\n", ph.Name, ph.EagerStarts, ph.EagerChecked)
 		}
