@@ -79,8 +79,9 @@ func TestLimitConnections(t *testing.T) {
 	}
 }
 
-// A SQLite store's lookups through ReadOnly read the last commit while a write transaction holds the one
-// writing connection (they used to queue behind it), and cannot write.
+// A SQLite store's lookups through ReadOnly (a postback's key, integration and signing secrets) read the last
+// commit while a write transaction holds the one writing connection (they used to queue behind it), and
+// cannot write.
 func TestSQLiteReadOnlyReadsBesideAnOpenWrite(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open("sqlite", filepath.Join(t.TempDir(), "reads.db"))
@@ -88,6 +89,8 @@ func TestSQLiteReadOnlyReadsBesideAnOpenWrite(t *testing.T) {
 	defer s.Close()
 	require.NoError(t, s.Migrate(ctx))
 	require.NoError(t, s.Integrations(ctx).Create(&Integration{ID: "int_a", Name: "a"}, APIKey{ID: "key_a", IntegrationID: "int_a", Hash: "h-a", Prefix: "ak_a"}))
+	require.NoError(t, UseRandomKeyring())
+	require.NoError(t, s.Integrations(ctx).CreateSecret(&SigningSecret{ID: "sec_a", IntegrationID: "int_a", Secret: "whsec_a"}))
 
 	inWrite, release := make(chan struct{}), make(chan struct{})
 	wrote := make(chan error, 1)
@@ -109,6 +112,9 @@ func TestSQLiteReadOnlyReadsBesideAnOpenWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "int_a", k.Integration.ID)
 	require.Equal(t, "a", k.Integration.Name)
+	secrets, err := s.ReadOnly().Integrations(ctx).ActiveSecrets("int_a", time.Now())
+	require.NoError(t, err)
+	require.Equal(t, []string{"whsec_a"}, secrets, "a sealed secret opens through the read pool")
 	close(release)
 	require.NoError(t, <-wrote)
 

@@ -180,9 +180,11 @@ func (s *Service) ExpireSigningSecret(ctx context.Context, integrationID, secret
 	return sec, q.ExpireSecret(sec.ID, now)
 }
 
-// ActiveSecrets returns the secrets an inbound request of the integration may be signed with at now.
+// ActiveSecrets returns the secrets an inbound request of the integration may be signed with at now. Every
+// postback asks, so it reads through the read pool, like the key lookup, instead of queueing behind the
+// recording transactions on SQLite's one writing connection.
 func (s *Service) ActiveSecrets(ctx context.Context, integrationID string, now time.Time) ([]string, error) {
-	secrets, err := s.Store.Integrations(ctx).ActiveSecrets(integrationID, now)
+	secrets, err := s.Store.ReadOnly().Integrations(ctx).ActiveSecrets(integrationID, now)
 	if err != nil {
 		return nil, fmt.Errorf("load signing secrets: %w", err)
 	}
